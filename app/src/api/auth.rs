@@ -1,0 +1,121 @@
+//! Signing in and out, and the first-run setup of the owner account.
+//!
+//! Sessions live on the server (see `ssr::session`); the browser only holds an httpOnly cookie
+//! with a random session id, so no script can read a credential.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What the UI may know about the signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDto {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+}
+
+/// Who is signed in, and whether the instance still needs its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionState {
+    pub user: Option<UserDto>,
+    pub needs_setup: bool,
+}
+
+#[server(prefix = "/api", endpoint = "session")]
+pub async fn get_session() -> Result<SessionState, AppError> {
+    crate::ssr::respond(get_session_inner().await)
+}
+
+#[cfg(feature = "ssr")]
+async fn get_session_inner() -> Result<SessionState, AppError> {
+    use crate::ssr::{context, session};
+    let ctx = context()?;
+    let user = session::current_user(&ctx).await?;
+    let needs_setup = match user {
+        Some(_) => false,
+        None => ctx.accounts.needs_setup().await.map_err(crate::ssr::account_error)?,
+    };
+    Ok(SessionState { user: user.map(crate::ssr::user_dto), needs_setup })
+}
+
+#[server(prefix = "/api", endpoint = "setup")]
+pub async fn set_up(name: String, email: String, password: String, password_confirm: String) -> Result<(), AppError> {
+    crate::ssr::respond(set_up_inner(name, email, password, password_confirm).await)
+}
+
+#[cfg(feature = "ssr")]
+async fn set_up_inner(name: String, email: String, password: String, password_confirm: String) -> Result<(), AppError> {
+    use crate::ssr::{context, session};
+    if password != password_confirm {
+        return Err(AppError::validation("password_confirm", "the two passwords differ"));
+    }
+    let ctx = context()?;
+    let user = ctx.accounts.set_up_owner(&name, &email, &password).await.map_err(crate::ssr::account_error)?;
+    tracing::info!(user_id = %user.id, "owner account created by setup");
+    session::start(&ctx, &user).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
+    crate::ssr::respond(log_in_inner(email, password).await)
+}
+
+#[cfg(feature = "ssr")]
+async fn log_in_inner(email: String, password: String) -> Result<(), AppError> {
+    use crate::ssr::{client_address, context, session};
+    let ctx = context()?;
+    let client = client_address().await;
+    let attempt = attesta_core::accounts::LoginAttempt {
+        email: &email,
+        password: &password,
+        client_address: client.as_deref(),
+    };
+    match ctx.accounts.log_in(attempt).await {
+        Ok(user) => {
+            tracing::info!(user_id = %user.id, "signed in");
+            session::start(&ctx, &user).await?;
+            leptos_axum::redirect("/");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::info!(reason = %e, "sign-in refused");
+            Err(crate::ssr::account_error(e))
+        }
+    }
+}
+
+#[server(prefix = "/api", endpoint = "logout")]
+pub async fn log_out() -> Result<(), AppError> {
+    crate::ssr::respond(crate::ssr::session::end().await)?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The auth actions and the session resource, shared by every page through context so that a
+/// sign-in or sign-out anywhere refreshes the header too.
+#[derive(Clone, Copy)]
+pub struct AuthContext {
+    pub log_in: ServerAction<LogIn>,
+    pub log_out: ServerAction<LogOut>,
+    pub set_up: ServerAction<SetUp>,
+    pub session: Resource<Result<SessionState, AppError>>,
+}
+
+pub fn provide_auth_context() {
+    let log_in = ServerAction::<LogIn>::new();
+    let log_out = ServerAction::<LogOut>::new();
+    let set_up = ServerAction::<SetUp>::new();
+    let session = Resource::new(
+        move || (log_in.version().get(), log_out.version().get(), set_up.version().get()),
+        |_| get_session(),
+    );
+    provide_context(AuthContext { log_in, log_out, set_up, session });
+}
+
+pub fn use_auth() -> AuthContext {
+    expect_context::<AuthContext>()
+}

@@ -1,0 +1,4 @@
+//! Server functions, one module per resource. Each is a public HTTP endpoint under `/api`:
+//! it finds the user, checks permission, calls one core service and returns a DTO.
+
+pub mod auth;

@@ -1,0 +1,62 @@
+//! Attesta's user interface: pages, components and the server functions they call.
+//!
+//! Compiled twice: with `ssr` into the server (where server functions run) and with `hydrate`
+//! into the WASM client (where they become HTTP calls). The two features are exclusive.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use components::layout::Layout;
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+use pages::{home::HomePage, login::LoginPage, not_found::NotFound, setup::SetupPage};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    api::auth::provide_auth_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/attesta.css" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Attesta".to_owned() } else { format!("{page} · Attesta") }
+        } />
+        <Router>
+            <Layout>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage />
+                    <Route path=path!("/login") view=LoginPage />
+                    <Route path=path!("/setup") view=SetupPage />
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}

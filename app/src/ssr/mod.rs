@@ -1,0 +1,85 @@
+//! Server-only glue: the services the server hands to server functions, and the mapping of
+//! domain errors to the user-safe [`AppError`].
+
+pub mod session;
+
+use crate::api::auth::UserDto;
+use crate::error::AppError;
+use attesta_core::{AccountError, AccountService, User};
+use leptos::prelude::*;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Everything a server function may use, provided by the server for each request.
+#[derive(Clone)]
+pub struct ServerContext {
+    pub accounts: AccountService,
+    /// A session ends this long after sign-in, however active it is.
+    pub session_absolute_timeout: Duration,
+}
+
+/// The client's address as the server decided it (the peer, or `X-Forwarded-For` from a
+/// trusted proxy). Set by the server's middleware on every request.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub IpAddr);
+
+/// Gives a failed server function's response the status its error calls for.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(e) = &result
+        && let Some(res) = use_context::<leptos_axum::ResponseOptions>()
+    {
+        res.set_status(e.status_code());
+    }
+    result
+}
+
+pub fn context() -> Result<ServerContext, AppError> {
+    use_context::<ServerContext>().ok_or_else(|| internal("server context missing"))
+}
+
+pub async fn client_address() -> Option<String> {
+    leptos_axum::extract::<axum::Extension<ClientAddress>>()
+        .await
+        .ok()
+        .map(|axum::Extension(ClientAddress(ip))| ip.to_string())
+}
+
+/// Logs an internal failure with a fresh reference id and returns the error the user sees.
+pub fn internal(detail: impl std::fmt::Display) -> AppError {
+    let ref_id = reference_id();
+    tracing::error!(ref_id = %ref_id, error = %detail, "internal error");
+    AppError::Internal { ref_id }
+}
+
+fn reference_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let pid = std::process::id();
+    format!("{pid:x}-{n:x}")
+}
+
+pub fn account_error(e: AccountError) -> AppError {
+    match e {
+        AccountError::InvalidEmail => AppError::validation("email", e.to_string()),
+        AccountError::InvalidName => AppError::validation("name", e.to_string()),
+        AccountError::PasswordTooShort { .. } | AccountError::PasswordTooLong { .. } => {
+            AppError::validation("password", e.to_string())
+        }
+        AccountError::InvalidRole => AppError::validation("role", e.to_string()),
+        AccountError::EmailTaken | AccountError::AlreadySetUp => AppError::Conflict(e.to_string()),
+        AccountError::WrongCredentials | AccountError::Disabled => AppError::Unauthorized(e.to_string()),
+        AccountError::Throttled { retry_after } => {
+            let secs = retry_after.as_secs().max(1);
+            if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+                res.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+            }
+            AppError::TooManyRequests { message: e.to_string(), retry_after_secs: secs }
+        }
+        AccountError::Store(inner) => internal(inner),
+    }
+}
+
+pub fn user_dto(user: User) -> UserDto {
+    UserDto { id: user.id.0, name: user.name.into(), email: user.email.into(), role: user.role.as_str().to_owned() }
+}

@@ -1,0 +1,347 @@
+//! Configuration: built-in defaults, then an optional `attesta.toml`, then environment
+//! variables named `ATTESTA__SECTION__KEY`.
+//!
+//! A bad value stops start-up with a message naming the key and the form it expects. Secrets
+//! are `SecretString`s: they never reach a log line or `attesta config`. Environment variables
+//! that start with `ATTESTA` but name no key are reported, since they are almost always typos.
+
+use figment::Figment;
+use figment::providers::{Format, Toml};
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const ENV_PREFIX: &str = "ATTESTA__";
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub host: IpAddr,
+    /// Port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// The URL people use to reach this instance, e.g. `https://sign.example.com`. Decides the
+    /// allowed origin for state-changing requests and whether cookies are `Secure`. Defaults to
+    /// `http://{host}:{port}`.
+    pub public_url: Option<String>,
+    /// Folder with the built browser assets (`pkg/`, favicon, ...).
+    pub site_root: PathBuf,
+    /// Proxies whose `X-Forwarded-For` header is believed, as addresses or CIDR ranges.
+    pub trusted_proxies: Vec<IpNet>,
+    /// How long a request may take before it is answered with 408.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://path/to/file.db`. May hold credentials in later backends, hence secret.
+    #[serde(serialize_with = "redacted")]
+    pub url: SecretString,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// A session ends after this long without a request.
+    #[serde(with = "humantime_serde")]
+    pub session_idle_timeout: Duration,
+    /// A session ends this long after sign-in, however active.
+    #[serde(with = "humantime_serde")]
+    pub session_absolute_timeout: Duration,
+    /// Failed sign-ins allowed per account inside the window before it is locked.
+    pub max_failures_per_account: u32,
+    /// Failed sign-ins allowed per client address inside the window.
+    pub max_failures_per_address: u32,
+    /// How far back failed sign-ins count.
+    #[serde(with = "humantime_serde")]
+    pub failure_window: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `info,attesta_server=debug`.
+    pub filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 3000,
+            public_url: None,
+            site_root: PathBuf::from("target/site"),
+            trusted_proxies: Vec::new(),
+            request_timeout: Duration::from_secs(30),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: SecretString::from("sqlite://data/attesta.db"), max_connections: 8 }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_idle_timeout: Duration::from_secs(12 * 3600),
+            session_absolute_timeout: Duration::from_secs(14 * 24 * 3600),
+            max_failures_per_account: 5,
+            max_failures_per_address: 50,
+            failure_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, filter: "info".to_owned() }
+    }
+}
+
+fn redacted<S: Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("<redacted>")
+}
+
+/// Why the configuration could not be loaded; each line names a key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n{}", .0.join("\n"))]
+pub struct ConfigError(pub Vec<String>);
+
+/// The loaded configuration and what was noticed on the way.
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Loads defaults, then `file` if it exists, then the environment given as `env`.
+    pub fn load(file: &Path, env: impl IntoIterator<Item = (String, String)>) -> Result<Loaded, ConfigError> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let mut figment = Figment::new();
+        if file.exists() {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let figment = figment.merge(EnvMap(env.clone()));
+        let config: Config = figment.extract().map_err(|e| ConfigError(e.into_iter().map(describe).collect()))?;
+        config.validate()?;
+        let warnings = unknown_env_keys(&env);
+        Ok(Loaded { config, warnings })
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let mut errors = Vec::new();
+        if let Some(url) = &self.server.public_url {
+            match url::Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+                _ => errors.push(format!(
+                    "server.public_url: expected an http:// or https:// URL such as https://sign.example.com, got {url:?}"
+                )),
+            }
+        }
+        if !self.database.url.expose_secret().starts_with("sqlite:") {
+            errors.push("database.url: expected a sqlite:// URL such as sqlite://data/attesta.db".to_owned());
+        }
+        if self.database.max_connections == 0 {
+            errors.push("database.max_connections: expected a whole number of at least 1".to_owned());
+        }
+        for (key, value) in [
+            ("auth.max_failures_per_account", self.auth.max_failures_per_account),
+            ("auth.max_failures_per_address", self.auth.max_failures_per_address),
+        ] {
+            if value == 0 {
+                errors.push(format!("{key}: expected a whole number of at least 1"));
+            }
+        }
+        for (key, value) in [
+            ("auth.session_idle_timeout", self.auth.session_idle_timeout),
+            ("auth.session_absolute_timeout", self.auth.session_absolute_timeout),
+            ("auth.failure_window", self.auth.failure_window),
+            ("server.request_timeout", self.server.request_timeout),
+        ] {
+            if value.is_zero() {
+                errors.push(format!("{key}: expected a duration above zero, such as 30s, 15m or 12h"));
+            }
+        }
+        if self.log.filter.parse::<tracing_subscriber::EnvFilter>().is_err() {
+            errors.push(format!("log.filter: expected a tracing filter such as info or info,attesta_server=debug, got {:?}", self.log.filter));
+        }
+        if errors.is_empty() { Ok(()) } else { Err(ConfigError(errors)) }
+    }
+
+    /// The origin (scheme, host, port) people reach this instance at.
+    pub fn public_origin(&self) -> String {
+        match &self.server.public_url {
+            Some(url) => url::Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_default(),
+            None => format!("http://{}", SocketAddr::new(self.server.host, self.server.port)),
+        }
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.public_origin().starts_with("https://")
+    }
+
+    /// The configuration as TOML with secrets redacted, for `attesta config`.
+    pub fn to_redacted_toml(&self) -> String {
+        toml_string(self)
+    }
+}
+
+fn toml_string(config: &Config) -> String {
+    let value = serde_json::to_value(config).unwrap_or_default();
+    let mut out = String::new();
+    if let serde_json::Value::Object(sections) = value {
+        for (section, fields) in sections {
+            out.push_str(&format!("[{section}]\n"));
+            if let serde_json::Value::Object(fields) = fields {
+                for (k, v) in fields {
+                    if !v.is_null() {
+                        out.push_str(&format!("{k} = {v}\n"));
+                    }
+                }
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn describe(e: figment::Error) -> String {
+    let key = e.path.join(".");
+    let source = match &e.metadata {
+        Some(m) if m.name.contains("environment") => {
+            format!(" (from {ENV_PREFIX}{})", e.path.iter().map(|p| p.to_uppercase()).collect::<Vec<_>>().join("__"))
+        }
+        Some(m) => m.source.as_ref().map(|s| format!(" (from {s})")).unwrap_or_default(),
+        None => String::new(),
+    };
+    let kind = match &e.kind {
+        figment::error::Kind::InvalidType(actual, expected) => format!("expected {expected}, found {actual}"),
+        figment::error::Kind::InvalidValue(actual, expected) => format!("expected {expected}, found {actual}"),
+        figment::error::Kind::UnknownField(field, _) => {
+            // figment's path may or may not already end with the unknown field.
+            let full = match e.path.last() {
+                Some(last) if last == field => key.clone(),
+                _ if key.is_empty() => field.clone(),
+                _ => format!("{key}.{field}"),
+            };
+            return format!("{full}: unknown key{source}");
+        }
+        other => other.to_string(),
+    };
+    if key.is_empty() { format!("{kind}{source}") } else { format!("{key}: {kind}{source}") }
+}
+
+/// Every key the configuration has, dotted (`server.port`).
+pub fn known_keys() -> Vec<String> {
+    let mut keys = Vec::new();
+    if let Ok(serde_json::Value::Object(sections)) = serde_json::to_value(Config::default()) {
+        for (section, fields) in sections {
+            if let serde_json::Value::Object(fields) = fields {
+                keys.extend(fields.keys().map(|k| format!("{section}.{k}")));
+            }
+        }
+    }
+    // `public_url` is None by default and so serialises as null; it is still a key.
+    keys.sort();
+    keys
+}
+
+fn unknown_env_keys(env: &[(String, String)]) -> Vec<String> {
+    let known = known_keys();
+    env.iter()
+        .filter(|(k, _)| k.starts_with("ATTESTA"))
+        .filter(|(k, _)| {
+            let Some(rest) = k.strip_prefix(ENV_PREFIX) else { return true };
+            let dotted = rest.to_lowercase().replace("__", ".");
+            !known.contains(&dotted)
+        })
+        .map(|(k, _)| {
+            format!("environment variable {k} is not a configuration key and is ignored (keys look like {ENV_PREFIX}SERVER__PORT)")
+        })
+        .collect()
+}
+
+/// A figment provider over an explicit list of environment variables.
+struct EnvMap(Vec<(String, String)>);
+
+impl figment::Provider for EnvMap {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("environment variable")
+    }
+
+    fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        // Unknown variables are only warned about (see `unknown_env_keys`), never fed to the
+        // schema, so a stray variable cannot stop the server.
+        let known = known_keys();
+        let pairs = self.0.iter().filter_map(|(k, v)| {
+            let rest = k.strip_prefix(ENV_PREFIX)?;
+            let dotted = rest.to_lowercase().replace("__", ".");
+            known.contains(&dotted).then(|| (dotted, v.clone()))
+        });
+        let mut dict = figment::value::Dict::new();
+        for (key, value) in pairs {
+            let parsed: figment::value::Value = value.parse().unwrap_or_else(|_| value.clone().into());
+            insert_dotted(&mut dict, &key, parsed);
+        }
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
+fn insert_dotted(dict: &mut figment::value::Dict, key: &str, value: figment::value::Value) {
+    match key.split_once('.') {
+        None => {
+            dict.insert(key.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let entry = dict
+                .entry(head.to_owned())
+                .or_insert_with(|| figment::value::Value::from(figment::value::Dict::new()));
+            if let figment::value::Value::Dict(_, inner) = entry {
+                insert_dotted(inner, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

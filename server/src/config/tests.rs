@@ -1,0 +1,94 @@
+use super::*;
+use std::io::Write;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+fn no_file() -> PathBuf {
+    PathBuf::from("/nonexistent/attesta.toml")
+}
+
+#[test]
+fn defaults_serve_the_embedded_setup_on_port_3000() {
+    let loaded = Config::load(&no_file(), env(&[])).expect("defaults are valid");
+    assert_eq!(loaded.config.server.port, 3000);
+    assert_eq!(loaded.config.database.url.expose_secret(), "sqlite://data/attesta.db");
+    assert_eq!(loaded.config.public_origin(), "http://127.0.0.1:3000");
+    assert!(loaded.warnings.is_empty());
+}
+
+#[test]
+fn environment_overrides_the_file_which_overrides_defaults() {
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    writeln!(file, "[server]\nport = 4000\npublic_url = \"https://sign.example.com\"\n[log]\nformat = \"json\"").expect("write");
+    let loaded = Config::load(file.path(), env(&[("ATTESTA__SERVER__PORT", "5000")])).expect("valid");
+    assert_eq!(loaded.config.server.port, 5000);
+    assert_eq!(loaded.config.log.format, LogFormat::Json);
+    assert!(loaded.config.is_https());
+    assert_eq!(loaded.config.public_origin(), "https://sign.example.com");
+}
+
+#[test]
+fn an_invalid_value_names_the_key_and_the_expected_form() {
+    let err = Config::load(&no_file(), env(&[("ATTESTA__SERVER__PORT", "eighty")])).err().expect("refused");
+    let msg = err.to_string();
+    assert!(msg.contains("server.port"), "{msg}");
+    assert!(msg.contains("ATTESTA__SERVER__PORT"), "{msg}");
+    assert!(msg.contains("u16"), "{msg}");
+}
+
+#[test]
+fn durations_are_human_readable_and_checked() {
+    let loaded = Config::load(&no_file(), env(&[("ATTESTA__AUTH__FAILURE_WINDOW", "90s")])).expect("valid");
+    assert_eq!(loaded.config.auth.failure_window, Duration::from_secs(90));
+    let err = Config::load(&no_file(), env(&[("ATTESTA__AUTH__FAILURE_WINDOW", "soon")])).err().expect("refused");
+    assert!(err.to_string().contains("auth.failure_window"), "{err}");
+}
+
+#[test]
+fn a_bad_public_url_is_refused_with_an_example() {
+    let err = Config::load(&no_file(), env(&[("ATTESTA__SERVER__PUBLIC_URL", "sign.example.com")])).err().expect("refused");
+    assert!(err.to_string().contains("server.public_url: expected an http:// or https:// URL"), "{err}");
+}
+
+#[test]
+fn unknown_keys_in_the_file_are_errors() {
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    writeln!(file, "[server]\nprot = 4000").expect("write");
+    let err = Config::load(file.path(), env(&[])).err().expect("refused");
+    assert!(err.to_string().contains("server.prot: unknown key"), "{err}");
+}
+
+#[test]
+fn unknown_attesta_environment_variables_produce_warnings() {
+    let loaded = Config::load(
+        &no_file(),
+        env(&[("ATTESTA__SERVER__PROT", "1"), ("ATTESTA_PORT", "1"), ("ATTESTA__SERVER__PORT", "3001"), ("OTHER", "x")]),
+    )
+    .expect("unknown variables do not stop start-up");
+    assert_eq!(loaded.config.server.port, 3001);
+    assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
+    assert!(loaded.warnings.iter().any(|w| w.contains("ATTESTA__SERVER__PROT")));
+    assert!(loaded.warnings.iter().any(|w| w.contains("ATTESTA_PORT")));
+}
+
+#[test]
+fn secrets_never_appear_in_printed_configuration() {
+    let loaded =
+        Config::load(&no_file(), env(&[("ATTESTA__DATABASE__URL", "sqlite://secret-place.db")])).expect("valid");
+    let printed = loaded.config.to_redacted_toml();
+    assert!(!printed.contains("secret-place"), "{printed}");
+    assert!(printed.contains("<redacted>"));
+    assert!(!format!("{:?}", loaded.config).contains("secret-place"));
+}
+
+#[test]
+fn every_key_is_documented_in_env_example() {
+    let example = include_str!("../../../.env.example");
+    for key in known_keys() {
+        let var = format!("{ENV_PREFIX}{}", key.to_uppercase().replace('.', "__"));
+        assert!(example.contains(&var), "{var} is missing from .env.example");
+    }
+    assert!(example.contains("ATTESTA__SERVER__PUBLIC_URL"));
+}

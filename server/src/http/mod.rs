@@ -1,0 +1,11 @@
+//! The HTTP edge: routes, and the middleware every request passes through.
+//!
+//! Order, outermost first: request id → trace span → metrics → timeout → security headers →
+//! client address → cross-site request refusal → session → routes.
+
+pub mod client_address;
+pub mod csrf;
+pub mod health;
+pub mod metrics;
+pub mod request_id;
+pub mod security_headers;

@@ -1,0 +1,202 @@
+//! Attesta's server: the axum application, its adapters, and the command line.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod password;
+pub mod store;
+pub mod telemetry;
+
+use crate::config::Config;
+use crate::http::{client_address, csrf, health, metrics, request_id, security_headers};
+use anyhow::Context as _;
+use attesta_app::ssr::ServerContext;
+use attesta_app::{App, shell};
+use attesta_core::{AccountService, ThrottlePolicy};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, ResponseOptions, generate_route_list};
+use secrecy::ExposeSecret;
+use sqlx::SqlitePool;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore as SessionStore;
+
+/// A server bound to its port, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pool: SqlitePool,
+    session_store: SessionStore,
+    public_origin: String,
+}
+
+impl Application {
+    /// Opens the database, applies migrations, binds the listener and assembles the routes.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let pool = store::sqlite::connect(config.database.url.expose_secret(), config.database.max_connections).await?;
+        let addr = SocketAddr::new(config.server.host, config.server.port);
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let bound = listener.local_addr()?;
+        let public_origin = match &config.server.public_url {
+            Some(_) => config.public_origin(),
+            None => format!("http://{bound}"),
+        };
+
+        let session_store = SessionStore::new(pool.clone()).with_table_name("sessions").map_err(anyhow::Error::msg)?;
+        session_store.migrate().await.context("creating the sessions table")?;
+
+        let router = router(&config, pool.clone(), session_store.clone(), &public_origin, bound);
+        Ok(Self { listener, router, pool, session_store, public_origin })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn public_origin(&self) -> &str {
+        &self.public_origin
+    }
+
+    pub fn pool(&self) -> SqlitePool {
+        self.pool.clone()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let sweeper = {
+            use tower_sessions::ExpiredDeletion as _;
+            let store = self.session_store.clone();
+            tokio::spawn(store.continuously_delete_expired(tokio::time::Duration::from_secs(600)))
+        };
+        let result = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        sweeper.abort();
+        self.pool.close().await;
+        result
+    }
+}
+
+/// The account rules over the configured database, for the command line.
+pub async fn account_service(config: &Config) -> anyhow::Result<AccountService> {
+    let pool = store::sqlite::connect(config.database.url.expose_secret(), config.database.max_connections).await?;
+    Ok(accounts(config, pool))
+}
+
+fn accounts(config: &Config, pool: SqlitePool) -> AccountService {
+    AccountService::new(
+        Arc::new(store::sqlite::SqliteStore::new(pool)),
+        Arc::new(password::Argon2Hasher::new()),
+        Arc::new(clock::SystemClock),
+        ThrottlePolicy { max_failures: config.auth.max_failures_per_account, window: config.auth.failure_window },
+        ThrottlePolicy { max_failures: config.auth.max_failures_per_address, window: config.auth.failure_window },
+    )
+}
+
+fn router(config: &Config, pool: SqlitePool, session_store: SessionStore, public_origin: &str, bound: SocketAddr) -> Router {
+    let context = ServerContext { accounts: accounts(config, pool.clone()), session_absolute_timeout: config.auth.session_absolute_timeout };
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name("attesta")
+        .site_root(config.server.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(bound)
+        .build();
+    let routes = generate_route_list(App);
+
+    let provide = move || {
+        provide_context(context.clone());
+        // Leptos puts a fresh nonce on its inline scripts; the page's policy allows exactly it.
+        if let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<ResponseOptions>())
+            && let Ok(v) = security_headers::content_security_policy(Some(&nonce)).parse()
+        {
+            res.insert_header(::http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    };
+
+    let https = config.is_https();
+    let idle = time::Duration::try_from(config.auth.session_idle_timeout).unwrap_or(time::Duration::hours(12));
+    let sessions = SessionManagerLayer::new(session_store)
+        .with_name(if https { "__Host-attesta_session" } else { "attesta_session" })
+        .with_secure(https)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle));
+
+    let metrics_state = metrics::MetricsState { handle: metrics::handle(), pool: pool.clone() };
+    let csrf_policy = csrf::CsrfPolicy { public_origin: Arc::from(public_origin) };
+    let proxies = client_address::TrustedProxies(config.server.trusted_proxies.clone().into());
+
+    let app = Router::new()
+        .leptos_routes_with_context(&leptos_options, routes, provide.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context(provide, shell))
+        .with_state(leptos_options)
+        .layer(sessions)
+        .layer(from_fn_with_state(csrf_policy, csrf::refuse_cross_site))
+        .layer(from_fn_with_state(proxies, client_address::resolve));
+
+    let ops = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz).with_state(pool))
+        .route("/metrics", get(metrics::render).with_state(metrics_state));
+
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(telemetry::request_span)
+        .on_response(telemetry::on_response)
+        .on_failure(());
+
+    ops.merge(app)
+        .route_layer(from_fn(metrics::track))
+        .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::map_request(request_id::drop_unacceptable))
+                .layer(SetRequestIdLayer::x_request_id(request_id::RandomRequestId))
+                .layer(trace)
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(from_fn_with_state(security_headers::SecurityHeaders { https }, security_headers::apply))
+                .layer(TimeoutLayer::with_status_code(::http::StatusCode::REQUEST_TIMEOUT, config.server.request_timeout)),
+        )
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested: finishing requests in flight");
+}

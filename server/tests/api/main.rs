@@ -1,0 +1,7 @@
+//! Integration tests: each starts the real server on port 0 with a fresh SQLite database and
+//! talks to it over HTTP like a browser or a script would.
+
+mod auth;
+mod csrf;
+mod helpers;
+mod operations;

@@ -1,0 +1,17 @@
+//! Attesta's domain: the rules that hold whatever runs them.
+//!
+//! This crate has no web framework, database or async runtime in it, and it compiles to
+//! `wasm32-unknown-unknown` so the browser can run the same code as the server. The outside
+//! world reaches it only through the ports in [`ports`] (storage, clock, password hashing),
+//! which the `server` crate implements.
+
+#![forbid(unsafe_code)]
+
+pub mod accounts;
+pub mod ports;
+pub mod throttle;
+pub mod time;
+
+pub use accounts::{AccountError, AccountService, DisplayName, EmailAddress, NewPassword, Role, User, UserId};
+pub use throttle::{ThrottleDecision, ThrottlePolicy};
+pub use time::Timestamp;
