@@ -48,8 +48,12 @@ pub trait AccountStore: Send + Sync {
     /// Creates a user. With `only_if_empty`, creation happens only if no user exists yet, checked
     /// in the same transaction, so two simultaneous setups cannot both create an owner.
     /// Returns `Ok(None)` when the email is taken or, with `only_if_empty`, when a user exists.
-    async fn insert_user(&self, user: &NewUser, password_hash: &str, only_if_empty: bool)
-    -> Result<Option<User>, StoreError>;
+    async fn insert_user(
+        &self,
+        user: &NewUser,
+        password_hash: &str,
+        only_if_empty: bool,
+    ) -> Result<Option<User>, StoreError>;
     async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<StoredUser>, StoreError>;
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
     async fn set_role(&self, id: UserId, role: Role) -> Result<(), StoreError>;

@@ -21,7 +21,9 @@ pub struct ThrottlePolicy {
 pub enum ThrottleDecision {
     Allow,
     /// Refused; the caller may try again after this long.
-    Refuse { retry_after: Duration },
+    Refuse {
+        retry_after: Duration,
+    },
 }
 
 impl ThrottlePolicy {
@@ -75,10 +77,7 @@ mod tests {
     fn refusal_ends_when_the_oldest_failure_leaves_the_window() {
         let p = policy();
         let failures = [at(90), at(95), at(99)];
-        assert_eq!(
-            p.decide(&failures, at(100)),
-            ThrottleDecision::Refuse { retry_after: Duration::from_secs(50) }
-        );
+        assert_eq!(p.decide(&failures, at(100)), ThrottleDecision::Refuse { retry_after: Duration::from_secs(50) });
         assert_eq!(p.decide(&failures, at(150)), ThrottleDecision::Allow);
     }
 

@@ -73,7 +73,9 @@ pub fn main() -> ExitCode {
     let config = loaded.config;
     match cli.command {
         Command::Serve => runtime.block_on(serve(config)),
-        Command::User(UserCommand::Create { email, name, role }) => runtime.block_on(create_user(config, &email, &name, &role)),
+        Command::User(UserCommand::Create { email, name, role }) => {
+            runtime.block_on(create_user(config, &email, &name, &role))
+        }
         Command::Config => {
             print!("{}", config.to_redacted_toml());
             ExitCode::SUCCESS

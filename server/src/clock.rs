@@ -6,6 +6,7 @@ use attesta_core::ports::Clock;
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[expect(clippy::disallowed_methods, reason = "this is the Clock port's implementation")]
     fn now(&self) -> Timestamp {
         let now = time::OffsetDateTime::now_utc();
         let micros = now.unix_timestamp_nanos() / 1_000;

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 pub const ENV_PREFIX: &str = "ATTESTA__";
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub server: ServerConfig,
@@ -87,17 +87,6 @@ pub struct LogConfig {
     pub format: LogFormat,
     /// A `tracing` filter, e.g. `info` or `info,attesta_server=debug`.
     pub filter: String,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            database: DatabaseConfig::default(),
-            auth: AuthConfig::default(),
-            log: LogConfig::default(),
-        }
-    }
 }
 
 impl Default for ServerConfig {
@@ -203,7 +192,10 @@ impl Config {
             }
         }
         if self.log.filter.parse::<tracing_subscriber::EnvFilter>().is_err() {
-            errors.push(format!("log.filter: expected a tracing filter such as info or info,attesta_server=debug, got {:?}", self.log.filter));
+            errors.push(format!(
+                "log.filter: expected a tracing filter such as info or info,attesta_server=debug, got {:?}",
+                self.log.filter
+            ));
         }
         if errors.is_empty() { Ok(()) } else { Err(ConfigError(errors)) }
     }
@@ -333,9 +325,8 @@ fn insert_dotted(dict: &mut figment::value::Dict, key: &str, value: figment::val
             dict.insert(key.to_owned(), value);
         }
         Some((head, rest)) => {
-            let entry = dict
-                .entry(head.to_owned())
-                .or_insert_with(|| figment::value::Value::from(figment::value::Dict::new()));
+            let entry =
+                dict.entry(head.to_owned()).or_insert_with(|| figment::value::Value::from(figment::value::Dict::new()));
             if let figment::value::Value::Dict(_, inner) = entry {
                 insert_dotted(inner, rest, value);
             }

@@ -106,8 +106,17 @@ fn accounts(config: &Config, pool: SqlitePool) -> AccountService {
     )
 }
 
-fn router(config: &Config, pool: SqlitePool, session_store: SessionStore, public_origin: &str, bound: SocketAddr) -> Router {
-    let context = ServerContext { accounts: accounts(config, pool.clone()), session_absolute_timeout: config.auth.session_absolute_timeout };
+fn router(
+    config: &Config,
+    pool: SqlitePool,
+    session_store: SessionStore,
+    public_origin: &str,
+    bound: SocketAddr,
+) -> Router {
+    let context = ServerContext {
+        accounts: accounts(config, pool.clone()),
+        session_absolute_timeout: config.auth.session_absolute_timeout,
+    };
 
     let leptos_options = LeptosOptions::builder()
         .output_name("attesta")
@@ -172,7 +181,10 @@ fn router(config: &Config, pool: SqlitePool, session_store: SessionStore, public
                 .layer(trace)
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(from_fn_with_state(security_headers::SecurityHeaders { https }, security_headers::apply))
-                .layer(TimeoutLayer::with_status_code(::http::StatusCode::REQUEST_TIMEOUT, config.server.request_timeout)),
+                .layer(TimeoutLayer::with_status_code(
+                    ::http::StatusCode::REQUEST_TIMEOUT,
+                    config.server.request_timeout,
+                )),
         )
 }
 

@@ -25,7 +25,10 @@ impl Argon2Hasher {
         static DECOY: OnceLock<String> = OnceLock::new();
         DECOY.get_or_init(|| {
             let salt = SaltString::generate(&mut OsRng);
-            self.argon2().hash_password(b"decoy password that matches nothing", &salt).map(|h| h.to_string()).unwrap_or_default()
+            self.argon2()
+                .hash_password(b"decoy password that matches nothing", &salt)
+                .map(|h| h.to_string())
+                .unwrap_or_default()
         })
     }
 }

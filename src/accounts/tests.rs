@@ -59,7 +59,14 @@ impl AccountStore for MemoryStore {
     }
     async fn failures_since(&self, key: &ThrottleKey, since: Timestamp) -> Result<Vec<Timestamp>, StoreError> {
         let k = key.storage_key();
-        Ok(self.failures.lock().expect("lock").iter().filter(|(kk, t)| *kk == k && *t > since).map(|(_, t)| *t).collect())
+        Ok(self
+            .failures
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(kk, t)| *kk == k && *t > since)
+            .map(|(_, t)| *t)
+            .collect())
     }
     async fn clear_failures(&self, key: &ThrottleKey) -> Result<(), StoreError> {
         let k = key.storage_key();
@@ -99,7 +106,8 @@ fn service() -> (AccountService, Arc<TestClock>) {
     let clock = Arc::new(TestClock::default());
     let policy = ThrottlePolicy { max_failures: 3, window: Duration::from_secs(60) };
     let wide = ThrottlePolicy { max_failures: 10, window: Duration::from_secs(60) };
-    let svc = AccountService::new(Arc::new(MemoryStore::default()), Arc::new(ReversingHasher), clock.clone(), policy, wide);
+    let svc =
+        AccountService::new(Arc::new(MemoryStore::default()), Arc::new(ReversingHasher), clock.clone(), policy, wide);
     (svc, clock)
 }
 
@@ -148,7 +156,10 @@ fn login_checks_the_password_case_insensitively_on_email() {
     let (svc, _) = service();
     block_on(svc.set_up_owner("Ada", "ada@example.com", PW)).expect("setup");
     assert!(block_on(svc.log_in(attempt("ADA@example.com", PW))).is_ok());
-    assert!(matches!(block_on(svc.log_in(attempt("ada@example.com", "wrong password!"))), Err(AccountError::WrongCredentials)));
+    assert!(matches!(
+        block_on(svc.log_in(attempt("ada@example.com", "wrong password!"))),
+        Err(AccountError::WrongCredentials)
+    ));
     assert!(matches!(block_on(svc.log_in(attempt("nobody@example.com", PW))), Err(AccountError::WrongCredentials)));
 }
 

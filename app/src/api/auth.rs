@@ -69,11 +69,8 @@ async fn log_in_inner(email: String, password: String) -> Result<(), AppError> {
     use crate::ssr::{client_address, context, session};
     let ctx = context()?;
     let client = client_address().await;
-    let attempt = attesta_core::accounts::LoginAttempt {
-        email: &email,
-        password: &password,
-        client_address: client.as_deref(),
-    };
+    let attempt =
+        attesta_core::accounts::LoginAttempt { email: &email, password: &password, client_address: client.as_deref() };
     match ctx.accounts.log_in(attempt).await {
         Ok(user) => {
             tracing::info!(user_id = %user.id, "signed in");

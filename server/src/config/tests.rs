@@ -21,7 +21,8 @@ fn defaults_serve_the_embedded_setup_on_port_3000() {
 #[test]
 fn environment_overrides_the_file_which_overrides_defaults() {
     let mut file = tempfile::NamedTempFile::new().expect("temp file");
-    writeln!(file, "[server]\nport = 4000\npublic_url = \"https://sign.example.com\"\n[log]\nformat = \"json\"").expect("write");
+    writeln!(file, "[server]\nport = 4000\npublic_url = \"https://sign.example.com\"\n[log]\nformat = \"json\"")
+        .expect("write");
     let loaded = Config::load(file.path(), env(&[("ATTESTA__SERVER__PORT", "5000")])).expect("valid");
     assert_eq!(loaded.config.server.port, 5000);
     assert_eq!(loaded.config.log.format, LogFormat::Json);
@@ -48,7 +49,8 @@ fn durations_are_human_readable_and_checked() {
 
 #[test]
 fn a_bad_public_url_is_refused_with_an_example() {
-    let err = Config::load(&no_file(), env(&[("ATTESTA__SERVER__PUBLIC_URL", "sign.example.com")])).err().expect("refused");
+    let err =
+        Config::load(&no_file(), env(&[("ATTESTA__SERVER__PUBLIC_URL", "sign.example.com")])).err().expect("refused");
     assert!(err.to_string().contains("server.public_url: expected an http:// or https:// URL"), "{err}");
 }
 
@@ -64,7 +66,12 @@ fn unknown_keys_in_the_file_are_errors() {
 fn unknown_attesta_environment_variables_produce_warnings() {
     let loaded = Config::load(
         &no_file(),
-        env(&[("ATTESTA__SERVER__PROT", "1"), ("ATTESTA_PORT", "1"), ("ATTESTA__SERVER__PORT", "3001"), ("OTHER", "x")]),
+        env(&[
+            ("ATTESTA__SERVER__PROT", "1"),
+            ("ATTESTA_PORT", "1"),
+            ("ATTESTA__SERVER__PORT", "3001"),
+            ("OTHER", "x"),
+        ]),
     )
     .expect("unknown variables do not stop start-up");
     assert_eq!(loaded.config.server.port, 3001);

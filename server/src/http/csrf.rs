@@ -91,7 +91,10 @@ mod tests {
 
     #[test]
     fn another_origin_is_refused() {
-        assert!(!is_same_site(&policy(), &headers(&[("origin", "https://evil.example"), ("host", "sign.example.com")])));
+        assert!(!is_same_site(
+            &policy(),
+            &headers(&[("origin", "https://evil.example"), ("host", "sign.example.com")])
+        ));
         assert!(!is_same_site(&policy(), &headers(&[("origin", "null"), ("host", "sign.example.com")])));
     }
 

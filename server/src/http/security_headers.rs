@@ -44,7 +44,8 @@ pub async fn apply(State(cfg): State<SecurityHeaders>, request: Request, next: N
         HeaderValue::from_static("camera=(), microphone=(), payment=(), usb=()"),
     );
     if cfg.https {
-        headers.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+        headers
+            .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
     }
     response
 }

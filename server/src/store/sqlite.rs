@@ -92,7 +92,12 @@ impl AccountStore for SqliteStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    async fn insert_user(&self, user: &NewUser, password_hash: &str, only_if_empty: bool) -> Result<Option<User>, StoreError> {
+    async fn insert_user(
+        &self,
+        user: &NewUser,
+        password_hash: &str,
+        only_if_empty: bool,
+    ) -> Result<Option<User>, StoreError> {
         // One statement, so "no user exists yet" and the insert are atomic; the UNIQUE email
         // constraint decides races between two creations of the same address.
         let sql = format!(
@@ -160,13 +165,21 @@ impl AccountStore for SqliteStore {
     }
 
     async fn clear_failures(&self, key: &ThrottleKey) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM login_failures WHERE key = ?1").bind(key.storage_key()).execute(&self.pool).await.map_err(db)?;
+        sqlx::query("DELETE FROM login_failures WHERE key = ?1")
+            .bind(key.storage_key())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
         Ok(())
     }
 }
 
 /// Deletes failed sign-ins older than `older_than`; they no longer count for anything.
 pub async fn prune_login_failures(pool: &SqlitePool, older_than: Timestamp) -> Result<u64, StoreError> {
-    let done = sqlx::query("DELETE FROM login_failures WHERE at <= ?1").bind(older_than.as_micros()).execute(pool).await.map_err(db)?;
+    let done = sqlx::query("DELETE FROM login_failures WHERE at <= ?1")
+        .bind(older_than.as_micros())
+        .execute(pool)
+        .await
+        .map_err(db)?;
     Ok(done.rows_affected())
 }

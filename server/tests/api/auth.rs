@@ -33,7 +33,12 @@ async fn setup_is_refused_once_an_owner_exists() {
     let other = client_with_origin(&app.address);
     let r = other
         .post(app.url("/api/setup"))
-        .form(&[("name", "Eve"), ("email", "eve@example.com"), ("password", OWNER_PASSWORD), ("password_confirm", OWNER_PASSWORD)])
+        .form(&[
+            ("name", "Eve"),
+            ("email", "eve@example.com"),
+            ("password", OWNER_PASSWORD),
+            ("password_confirm", OWNER_PASSWORD),
+        ])
         .send()
         .await
         .expect("request");

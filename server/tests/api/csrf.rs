@@ -42,7 +42,12 @@ async fn a_cross_site_setup_is_refused_before_anything_is_created() {
         .post(app.url("/api/setup"))
         .header("sec-fetch-site", "cross-site")
         .header("origin", &app.address)
-        .form(&[("name", "Eve"), ("email", "eve@example.com"), ("password", OWNER_PASSWORD), ("password_confirm", OWNER_PASSWORD)])
+        .form(&[
+            ("name", "Eve"),
+            ("email", "eve@example.com"),
+            ("password", OWNER_PASSWORD),
+            ("password_confirm", OWNER_PASSWORD),
+        ])
         .send()
         .await
         .expect("request");

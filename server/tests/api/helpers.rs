@@ -115,5 +115,10 @@ pub async fn error_message(r: Response) -> String {
 }
 
 pub fn set_cookie(r: &Response) -> Option<String> {
-    r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|c| c.starts_with("attesta_session=")).map(str::to_owned)
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("attesta_session="))
+        .map(str::to_owned)
 }

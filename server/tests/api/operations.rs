@@ -52,7 +52,8 @@ async fn inline_scripts_of_a_page_carry_the_nonce_its_policy_allows() {
     let r = app.client.get(app.url("/setup")).header("accept", "text/html").send().await.expect("request");
     assert_eq!(r.status(), 200);
     let csp = r.headers()["content-security-policy"].to_str().expect("ascii").to_owned();
-    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the policy").to_owned();
+    let nonce =
+        csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the policy").to_owned();
     let html = r.text().await.expect("body");
     let scripts = html.matches("<script").count();
     assert!(scripts > 0);
@@ -67,7 +68,8 @@ async fn a_sane_request_id_is_kept_and_a_bad_one_replaced() {
     let app = spawn_app().await;
     let r = app.client.get(app.url("/healthz")).header("x-request-id", "abc-123").send().await.expect("request");
     assert_eq!(r.headers()["x-request-id"], "abc-123");
-    let r = app.client.get(app.url("/healthz")).header("x-request-id", "bad id\twith junk").send().await.expect("request");
+    let r =
+        app.client.get(app.url("/healthz")).header("x-request-id", "bad id\twith junk").send().await.expect("request");
     let id = r.headers()["x-request-id"].to_str().expect("ascii");
     assert_eq!(id.len(), 24, "{id}");
 }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Command 2: everything CI checks. Installs what is missing, then: formatting, clippy on the
+# server side and on the browser side (wasm32), all Rust tests, the browser bundle, and the
+# Playwright tests in headless Chromium.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$REPO_ROOT"
+started=$(date +%s)
+
+bash scripts/bootstrap.sh
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "clippy: core, app (ssr) and server"
+cargo clippy --locked --workspace --exclude attesta-frontend --all-targets -- -D warnings
+
+step "clippy: core and app (hydrate) on wasm32"
+cargo clippy --locked -p attesta-core -p attesta-frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "Rust tests"
+cargo test --locked --workspace --exclude attesta-frontend
+
+step "Building the app (cargo leptos build)"
+cargo leptos build
+
+step "Browser tests (Playwright + Debian Chromium)"
+(cd end2end && ATTESTA_BIN="$CARGO_TARGET_DIR/debug/attesta" npm test)
+
+step "All checks passed in $(( $(date +%s) - started )) s"
