@@ -25,6 +25,6 @@ step "Building the app (cargo leptos build)"
 cargo leptos build
 
 step "Browser tests (Playwright + Debian Chromium)"
-(cd end2end && ATTESTA_BIN="$CARGO_TARGET_DIR/debug/attesta" npm test)
+(cd end2end && E2E_BIN="$CARGO_TARGET_DIR/debug/attesta" npm test)
 
 step "All checks passed in $(( $(date +%s) - started )) s"

@@ -21,7 +21,7 @@ function freePort() {
 }
 
 export function binaryPath() {
-  if (process.env.ATTESTA_BIN) return process.env.ATTESTA_BIN;
+  if (process.env.E2E_BIN) return process.env.E2E_BIN;
   const target = process.env.CARGO_TARGET_DIR || join(repo, 'target');
   return join(target, 'debug', 'attesta');
 }
@@ -35,7 +35,7 @@ export async function startServer() {
     env: {
       ...process.env,
       ATTESTA__SERVER__PORT: String(port),
-      ATTESTA__SERVER__SITE_ROOT: process.env.ATTESTA_SITE_ROOT || join(repo, 'target', 'site'),
+      ATTESTA__SERVER__SITE_ROOT: process.env.E2E_SITE_ROOT || join(repo, 'target', 'site'),
       ATTESTA__DATABASE__URL: `sqlite://${join(data, 'attesta.db')}`,
       ATTESTA__LOG__FILTER: 'warn',
     },

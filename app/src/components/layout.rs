@@ -8,7 +8,7 @@ use leptos_router::components::A;
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     view! {
-        <a class="skip-link" href="#main">
+        <a class="skip-link" href="#main" rel="external">
             "Skip to content"
         </a>
         <header class="site-header">
