@@ -106,7 +106,9 @@ pub fn provide_auth_context() {
     let log_in = ServerAction::<LogIn>::new();
     let log_out = ServerAction::<LogOut>::new();
     let set_up = ServerAction::<SetUp>::new();
-    let session = Resource::new(
+    // Blocking: the server waits for it before sending the head, so a page that redirects (to
+    // setup or sign-in) answers with a real 302 instead of streaming a page that then moves.
+    let session = Resource::new_blocking(
         move || (log_in.version().get(), log_out.version().get(), set_up.version().get()),
         |_| get_session(),
     );
