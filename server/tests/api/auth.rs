@@ -169,3 +169,35 @@ async fn failures_from_one_address_are_throttled_across_accounts() {
     }
     assert_eq!(app.log_in("another@example.com", "a wrong password!").await.status(), 429);
 }
+
+#[tokio::test]
+async fn behind_https_the_cookie_is_secure_host_only_and_hsts_is_sent() {
+    let app =
+        spawn_app_with(Options { public_url: Some("https://sign.example.test".to_owned()), ..Options::default() })
+            .await;
+    let client = client_with_origin("https://sign.example.test");
+    let r = client
+        .post(app.url("/api/setup"))
+        .form(&[
+            ("name", "Ada"),
+            ("email", OWNER_EMAIL),
+            ("password", OWNER_PASSWORD),
+            ("password_confirm", OWNER_PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("request");
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("__Host-attesta_session="))
+        .expect("a __Host- session cookie")
+        .to_owned();
+    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    let hsts = r.headers()["strict-transport-security"].to_str().expect("ascii");
+    assert!(hsts.contains("max-age="), "{hsts}");
+}

@@ -22,11 +22,17 @@ pub struct Options {
     pub failure_window: Duration,
     pub max_failures_per_account: u32,
     pub max_failures_per_address: u32,
+    pub public_url: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { failure_window: Duration::from_secs(900), max_failures_per_account: 5, max_failures_per_address: 50 }
+        Self {
+            failure_window: Duration::from_secs(900),
+            max_failures_per_account: 5,
+            max_failures_per_address: 50,
+            public_url: None,
+        }
     }
 }
 
@@ -43,6 +49,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.auth.failure_window = options.failure_window;
     config.auth.max_failures_per_account = options.max_failures_per_account;
     config.auth.max_failures_per_address = options.max_failures_per_address;
+    config.server.public_url = options.public_url;
     config.log.filter = "warn".to_owned();
     attesta_server::telemetry::init(&config.log);
 
