@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod evidence;
 pub mod ports;
 pub mod throttle;
 pub mod time;

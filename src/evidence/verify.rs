@@ -1,0 +1,336 @@
+//! The one verifier of evidence packages, shared by the server, the CLI and the browser (wasm).
+//!
+//! [`verify_package_json`] separates two outcomes: `Err` means the input could not be read as an
+//! evidence package at all (the CLI exits 2); `Ok(report)` means it was read, and the report
+//! says check by check whether it is genuine (`report.is_valid()`, else the CLI exits 1).
+//!
+//! Every check runs even after another fails, so a report shows all that is wrong, and each
+//! failure says where ("event 3 (recipient.signed): hash mismatch"). Events are numbered by their
+//! position in the package, from 0. A package is valid when no check failed; a check with
+//! nothing to examine (personal data all purged, no trusted key given) is skipped, not failed.
+//!
+//! Trust: without a trusted key the package's own key is used, which proves only that whoever
+//! holds that key vouched for the content. Pin the log's published key to exclude a forger who
+//! re-signed everything with a key of their own.
+
+use super::chain::genesis_hash;
+use super::checkpoint::{Checkpoint, VerifierKey, open_note, unverified_note_text, verify_checkpoint};
+use super::event::EventType;
+use super::merkle::{log_leaf_hash, verify_inclusion};
+use super::package::{DocumentHead, EvidencePackage, FORMAT, PackageError, PackagedEvent};
+use serde::Serialize;
+use std::fmt;
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// Nothing to check, e.g. every event's personal data was purged.
+    Skip,
+}
+
+/// One named check, with what it found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// A stable, snake_case identifier, e.g. `hash_chain`.
+    pub name: &'static str,
+    pub status: Status,
+    /// A note for a passed or skipped check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// For a failed check: each place it broke.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
+}
+
+/// The checks, in the order they ran.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Report {
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    /// True when no check failed.
+    pub fn is_valid(&self) -> bool {
+        self.checks.iter().all(|c| c.status != Status::Fail)
+    }
+
+    /// Every failure as (check name, where it broke).
+    pub fn failures(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
+        self.checks.iter().flat_map(|c| c.failures.iter().map(move |f| (c.name, f.as_str())))
+    }
+
+    pub fn check(&self, name: &str) -> Option<&Check> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+
+    fn add(&mut self, name: &'static str, failures: Vec<String>, detail: impl Into<Option<String>>) {
+        let (status, detail) = if failures.is_empty() { (Status::Pass, detail.into()) } else { (Status::Fail, None) };
+        self.checks.push(Check { name, status, detail, failures });
+    }
+
+    fn skip(&mut self, name: &'static str, why: String) {
+        self.checks.push(Check { name, status: Status::Skip, detail: Some(why), failures: Vec::new() });
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for check in &self.checks {
+            let status = match check.status {
+                Status::Pass => "PASS",
+                Status::Fail => "FAIL",
+                Status::Skip => "SKIP",
+            };
+            match &check.detail {
+                Some(detail) => writeln!(f, "{status} {}: {detail}", check.name)?,
+                None => writeln!(f, "{status} {}", check.name)?,
+            }
+            for failure in &check.failures {
+                writeln!(f, "     {failure}")?;
+            }
+        }
+        let failed = self.checks.iter().filter(|c| c.status == Status::Fail).count();
+        if failed == 0 {
+            write!(f, "valid: no check failed")
+        } else {
+            write!(f, "INVALID: {failed} of {} checks failed", self.checks.len())
+        }
+    }
+}
+
+fn label(position: usize, event: &PackagedEvent) -> String {
+    format!("event {position} ({})", event.record.event_type)
+}
+
+/// Reads and verifies a package. `Err` only when the input is unreadable; see the module docs.
+pub fn verify_package_json(input: &[u8], trusted_key: Option<&VerifierKey>) -> Result<Report, PackageError> {
+    EvidencePackage::from_json(input).map(|package| verify_package(&package, trusted_key))
+}
+
+/// Verifies a package that has been read. With `trusted_key`, that key is used instead of the
+/// package's own, and the package's key must equal it.
+pub fn verify_package(package: &EvidencePackage, trusted_key: Option<&VerifierKey>) -> Report {
+    let mut report = Report::default();
+    let events = &package.events;
+    let document_id = &package.document.id;
+
+    let format_failures =
+        if package.format == FORMAT { vec![] } else { vec![format!("format {:?} is not {FORMAT:?}", package.format)] };
+    report.add("format_version", format_failures, Some(FORMAT.to_owned()));
+
+    // Keys.
+    let embedded = VerifierKey::parse(&package.log.verifier_key);
+    match &embedded {
+        Ok(key) => report.add("log_key", vec![], Some(key.to_string())),
+        Err(e) => report.add("log_key", vec![format!("log.verifier_key: {e}")], None),
+    }
+    match (trusted_key, &embedded) {
+        (None, _) => report.skip("key_pinned", "no trusted key given; the package's own key was used".into()),
+        (Some(trusted), Ok(key)) if key == trusted => report.add("key_pinned", vec![], Some(trusted.to_string())),
+        (Some(trusted), Ok(key)) => {
+            report.add("key_pinned", vec![format!("the package's key {key} is not the trusted key {trusted}")], None)
+        }
+        (Some(_), Err(_)) => report.add("key_pinned", vec!["the package's key is unreadable".into()], None),
+    }
+    let key = trusted_key.or(embedded.as_ref().ok());
+
+    // The checkpoint. When its signature fails, later checks still compare against what it says,
+    // to show what else is wrong; this check has already failed the report.
+    let checkpoint = match key.map(|key| verify_checkpoint(&package.log.checkpoint, key)) {
+        Some(Ok(checkpoint)) => {
+            let detail = format!("{}, tree size {}", checkpoint.origin(), checkpoint.size());
+            report.add("checkpoint_signature", vec![], Some(detail));
+            Some(checkpoint)
+        }
+        outcome => {
+            let why = match outcome {
+                Some(Err(e)) => format!("checkpoint: {e}"),
+                _ => "no readable key to verify the checkpoint with".to_owned(),
+            };
+            report.add("checkpoint_signature", vec![why], None);
+            unverified_note_text(&package.log.checkpoint).and_then(|text| Checkpoint::parse_text(text).ok())
+        }
+    };
+
+    check_head(&mut report, package, key, checkpoint.as_ref());
+
+    // The chain.
+    let mut failures = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        if event.record.hash() != event.hash {
+            failures.push(format!("{}: hash mismatch", label(i, event)));
+        }
+    }
+    report.add("event_hashes", failures, format!("{} events", events.len()));
+
+    let failures = events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.record.document_id != *document_id)
+        .map(|(i, e)| format!("{}: belongs to document {}, not {document_id}", label(i, e), e.record.document_id))
+        .collect();
+    report.add("document_ids", failures, None);
+
+    let failures = events
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| e.record.seq != *i as u64)
+        .map(|(i, e)| format!("{}: sequence number {}, expected {i}", label(i, e), e.record.seq))
+        .collect();
+    report.add("sequence_numbers", failures, Some("contiguous from 0".to_owned()));
+
+    let mut failures = Vec::new();
+    let mut prev = genesis_hash(document_id);
+    for (i, event) in events.iter().enumerate() {
+        if event.record.prev_hash != prev {
+            let what =
+                if i == 0 { "does not start at the document's genesis hash" } else { "previous-hash link broken" };
+            failures.push(format!("{}: {what}", label(i, event)));
+        }
+        prev = event.hash;
+    }
+    report.add("hash_chain", failures, None);
+
+    check_personal_data(&mut report, events);
+    check_log(&mut report, events, checkpoint.as_ref());
+    check_file_hashes(&mut report, package);
+    report
+}
+
+fn check_head(
+    report: &mut Report,
+    package: &EvidencePackage,
+    key: Option<&VerifierKey>,
+    checkpoint: Option<&Checkpoint>,
+) {
+    let Some(key) = key else {
+        report.add("document_head", vec!["no readable key to verify the document head with".into()], None);
+        return;
+    };
+    let head = open_note(&package.log.document_head, key)
+        .map_err(|e| format!("document head: {e}"))
+        .and_then(|text| DocumentHead::parse_text(text).map_err(|e| format!("document head: {e}")));
+    let head = match head {
+        Ok(head) => head,
+        Err(why) => return report.add("document_head", vec![why], None),
+    };
+    let mut failures = Vec::new();
+    if head.document_id != package.document.id {
+        failures.push(format!("the head is for document {}, not {}", head.document_id, package.document.id));
+    }
+    if head.event_count != package.events.len() as u64 {
+        failures.push(format!(
+            "the log recorded {} events, the package has {}",
+            head.event_count,
+            package.events.len()
+        ));
+    }
+    if package.events.last().map(|e| e.hash) != Some(head.head_hash) {
+        failures.push("the last event is not the one the log recorded as the document's latest".to_owned());
+    }
+    match checkpoint {
+        Some(c) if c.size() == head.tree_size && *c.root() == head.root => {}
+        Some(_) => failures.push("the head was signed for a different checkpoint".to_owned()),
+        None => failures.push("no readable checkpoint to compare the head with".to_owned()),
+    }
+    let detail = format!("{} events at tree size {}", head.event_count, head.tree_size);
+    report.add("document_head", failures, Some(detail));
+}
+
+fn check_personal_data(report: &mut Report, events: &[PackagedEvent]) {
+    let mut failures = Vec::new();
+    let mut present = 0;
+    for (i, event) in events.iter().enumerate() {
+        match (&event.personal, &event.salt) {
+            (Some(data), Some(salt)) => {
+                present += 1;
+                if data.commitment(salt) != event.record.personal_commitment {
+                    failures.push(format!("{}: personal data does not match its commitment", label(i, event)));
+                }
+            }
+            (Some(_), None) => failures.push(format!("{}: personal data without its salt", label(i, event))),
+            (None, Some(_)) => failures.push(format!("{}: salt without personal data", label(i, event))),
+            (None, None) => {}
+        }
+    }
+    if failures.is_empty() && present == 0 {
+        report.skip("personal_data", format!("purged from all {} events", events.len()));
+    } else {
+        let detail = if present == events.len() {
+            format!("present in all {present} events, each matching its commitment")
+        } else {
+            format!("{present} of {} events carry personal data, each matching; the rest were purged", events.len())
+        };
+        report.add("personal_data", failures, Some(detail));
+    }
+}
+
+fn check_log(report: &mut Report, events: &[PackagedEvent], checkpoint: Option<&Checkpoint>) {
+    let mut failures = Vec::new();
+    let mut previous: Option<u64> = None;
+    for (i, event) in events.iter().enumerate() {
+        if previous.is_some_and(|p| event.log_index <= p) {
+            failures.push(format!(
+                "{}: log index {} is not after the previous event's",
+                label(i, event),
+                event.log_index
+            ));
+        }
+        if let Some(c) = checkpoint
+            && event.log_index >= c.size()
+        {
+            failures.push(format!(
+                "{}: log index {} is beyond the checkpoint's tree",
+                label(i, event),
+                event.log_index
+            ));
+        }
+        previous = Some(event.log_index);
+    }
+    report.add("log_order", failures, None);
+
+    let Some(checkpoint) = checkpoint else {
+        report.add("inclusion_proofs", vec!["no readable checkpoint to verify the proofs against".into()], None);
+        return;
+    };
+    let failures = events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, event)| {
+            verify_inclusion(
+                &log_leaf_hash(&event.hash),
+                event.log_index,
+                checkpoint.size(),
+                &event.inclusion_proof,
+                checkpoint.root(),
+            )
+            .err()
+            .map(|e| format!("{}: inclusion proof does not verify ({e})", label(i, event)))
+        })
+        .collect();
+    report.add("inclusion_proofs", failures, None);
+}
+
+fn check_file_hashes(report: &mut Report, package: &EvidencePackage) {
+    let (Some(first), Some(last)) = (package.events.first(), package.events.last()) else {
+        return report.add("file_hashes", vec!["the package has no events".into()], None);
+    };
+    let mut failures = Vec::new();
+    if first.record.event_type != EventType::DocumentUploaded {
+        failures.push(format!("{}: the first event must be document.uploaded", label(0, first)));
+    }
+    if first.record.file_sha256 != package.document.original_sha256 {
+        failures.push(format!("document.original_sha256 is not the file hash of {}", label(0, first)));
+    }
+    if last.record.file_sha256 != package.document.latest_sha256 {
+        failures
+            .push(format!("document.latest_sha256 is not the file hash of {}", label(package.events.len() - 1, last)));
+    }
+    report.add("file_hashes", failures, None);
+}
+
+#[cfg(test)]
+mod tests;
