@@ -2,12 +2,17 @@
 //!
 //! Exit codes: 0 success, 1 the operation failed, 2 bad usage or configuration.
 
+use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::evidence::EvidenceLog;
 use crate::{Application, shutdown_signal, telemetry};
 use attesta_core::Role;
+use attesta_core::evidence::{DocumentId, VerifierKey, verify_package_json};
+use attesta_core::ports::Clock as _;
 use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret as _;
 use std::io::{BufRead, IsTerminal};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
@@ -31,6 +36,43 @@ pub enum Command {
     User(UserCommand),
     /// Check the configuration and print it, secrets redacted.
     Config,
+    /// Verify an evidence package offline: prints each check; exit 0 valid, 1 tampered or
+    /// inconsistent, 2 unreadable.
+    Verify {
+        /// The evidence package (JSON).
+        package: PathBuf,
+        /// The log's verifier key (name+id+base64) to require, instead of trusting the one the
+        /// package carries. Get it from the instance's /log/key, or from an earlier package.
+        #[arg(long)]
+        log_key: Option<String>,
+    },
+    /// The transparency log of this instance.
+    #[command(subcommand)]
+    Log(LogCommand),
+    /// Evidence of one document.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Re-derive the whole stored log from its events and check every checkpoint signature and
+    /// consistency link. Exit 0 valid, 1 tampered or inconsistent.
+    Verify,
+    /// Sign a checkpoint of the log as it is now and print it.
+    Checkpoint,
+    /// Print the log's verifier key.
+    Key,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Print the evidence package of a document (JSON), against a checkpoint covering all its
+    /// events.
+    Export {
+        /// The document's id.
+        document_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +121,142 @@ pub fn main() -> ExitCode {
         Command::Config => {
             print!("{}", config.to_redacted_toml());
             ExitCode::SUCCESS
+        }
+        Command::Verify { package, log_key } => verify_package(&package, log_key.as_deref()),
+        Command::Log(LogCommand::Verify) => runtime.block_on(log_verify(config)),
+        Command::Log(LogCommand::Checkpoint) => runtime.block_on(log_checkpoint(config)),
+        Command::Log(LogCommand::Key) => runtime.block_on(log_key(config)),
+        Command::Evidence(EvidenceCommand::Export { document_id }) => runtime.block_on(export(config, &document_id)),
+    }
+}
+
+fn verify_package(path: &Path, log_key: Option<&str>) -> ExitCode {
+    let key = match log_key.map(VerifierKey::parse).transpose() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("attesta: --log-key: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("attesta: cannot read {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    match verify_package_json(&bytes, key.as_ref()) {
+        Err(e) => {
+            eprintln!("attesta: {} is not a readable evidence package: {e}", path.display());
+            ExitCode::from(2)
+        }
+        Ok(report) => {
+            print!("{report}");
+            if report.is_valid() {
+                println!("VALID: every check passed");
+                ExitCode::SUCCESS
+            } else {
+                println!("INVALID: the evidence has been tampered with or is inconsistent");
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+async fn open_log(config: &Config) -> Result<EvidenceLog, ExitCode> {
+    let pool = crate::store::sqlite::connect(config.database.url.expose_secret(), config.database.max_connections)
+        .await
+        .map_err(|e| {
+            eprintln!("attesta: {e:#}");
+            ExitCode::from(2)
+        })?;
+    crate::open_evidence(config, pool).map_err(|e| {
+        eprintln!("attesta: {e:#}");
+        ExitCode::from(2)
+    })
+}
+
+async fn log_verify(config: Config) -> ExitCode {
+    let log = match open_log(&config).await {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let mut last_report = std::time::Instant::now();
+    let started = std::time::Instant::now();
+    let progress = |done: u64, total: u64| {
+        if last_report.elapsed() >= std::time::Duration::from_secs(1) || done == total {
+            eprintln!("  {done} of {total} events re-derived");
+            last_report = std::time::Instant::now();
+        }
+    };
+    match crate::evidence::verify::verify_log(log.pool(), log.signer().verifier_key(), progress).await {
+        Err(e) => {
+            eprintln!("attesta: cannot read the log: {e}");
+            ExitCode::from(2)
+        }
+        Ok(report) => {
+            for f in &report.findings {
+                println!("{} {}: {}", if f.ok { "PASS" } else { "FAIL" }, f.check, f.detail);
+            }
+            println!("{} events, {} checkpoints, in {:.2?}", report.events, report.checkpoints, started.elapsed());
+            if report.is_valid() {
+                println!("VALID");
+                ExitCode::SUCCESS
+            } else {
+                println!("INVALID");
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+async fn log_checkpoint(config: Config) -> ExitCode {
+    let log = match open_log(&config).await {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    match log.checkpoint(SystemClock.now().as_micros()).await {
+        Ok(c) => {
+            print!("{}", c.note);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("attesta: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn log_key(config: Config) -> ExitCode {
+    match open_log(&config).await {
+        Ok(log) => {
+            println!("{}", log.signer().verifier_key());
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+async fn export(config: Config, document_id: &str) -> ExitCode {
+    let id = match DocumentId::parse(document_id) {
+        Ok(id) => id,
+        Err(e) => {
+            eprintln!("attesta: document id: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let log = match open_log(&config).await {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    match log.package(&id, SystemClock.now().as_micros()).await {
+        Ok(p) => {
+            println!("{}", p.to_json());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("attesta: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -22,6 +22,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
+    pub evidence: EvidenceConfig,
     pub log: LogConfig,
 }
 
@@ -72,6 +73,29 @@ pub struct AuthConfig {
     /// How far back failed sign-ins count.
     #[serde(with = "humantime_serde")]
     pub failure_window: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvidenceConfig {
+    /// The log's name: the origin line of its checkpoints and the name of its key, for life.
+    /// Empty means `{host}/attesta-log` from the public URL.
+    pub log_name: String,
+    /// The log's Ed25519 signing key, created on first run (owner-only permissions).
+    pub log_key_file: PathBuf,
+    /// How often a new checkpoint is signed when events were appended.
+    #[serde(with = "humantime_serde")]
+    pub checkpoint_interval: Duration,
+}
+
+impl Default for EvidenceConfig {
+    fn default() -> Self {
+        Self {
+            log_name: String::new(),
+            log_key_file: PathBuf::from("data/log.key"),
+            checkpoint_interval: Duration::from_secs(300),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -186,10 +210,16 @@ impl Config {
             ("auth.session_absolute_timeout", self.auth.session_absolute_timeout),
             ("auth.failure_window", self.auth.failure_window),
             ("server.request_timeout", self.server.request_timeout),
+            ("evidence.checkpoint_interval", self.evidence.checkpoint_interval),
         ] {
             if value.is_zero() {
                 errors.push(format!("{key}: expected a duration above zero, such as 30s, 15m or 12h"));
             }
+        }
+        if let Err(e) = attesta_core::evidence::KeyName::parse(&self.log_name()) {
+            errors.push(format!(
+                "evidence.log_name: expected a name without spaces or '+', such as sign.example.com/log ({e})"
+            ));
         }
         if self.log.filter.parse::<tracing_subscriber::EnvFilter>().is_err() {
             errors.push(format!(
@@ -206,6 +236,16 @@ impl Config {
             Some(url) => url::Url::parse(url).map(|u| u.origin().ascii_serialization()).unwrap_or_default(),
             None => format!("http://{}", SocketAddr::new(self.server.host, self.server.port)),
         }
+    }
+
+    /// The evidence log's name, derived from the public URL unless configured.
+    pub fn log_name(&self) -> String {
+        if !self.evidence.log_name.is_empty() {
+            return self.evidence.log_name.clone();
+        }
+        let origin = self.public_origin();
+        let host = origin.split_once("://").map_or(origin.as_str(), |(_, h)| h);
+        format!("{host}/attesta-log")
     }
 
     pub fn is_https(&self) -> bool {

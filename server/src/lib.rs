@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod evidence;
 pub mod http;
 pub mod password;
 pub mod store;
@@ -13,6 +14,7 @@ use crate::http::{client_address, csrf, health, metrics, request_id, security_he
 use anyhow::Context as _;
 use attesta_app::ssr::ServerContext;
 use attesta_app::{App, shell};
+use attesta_core::ports::Clock as _;
 use attesta_core::{AccountService, ThrottlePolicy};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -41,6 +43,8 @@ pub struct Application {
     pool: SqlitePool,
     session_store: SessionStore,
     public_origin: String,
+    evidence: evidence::EvidenceLog,
+    checkpoint_interval: std::time::Duration,
 }
 
 impl Application {
@@ -55,11 +59,16 @@ impl Application {
             None => format!("http://{bound}"),
         };
 
+        let evidence = open_evidence(&config, pool.clone())?;
+        // There is always a checkpoint to serve, from the empty log onwards.
+        evidence.checkpoint(clock::SystemClock.now().as_micros()).await.context("signing the first checkpoint")?;
+
         let session_store = SessionStore::new(pool.clone()).with_table_name("sessions").map_err(anyhow::Error::msg)?;
         session_store.migrate().await.context("creating the sessions table")?;
 
-        let router = router(&config, pool.clone(), session_store.clone(), &public_origin, bound);
-        Ok(Self { listener, router, pool, session_store, public_origin })
+        let router = router(&config, pool.clone(), session_store.clone(), &public_origin, bound, evidence.clone());
+        let checkpoint_interval = config.evidence.checkpoint_interval;
+        Ok(Self { listener, router, pool, session_store, public_origin, evidence, checkpoint_interval })
     }
 
     pub fn port(&self) -> u16 {
@@ -74,6 +83,10 @@ impl Application {
         self.pool.clone()
     }
 
+    pub fn evidence(&self) -> evidence::EvidenceLog {
+        self.evidence.clone()
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests in flight.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let sweeper = {
@@ -81,13 +94,37 @@ impl Application {
             let store = self.session_store.clone();
             tokio::spawn(store.continuously_delete_expired(tokio::time::Duration::from_secs(600)))
         };
+        let checkpointer = tokio::spawn(sign_checkpoints(self.evidence.clone(), self.checkpoint_interval));
         let result = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
+        checkpointer.abort();
         self.pool.close().await;
         result
     }
+}
+
+/// Signs a checkpoint every `interval` (a no-op when nothing was appended since the last).
+async fn sign_checkpoints(log: evidence::EvidenceLog, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        match log.checkpoint(clock::SystemClock.now().as_micros()).await {
+            Ok(c) => tracing::debug!(tree_size = c.tree_size, "checkpoint"),
+            Err(e) => tracing::error!(error = %e, "signing a checkpoint failed"),
+        }
+    }
+}
+
+/// The evidence log over `pool`, with the configured (or newly created) signing key.
+pub fn open_evidence(config: &Config, pool: SqlitePool) -> anyhow::Result<evidence::EvidenceLog> {
+    let name = attesta_core::evidence::KeyName::parse(&config.log_name())
+        .map_err(|e| anyhow::anyhow!("evidence.log_name: {e}"))?;
+    let signer = evidence::keys::load_or_create(&config.evidence.log_key_file, &name)?;
+    Ok(evidence::EvidenceLog::start(pool, signer))
 }
 
 /// The account rules over the configured database, for the command line.
@@ -112,6 +149,7 @@ fn router(
     session_store: SessionStore,
     public_origin: &str,
     bound: SocketAddr,
+    evidence: evidence::EvidenceLog,
 ) -> Router {
     let context = ServerContext {
         accounts: accounts(config, pool.clone()),
@@ -164,7 +202,9 @@ fn router(
     let ops = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz).with_state(pool))
-        .route("/metrics", get(metrics::render).with_state(metrics_state));
+        .route("/metrics", get(metrics::render).with_state(metrics_state))
+        .route("/log/checkpoint", get(http::log::checkpoint).with_state(evidence.clone()))
+        .route("/log/key", get(http::log::key).with_state(evidence));
 
     let trace = TraceLayer::new_for_http()
         .make_span_with(telemetry::request_span)

@@ -6,6 +6,7 @@
 pub mod client_address;
 pub mod csrf;
 pub mod health;
+pub mod log;
 pub mod metrics;
 pub mod request_id;
 pub mod security_headers;

@@ -87,6 +87,7 @@ async fn json_logs_carry_the_request_id_and_sigterm_stops_cleanly() {
         .arg("serve")
         .env("ATTESTA__SERVER__PORT", "0")
         .env("ATTESTA__DATABASE__URL", format!("sqlite://{}", dir.path().join("a.db").display()))
+        .env("ATTESTA__EVIDENCE__LOG_KEY_FILE", dir.path().join("log.key"))
         .env("ATTESTA__LOG__FORMAT", "json")
         .env("ATTESTA__LOG__FILTER", "info")
         .env("ATTESTA_TYPO", "1")

@@ -15,7 +15,8 @@ pub struct TestApp {
     /// A client with its own cookie jar that sends this site's Origin, like a page of the app.
     pub client: Client,
     pub pool: sqlx::SqlitePool,
-    _data: TempDir,
+    pub evidence: attesta_server::evidence::EvidenceLog,
+    pub data: TempDir,
 }
 
 pub struct Options {
@@ -46,6 +47,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.server.port = 0;
     config.server.site_root = data.path().join("site");
     config.database.url = format!("sqlite://{}", data.path().join("attesta.db").display()).into();
+    config.evidence.log_key_file = data.path().join("log.key");
+    config.evidence.log_name = "attesta.test/log".to_owned();
     config.auth.failure_window = options.failure_window;
     config.auth.max_failures_per_account = options.max_failures_per_account;
     config.auth.max_failures_per_address = options.max_failures_per_address;
@@ -56,9 +59,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let app = Application::build(config).await.expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool();
+    let evidence = app.evidence();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let client = client_with_origin(&address);
-    TestApp { address, client, pool, _data: data }
+    TestApp { address, client, pool, evidence, data }
 }
 
 pub fn client_with_origin(origin: &str) -> Client {
@@ -74,6 +78,18 @@ pub fn client_with_origin(origin: &str) -> Client {
 }
 
 impl TestApp {
+    /// The environment that points the `attesta` binary at this app's database and log key.
+    pub fn cli_env(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                "ATTESTA__DATABASE__URL".to_owned(),
+                format!("sqlite://{}", self.data.path().join("attesta.db").display()),
+            ),
+            ("ATTESTA__EVIDENCE__LOG_KEY_FILE".to_owned(), self.data.path().join("log.key").display().to_string()),
+            ("ATTESTA__EVIDENCE__LOG_NAME".to_owned(), "attesta.test/log".to_owned()),
+        ]
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

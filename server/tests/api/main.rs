@@ -4,5 +4,6 @@
 mod auth;
 mod cli;
 mod csrf;
+mod evidence;
 mod helpers;
 mod operations;

@@ -1,0 +1,219 @@
+//! `attesta log verify`: re-derives the whole stored log from its events and checks everything
+//! the server ever signed, without trusting any stored hash.
+//!
+//! It recomputes every event hash from its record, every per-document chain link, every personal
+//! data commitment still present, every perfect node of the Merkle tree (compared with the stored
+//! ones), and for every checkpoint: its signature, that its root is the recomputed root at its
+//! size, and that its stored consistency proof links it to the checkpoint before.
+
+use super::log::{EventRow, EvidenceError, SELECT_EVENTS, stored_checkpoint};
+use attesta_core::evidence::{
+    DocumentId, Frontier, NodeId, NodeSource, Sha256, VerifierKey, genesis_hash, merkle, verify_checkpoint,
+};
+use sqlx::SqlitePool;
+use std::collections::HashMap;
+
+const PAGE: i64 = 10_000;
+
+/// One finding of the verification.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub check: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Default)]
+pub struct LogReport {
+    pub events: u64,
+    pub checkpoints: u64,
+    pub findings: Vec<Finding>,
+}
+
+impl LogReport {
+    pub fn is_valid(&self) -> bool {
+        self.findings.iter().all(|f| f.ok)
+    }
+
+    fn pass(&mut self, check: &'static str, detail: String) {
+        self.findings.push(Finding { check, ok: true, detail });
+    }
+
+    fn fail(&mut self, check: &'static str, detail: String) {
+        self.findings.push(Finding { check, ok: false, detail });
+    }
+}
+
+/// Every perfect node, recomputed: `levels[l][i]` is node (l, i).
+struct Recomputed {
+    levels: Vec<Vec<Sha256>>,
+}
+
+impl NodeSource for Recomputed {
+    fn node(&self, id: NodeId) -> Option<Sha256> {
+        self.levels.get(usize::from(id.level))?.get(usize::try_from(id.index).ok()?).copied()
+    }
+}
+
+/// Verifies the stored log against `key`. `progress(done, total)` is called every so often.
+pub async fn verify_log(
+    pool: &SqlitePool,
+    key: &VerifierKey,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<LogReport, EvidenceError> {
+    let mut report = LogReport::default();
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(pool).await?;
+    let total = u64::try_from(total).unwrap_or(0);
+
+    // 1. Events: hashes, chains, commitments, and the tree recomputed from them.
+    let mut frontier = Frontier::new();
+    let mut levels: Vec<Vec<Sha256>> = Vec::new();
+    let mut heads: HashMap<DocumentId, (u64, Sha256)> = HashMap::new();
+    let mut first_bad_event: Option<String> = None;
+    let mut after: i64 = -1;
+    loop {
+        let rows: Vec<EventRow> =
+            sqlx::query_as(&format!("{SELECT_EVENTS} WHERE e.log_index > ?1 ORDER BY e.log_index LIMIT ?2"))
+                .bind(after)
+                .bind(PAGE)
+                .fetch_all(pool)
+                .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.log_index;
+        for row in rows {
+            let (index, hash) = (row.log_index, row.event_hash.clone());
+            if u64::try_from(index).ok() != Some(frontier.size()) && first_bad_event.is_none() {
+                first_bad_event = Some(format!("log index {index}: expected {} (a gap in the log)", frontier.size()));
+            }
+            let leaf = match row.decode() {
+                Ok((event, _)) => {
+                    let record = event.record();
+                    let doc = record.document_id().clone();
+                    let (expected_seq, expected_prev) =
+                        heads.get(&doc).copied().unwrap_or_else(|| (0, genesis_hash(&doc)));
+                    if first_bad_event.is_none() {
+                        if record.seq() != expected_seq {
+                            first_bad_event = Some(format!(
+                                "log index {index}: document {} sequence {} where {expected_seq} was due",
+                                doc.as_str(),
+                                record.seq()
+                            ));
+                        } else if *record.prev_hash() != expected_prev {
+                            first_bad_event = Some(format!(
+                                "log index {index}: document {} event {}: previous-hash link broken",
+                                doc.as_str(),
+                                record.seq()
+                            ));
+                        }
+                    }
+                    heads.insert(doc, (record.seq() + 1, *event.hash()));
+                    event.leaf_hash()
+                }
+                Err(e) => {
+                    if first_bad_event.is_none() {
+                        first_bad_event = Some(e.to_string());
+                    }
+                    // Keep the tree going with the stored hash so later checks still say something.
+                    match Sha256::from_slice(&hash) {
+                        Ok(h) => merkle::log_leaf_hash(&h),
+                        Err(_) => Sha256::digest(&[]),
+                    }
+                }
+            };
+            let completed = frontier.append(leaf).map_err(|e| EvidenceError::Corrupt(e.to_string()))?;
+            for (id, hash) in completed {
+                let level = usize::from(id.level);
+                if levels.len() <= level {
+                    levels.resize_with(level + 1, Vec::new);
+                }
+                levels[level].push(hash);
+            }
+        }
+        progress(frontier.size(), total);
+    }
+    report.events = frontier.size();
+    match first_bad_event {
+        None => {
+            report.pass("events", format!("{} events: hashes, sequence numbers, chains and commitments", report.events))
+        }
+        Some(e) => report.fail("events", e),
+    }
+
+    // 2. Stored nodes equal the recomputed ones, and none is missing or extra.
+    let recomputed = Recomputed { levels };
+    let stored: Vec<(i64, i64, Vec<u8>)> =
+        sqlx::query_as("SELECT level, idx, hash FROM log_nodes ORDER BY level, idx").fetch_all(pool).await?;
+    let expected_nodes: usize = recomputed.levels.iter().map(Vec::len).sum();
+    let mismatch = stored.iter().find(|(level, idx, hash)| {
+        let id = NodeId::new(u8::try_from(*level).unwrap_or(u8::MAX), u64::try_from(*idx).unwrap_or(u64::MAX));
+        recomputed.node(id).is_none_or(|h| h.as_bytes().as_slice() != hash.as_slice())
+    });
+    match mismatch {
+        Some((level, idx, _)) => {
+            report.fail("log_nodes", format!("stored node {level}/{idx} differs from the recomputed tree"))
+        }
+        None if stored.len() != expected_nodes => {
+            report.fail("log_nodes", format!("{} nodes stored, {expected_nodes} expected", stored.len()))
+        }
+        None => report.pass("log_nodes", format!("{expected_nodes} stored nodes equal the recomputed tree")),
+    }
+
+    // 3. Checkpoints: signature, root, and the consistency link to the one before.
+    let rows: Vec<(i64, String, Option<i64>, String, i64)> = sqlx::query_as(
+        "SELECT tree_size, note, previous_size, consistency_proof, created_at FROM log_checkpoints ORDER BY tree_size",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut previous: Option<(u64, Sha256)> = None;
+    let mut problems = Vec::new();
+    for row in rows {
+        let stored = stored_checkpoint(row)?;
+        report.checkpoints += 1;
+        let size = stored.tree_size;
+        let checkpoint = match verify_checkpoint(&stored.note, key) {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(format!("checkpoint {size}: {e}"));
+                continue;
+            }
+        };
+        if checkpoint.size() != size {
+            problems.push(format!("checkpoint {size}: its note says size {}", checkpoint.size()));
+        }
+        if size > report.events {
+            problems.push(format!("checkpoint {size}: larger than the log ({} events)", report.events));
+        } else {
+            match merkle::root(&recomputed, size) {
+                Ok(root) if root == *checkpoint.root() => {}
+                Ok(_) => problems.push(format!("checkpoint {size}: its root is not the recomputed root")),
+                Err(e) => problems.push(format!("checkpoint {size}: {e}")),
+            }
+        }
+        if stored.previous_size != previous.map(|(s, _)| s) {
+            problems.push(format!(
+                "checkpoint {size}: says it follows {:?}, the one before is {:?}",
+                stored.previous_size,
+                previous.map(|(s, _)| s)
+            ));
+        }
+        // Everything is consistent with the empty tree, so a first checkpoint of size 0 needs no link.
+        if let Some((old_size, old_root)) = previous.filter(|(s, _)| *s > 0)
+            && let Err(e) =
+                merkle::verify_consistency(old_size, size, &old_root, checkpoint.root(), &stored.consistency_proof)
+        {
+            problems.push(format!("checkpoint {size}: not consistent with checkpoint {old_size}: {e}"));
+        }
+        previous = Some((size, *checkpoint.root()));
+    }
+    if problems.is_empty() {
+        report.pass(
+            "checkpoints",
+            format!("{} checkpoints: signatures, roots and consistency links", report.checkpoints),
+        );
+    } else {
+        for p in problems {
+            report.fail("checkpoints", p);
+        }
+    }
+    Ok(report)
+}
