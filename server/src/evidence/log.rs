@@ -12,13 +12,16 @@ use attesta_core::evidence::{
 };
 use rand::RngCore as _;
 use sqlx::sqlite::SqliteConnection;
-use sqlx::{Executor as _, SqlitePool};
+use sqlx::{Executor as _, QueryBuilder, Sqlite, SqlitePool};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// How many requests one transaction takes at most.
 const MAX_BATCH: usize = 4096;
+
+/// The longest a batch waits for more callers once the previous batch showed there are some.
+const LINGER: std::time::Duration = std::time::Duration::from_micros(1500);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvidenceError {
@@ -80,7 +83,10 @@ impl EvidenceLog {
     pub fn start(pool: SqlitePool, signer: LogSigner) -> Self {
         let signer = Arc::new(signer);
         let (tx, rx) = mpsc::channel(MAX_BATCH * 2);
-        tokio::spawn(Sequencer { pool: pool.clone(), signer: signer.clone(), frontier: None }.run(rx));
+        tokio::spawn(
+            Sequencer { pool: pool.clone(), signer: signer.clone(), frontier: None, heads: HashMap::new(), conn: None }
+                .run(rx),
+        );
         Self { pool, signer, requests: tx }
     }
 
@@ -243,19 +249,44 @@ struct Sequencer {
     signer: Arc<LogSigner>,
     /// The log's right edge as of the last commit; reloaded when another process appended.
     frontier: Option<Frontier>,
+    /// Chain heads of recently written documents, valid exactly as long as `frontier` is.
+    heads: HashMap<DocumentId, ChainHead>,
+    /// The sequencer's connection, kept while requests keep coming (acquiring one from the pool
+    /// costs a round trip per batch) and returned when the queue is empty.
+    conn: Option<sqlx::pool::PoolConnection<Sqlite>>,
 }
+
+/// Beyond this many cached chain heads the cache starts over (a head is one row to re-read).
+const MAX_CACHED_HEADS: usize = 100_000;
 
 impl Sequencer {
     async fn run(mut self, mut requests: mpsc::Receiver<Request>) {
+        let mut last_batch = 0;
         while let Some(first) = requests.recv().await {
             let mut batch = vec![first];
+            // When the last batch had company, others are likely a moment away from asking: wait
+            // briefly for them, so one commit serves them all. A lone caller never waits.
+            let deadline = (last_batch > 1).then(|| tokio::time::Instant::now() + LINGER);
             while batch.len() < MAX_BATCH {
                 match requests.try_recv() {
                     Ok(r) => batch.push(r),
-                    Err(_) => break,
+                    Err(_) => match deadline {
+                        Some(deadline) if batch.len() < last_batch => {
+                            match tokio::time::timeout_at(deadline, requests.recv()).await {
+                                Ok(Some(r)) => batch.push(r),
+                                _ => break,
+                            }
+                        }
+                        _ => break,
+                    },
                 }
             }
+            last_batch = batch.len();
             self.process(batch).await;
+            if requests.is_empty() {
+                // Idle: give the connection back, so the pool can close and others can use it.
+                self.conn = None;
+            }
         }
     }
 
@@ -291,6 +322,7 @@ impl Sequencer {
                 // Nothing of the batch was committed; the cached frontier may be ahead of the
                 // database, so forget it.
                 self.frontier = None;
+                self.heads.clear();
                 let message = e.to_string();
                 tracing::error!(error = %message, "evidence batch failed; nothing of it was committed");
                 for reply in append_replies {
@@ -310,12 +342,16 @@ impl Sequencer {
         appends: Vec<Append>,
         checkpoint_at: Option<i64>,
     ) -> Result<(Vec<Result<Appended, EvidenceError>>, Option<StoredCheckpoint>), EvidenceError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = match self.conn.take() {
+            Some(c) => c,
+            None => self.pool.acquire().await?,
+        };
         conn.execute("BEGIN IMMEDIATE").await?;
         let result = self.write_in_transaction(&mut conn, appends, checkpoint_at).await;
         match result {
             Ok(done) => {
                 conn.execute("COMMIT").await?;
+                self.conn = Some(conn);
                 Ok(done)
             }
             Err(e) => {
@@ -332,17 +368,23 @@ impl Sequencer {
         checkpoint_at: Option<i64>,
     ) -> Result<(Vec<Result<Appended, EvidenceError>>, Option<StoredCheckpoint>), EvidenceError> {
         let mut frontier = self.current_frontier(conn).await?;
-        let mut heads: HashMap<DocumentId, ChainHead> = HashMap::new();
-        let mut appended = Vec::with_capacity(appends.len());
-        for append in appends {
-            appended.push(self.append_one(conn, &mut frontier, &mut heads, append).await?);
+        let mut heads = std::mem::take(&mut self.heads);
+        if heads.len() > MAX_CACHED_HEADS {
+            heads.clear();
         }
+        let mut appended = Vec::with_capacity(appends.len());
+        let mut rows = Rows::default();
+        for append in appends {
+            appended.push(self.append_one(conn, &mut frontier, &mut heads, &mut rows, append).await?);
+        }
+        rows.insert(conn).await?;
         let checkpoint = match checkpoint_at {
             Some(now) => Some(self.sign_checkpoint(conn, &frontier, now).await?),
             None => None,
         };
-        // Cached before COMMIT: if COMMIT fails, `process` clears it again.
+        // Cached before COMMIT: if COMMIT fails, `process` clears them again.
         self.frontier = Some(frontier);
+        self.heads = heads;
         Ok((appended, checkpoint))
     }
 
@@ -357,6 +399,8 @@ impl Sequencer {
         {
             return Ok(f.clone());
         }
+        // Another process appended (or this is the first batch): cached chain heads may be stale.
+        self.heads.clear();
         let ids = Frontier::node_ids(size).map_err(|e| EvidenceError::Corrupt(e.to_string()))?;
         let nodes = fetch_nodes(conn, &ids).await?;
         Frontier::load(&nodes, size).map_err(|e| EvidenceError::Corrupt(e.to_string()))
@@ -369,6 +413,7 @@ impl Sequencer {
         conn: &mut SqliteConnection,
         frontier: &mut Frontier,
         heads: &mut HashMap<DocumentId, ChainHead>,
+        rows: &mut Rows,
         append: Append,
     ) -> Result<Result<Appended, EvidenceError>, EvidenceError> {
         let head = match heads.get_mut(&append.document_id) {
@@ -390,39 +435,7 @@ impl Sequencer {
         };
         let log_index = frontier.size();
         let nodes = frontier.append(event.leaf_hash()).map_err(|e| EvidenceError::Corrupt(e.to_string()))?;
-        let index = i64::try_from(log_index).map_err(|_| EvidenceError::Corrupt("log too large".to_owned()))?;
-        let record = event.record();
-        let record_json = serde_json::to_string(record).map_err(|e| EvidenceError::Corrupt(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO audit_events (log_index, document_id, seq, event_type, occurred_at, record, event_hash) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .bind(index)
-        .bind(record.document_id().as_str())
-        .bind(i64::try_from(record.seq()).unwrap_or(i64::MAX))
-        .bind(record.event_type().as_str())
-        .bind(record.time().as_micros())
-        .bind(record_json)
-        .bind(event.hash().as_bytes().as_slice())
-        .execute(&mut *conn)
-        .await?;
-        if let (Some(personal), Some(salt)) = (event.personal(), event.salt()) {
-            let personal = serde_json::to_string(personal).map_err(|e| EvidenceError::Corrupt(e.to_string()))?;
-            sqlx::query("INSERT INTO audit_personal (log_index, personal, salt) VALUES (?1, ?2, ?3)")
-                .bind(index)
-                .bind(personal)
-                .bind(salt.as_bytes().as_slice())
-                .execute(&mut *conn)
-                .await?;
-        }
-        for (id, hash) in nodes {
-            sqlx::query("INSERT INTO log_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")
-                .bind(i64::from(id.level))
-                .bind(i64::try_from(id.index).unwrap_or(i64::MAX))
-                .bind(hash.as_bytes().as_slice())
-                .execute(&mut *conn)
-                .await?;
-        }
+        rows.add(log_index, &event, nodes)?;
         Ok(Ok(Appended { log_index, event }))
     }
 
@@ -474,6 +487,76 @@ impl Sequencer {
         .execute(&mut *conn)
         .await?;
         Ok(StoredCheckpoint { tree_size: size, note, previous_size, consistency_proof: proof, created_at: now })
+    }
+}
+
+/// The rows of one batch, inserted together: a statement per row costs far more in sqlx than
+/// the row itself.
+#[derive(Default)]
+struct Rows {
+    events: Vec<(i64, String, i64, String, i64, String, [u8; 32])>,
+    personal: Vec<(i64, String, [u8; 32])>,
+    nodes: Vec<(i64, i64, [u8; 32])>,
+}
+
+/// Rows per INSERT: 7 parameters each stays far below SQLite's 32,766-variable limit.
+const ROWS_PER_STATEMENT: usize = 500;
+
+impl Rows {
+    fn add(&mut self, log_index: u64, event: &Event, nodes: Vec<(NodeId, Sha256)>) -> Result<(), EvidenceError> {
+        let index = i64::try_from(log_index).map_err(|_| EvidenceError::Corrupt("log too large".to_owned()))?;
+        let record = event.record();
+        let json = serde_json::to_string(record).map_err(|e| EvidenceError::Corrupt(e.to_string()))?;
+        self.events.push((
+            index,
+            record.document_id().as_str().to_owned(),
+            i64::try_from(record.seq()).unwrap_or(i64::MAX),
+            record.event_type().as_str().to_owned(),
+            record.time().as_micros(),
+            json,
+            *event.hash().as_bytes(),
+        ));
+        if let (Some(personal), Some(salt)) = (event.personal(), event.salt()) {
+            let personal = serde_json::to_string(personal).map_err(|e| EvidenceError::Corrupt(e.to_string()))?;
+            self.personal.push((index, personal, *salt.as_bytes()));
+        }
+        for (id, hash) in nodes {
+            self.nodes.push((i64::from(id.level), i64::try_from(id.index).unwrap_or(i64::MAX), *hash.as_bytes()));
+        }
+        Ok(())
+    }
+
+    async fn insert(self, conn: &mut SqliteConnection) -> Result<(), EvidenceError> {
+        for chunk in self.events.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO audit_events (log_index, document_id, seq, event_type, occurred_at, record, event_hash) ",
+            );
+            q.push_values(chunk, |mut b, (index, doc, seq, kind, time, record, hash)| {
+                b.push_bind(*index)
+                    .push_bind(doc.as_str())
+                    .push_bind(*seq)
+                    .push_bind(kind.as_str())
+                    .push_bind(*time)
+                    .push_bind(record.as_str())
+                    .push_bind(hash.as_slice());
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        for chunk in self.personal.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO audit_personal (log_index, personal, salt) ");
+            q.push_values(chunk, |mut b, (index, personal, salt)| {
+                b.push_bind(*index).push_bind(personal.as_str()).push_bind(salt.as_slice());
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        for chunk in self.nodes.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO log_nodes (level, idx, hash) ");
+            q.push_values(chunk, |mut b, (level, index, hash)| {
+                b.push_bind(*level).push_bind(*index).push_bind(hash.as_slice());
+            });
+            q.build().execute(&mut *conn).await?;
+        }
+        Ok(())
     }
 }
 
