@@ -494,9 +494,20 @@ impl Sequencer {
 /// the row itself.
 #[derive(Default)]
 struct Rows {
-    events: Vec<(i64, String, i64, String, i64, String, [u8; 32])>,
+    events: Vec<EventInsert>,
     personal: Vec<(i64, String, [u8; 32])>,
     nodes: Vec<(i64, i64, [u8; 32])>,
+}
+
+/// One `audit_events` row.
+struct EventInsert {
+    log_index: i64,
+    document_id: String,
+    seq: i64,
+    event_type: String,
+    occurred_at: i64,
+    record: String,
+    event_hash: [u8; 32],
 }
 
 /// Rows per INSERT: 7 parameters each stays far below SQLite's 32,766-variable limit.
@@ -507,15 +518,15 @@ impl Rows {
         let index = i64::try_from(log_index).map_err(|_| EvidenceError::Corrupt("log too large".to_owned()))?;
         let record = event.record();
         let json = serde_json::to_string(record).map_err(|e| EvidenceError::Corrupt(e.to_string()))?;
-        self.events.push((
-            index,
-            record.document_id().as_str().to_owned(),
-            i64::try_from(record.seq()).unwrap_or(i64::MAX),
-            record.event_type().as_str().to_owned(),
-            record.time().as_micros(),
-            json,
-            *event.hash().as_bytes(),
-        ));
+        self.events.push(EventInsert {
+            log_index: index,
+            document_id: record.document_id().as_str().to_owned(),
+            seq: i64::try_from(record.seq()).unwrap_or(i64::MAX),
+            event_type: record.event_type().as_str().to_owned(),
+            occurred_at: record.time().as_micros(),
+            record: json,
+            event_hash: *event.hash().as_bytes(),
+        });
         if let (Some(personal), Some(salt)) = (event.personal(), event.salt()) {
             let personal = serde_json::to_string(personal).map_err(|e| EvidenceError::Corrupt(e.to_string()))?;
             self.personal.push((index, personal, *salt.as_bytes()));
@@ -531,14 +542,14 @@ impl Rows {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO audit_events (log_index, document_id, seq, event_type, occurred_at, record, event_hash) ",
             );
-            q.push_values(chunk, |mut b, (index, doc, seq, kind, time, record, hash)| {
-                b.push_bind(*index)
-                    .push_bind(doc.as_str())
-                    .push_bind(*seq)
-                    .push_bind(kind.as_str())
-                    .push_bind(*time)
-                    .push_bind(record.as_str())
-                    .push_bind(hash.as_slice());
+            q.push_values(chunk, |mut b, row| {
+                b.push_bind(row.log_index)
+                    .push_bind(row.document_id.as_str())
+                    .push_bind(row.seq)
+                    .push_bind(row.event_type.as_str())
+                    .push_bind(row.occurred_at)
+                    .push_bind(row.record.as_str())
+                    .push_bind(row.event_hash.as_slice());
             });
             q.build().execute(&mut *conn).await?;
         }
