@@ -123,10 +123,12 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Verify { package, log_key } => verify_package(&package, log_key.as_deref()),
-        Command::Log(LogCommand::Verify) => runtime.block_on(log_verify(config)),
-        Command::Log(LogCommand::Checkpoint) => runtime.block_on(log_checkpoint(config)),
-        Command::Log(LogCommand::Key) => runtime.block_on(log_key(config)),
-        Command::Evidence(EvidenceCommand::Export { document_id }) => runtime.block_on(export(config, &document_id)),
+        Command::Log(LogCommand::Verify) => either(runtime.block_on(log_verify(config))),
+        Command::Log(LogCommand::Checkpoint) => either(runtime.block_on(log_checkpoint(config))),
+        Command::Log(LogCommand::Key) => either(runtime.block_on(log_key(config))),
+        Command::Evidence(EvidenceCommand::Export { document_id }) => {
+            either(runtime.block_on(export(config, &document_id)))
+        }
     }
 }
 
@@ -163,24 +165,25 @@ fn verify_package(path: &Path, log_key: Option<&str>) -> ExitCode {
     }
 }
 
+/// The commands below return `Err(code)` when they stop early, having said why on stderr.
+fn either(result: Result<ExitCode, ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|code| code)
+}
+
+fn failed(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("attesta: {message}");
+    ExitCode::from(code)
+}
+
 async fn open_log(config: &Config) -> Result<EvidenceLog, ExitCode> {
     let pool = crate::store::sqlite::connect(config.database.url.expose_secret(), config.database.max_connections)
         .await
-        .map_err(|e| {
-            eprintln!("attesta: {e:#}");
-            ExitCode::from(2)
-        })?;
-    crate::open_evidence(config, pool).map_err(|e| {
-        eprintln!("attesta: {e:#}");
-        ExitCode::from(2)
-    })
+        .map_err(|e| failed(2, format!("{e:#}")))?;
+    crate::open_evidence(config, pool).map_err(|e| failed(2, format!("{e:#}")))
 }
 
-async fn log_verify(config: Config) -> ExitCode {
-    let log = match open_log(&config).await {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
+async fn log_verify(config: Config) -> Result<ExitCode, ExitCode> {
+    let log = open_log(&config).await?;
     let mut last_report = std::time::Instant::now();
     let started = std::time::Instant::now();
     let progress = |done: u64, total: u64| {
@@ -189,76 +192,41 @@ async fn log_verify(config: Config) -> ExitCode {
             last_report = std::time::Instant::now();
         }
     };
-    match crate::evidence::verify::verify_log(log.pool(), log.signer().verifier_key(), progress).await {
-        Err(e) => {
-            eprintln!("attesta: cannot read the log: {e}");
-            ExitCode::from(2)
-        }
-        Ok(report) => {
-            for f in &report.findings {
-                println!("{} {}: {}", if f.ok { "PASS" } else { "FAIL" }, f.check, f.detail);
-            }
-            println!("{} events, {} checkpoints, in {:.2?}", report.events, report.checkpoints, started.elapsed());
-            if report.is_valid() {
-                println!("VALID");
-                ExitCode::SUCCESS
-            } else {
-                println!("INVALID");
-                ExitCode::from(1)
-            }
-        }
+    let report = crate::evidence::verify::verify_log(log.pool(), log.signer().verifier_key(), progress)
+        .await
+        .map_err(|e| failed(2, format!("cannot read the log: {e}")))?;
+    for f in &report.findings {
+        println!("{} {}: {}", if f.ok { "PASS" } else { "FAIL" }, f.check, f.detail);
+    }
+    println!("{} events, {} checkpoints, in {:.2?}", report.events, report.checkpoints, started.elapsed());
+    if report.is_valid() {
+        println!("VALID");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("INVALID");
+        Ok(ExitCode::from(1))
     }
 }
 
-async fn log_checkpoint(config: Config) -> ExitCode {
-    let log = match open_log(&config).await {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
-    match log.checkpoint(SystemClock.now().as_micros()).await {
-        Ok(c) => {
-            print!("{}", c.note);
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("attesta: {e}");
-            ExitCode::FAILURE
-        }
-    }
+async fn log_checkpoint(config: Config) -> Result<ExitCode, ExitCode> {
+    let log = open_log(&config).await?;
+    let checkpoint = log.checkpoint(SystemClock.now().as_micros()).await.map_err(|e| failed(1, e))?;
+    print!("{}", checkpoint.note);
+    Ok(ExitCode::SUCCESS)
 }
 
-async fn log_key(config: Config) -> ExitCode {
-    match open_log(&config).await {
-        Ok(log) => {
-            println!("{}", log.signer().verifier_key());
-            ExitCode::SUCCESS
-        }
-        Err(code) => code,
-    }
+async fn log_key(config: Config) -> Result<ExitCode, ExitCode> {
+    let log = open_log(&config).await?;
+    println!("{}", log.signer().verifier_key());
+    Ok(ExitCode::SUCCESS)
 }
 
-async fn export(config: Config, document_id: &str) -> ExitCode {
-    let id = match DocumentId::parse(document_id) {
-        Ok(id) => id,
-        Err(e) => {
-            eprintln!("attesta: document id: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let log = match open_log(&config).await {
-        Ok(l) => l,
-        Err(code) => return code,
-    };
-    match log.package(&id, SystemClock.now().as_micros()).await {
-        Ok(p) => {
-            println!("{}", p.to_json());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("attesta: {e}");
-            ExitCode::FAILURE
-        }
-    }
+async fn export(config: Config, document_id: &str) -> Result<ExitCode, ExitCode> {
+    let id = DocumentId::parse(document_id).map_err(|e| failed(2, format!("document id: {e}")))?;
+    let log = open_log(&config).await?;
+    let package = log.package(&id, SystemClock.now().as_micros()).await.map_err(|e| failed(1, e))?;
+    println!("{}", package.to_json());
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(config: Config) -> ExitCode {
