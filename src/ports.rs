@@ -3,7 +3,7 @@
 //! The `server` crate implements them (SQLite store, argon2 hasher, system clock); tests
 //! implement them in memory. Every implementation must be safe to share between tasks.
 
-use crate::accounts::{EmailAddress, NewUser, Role, User, UserId};
+use crate::accounts::{EmailAddress, NewUser, User, UserId};
 use crate::time::Timestamp;
 use async_trait::async_trait;
 
@@ -56,7 +56,6 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<Option<User>, StoreError>;
     async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<StoredUser>, StoreError>;
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
-    async fn set_role(&self, id: UserId, role: Role) -> Result<(), StoreError>;
     async fn record_failure(&self, keys: &[ThrottleKey], at: Timestamp) -> Result<(), StoreError>;
     async fn failures_since(&self, key: &ThrottleKey, since: Timestamp) -> Result<Vec<Timestamp>, StoreError>;
     async fn clear_failures(&self, key: &ThrottleKey) -> Result<(), StoreError>;

@@ -44,14 +44,6 @@ impl AccountStore for MemoryStore {
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         Ok(self.users.lock().expect("lock").iter().find(|(u, _)| u.id == id).map(|(u, _)| u.clone()))
     }
-    async fn set_role(&self, id: UserId, role: Role) -> Result<(), StoreError> {
-        for (u, _) in self.users.lock().expect("lock").iter_mut() {
-            if u.id == id {
-                u.role = role;
-            }
-        }
-        Ok(())
-    }
     async fn record_failure(&self, keys: &[ThrottleKey], at: Timestamp) -> Result<(), StoreError> {
         let mut f = self.failures.lock().expect("lock");
         f.extend(keys.iter().map(|k| (k.storage_key(), at)));

@@ -131,16 +131,6 @@ impl AccountStore for SqliteStore {
         row.map(|r| r.into_stored().map(|s| s.user)).transpose()
     }
 
-    async fn set_role(&self, id: UserId, role: Role) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET role = ?1 WHERE id = ?2")
-            .bind(role.as_str())
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(())
-    }
-
     async fn record_failure(&self, keys: &[ThrottleKey], at: Timestamp) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         for key in keys {
