@@ -10,7 +10,6 @@ use attesta_core::Role;
 use attesta_core::evidence::{DocumentId, VerifierKey, verify_package_json};
 use attesta_core::ports::Clock as _;
 use clap::{Parser, Subcommand};
-use secrecy::ExposeSecret as _;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -176,9 +175,7 @@ fn failed(code: u8, message: impl std::fmt::Display) -> ExitCode {
 }
 
 async fn open_log(config: &Config) -> Result<EvidenceLog, ExitCode> {
-    let pool = crate::store::sqlite::connect(config.database.url.expose_secret(), config.database.max_connections)
-        .await
-        .map_err(|e| failed(2, format!("{e:#}")))?;
+    let pool = crate::open_database(config).await.map_err(|e| failed(2, format!("{e:#}")))?;
     crate::open_evidence(config, pool).map_err(|e| failed(2, format!("{e:#}")))
 }
 

@@ -50,7 +50,7 @@ pub struct Application {
 impl Application {
     /// Opens the database, applies migrations, binds the listener and assembles the routes.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let pool = store::sqlite::connect(config.database.url.expose_secret(), config.database.max_connections).await?;
+        let pool = open_database(&config).await?;
         let addr = SocketAddr::new(config.server.host, config.server.port);
         let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
         let bound = listener.local_addr()?;
@@ -119,6 +119,11 @@ async fn sign_checkpoints(log: evidence::EvidenceLog, interval: std::time::Durat
     }
 }
 
+/// The configured database, migrated to the current schema.
+pub async fn open_database(config: &Config) -> anyhow::Result<SqlitePool> {
+    store::sqlite::connect(config.database.url.expose_secret(), config.database.max_connections).await
+}
+
 /// The evidence log over `pool`, with the configured (or newly created) signing key.
 pub fn open_evidence(config: &Config, pool: SqlitePool) -> anyhow::Result<evidence::EvidenceLog> {
     let name = attesta_core::evidence::KeyName::parse(&config.log_name())
@@ -129,8 +134,7 @@ pub fn open_evidence(config: &Config, pool: SqlitePool) -> anyhow::Result<eviden
 
 /// The account rules over the configured database, for the command line.
 pub async fn account_service(config: &Config) -> anyhow::Result<AccountService> {
-    let pool = store::sqlite::connect(config.database.url.expose_secret(), config.database.max_connections).await?;
-    Ok(accounts(config, pool))
+    Ok(accounts(config, open_database(config).await?))
 }
 
 fn accounts(config: &Config, pool: SqlitePool) -> AccountService {

@@ -138,6 +138,7 @@ impl ChainHead {
 
     /// Builds the next event: commits to `personal` with `salt` (32 fresh random bytes from the
     /// server's random source, never reused), links it to the head, hashes it, and advances.
+    /// On error the head is left as it was, so the caller can go on with the next event.
     pub fn append(&mut self, event: NewEvent, personal: PersonalData, salt: Salt) -> Result<Event, ChainError> {
         if self.next_seq > MAX_SAFE_INTEGER {
             return Err(ChainError::SequenceExhausted);

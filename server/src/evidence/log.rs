@@ -7,8 +7,8 @@
 //! is durable when acknowledged, yet a burst of appenders costs one fsync, not one each.
 
 use attesta_core::evidence::{
-    ChainHead, Checkpoint, DocumentId, Event, EventRecord, EvidencePackage, Frontier, KeyName, LogSigner, NewEvent,
-    NodeId, PersonalData, Salt, Sha256, merkle, verify_checkpoint,
+    ChainHead, Checkpoint, DocumentId, Event, EventRecord, EvidencePackage, Frontier, LogSigner, NewEvent, NodeId,
+    PersonalData, Salt, Sha256, merkle, verify_checkpoint,
 };
 use rand::RngCore as _;
 use sqlx::sqlite::SqliteConnection;
@@ -94,10 +94,6 @@ impl EvidenceLog {
         &self.signer
     }
 
-    pub fn name(&self) -> &KeyName {
-        self.signer.verifier_key().name()
-    }
-
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
@@ -135,14 +131,14 @@ impl EvidenceLog {
     /// (signed now if the latest one does not).
     pub async fn package(&self, document_id: &DocumentId, now: i64) -> Result<EvidencePackage, EvidenceError> {
         let events = self.events_of(document_id).await?;
-        let Some(last_index) = events.iter().map(|(_, i)| *i).max() else {
+        let indices: Vec<u64> = events.iter().map(|(_, i)| *i).collect();
+        let Some(&last_index) = indices.iter().max() else {
             return Err(EvidenceError::UnknownDocument(document_id.as_str().to_owned()));
         };
         let checkpoint = match self.latest_checkpoint().await? {
             Some(c) if c.tree_size > last_index => c,
             _ => self.checkpoint(now).await?,
         };
-        let indices: Vec<u64> = events.iter().map(|(_, i)| *i).collect();
         let ids = EvidencePackage::proof_nodes(&indices, checkpoint.tree_size)
             .map_err(|e| EvidenceError::Corrupt(e.to_string()))?;
         let mut conn = self.pool.acquire().await?;
@@ -425,13 +421,10 @@ impl Sequencer {
         };
         let mut salt = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut salt);
-        let before = head.clone();
+        // `ChainHead::append` advances the head only when it returns an event.
         let event = match head.append(append.event, append.personal, Salt::from_bytes(salt)) {
             Ok(e) => e,
-            Err(e) => {
-                *head = before;
-                return Ok(Err(EvidenceError::Invalid(e.to_string())));
-            }
+            Err(e) => return Ok(Err(EvidenceError::Invalid(e.to_string()))),
         };
         let log_index = frontier.size();
         let nodes = frontier.append(event.leaf_hash()).map_err(|e| EvidenceError::Corrupt(e.to_string()))?;

@@ -8,7 +8,7 @@
 
 use super::log::{EventRow, EvidenceError, SELECT_EVENTS, stored_checkpoint};
 use attesta_core::evidence::{
-    DocumentId, Frontier, NodeId, NodeSource, Sha256, VerifierKey, genesis_hash, merkle, verify_checkpoint,
+    ChainHead, DocumentId, MemoryTree, NodeId, NodeSource, Sha256, VerifierKey, merkle, verify_checkpoint,
 };
 use sqlx::SqlitePool;
 use std::collections::HashMap;
@@ -44,17 +44,6 @@ impl LogReport {
     }
 }
 
-/// Every perfect node, recomputed: `levels[l][i]` is node (l, i).
-struct Recomputed {
-    levels: Vec<Vec<Sha256>>,
-}
-
-impl NodeSource for Recomputed {
-    fn node(&self, id: NodeId) -> Option<Sha256> {
-        self.levels.get(usize::from(id.level))?.get(usize::try_from(id.index).ok()?).copied()
-    }
-}
-
 /// Verifies the stored log against `key`. `progress(done, total)` is called every so often.
 pub async fn verify_log(
     pool: &SqlitePool,
@@ -66,9 +55,8 @@ pub async fn verify_log(
     let total = u64::try_from(total).unwrap_or(0);
 
     // 1. Events: hashes, chains, commitments, and the tree recomputed from them.
-    let mut frontier = Frontier::new();
-    let mut levels: Vec<Vec<Sha256>> = Vec::new();
-    let mut heads: HashMap<DocumentId, (u64, Sha256)> = HashMap::new();
+    let mut tree = MemoryTree::new();
+    let mut heads: HashMap<DocumentId, ChainHead> = HashMap::new();
     let mut first_bad_event: Option<String> = None;
     let mut after: i64 = -1;
     loop {
@@ -82,23 +70,23 @@ pub async fn verify_log(
         after = last.log_index;
         for row in rows {
             let (index, hash) = (row.log_index, row.event_hash.clone());
-            if u64::try_from(index).ok() != Some(frontier.size()) && first_bad_event.is_none() {
-                first_bad_event = Some(format!("log index {index}: expected {} (a gap in the log)", frontier.size()));
+            if u64::try_from(index).ok() != Some(tree.size()) && first_bad_event.is_none() {
+                first_bad_event = Some(format!("log index {index}: expected {} (a gap in the log)", tree.size()));
             }
             let leaf = match row.decode() {
                 Ok((event, _)) => {
                     let record = event.record();
                     let doc = record.document_id().clone();
-                    let (expected_seq, expected_prev) =
-                        heads.get(&doc).copied().unwrap_or_else(|| (0, genesis_hash(&doc)));
+                    let expected = heads.remove(&doc).unwrap_or_else(|| ChainHead::genesis(doc.clone()));
                     if first_bad_event.is_none() {
-                        if record.seq() != expected_seq {
+                        if record.seq() != expected.next_seq() {
                             first_bad_event = Some(format!(
-                                "log index {index}: document {} sequence {} where {expected_seq} was due",
+                                "log index {index}: document {} sequence {} where {} was due",
                                 doc.as_str(),
-                                record.seq()
+                                record.seq(),
+                                expected.next_seq()
                             ));
-                        } else if *record.prev_hash() != expected_prev {
+                        } else if record.prev_hash() != expected.head() {
                             first_bad_event = Some(format!(
                                 "log index {index}: document {} event {}: previous-hash link broken",
                                 doc.as_str(),
@@ -106,7 +94,7 @@ pub async fn verify_log(
                             ));
                         }
                     }
-                    heads.insert(doc, (record.seq() + 1, *event.hash()));
+                    heads.insert(doc, ChainHead::after(&event));
                     event.leaf_hash()
                 }
                 Err(e) => {
@@ -120,18 +108,11 @@ pub async fn verify_log(
                     }
                 }
             };
-            let completed = frontier.append(leaf).map_err(|e| EvidenceError::Corrupt(e.to_string()))?;
-            for (id, hash) in completed {
-                let level = usize::from(id.level);
-                if levels.len() <= level {
-                    levels.resize_with(level + 1, Vec::new);
-                }
-                levels[level].push(hash);
-            }
+            tree.push_leaf_hash(leaf);
         }
-        progress(frontier.size(), total);
+        progress(tree.size(), total);
     }
-    report.events = frontier.size();
+    report.events = tree.size();
     match first_bad_event {
         None => {
             report.pass("events", format!("{} events: hashes, sequence numbers, chains and commitments", report.events))
@@ -140,19 +121,19 @@ pub async fn verify_log(
     }
 
     // 2. Stored nodes equal the recomputed ones, and none is missing or extra.
-    let recomputed = Recomputed { levels };
     let stored: Vec<(i64, i64, Vec<u8>)> =
         sqlx::query_as("SELECT level, idx, hash FROM log_nodes ORDER BY level, idx").fetch_all(pool).await?;
-    let expected_nodes: usize = recomputed.levels.iter().map(Vec::len).sum();
+    // A tree of n leaves has n >> l perfect nodes at level l.
+    let expected_nodes: u64 = (0..u64::BITS).map(|l| report.events >> l).sum();
     let mismatch = stored.iter().find(|(level, idx, hash)| {
         let id = NodeId::new(u8::try_from(*level).unwrap_or(u8::MAX), u64::try_from(*idx).unwrap_or(u64::MAX));
-        recomputed.node(id).is_none_or(|h| h.as_bytes().as_slice() != hash.as_slice())
+        tree.node(id).is_none_or(|h| h.as_bytes().as_slice() != hash.as_slice())
     });
     match mismatch {
         Some((level, idx, _)) => {
             report.fail("log_nodes", format!("stored node {level}/{idx} differs from the recomputed tree"))
         }
-        None if stored.len() != expected_nodes => {
+        None if stored.len() as u64 != expected_nodes => {
             report.fail("log_nodes", format!("{} nodes stored, {expected_nodes} expected", stored.len()))
         }
         None => report.pass("log_nodes", format!("{expected_nodes} stored nodes equal the recomputed tree")),
@@ -183,7 +164,7 @@ pub async fn verify_log(
         if size > report.events {
             problems.push(format!("checkpoint {size}: larger than the log ({} events)", report.events));
         } else {
-            match merkle::root(&recomputed, size) {
+            match merkle::root(&tree, size) {
                 Ok(root) if root == *checkpoint.root() => {}
                 Ok(_) => problems.push(format!("checkpoint {size}: its root is not the recomputed root")),
                 Err(e) => problems.push(format!("checkpoint {size}: {e}")),

@@ -1,19 +1,8 @@
 //! The `attesta` binary as an operator uses it.
 
+use crate::helpers::attesta;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-
-fn attesta() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_attesta"));
-    // Start from a clean slate: no ATTESTA variables from the developer's shell.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("ATTESTA") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("ATTESTA_CONFIG", "/nonexistent/attesta.toml");
-    cmd
-}
 
 #[test]
 fn help_lists_the_subcommands() {

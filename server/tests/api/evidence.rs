@@ -8,7 +8,7 @@ use attesta_core::evidence::{
     Sha256, Text, VerifierKey, verify_chain, verify_checkpoint,
 };
 use attesta_server::evidence::{Append, EvidenceLog};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 fn event(kind: EventType, file: &[u8]) -> NewEvent {
@@ -54,14 +54,8 @@ async fn document(log: &EvidenceLog, id: &str) -> DocumentId {
     doc
 }
 
-fn attesta(app: &TestApp, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_attesta"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("ATTESTA") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.env("ATTESTA_CONFIG", "/nonexistent/attesta.toml").envs(app.cli_env()).args(args).output().expect("runs")
+fn run(app: &TestApp, args: &[&str]) -> Output {
+    attesta().envs(app.cli_env()).args(args).output().expect("runs")
 }
 
 #[tokio::test]
@@ -126,7 +120,7 @@ async fn concurrent_appends_to_one_document_never_fork_its_chain() {
     let max: i64 =
         sqlx::query_scalar("SELECT MAX(log_index) FROM audit_events").fetch_one(&app.pool).await.expect("max");
     assert_eq!(indices, max + 1, "the log has no gaps");
-    assert!(attesta(&app, &["log", "verify"]).status.success());
+    assert!(run(&app, &["log", "verify"]).status.success());
 }
 
 #[tokio::test]
@@ -134,14 +128,14 @@ async fn an_exported_package_verifies_offline_and_any_tampering_is_caught() {
     let app = spawn_app().await;
     let doc = document(&app.evidence, "contract-7").await;
     document(&app.evidence, "another").await;
-    let out = attesta(&app, &["evidence", "export", doc.as_str()]);
+    let out = run(&app, &["evidence", "export", doc.as_str()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let package = String::from_utf8(out.stdout).expect("utf-8");
     let path = app.data.path().join("package.json");
     std::fs::write(&path, &package).expect("write");
 
-    let key = String::from_utf8(attesta(&app, &["log", "key"]).stdout).expect("utf-8").trim().to_owned();
-    let ok = attesta(&app, &["verify", path.to_str().expect("path"), "--log-key", &key]);
+    let key = String::from_utf8(run(&app, &["log", "key"]).stdout).expect("utf-8").trim().to_owned();
+    let ok = run(&app, &["verify", path.to_str().expect("path"), "--log-key", &key]);
     let text = String::from_utf8_lossy(&ok.stdout);
     assert_eq!(ok.status.code(), Some(0), "{text}");
     assert!(text.contains("VALID") && text.contains("inclusion_proofs"), "{text}");
@@ -150,21 +144,20 @@ async fn an_exported_package_verifies_offline_and_any_tampering_is_caught() {
     let first_hash = package.split("\"hash\": \"").nth(1).expect("a hash").get(..64).expect("hex").to_owned();
     let flipped = format!("{}{}", if first_hash.starts_with('0') { '1' } else { '0' }, &first_hash[1..]);
     std::fs::write(&path, package.replacen(&first_hash, &flipped, 1)).expect("write");
-    let bad = attesta(&app, &["verify", path.to_str().expect("path")]);
+    let bad = run(&app, &["verify", path.to_str().expect("path")]);
     assert_eq!(bad.status.code(), Some(1), "{}", String::from_utf8_lossy(&bad.stdout));
     assert!(String::from_utf8_lossy(&bad.stdout).contains("INVALID"));
 
     // Another instance's key pinned: refused.
     let foreign = LogSigner::from_seed(KeyName::parse("other.test/log").expect("name"), &[7; 32]);
     std::fs::write(&path, &package).expect("write");
-    let pinned =
-        attesta(&app, &["verify", path.to_str().expect("path"), "--log-key", &foreign.verifier_key().to_string()]);
+    let pinned = run(&app, &["verify", path.to_str().expect("path"), "--log-key", &foreign.verifier_key().to_string()]);
     assert_eq!(pinned.status.code(), Some(1), "{}", String::from_utf8_lossy(&pinned.stdout));
 
     // Not a package at all: unreadable (exit 2).
     std::fs::write(&path, "{ not json").expect("write");
-    assert_eq!(attesta(&app, &["verify", path.to_str().expect("path")]).status.code(), Some(2));
-    assert_eq!(attesta(&app, &["verify", "/nonexistent/package.json"]).status.code(), Some(2));
+    assert_eq!(run(&app, &["verify", path.to_str().expect("path")]).status.code(), Some(2));
+    assert_eq!(run(&app, &["verify", "/nonexistent/package.json"]).status.code(), Some(2));
 }
 
 #[tokio::test]
@@ -172,7 +165,7 @@ async fn log_verify_finds_a_row_rewritten_behind_the_triggers() {
     let app = spawn_app().await;
     document(&app.evidence, "doc-1").await;
     app.evidence.checkpoint(0).await.expect("checkpoint");
-    let ok = attesta(&app, &["log", "verify"]);
+    let ok = run(&app, &["log", "verify"]);
     assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stdout));
 
     // Someone with the database file drops the guard and rewrites history.
@@ -183,7 +176,7 @@ async fn log_verify_finds_a_row_rewritten_behind_the_triggers() {
     .execute(&app.pool)
     .await
     .expect("rewrite");
-    let bad = attesta(&app, &["log", "verify"]);
+    let bad = run(&app, &["log", "verify"]);
     let text = String::from_utf8_lossy(&bad.stdout);
     assert_eq!(bad.status.code(), Some(1), "{text}");
     assert!(text.contains("FAIL events"), "{text}");
@@ -203,10 +196,10 @@ async fn checkpoints_only_grow_and_each_is_linked_to_the_one_before() {
     let third = app.evidence.checkpoint(3).await.expect("checkpoint");
     assert_eq!(third.previous_size, Some(3));
     assert!(!third.consistency_proof.is_empty());
-    let out = attesta(&app, &["log", "checkpoint"]);
+    let out = run(&app, &["log", "checkpoint"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("attesta.test/log\n6\n"));
-    assert!(attesta(&app, &["log", "verify"]).status.success());
+    assert!(run(&app, &["log", "verify"]).status.success());
 }
 
 #[tokio::test]
@@ -245,5 +238,5 @@ async fn an_invalid_event_is_refused_alone_and_leaves_no_gap() {
     let chain: Vec<_> = app.evidence.events_of(&doc).await.expect("events").into_iter().map(|(e, _)| e).collect();
     assert_eq!(chain.len(), 3);
     verify_chain(&doc, &chain).expect("no gap where the refused event would have been");
-    assert!(attesta(&app, &["log", "verify"]).status.success());
+    assert!(run(&app, &["log", "verify"]).status.success());
 }

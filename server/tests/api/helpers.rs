@@ -132,6 +132,18 @@ impl TestApp {
     }
 }
 
+/// The `attesta` binary with no ATTESTA variables from the developer's shell and no config file.
+pub fn attesta() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_attesta"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ATTESTA") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("ATTESTA_CONFIG", "/nonexistent/attesta.toml");
+    cmd
+}
+
 /// The error message a server function returned.
 pub async fn error_message(r: Response) -> String {
     r.text().await.expect("body")
