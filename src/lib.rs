@@ -8,8 +8,10 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod documents;
 pub mod evidence;
 pub mod ports;
+pub mod storage;
 pub mod throttle;
 pub mod time;
 

@@ -203,6 +203,8 @@ named_enum!(
         DocumentExpired => "document.expired",
         DocumentVoided => "document.voided",
         DocumentDownloaded => "document.downloaded",
+        DocumentViewed => "document.viewed",
+        DocumentDeleted => "document.deleted",
     }
 );
 
