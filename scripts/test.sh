@@ -18,8 +18,13 @@ cargo clippy --locked --workspace --exclude attesta-frontend --all-targets -- -D
 step "clippy: core and app (hydrate) on wasm32"
 cargo clippy --locked -p attesta-core -p attesta-frontend --target wasm32-unknown-unknown -- -D warnings
 
+step "S3-compatible test server (SeaweedFS, loopback only)"
+bash scripts/services/s3.sh start
+trap 'bash scripts/services/s3.sh stop >/dev/null 2>&1 || true' EXIT
+eval "$(bash scripts/services/s3.sh env)"
+
 step "Rust tests"
-cargo test --locked --workspace --exclude attesta-frontend
+cargo test --locked --workspace --exclude attesta-frontend --features attesta-core/pdf
 
 step "Building the app (cargo leptos build)"
 cargo leptos build

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod components;
 pub mod error;
+pub mod format;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -18,7 +19,9 @@ use leptos_router::{
     components::{Route, Router, Routes},
     path,
 };
-use pages::{home::HomePage, login::LoginPage, not_found::NotFound, setup::SetupPage};
+use pages::{
+    document::DocumentPage, home::HomePage, login::LoginPage, not_found::NotFound, setup::SetupPage, upload::UploadPage,
+};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -66,6 +69,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
+                    <Route path=path!("/documents/upload") view=UploadPage ssr=SsrMode::Async />
+                    <Route path=path!("/documents/:id") view=DocumentPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

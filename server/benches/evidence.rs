@@ -59,13 +59,7 @@ async fn durable_appends(appenders: u64, total: u64) -> f64 {
             let doc = DocumentId::parse(&format!("doc-{t}")).expect("id");
             for i in 0..per_task {
                 let kind = if i == 0 { EventType::DocumentUploaded } else { EventType::RecipientViewed };
-                log.append(Append {
-                    document_id: doc.clone(),
-                    event: event(t * per_task + i, kind),
-                    personal: person(),
-                })
-                .await
-                .expect("append");
+                log.append(Append::event(doc.clone(), event(t * per_task + i, kind), person())).await.expect("append");
             }
         }));
     }
@@ -144,9 +138,7 @@ async fn stored_log_verify(n: u64) -> Duration {
             let doc = DocumentId::parse(&format!("doc-{t}")).expect("id");
             for i in 0..n / 64 {
                 let kind = if i == 0 { EventType::DocumentUploaded } else { EventType::RecipientViewed };
-                log.append(Append { document_id: doc.clone(), event: event(t * n + i, kind), personal: person() })
-                    .await
-                    .expect("append");
+                log.append(Append::event(doc.clone(), event(t * n + i, kind), person())).await.expect("append");
             }
         }));
     }

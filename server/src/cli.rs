@@ -51,6 +51,19 @@ pub enum Command {
     /// Evidence of one document.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Encrypted file storage.
+    #[command(subcommand)]
+    Storage(StorageCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// Print a new random master key (base64), for storage.master_key.
+    GenerateKey,
+    /// Re-wrap every file's data key under the current master key (storage.master_key), opening
+    /// them with storage.previous_master_keys. Files are not rewritten. Afterwards the previous
+    /// keys can be removed from the configuration.
+    RotateKey,
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,7 +141,30 @@ pub fn main() -> ExitCode {
         Command::Evidence(EvidenceCommand::Export { document_id }) => {
             either(runtime.block_on(export(config, &document_id)))
         }
+        Command::Storage(StorageCommand::GenerateKey) => {
+            let key = attesta_core::storage::envelope::MasterKey::generate(&mut rand::rngs::OsRng);
+            println!("{}", key.to_base64().as_str());
+            ExitCode::SUCCESS
+        }
+        Command::Storage(StorageCommand::RotateKey) => either(runtime.block_on(rotate_key(config))),
     }
+}
+
+async fn rotate_key(config: Config) -> Result<ExitCode, ExitCode> {
+    let keyring = crate::storage::keyring(&config).map_err(|e| failed(2, format!("{e:#}")))?;
+    let pool = crate::open_database(&config).await.map_err(|e| failed(2, format!("{e:#}")))?;
+    let report = crate::storage::rotate(&pool, &keyring).await.map_err(|e| failed(1, format!("{e:#}")))?;
+    println!(
+        "master key {}: {} re-wrapped, {} already current, {} failed",
+        keyring.current().id(),
+        report.rewrapped,
+        report.current,
+        report.failed.len()
+    );
+    for (key, why) in &report.failed {
+        eprintln!("attesta: blob {key}: {why}");
+    }
+    Ok(if report.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn verify_package(path: &Path, log_key: Option<&str>) -> ExitCode {

@@ -23,7 +23,105 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub evidence: EvidenceConfig,
+    pub documents: DocumentsConfig,
+    pub storage: StorageConfig,
+    pub s3: S3Config,
+    pub geoip: GeoIpConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DocumentsConfig {
+    /// Largest file accepted for upload, in bytes (larger gets 413).
+    pub max_upload_bytes: u64,
+    /// Most pages an uploaded PDF may have.
+    pub max_pages: u32,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        let limits = attesta_core::documents::UploadLimits::default();
+        Self { max_upload_bytes: limits.max_bytes, max_pages: limits.max_pages }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    Local,
+    S3,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Where files go: `local` (a folder) or `s3` (any S3-compatible service, see [s3]).
+    pub backend: StorageBackend,
+    /// The folder for the local backend.
+    pub path: PathBuf,
+    /// Where uploads are spooled while they are checked and encrypted (local disk).
+    pub spool_dir: PathBuf,
+    /// The master key that wraps every file's data key: 32 bytes, base64. When empty, the key
+    /// in `master_key_file` is used, created on first run.
+    #[serde(serialize_with = "redacted")]
+    pub master_key: SecretString,
+    pub master_key_file: PathBuf,
+    /// Earlier master keys, still accepted for reading until `attesta keys rotate` has
+    /// re-wrapped every data key under the current one.
+    #[serde(serialize_with = "redacted_list")]
+    pub previous_master_keys: Vec<SecretString>,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            backend: StorageBackend::Local,
+            path: PathBuf::from("data/blobs"),
+            spool_dir: PathBuf::from("data/spool"),
+            master_key: SecretString::from(""),
+            master_key_file: PathBuf::from("data/master.key"),
+            previous_master_keys: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    /// e.g. `https://<account>.r2.cloudflarestorage.com` or `http://127.0.0.1:9000`; empty
+    /// means AWS itself.
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    #[serde(serialize_with = "redacted")]
+    pub secret_access_key: SecretString,
+    /// `http://host/bucket/key` instead of `http://bucket.host/key` (MinIO, SeaweedFS).
+    pub path_style: bool,
+    /// Prepended to every object key, e.g. `attesta/`.
+    pub prefix: String,
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        Self {
+            endpoint: String::new(),
+            region: "us-east-1".to_owned(),
+            bucket: String::new(),
+            access_key_id: String::new(),
+            secret_access_key: SecretString::from(""),
+            path_style: false,
+            prefix: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeoIpConfig {
+    /// A MaxMind-format City or Country database (`.mmdb`); empty: locations are "unknown".
+    pub database: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -44,8 +142,11 @@ pub struct ServerConfig {
     /// How long a request may take before it is answered with 408.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes (uploads have their own limit, documents.max_upload_bytes).
     pub max_body_bytes: usize,
+    /// How long an upload or download of a file may take.
+    #[serde(with = "humantime_serde")]
+    pub transfer_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -123,6 +224,7 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 1024 * 1024,
+            transfer_timeout: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -151,8 +253,17 @@ impl Default for LogConfig {
     }
 }
 
-fn redacted<S: Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str("<redacted>")
+fn redacted<S: Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(if secret.expose_secret().is_empty() { "" } else { "<redacted>" })
+}
+
+fn redacted_list<S: Serializer>(secrets: &[SecretString], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq as _;
+    let mut seq = s.serialize_seq(Some(secrets.len()))?;
+    for _ in secrets {
+        seq.serialize_element("<redacted>")?;
+    }
+    seq.end()
 }
 
 /// Why the configuration could not be loaded; each line names a key.
@@ -210,6 +321,7 @@ impl Config {
             ("auth.session_absolute_timeout", self.auth.session_absolute_timeout),
             ("auth.failure_window", self.auth.failure_window),
             ("server.request_timeout", self.server.request_timeout),
+            ("server.transfer_timeout", self.server.transfer_timeout),
             ("evidence.checkpoint_interval", self.evidence.checkpoint_interval),
         ] {
             if value.is_zero() {
@@ -220,6 +332,23 @@ impl Config {
             errors.push(format!(
                 "evidence.log_name: expected a name without spaces or '+', such as sign.example.com/log ({e})"
             ));
+        }
+        if self.documents.max_upload_bytes == 0 || self.documents.max_pages == 0 {
+            errors.push(
+                "documents.max_upload_bytes, documents.max_pages: expected whole numbers of at least 1".to_owned(),
+            );
+        }
+        if self.storage.backend == StorageBackend::S3 {
+            for (key, value) in [
+                ("s3.bucket", self.s3.bucket.as_str()),
+                ("s3.region", self.s3.region.as_str()),
+                ("s3.access_key_id", self.s3.access_key_id.as_str()),
+                ("s3.secret_access_key", self.s3.secret_access_key.expose_secret()),
+            ] {
+                if value.is_empty() {
+                    errors.push(format!("{key}: required when storage.backend = \"s3\""));
+                }
+            }
         }
         if self.log.filter.parse::<tracing_subscriber::EnvFilter>().is_err() {
             errors.push(format!(

@@ -1,11 +1,16 @@
 //! Attesta's server: the axum application, its adapters, and the command line.
 
+pub mod blob;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod documents;
 pub mod evidence;
+pub mod geo;
 pub mod http;
+pub mod markdown;
 pub mod password;
+pub mod storage;
 pub mod store;
 pub mod telemetry;
 
@@ -19,7 +24,7 @@ use attesta_core::{AccountService, ThrottlePolicy};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::get;
+use axum::routing::{get, post};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, ResponseOptions, generate_route_list};
 use secrecy::ExposeSecret;
@@ -66,7 +71,9 @@ impl Application {
         let session_store = SessionStore::new(pool.clone()).with_table_name("sessions").map_err(anyhow::Error::msg)?;
         session_store.migrate().await.context("creating the sessions table")?;
 
-        let router = router(&config, pool.clone(), session_store.clone(), &public_origin, bound, evidence.clone());
+        let documents = open_documents(&config, pool.clone(), evidence.clone()).await?;
+        let router =
+            router(&config, pool.clone(), session_store.clone(), &public_origin, bound, evidence.clone(), documents);
         let checkpoint_interval = config.evidence.checkpoint_interval;
         Ok(Self { listener, router, pool, session_store, public_origin, evidence, checkpoint_interval })
     }
@@ -132,6 +139,31 @@ pub fn open_evidence(config: &Config, pool: SqlitePool) -> anyhow::Result<eviden
     Ok(evidence::EvidenceLog::start(pool, signer))
 }
 
+/// The document service over the configured storage.
+pub async fn open_documents(
+    config: &Config,
+    pool: SqlitePool,
+    evidence: evidence::EvidenceLog,
+) -> anyhow::Result<documents::Documents> {
+    let geo = match &config.geoip.database {
+        Some(path) => Some(Arc::new(geo::GeoIp::open(path)?)),
+        None => None,
+    };
+    documents::Documents::new(documents::DocumentsSetup {
+        pool,
+        evidence,
+        blobs: storage::blob_store(config).await?,
+        keyring: Arc::new(storage::keyring(config)?),
+        geo,
+        limits: attesta_core::documents::UploadLimits {
+            max_bytes: config.documents.max_upload_bytes,
+            max_pages: config.documents.max_pages,
+        },
+        spool_dir: config.storage.spool_dir.clone(),
+        clock: Arc::new(clock::SystemClock),
+    })
+}
+
 /// The account rules over the configured database, for the command line.
 pub async fn account_service(config: &Config) -> anyhow::Result<AccountService> {
     Ok(accounts(config, open_database(config).await?))
@@ -154,11 +186,15 @@ fn router(
     public_origin: &str,
     bound: SocketAddr,
     evidence: evidence::EvidenceLog,
+    documents: documents::Documents,
 ) -> Router {
     let context = ServerContext {
         accounts: accounts(config, pool.clone()),
         session_absolute_timeout: config.auth.session_absolute_timeout,
+        documents: Arc::new(documents.clone()),
+        max_upload_bytes: config.documents.max_upload_bytes,
     };
+    let files_state = documents::http::DocumentsState { documents: documents.clone(), context: context.clone() };
 
     let leptos_options = LeptosOptions::builder()
         .output_name("attesta")
@@ -192,6 +228,15 @@ fn router(
     let csrf_policy = csrf::CsrfPolicy { public_origin: Arc::from(public_origin) };
     let proxies = client_address::TrustedProxies(config.server.trusted_proxies.clone().into());
 
+    // Files move in and out slowly over slow links: they get their own, longer time limit, and
+    // the upload its own size limit (the documents' limit, checked as the body streams).
+    let files = Router::new()
+        .route("/api/documents", post(documents::http::upload))
+        .route("/documents/{id}/file", get(documents::http::file))
+        .with_state(files_state)
+        .layer(DefaultBodyLimit::disable())
+        .layer(TimeoutLayer::with_status_code(::http::StatusCode::REQUEST_TIMEOUT, config.server.transfer_timeout));
+
     let app = Router::new()
         .leptos_routes_with_context(&leptos_options, routes, provide.clone(), {
             let options = leptos_options.clone();
@@ -199,13 +244,16 @@ fn router(
         })
         .fallback(leptos_axum::file_and_error_handler_with_context(provide, shell))
         .with_state(leptos_options)
+        .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(::http::StatusCode::REQUEST_TIMEOUT, config.server.request_timeout))
+        .merge(files)
         .layer(sessions)
         .layer(from_fn_with_state(csrf_policy, csrf::refuse_cross_site))
         .layer(from_fn_with_state(proxies, client_address::resolve));
 
     let ops = Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz).with_state(pool))
+        .route("/readyz", get(health::readyz).with_state(health::Readiness { pool, blobs: documents.blobs().clone() }))
         .route("/metrics", get(metrics::render).with_state(metrics_state))
         .route("/log/checkpoint", get(http::log::checkpoint).with_state(evidence.clone()))
         .route("/log/key", get(http::log::key).with_state(evidence));
@@ -215,21 +263,18 @@ fn router(
         .on_response(telemetry::on_response)
         .on_failure(());
 
-    ops.merge(app)
-        .route_layer(from_fn(metrics::track))
+    let ops = ops
         .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
-        .layer(
-            ServiceBuilder::new()
-                .layer(axum::middleware::map_request(request_id::drop_unacceptable))
-                .layer(SetRequestIdLayer::x_request_id(request_id::RandomRequestId))
-                .layer(trace)
-                .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(from_fn_with_state(security_headers::SecurityHeaders { https }, security_headers::apply))
-                .layer(TimeoutLayer::with_status_code(
-                    ::http::StatusCode::REQUEST_TIMEOUT,
-                    config.server.request_timeout,
-                )),
-        )
+        .layer(TimeoutLayer::with_status_code(::http::StatusCode::REQUEST_TIMEOUT, config.server.request_timeout));
+
+    ops.merge(app).route_layer(from_fn(metrics::track)).layer(
+        ServiceBuilder::new()
+            .layer(axum::middleware::map_request(request_id::drop_unacceptable))
+            .layer(SetRequestIdLayer::x_request_id(request_id::RandomRequestId))
+            .layer(trace)
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(from_fn_with_state(security_headers::SecurityHeaders { https }, security_headers::apply)),
+    )
 }
 
 /// Completes on SIGTERM or Ctrl-C.

@@ -2,3 +2,4 @@
 //! it finds the user, checks permission, calls one core service and returns a DTO.
 
 pub mod auth;
+pub mod documents;

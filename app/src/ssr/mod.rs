@@ -1,6 +1,7 @@
 //! Server-only glue: the services the server hands to server functions, and the mapping of
 //! domain errors to the user-safe [`AppError`].
 
+pub mod documents;
 pub mod session;
 
 use crate::api::auth::UserDto;
@@ -16,6 +17,9 @@ pub struct ServerContext {
     pub accounts: AccountService,
     /// A session ends this long after sign-in, however active it is.
     pub session_absolute_timeout: Duration,
+    pub documents: std::sync::Arc<dyn documents::DocumentsPort>,
+    /// Largest upload accepted, in bytes (the upload page checks it before sending).
+    pub max_upload_bytes: u64,
 }
 
 /// The client's address as the server decided it (the peer, or `X-Forwarded-For` from a
@@ -35,6 +39,16 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
 
 pub fn context() -> Result<ServerContext, AppError> {
     use_context::<ServerContext>().ok_or_else(|| internal("server context missing"))
+}
+
+/// The address and user agent of the current request, for evidence.
+pub async fn request_meta() -> documents::RequestMeta {
+    let ip = leptos_axum::extract::<axum::Extension<ClientAddress>>().await.ok().map(|axum::Extension(c)| c.0);
+    let user_agent = leptos_axum::extract::<http::HeaderMap>()
+        .await
+        .ok()
+        .and_then(|h| h.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned));
+    documents::RequestMeta { ip, user_agent }
 }
 
 pub async fn client_address() -> Option<String> {

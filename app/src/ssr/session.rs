@@ -21,7 +21,11 @@ async fn session() -> Result<Session, AppError> {
 
 /// The signed-in user, or `None`. An invalid session is ended on the way.
 pub async fn current_user(ctx: &ServerContext) -> Result<Option<User>, AppError> {
-    let session = session().await?;
+    user_of(ctx, &session().await?).await
+}
+
+/// The user signed in with `session`, or `None`; for handlers outside server functions.
+pub async fn user_of(ctx: &ServerContext, session: &Session) -> Result<Option<User>, AppError> {
     let uid: Option<i64> = session.get(USER_ID).await.map_err(internal)?;
     let Some(uid) = uid else { return Ok(None) };
     let generation: Option<i64> = session.get(GENERATION).await.map_err(internal)?;

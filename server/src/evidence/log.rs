@@ -39,13 +39,52 @@ pub enum EvidenceError {
     Stopped,
     #[error("not committed: {0}")]
     NotCommitted(String),
+    /// The state change that goes with the event was refused; neither was written.
+    #[error("{0}")]
+    Refused(String),
 }
+
+/// Why an [`Effect`] did not apply.
+#[derive(Debug, thiserror::Error)]
+pub enum EffectError {
+    /// The change is not allowed in the current state (e.g. the document is no longer a draft).
+    #[error("{0}")]
+    Refused(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A change of state that must be committed together with its event, or not at all: it runs
+/// inside the sequencer's transaction, after the event has been validated and before it is
+/// placed in the log. Its failure refuses this event alone; the rest of the batch goes on.
+pub type Effect = Box<
+    dyn for<'c> FnOnce(
+            &'c mut SqliteConnection,
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), EffectError>> + Send + 'c>>
+        + Send,
+>;
 
 /// An event to append.
 pub struct Append {
     pub document_id: DocumentId,
     pub event: NewEvent,
     pub personal: PersonalData,
+    /// The state change this event records, written in the same transaction.
+    pub effect: Option<Effect>,
+}
+
+impl Append {
+    /// An event that records something without changing any other state.
+    pub fn event(document_id: DocumentId, event: NewEvent, personal: PersonalData) -> Self {
+        Self { document_id, event, personal, effect: None }
+    }
+
+    /// An event together with the state change it records.
+    pub fn with_effect(mut self, effect: Effect) -> Self {
+        self.effect = Some(effect);
+        self
+    }
 }
 
 /// An appended event and where it sits in the global log.
@@ -421,11 +460,30 @@ impl Sequencer {
         };
         let mut salt = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut salt);
-        // `ChainHead::append` advances the head only when it returns an event.
-        let event = match head.append(append.event, append.personal, Salt::from_bytes(salt)) {
+        // The head advances only once the event and its effect have both been accepted.
+        let mut next = head.clone();
+        let event = match next.append(append.event, append.personal, Salt::from_bytes(salt)) {
             Ok(e) => e,
             Err(e) => return Ok(Err(EvidenceError::Invalid(e.to_string()))),
         };
+        if let Some(effect) = append.effect {
+            // A savepoint, so a refused effect leaves no trace while the batch goes on.
+            conn.execute("SAVEPOINT effect").await?;
+            match effect(conn).await {
+                Ok(()) => {
+                    conn.execute("RELEASE effect").await?;
+                }
+                Err(e) => {
+                    conn.execute("ROLLBACK TO effect").await?;
+                    conn.execute("RELEASE effect").await?;
+                    return match e {
+                        EffectError::Refused(why) => Ok(Err(EvidenceError::Refused(why))),
+                        EffectError::Database(e) => Ok(Err(EvidenceError::Refused(format!("not applied: {e}")))),
+                    };
+                }
+            }
+        }
+        *head = next;
         let log_index = frontier.size();
         let nodes = frontier.append(event.leaf_hash()).map_err(|e| EvidenceError::Corrupt(e.to_string()))?;
         rows.add(log_index, &event, nodes)?;

@@ -11,4 +11,4 @@ pub mod keys;
 pub mod log;
 pub mod verify;
 
-pub use log::{Append, Appended, EvidenceError, EvidenceLog, StoredCheckpoint};
+pub use log::{Append, Appended, Effect, EffectError, EvidenceError, EvidenceLog, StoredCheckpoint};

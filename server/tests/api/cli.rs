@@ -74,6 +74,7 @@ async fn json_logs_carry_the_request_id_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut child = attesta()
         .arg("serve")
+        .current_dir(dir.path())
         .env("ATTESTA__SERVER__PORT", "0")
         .env("ATTESTA__DATABASE__URL", format!("sqlite://{}", dir.path().join("a.db").display()))
         .env("ATTESTA__EVIDENCE__LOG_KEY_FILE", dir.path().join("log.key"))

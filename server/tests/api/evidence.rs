@@ -35,14 +35,10 @@ fn person(email: &str) -> PersonalData {
 }
 
 async fn append(log: &EvidenceLog, doc: &DocumentId, kind: EventType) -> u64 {
-    log.append(Append {
-        document_id: doc.clone(),
-        event: event(kind, b"%PDF-1.7"),
-        personal: person("ada@example.com"),
-    })
-    .await
-    .expect("appended")
-    .log_index
+    log.append(Append::event(doc.clone(), event(kind, b"%PDF-1.7"), person("ada@example.com")))
+        .await
+        .expect("appended")
+        .log_index
 }
 
 /// A document with an upload, a send and a signature.
@@ -229,7 +225,7 @@ async fn an_invalid_event_is_refused_alone_and_leaves_no_gap() {
     let log = app.evidence.clone();
     let (first, refused, last) = tokio::join!(
         append(&log, &doc, EventType::DocumentSent),
-        log.append(Append { document_id: doc.clone(), event: bad, personal: PersonalData::none() }),
+        log.append(Append::event(doc.clone(), bad, PersonalData::none())),
         append(&log, &doc, EventType::RecipientViewed),
     );
     let err = refused.expect_err("a time past the year 2255 is refused");

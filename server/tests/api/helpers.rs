@@ -19,11 +19,18 @@ pub struct TestApp {
     pub data: TempDir,
 }
 
+/// A change to the test configuration.
+pub type Configure = Box<dyn FnOnce(&mut Config) + Send>;
+
 pub struct Options {
     pub failure_window: Duration,
     pub max_failures_per_account: u32,
     pub max_failures_per_address: u32,
     pub public_url: Option<String>,
+    /// Changes to the configuration after the test defaults are applied.
+    pub configure: Option<Configure>,
+    /// Reuse this data folder (to restart an app over the same database and files).
+    pub data: Option<TempDir>,
 }
 
 impl Default for Options {
@@ -33,7 +40,15 @@ impl Default for Options {
             max_failures_per_account: 5,
             max_failures_per_address: 50,
             public_url: None,
+            configure: None,
+            data: None,
         }
+    }
+}
+
+impl Options {
+    pub fn configured(f: impl FnOnce(&mut Config) + Send + 'static) -> Self {
+        Self { configure: Some(Box::new(f)), ..Self::default() }
     }
 }
 
@@ -42,7 +57,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
-    let data = TempDir::new().expect("temp dir");
+    let data = options.data.unwrap_or_else(|| TempDir::new().expect("temp dir"));
     let mut config = Config::default();
     config.server.port = 0;
     config.server.site_root = data.path().join("site");
@@ -54,6 +69,12 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.auth.max_failures_per_address = options.max_failures_per_address;
     config.server.public_url = options.public_url;
     config.log.filter = "warn".to_owned();
+    config.storage.path = data.path().join("blobs");
+    config.storage.spool_dir = data.path().join("spool");
+    config.storage.master_key_file = data.path().join("master.key");
+    if let Some(configure) = options.configure {
+        configure(&mut config);
+    }
     attesta_server::telemetry::init(&config.log);
 
     let app = Application::build(config).await.expect("server builds");
@@ -70,6 +91,7 @@ pub fn client_with_origin(origin: &str) -> Client {
     headers.insert("origin", HeaderValue::from_str(origin).expect("origin"));
     headers.insert("accept", HeaderValue::from_static("application/json"));
     Client::builder()
+        .user_agent("attesta-tests/1 (like a browser)")
         .cookie_store(true)
         .redirect(redirect::Policy::none())
         .default_headers(headers)
@@ -87,6 +109,12 @@ impl TestApp {
             ),
             ("ATTESTA__EVIDENCE__LOG_KEY_FILE".to_owned(), self.data.path().join("log.key").display().to_string()),
             ("ATTESTA__EVIDENCE__LOG_NAME".to_owned(), "attesta.test/log".to_owned()),
+            ("ATTESTA__STORAGE__PATH".to_owned(), self.data.path().join("blobs").display().to_string()),
+            ("ATTESTA__STORAGE__SPOOL_DIR".to_owned(), self.data.path().join("spool").display().to_string()),
+            (
+                "ATTESTA__STORAGE__MASTER_KEY_FILE".to_owned(),
+                self.data.path().join("master.key").display().to_string(),
+            ),
         ]
     }
 
@@ -117,6 +145,50 @@ impl TestApp {
 
     pub async fn log_in(&self, email: &str, password: &str) -> Response {
         self.post_form("/api/login", &[("email", email), ("password", password)]).await
+    }
+
+    /// Uploads `bytes` as `file_name` through the multipart form, as the upload page does,
+    /// with the SHA-256 the browser would compute (or `sha256` when given).
+    pub async fn upload(&self, file_name: &str, bytes: Vec<u8>, sha256: Option<&str>) -> Response {
+        let computed = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        let mime = if file_name.ends_with(".md") { "text/markdown" } else { "application/pdf" };
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()).mime_str(mime).expect("mime");
+        let form =
+            reqwest::multipart::Form::new().text("sha256", sha256.unwrap_or(&computed).to_owned()).part("file", part);
+        self.client.post(self.url("/api/documents")).multipart(form).send().await.expect("request")
+    }
+
+    /// Uploads a PDF that must be accepted; its id.
+    pub async fn upload_ok(&self, file_name: &str, bytes: Vec<u8>) -> String {
+        let r = self.upload(file_name, bytes, None).await;
+        let status = r.status();
+        let body: serde_json::Value = r.json().await.expect("json");
+        assert_eq!(status, 201, "upload refused: {body}");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// A document's detail, through the server function the document page calls.
+    pub async fn document(&self, id: &str) -> serde_json::Value {
+        let r = self.get(&format!("/api/documents/get?id={id}")).await;
+        assert!(r.status().is_success(), "document {id}: {}", r.status());
+        r.json().await.expect("json")
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&self.pool).await.expect("count")
+    }
+
+    /// Files under the data folder's `dir`, recursively (blobs, spool).
+    pub fn files_in(&self, dir: &str) -> Vec<std::path::PathBuf> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() { walk(&path, out) } else { out.push(path) }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.data.path().join(dir), &mut out);
+        out
     }
 
     pub async fn log_out(&self) -> Response {
@@ -156,4 +228,38 @@ pub fn set_cookie(r: &Response) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .find(|c| c.starts_with("attesta_session="))
         .map(str::to_owned)
+}
+
+/// A minimal valid PDF with `pages` pages, each showing `text`.
+pub fn pdf(pages: usize, text: &str) -> Vec<u8> {
+    let content = format!("BT /F1 18 Tf 72 720 Td ({text}) Tj ET");
+    let mut objects = vec![
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        String::new(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+    ];
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", i + 5)).collect();
+    objects[1] = format!("<< /Type /Pages /Kids [{}] /Count {pages} >>", kids.join(" "));
+    for _ in 0..pages {
+        objects.push(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
+                .to_owned(),
+        );
+    }
+    let mut out = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for offset in offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    out
 }

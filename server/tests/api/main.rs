@@ -4,6 +4,8 @@
 mod auth;
 mod cli;
 mod csrf;
+mod documents;
 mod evidence;
 mod helpers;
 mod operations;
+mod s3_store;

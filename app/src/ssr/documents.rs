@@ -1,0 +1,27 @@
+//! The documents port: what the server functions need from the server's document service. The
+//! server implements it over its database, evidence log and blob store.
+
+use crate::api::documents::{DocumentDetail, DocumentPage, VerifyOutcome};
+use crate::error::AppError;
+use attesta_core::User;
+use attesta_core::documents::ListQuery;
+use std::net::IpAddr;
+
+/// Who made a request, as recorded in evidence.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+#[async_trait::async_trait]
+pub trait DocumentsPort: Send + Sync {
+    /// The documents `viewer` may see that match `query`.
+    async fn list(&self, viewer: &User, query: &ListQuery) -> Result<DocumentPage, AppError>;
+    /// One document with its timeline; `NotFound` also when the viewer may not see it.
+    async fn detail(&self, viewer: &User, id: &str) -> Result<DocumentDetail, AppError>;
+    /// Runs the evidence verifier on the document, and checks the stored file against it.
+    async fn verify(&self, viewer: &User, id: &str) -> Result<VerifyOutcome, AppError>;
+    /// Deletes a draft's file; its evidence stays.
+    async fn delete(&self, viewer: &User, id: &str, meta: RequestMeta) -> Result<(), AppError>;
+}

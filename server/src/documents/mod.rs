@@ -1,0 +1,369 @@
+//! The document service: uploads, lists, the file itself, deletion of drafts, the audit timeline
+//! and verification. Every action that changes state writes its audit event in the same
+//! database transaction as the change (through the evidence sequencer's effects), so there is
+//! never a change without its evidence or evidence of a change that did not happen.
+
+pub mod http;
+pub mod ingest;
+mod markdown_pdf;
+mod port;
+mod read;
+mod repo;
+
+use crate::blob::{BlobKey, BlobStore};
+use crate::evidence::{Append, EffectError, EvidenceError, EvidenceLog};
+use crate::geo::GeoIp;
+use attesta_app::ssr::documents::RequestMeta;
+use attesta_core::User;
+use attesta_core::documents::{DocumentId, DocumentSource, DocumentStatus, Refusal, Title, UploadLimits, events};
+use attesta_core::evidence::{
+    Actor, ActorId, ActorKind, Details, EventId, EventType, NewEvent, PersonalData, Sha256, Text,
+};
+use attesta_core::ports::Clock;
+use attesta_core::storage::envelope::Keyring;
+use ingest::IngestError;
+use serde_json::json;
+use sqlx::SqlitePool;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use repo::StoredDocument;
+
+/// Everything the document service works with. Cheap to clone.
+#[derive(Clone)]
+pub struct Documents {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: SqlitePool,
+    evidence: EvidenceLog,
+    blobs: Arc<dyn BlobStore>,
+    keyring: Arc<Keyring>,
+    geo: Option<Arc<GeoIp>>,
+    limits: UploadLimits,
+    spool_dir: PathBuf,
+    clock: Arc<dyn Clock>,
+}
+
+/// What the uploader said about the file.
+#[derive(Debug, Default, Clone)]
+pub struct UploadInfo {
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub title: Option<String>,
+    /// The SHA-256 the client computed before sending; a mismatch refuses the upload.
+    pub client_sha256: Option<Sha256>,
+}
+
+/// The settings a [`Documents`] service is built from.
+pub struct DocumentsSetup {
+    pub pool: SqlitePool,
+    pub evidence: EvidenceLog,
+    pub blobs: Arc<dyn BlobStore>,
+    pub keyring: Arc<Keyring>,
+    pub geo: Option<Arc<GeoIp>>,
+    pub limits: UploadLimits,
+    pub spool_dir: PathBuf,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Documents {
+    pub fn new(setup: DocumentsSetup) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&setup.spool_dir)
+            .map_err(|e| anyhow::anyhow!("storage.spool_dir {}: {e}", setup.spool_dir.display()))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool: setup.pool,
+                evidence: setup.evidence,
+                blobs: setup.blobs,
+                keyring: setup.keyring,
+                geo: setup.geo,
+                limits: setup.limits,
+                spool_dir: setup.spool_dir,
+                clock: setup.clock,
+            }),
+        })
+    }
+
+    pub fn limits(&self) -> UploadLimits {
+        self.inner.limits
+    }
+
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.inner.blobs
+    }
+
+    /// Takes an upload in. Either the document exists afterwards, with its file stored and its
+    /// `document.uploaded` event appended, or nothing of it does (no blob, no row, no event).
+    pub async fn upload<S, E>(
+        &self,
+        owner: &User,
+        info: UploadInfo,
+        body: S,
+        meta: &RequestMeta,
+    ) -> Result<StoredDocument, IngestError>
+    where
+        S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let inner = &self.inner;
+        let spooled = ingest::spool(&inner.spool_dir, body, inner.limits.max_bytes).await?;
+        if let Some(client) = info.client_sha256
+            && client != spooled.sha256
+        {
+            return Err(Refusal::HashMismatch { client: client.to_hex(), server: spooled.sha256.to_hex() }.into());
+        }
+        let (file_name, content_type) = (info.file_name.clone(), info.content_type.clone());
+        let (spool_dir, max_pages) = (inner.spool_dir.clone(), inner.limits.max_pages);
+        let checked = tokio::task::spawn_blocking(move || {
+            ingest::check(spooled, file_name.as_deref(), content_type.as_deref(), &spool_dir, max_pages)
+        })
+        .await
+        .map_err(|e| match e.try_into_panic() {
+            // The parser panicked on this file: that is a damaged file, not a server failure.
+            Ok(_) => IngestError::Refused(Refusal::Corrupt("the PDF structure could not be parsed".to_owned())),
+            Err(e) => IngestError::Internal(anyhow::anyhow!("inspection task: {e}")),
+        })??;
+
+        let id = new_document_id();
+        let blob_key = new_blob_key();
+        let source = if checked.markdown_sha256.is_some() { DocumentSource::Markdown } else { DocumentSource::Pdf };
+        let title = info
+            .title
+            .as_deref()
+            .and_then(|t| Title::parse(t).ok())
+            .or_else(|| info.file_name.as_deref().and_then(Title::from_file_name))
+            .unwrap_or_else(Title::untitled);
+
+        let keyring = inner.keyring.clone();
+        let key_text = blob_key.as_str().to_owned();
+        let spool_dir = inner.spool_dir.clone();
+        let file = checked.spooled.file.try_clone().map_err(|e| anyhow::anyhow!("spool file: {e}"))?;
+        let encrypted = tokio::task::spawn_blocking(move || ingest::encrypt(&file, &keyring, &key_text, &spool_dir))
+            .await
+            .map_err(|e| anyhow::anyhow!("encryption task: {e}"))??;
+        inner.blobs.put_file(&blob_key, &encrypted.path).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        drop(encrypted.path);
+
+        let now = inner.clock.now();
+        let document = StoredDocument {
+            id: id.as_str().to_owned(),
+            owner_id: owner.id.0,
+            owner_name: owner.name.as_str().to_owned(),
+            title: title.as_str().to_owned(),
+            status: DocumentStatus::Draft,
+            source,
+            original_name: info.file_name.clone(),
+            page_count: checked.info.pages,
+            size: checked.spooled.len,
+            sha256: checked.spooled.sha256,
+            blob_key: Some(blob_key.as_str().to_owned()),
+            created_at: now.as_micros(),
+            updated_at: now.as_micros(),
+        };
+        let mut details = json!({
+            "title": document.title,
+            "pages": document.page_count,
+            "size": document.size,
+            "source": source.as_str(),
+            "pdf_version": checked.info.version,
+        });
+        if let Some(name) = &info.file_name {
+            details["file_name"] = json!(name.chars().take(255).collect::<String>());
+        }
+        if let Some(md) = checked.markdown_sha256 {
+            details["markdown_sha256"] = json!(md.to_hex());
+        }
+        // For Markdown the client hashed the source, which the details record; the event's
+        // client hash is about the stored file only.
+        let client_sha256 = if source == DocumentSource::Pdf { info.client_sha256 } else { None };
+        let event = self.new_event(EventType::DocumentUploaded, owner, document.sha256, client_sha256, details)?;
+        let row = document.clone();
+        let blob_row = repo::BlobRow {
+            key: blob_key.as_str().to_owned(),
+            sha256: document.sha256,
+            size: document.size,
+            stored_size: encrypted.stored_size,
+            wrapped_key: encrypted.wrapped_key.to_string(),
+            master_key_id: encrypted.wrapped_key.master_key_id().to_string(),
+            content_type: "application/pdf".to_owned(),
+            created_at: now.as_micros(),
+        };
+        let append = Append::event(id, event, self.personal(owner, meta)).with_effect(Box::new(move |conn| {
+            Box::pin(async move {
+                repo::insert_blob(conn, &blob_row).await?;
+                repo::insert_document(conn, &row).await?;
+                Ok::<(), EffectError>(())
+            })
+        }));
+        match inner.evidence.append(append).await {
+            Ok(_) => {
+                tracing::info!(document_id = %document.id, pages = document.page_count, size = document.size, "document uploaded");
+                Ok(document)
+            }
+            Err(e) => {
+                // Nothing was committed: take the stored file back out, so nothing is half-stored.
+                if let Err(cleanup) = inner.blobs.delete(&blob_key).await {
+                    tracing::error!(blob = %blob_key, error = %cleanup, "could not remove the blob of a failed upload");
+                }
+                Err(IngestError::Internal(anyhow::anyhow!("recording the upload: {e}")))
+            }
+        }
+    }
+
+    /// Deletes a draft's file and marks it deleted; `document.deleted` is appended with the change.
+    pub async fn delete(&self, viewer: &User, id: &str, meta: &RequestMeta) -> Result<(), DocumentError> {
+        let document = self.visible(viewer, id).await?;
+        if document.owner_id != viewer.id.0 {
+            return Err(DocumentError::Forbidden);
+        }
+        if !document.status.can_delete() {
+            return Err(DocumentError::Conflict(format!(
+                "only drafts can be deleted; this document is {}",
+                document.status.label().to_lowercase()
+            )));
+        }
+        let details = json!({ "title": document.title });
+        let event = self
+            .new_event(EventType::DocumentDeleted, viewer, document.sha256, None, details)
+            .map_err(DocumentError::Internal)?;
+        let doc_id = document.id.clone();
+        let blob_key = document.blob_key.clone();
+        let now = self.inner.clock.now().as_micros();
+        let append =
+            Append::event(parse_id(id)?, event, self.personal(viewer, meta)).with_effect(Box::new(move |conn| {
+                Box::pin(async move {
+                    if !repo::mark_deleted(conn, &doc_id, now).await? {
+                        return Err(EffectError::Refused("only drafts can be deleted".to_owned()));
+                    }
+                    if let Some(key) = &blob_key {
+                        repo::delete_blob_row(conn, key).await?;
+                    }
+                    Ok(())
+                })
+            }));
+        match self.inner.evidence.append(append).await {
+            Ok(_) => {}
+            Err(EvidenceError::Refused(why)) => return Err(DocumentError::Conflict(why)),
+            Err(e) => return Err(DocumentError::Internal(anyhow::anyhow!("recording the deletion: {e}"))),
+        }
+        if let Some(key) = document.blob_key.as_deref().and_then(|k| BlobKey::parse(k).ok())
+            && let Err(e) = self.inner.blobs.delete(&key).await
+        {
+            // The row is gone, so the blob is unreadable garbage (its key was only in the row).
+            tracing::error!(blob = %key, error = %e, "could not remove a deleted draft's blob");
+        }
+        tracing::info!(document_id = %document.id, "draft deleted");
+        Ok(())
+    }
+
+    /// The document if `viewer` may see it: their own, or any for owners and admins.
+    pub async fn visible(&self, viewer: &User, id: &str) -> Result<StoredDocument, DocumentError> {
+        let document = repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        if document.owner_id != viewer.id.0 && !sees_all(viewer) {
+            return Err(DocumentError::NotFound);
+        }
+        Ok(document)
+    }
+
+    fn new_event(
+        &self,
+        event_type: EventType,
+        actor: &User,
+        file_sha256: Sha256,
+        client_file_sha256: Option<Sha256>,
+        details: serde_json::Value,
+    ) -> Result<NewEvent, anyhow::Error> {
+        let details = match details {
+            serde_json::Value::Object(map) => Details::new(map)?,
+            _ => Details::empty(),
+        };
+        Ok(NewEvent {
+            event_id: EventId::parse(&new_event_id())?,
+            event_type,
+            time: self.inner.clock.now(),
+            actor: Actor { kind: ActorKind::User, id: Some(ActorId::parse(&format!("user:{}", actor.id.0))?) },
+            file_sha256,
+            client_file_sha256,
+            details,
+        })
+    }
+
+    /// The actor's identity and the request's origin, kept apart from the hashed record.
+    fn personal(&self, actor: &User, meta: &RequestMeta) -> PersonalData {
+        let text = |s: &str| Text::new(s.chars().take(512).collect::<String>()).ok();
+        PersonalData {
+            email: text(actor.email.as_str()),
+            name: text(actor.name.as_str()),
+            ip: meta.ip.and_then(|ip| text(&ip.to_string())),
+            user_agent: meta.user_agent.as_deref().and_then(text),
+            geo: meta.ip.and_then(|ip| self.inner.geo.as_ref().and_then(|g| g.locate(ip))),
+        }
+    }
+}
+
+/// Owners and admins review everything; members see their own documents.
+fn sees_all(user: &User) -> bool {
+    matches!(user.role, attesta_core::Role::Owner | attesta_core::Role::Admin)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("not found")]
+    NotFound,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Internal(anyhow::Error),
+}
+
+impl From<sqlx::Error> for DocumentError {
+    fn from(e: sqlx::Error) -> Self {
+        DocumentError::Internal(e.into())
+    }
+}
+
+fn parse_id(id: &str) -> Result<DocumentId, DocumentError> {
+    DocumentId::parse(id).map_err(|_| DocumentError::NotFound)
+}
+
+/// `d` + 26 base32 characters: 130 random bits, unguessable and URL-safe.
+fn new_document_id() -> DocumentId {
+    let id = format!("d{}", random_base32(26));
+    DocumentId::parse(&id).unwrap_or_else(|_| new_document_id())
+}
+
+fn new_event_id() -> String {
+    format!("e{}", random_base32(26))
+}
+
+/// Object keys say nothing about the document: `f/ab/<random>`.
+fn new_blob_key() -> BlobKey {
+    let name = random_base32(32);
+    BlobKey::parse(&format!("f/{}/{name}", &name[..2])).unwrap_or_else(|_| new_blob_key())
+}
+
+fn random_base32(len: usize) -> String {
+    use rand::Rng as _;
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut rng = rand::thread_rng();
+    (0..len).map(|_| char::from(ALPHABET[rng.gen_range(0..32)])).collect()
+}
+
+/// The label for an event type on the timeline.
+pub fn event_label(event_type: &str) -> String {
+    match event_type {
+        events::UPLOADED => "Uploaded".to_owned(),
+        events::VIEWED => "Viewed".to_owned(),
+        events::DOWNLOADED => "Downloaded".to_owned(),
+        events::DELETED => "Deleted (draft)".to_owned(),
+        other => {
+            let words = other.replace(['.', '_'], " ");
+            let mut chars = words.chars();
+            chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+        }
+    }
+}

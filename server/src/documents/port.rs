@@ -1,0 +1,72 @@
+//! The documents port the server functions call, over the document service.
+
+use super::{DocumentError, Documents, StoredDocument, repo};
+use attesta_app::api::documents::{DocumentDetail, DocumentPage, DocumentRow, VerifyOutcome};
+use attesta_app::error::AppError;
+use attesta_app::ssr::documents::{DocumentsPort, RequestMeta};
+use attesta_app::ssr::internal;
+use attesta_core::User;
+use attesta_core::documents::ListQuery;
+
+impl From<DocumentError> for AppError {
+    fn from(e: DocumentError) -> Self {
+        match e {
+            DocumentError::NotFound => AppError::NotFound,
+            DocumentError::Forbidden => AppError::Forbidden,
+            DocumentError::Conflict(why) => AppError::Conflict(why),
+            DocumentError::Internal(e) => internal(format!("{e:#}")),
+        }
+    }
+}
+
+pub fn row(d: &StoredDocument) -> DocumentRow {
+    DocumentRow {
+        id: d.id.clone(),
+        title: d.title.clone(),
+        status: d.status.as_str().to_owned(),
+        status_label: d.status.label().to_owned(),
+        pages: d.page_count,
+        size: d.size,
+        created_at: d.created_at,
+        owner_name: d.owner_name.clone(),
+    }
+}
+
+#[async_trait::async_trait]
+impl DocumentsPort for Documents {
+    async fn list(&self, viewer: &User, query: &ListQuery) -> Result<DocumentPage, AppError> {
+        let scope = if super::sees_all(viewer) { repo::Scope::All } else { repo::Scope::OwnedBy(viewer.id.0) };
+        let (rows, total) = repo::list(&self.inner.pool, &scope, query).await.map_err(internal)?;
+        let any_documents = total > 0 || repo::any(&self.inner.pool, &scope).await.map_err(internal)?;
+        Ok(DocumentPage {
+            rows: rows.iter().map(row).collect(),
+            total,
+            page_count: query.page_count(total),
+            query: query.clone(),
+            any_documents,
+        })
+    }
+
+    async fn detail(&self, viewer: &User, id: &str) -> Result<DocumentDetail, AppError> {
+        let document = self.visible(viewer, id).await?;
+        let timeline = self.timeline(&document).await?;
+        Ok(DocumentDetail {
+            row: row(&document),
+            sha256: document.sha256.to_hex(),
+            source: document.source.as_str().to_owned(),
+            original_name: document.original_name.clone(),
+            has_file: document.blob_key.is_some(),
+            can_delete: document.status.can_delete() && document.owner_id == viewer.id.0,
+            timeline,
+        })
+    }
+
+    async fn verify(&self, viewer: &User, id: &str) -> Result<VerifyOutcome, AppError> {
+        let document = self.visible(viewer, id).await?;
+        Ok(Documents::verify(self, &document).await?)
+    }
+
+    async fn delete(&self, viewer: &User, id: &str, meta: RequestMeta) -> Result<(), AppError> {
+        Ok(Documents::delete(self, viewer, id, &meta).await?)
+    }
+}

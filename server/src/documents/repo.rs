@@ -1,0 +1,259 @@
+//! The documents and blobs tables.
+
+use attesta_core::documents::{DocumentSource, DocumentStatus, ListQuery, Sort};
+use attesta_core::evidence::Sha256;
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+/// A document as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDocument {
+    pub id: String,
+    pub owner_id: i64,
+    pub owner_name: String,
+    pub title: String,
+    pub status: DocumentStatus,
+    pub source: DocumentSource,
+    pub original_name: Option<String>,
+    pub page_count: u32,
+    pub size: u64,
+    pub sha256: Sha256,
+    pub blob_key: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An encrypted file's row: where it is and the wrapped key that opens it.
+#[derive(Debug, Clone)]
+pub struct BlobRow {
+    pub key: String,
+    pub sha256: Sha256,
+    pub size: u64,
+    pub stored_size: u64,
+    pub wrapped_key: String,
+    pub master_key_id: String,
+    pub content_type: String,
+    pub created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct DocumentRecord {
+    id: String,
+    owner_id: i64,
+    owner_name: String,
+    title: String,
+    status: String,
+    source: String,
+    original_name: Option<String>,
+    page_count: i64,
+    size: i64,
+    sha256: Vec<u8>,
+    blob_key: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl DocumentRecord {
+    fn decode(self) -> Result<StoredDocument, sqlx::Error> {
+        let corrupt = |what: &str| sqlx::Error::Decode(format!("document {}: {what}", self.id).into());
+        Ok(StoredDocument {
+            status: DocumentStatus::parse(&self.status).ok_or_else(|| corrupt("unknown status"))?,
+            source: DocumentSource::parse(&self.source).ok_or_else(|| corrupt("unknown source"))?,
+            sha256: Sha256::from_slice(&self.sha256).map_err(|_| corrupt("hash is not 32 bytes"))?,
+            page_count: u32::try_from(self.page_count).map_err(|_| corrupt("page count"))?,
+            size: u64::try_from(self.size).map_err(|_| corrupt("size"))?,
+            id: self.id,
+            owner_id: self.owner_id,
+            owner_name: self.owner_name,
+            title: self.title,
+            original_name: self.original_name,
+            blob_key: self.blob_key,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+const SELECT: &str = "SELECT d.id, d.owner_id, u.name AS owner_name, d.title, d.status, d.source, d.original_name, \
+     d.page_count, d.size, d.sha256, d.blob_key, d.created_at, d.updated_at \
+     FROM documents d JOIN users u ON u.id = d.owner_id";
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub async fn insert_blob(conn: &mut SqliteConnection, blob: &BlobRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO blobs (key, sha256, size, stored_size, wrapped_key, master_key_id, content_type, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .bind(&blob.key)
+    .bind(blob.sha256.as_bytes().as_slice())
+    .bind(to_i64(blob.size))
+    .bind(to_i64(blob.stored_size))
+    .bind(&blob.wrapped_key)
+    .bind(&blob.master_key_id)
+    .bind(&blob.content_type)
+    .bind(blob.created_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_document(conn: &mut SqliteConnection, d: &StoredDocument) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO documents (id, owner_id, title, title_folded, status, source, original_name, page_count, size, \
+         sha256, blob_key, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )
+    .bind(&d.id)
+    .bind(d.owner_id)
+    .bind(&d.title)
+    .bind(fold(&d.title))
+    .bind(d.status.as_str())
+    .bind(d.source.as_str())
+    .bind(&d.original_name)
+    .bind(i64::from(d.page_count))
+    .bind(to_i64(d.size))
+    .bind(d.sha256.as_bytes().as_slice())
+    .bind(&d.blob_key)
+    .bind(d.created_at)
+    .bind(d.updated_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Lowercased for case-insensitive search (SQLite's own `lower` only knows ASCII).
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
+pub async fn find(pool: &SqlitePool, id: &str) -> Result<Option<StoredDocument>, sqlx::Error> {
+    let record: Option<DocumentRecord> =
+        sqlx::query_as(&format!("{SELECT} WHERE d.id = ?1")).bind(id).fetch_optional(pool).await?;
+    record.map(DocumentRecord::decode).transpose()
+}
+
+/// Marks a draft deleted and forgets its file; false when it is not (or no longer) a draft.
+pub async fn mark_deleted(conn: &mut SqliteConnection, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE documents SET status = 'deleted', blob_key = NULL, updated_at = ?2 WHERE id = ?1 AND status = 'draft'",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn delete_blob_row(conn: &mut SqliteConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM blobs WHERE key = ?1").bind(key).execute(conn).await?;
+    Ok(())
+}
+
+/// A `blobs` row as read: key, hash, size, stored size, wrapped key, master key id, type, time.
+type BlobRecord = (String, Vec<u8>, i64, i64, String, String, String, i64);
+
+pub async fn blob(pool: &SqlitePool, key: &str) -> Result<Option<BlobRow>, sqlx::Error> {
+    let row: Option<BlobRecord> = sqlx::query_as(
+        "SELECT key, sha256, size, stored_size, wrapped_key, master_key_id, content_type, created_at \
+         FROM blobs WHERE key = ?1",
+    )
+    .bind(key)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|(key, sha, size, stored, wrapped, master, content_type, created_at)| {
+        Ok(BlobRow {
+            sha256: Sha256::from_slice(&sha).map_err(|_| sqlx::Error::Decode("blob hash is not 32 bytes".into()))?,
+            key,
+            size: u64::try_from(size).unwrap_or(0),
+            stored_size: u64::try_from(stored).unwrap_or(0),
+            wrapped_key: wrapped,
+            master_key_id: master,
+            content_type,
+            created_at,
+        })
+    })
+    .transpose()
+}
+
+/// Whose documents a list covers.
+pub enum Scope {
+    All,
+    OwnedBy(i64),
+}
+
+/// One page of documents matching `query`, and how many match in all.
+pub async fn list(
+    pool: &SqlitePool,
+    scope: &Scope,
+    query: &ListQuery,
+) -> Result<(Vec<StoredDocument>, u64), sqlx::Error> {
+    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM documents d WHERE 1 = 1");
+    filters(&mut count, scope, query);
+    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+
+    let mut select = QueryBuilder::<Sqlite>::new(SELECT);
+    select.push(" WHERE 1 = 1");
+    filters(&mut select, scope, query);
+    select.push(match query.sort {
+        Sort::NewestFirst => " ORDER BY d.created_at DESC, d.id DESC",
+        Sort::OldestFirst => " ORDER BY d.created_at ASC, d.id ASC",
+        Sort::TitleAz => " ORDER BY d.title_folded ASC, d.id ASC",
+        Sort::TitleZa => " ORDER BY d.title_folded DESC, d.id DESC",
+    });
+    select.push(" LIMIT ").push_bind(i64::from(query.per_page));
+    select.push(" OFFSET ").push_bind(to_i64(query.offset()));
+    let records: Vec<DocumentRecord> = select.build_query_as().fetch_all(pool).await?;
+    let rows = records.into_iter().map(DocumentRecord::decode).collect::<Result<_, _>>()?;
+    Ok((rows, u64::try_from(total).unwrap_or(0)))
+}
+
+/// Whether the scope holds any document at all (deleted drafts aside).
+pub async fn any(pool: &SqlitePool, scope: &Scope) -> Result<bool, sqlx::Error> {
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT EXISTS (SELECT 1 FROM documents d WHERE d.status <> 'deleted'");
+    if let Scope::OwnedBy(owner) = scope {
+        q.push(" AND d.owner_id = ").push_bind(*owner);
+    }
+    q.push(")");
+    q.build_query_scalar().fetch_one(pool).await
+}
+
+fn filters(q: &mut QueryBuilder<'_, Sqlite>, scope: &Scope, query: &ListQuery) {
+    if let Scope::OwnedBy(owner) = scope {
+        q.push(" AND d.owner_id = ").push_bind(*owner);
+    }
+    match query.status {
+        Some(status) => {
+            q.push(" AND d.status = ").push_bind(status.as_str());
+        }
+        // Deleted drafts are listed only when asked for.
+        None => {
+            q.push(" AND d.status <> 'deleted'");
+        }
+    }
+    for term in query.search_terms() {
+        q.push(" AND d.title_folded LIKE ").push_bind(format!("%{}%", escape_like(&fold(term))));
+        q.push(" ESCAPE '\\'");
+    }
+}
+
+/// Makes `%`, `_` and `\` match themselves in a LIKE pattern.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(super::escape_like(r"100%_a\b"), r"100\%\_a\\b");
+    }
+}
