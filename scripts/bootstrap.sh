@@ -65,3 +65,21 @@ else
   echo "$want" > "$stamp"
 fi
 echo "wasm-opt: $(command -v wasm-opt) ($(wasm-opt --version))"
+
+# pdf.js renders document pages in the browser (docs/ARCHITECTURE.md, "Reading documents"). Its
+# build is served from /vendor/pdfjs/, copied from the pinned npm package; public/vendor is not
+# committed.
+step "pdf.js for the document viewer (public/vendor/pdfjs)"
+pdfjs=end2end/node_modules/pdfjs-dist
+vendor=public/vendor/pdfjs
+version=$(node -p "require('./$pdfjs/package.json').version")
+if [ -f "$vendor/VERSION" ] && [ "$(cat "$vendor/VERSION")" = "$version" ]; then
+  echo "present ($version)"
+else
+  rm -rf "$vendor" && mkdir -p "$vendor"
+  # The legacy build: the modern one needs Map.getOrInsertComputed, which Safari/iOS lacks.
+  cp "$pdfjs/legacy/build/pdf.min.mjs" "$pdfjs/legacy/build/pdf.worker.min.mjs" "$pdfjs/LICENSE" "$vendor/"
+  cp -r "$pdfjs/standard_fonts" "$pdfjs/cmaps" "$pdfjs/wasm" "$pdfjs/iccs" "$vendor/"
+  echo "$version" > "$vendor/VERSION"
+  echo "copied pdfjs-dist $version"
+fi
