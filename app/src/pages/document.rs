@@ -107,15 +107,15 @@ fn Detail(detail: DocumentDetail) -> impl IntoView {
                         // The viewer element (pdf.js underneath), loaded only where a document is shown.
                         <script type="module" src="/viewer.js" nonce=leptos::nonce::use_nonce()></script>
                         <section class="panel" aria-labelledby="pages-heading">
-                            <h2 id="pages-heading">"Pages"</h2>
-                            <attesta-pdf src=file_url.clone() data-testid="pdf-viewer" class="pdf-viewer">
-                                <p class="pdf-viewer__fallback">
-                                    "Loading the pages… "
-                                    <a href=file_url.clone() rel="external">
-                                        "Open the PDF"
-                                    </a>
-                                </p>
-                            </attesta-pdf>
+                            <div class="panel__header">
+                                <h2 id="pages-heading">"Pages"</h2>
+                                <a href=file_url.clone() rel="external" class="pdf-viewer__open">
+                                    "Open the PDF in a new view"
+                                </a>
+                            </div>
+                            // Empty on purpose: the element fills itself, so hydration never
+                            // walks into what it drew.
+                            <attesta-pdf src=file_url.clone() data-testid="pdf-viewer" class="pdf-viewer"></attesta-pdf>
                         </section>
                     }
                 })}
