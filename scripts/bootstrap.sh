@@ -55,13 +55,16 @@ else
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-step "npm packages (playwright-core, binaryen)"
+step "npm packages (playwright-core, binaryen, pdfjs-dist)"
 stamp="end2end/node_modules/.attesta-lock-hash"
 want=$(sha256sum end2end/package-lock.json | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   echo "present"
 else
-  (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
+  # Not `npm ci`: npm 11 leaves pdfjs-dist's optional platform packages (@napi-rs/canvas-*, for
+  # pdf.js under Node, which we never use) out of the lock and then refuses it. Every direct
+  # dependency is pinned exactly and none has required dependencies, so this is reproducible.
+  (cd end2end && npm install --omit=optional --no-save --no-audit --no-fund --loglevel=error)
   echo "$want" > "$stamp"
 fi
 echo "wasm-opt: $(command -v wasm-opt) ($(wasm-opt --version))"
