@@ -111,10 +111,7 @@ impl TestApp {
             ("ATTESTA__EVIDENCE__LOG_NAME".to_owned(), "attesta.test/log".to_owned()),
             ("ATTESTA__STORAGE__PATH".to_owned(), self.data.path().join("blobs").display().to_string()),
             ("ATTESTA__STORAGE__SPOOL_DIR".to_owned(), self.data.path().join("spool").display().to_string()),
-            (
-                "ATTESTA__STORAGE__MASTER_KEY_FILE".to_owned(),
-                self.data.path().join("master.key").display().to_string(),
-            ),
+            ("ATTESTA__STORAGE__MASTER_KEY_FILE".to_owned(), self.data.path().join("master.key").display().to_string()),
         ]
     }
 
