@@ -3,6 +3,10 @@
 //! Compiled twice: with `ssr` into the server (where server functions run) and with `hydrate`
 //! into the WASM client (where they become HTTP calls). The two features are exclusive.
 
+// Leptos views are deeply nested types; the document page's, built for wasm in release, passes
+// the default limit of 128.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod error;
