@@ -35,6 +35,20 @@ pub fn size(bytes: u64) -> String {
     attesta_core::documents::human_bytes(bytes)
 }
 
+/// Percent-encodes `text` for a URL query value or an RFC 5987 `filename*`: everything but
+/// ASCII letters, digits and `-_.~`.
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// `1 page`, `12 pages`.
 pub fn pages(n: u32) -> String {
     if n == 1 { "1 page".to_owned() } else { format!("{n} pages") }

@@ -10,6 +10,7 @@ pub mod geo;
 pub mod http;
 pub mod markdown;
 pub mod password;
+pub mod private_file;
 pub mod storage;
 pub mod store;
 pub mod telemetry;

@@ -5,7 +5,6 @@ use crate::config::{Config, StorageBackend};
 use anyhow::Context as _;
 use attesta_core::storage::envelope::{Keyring, MasterKey};
 use secrecy::ExposeSecret as _;
-use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -37,16 +36,7 @@ fn load_or_create_key_file(path: &Path) -> anyhow::Result<MasterKey> {
             .map_err(|e| anyhow::anyhow!("{}: not a master key (32 bytes, base64): {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = MasterKey::generate(&mut rand::rngs::OsRng);
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            }
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(path).with_context(|| format!("creating the master key {}", path.display()))?;
-            file.write_all(format!("{}\n", key.to_base64().as_str()).as_bytes())?;
-            file.sync_all()?;
+            crate::private_file::create(path, &format!("{}\n", key.to_base64().as_str()), "the master key")?;
             tracing::warn!(
                 path = %path.display(),
                 key_id = %key.id(),

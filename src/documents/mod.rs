@@ -275,8 +275,7 @@ pub enum Sniffed {
 /// bytes, as readers allow), whatever it is called; Markdown only when declared as such (by a
 /// `.md`/`.markdown` name or a `text/markdown` type), since any text could be read as Markdown.
 pub fn sniff(first_bytes: &[u8], file_name: Option<&str>, content_type: Option<&str>) -> Sniffed {
-    let window = &first_bytes[..first_bytes.len().min(1024)];
-    if window.windows(5).any(|w| w == b"%PDF-") {
+    if has_pdf_header(first_bytes) {
         return Sniffed::Pdf;
     }
     let named_md = file_name
@@ -286,6 +285,11 @@ pub fn sniff(first_bytes: &[u8], file_name: Option<&str>, content_type: Option<&
         .map(|t| t.split(';').next().unwrap_or("").trim())
         .is_some_and(|t| t.eq_ignore_ascii_case("text/markdown") || t.eq_ignore_ascii_case("text/x-markdown"));
     if named_md || typed_md { Sniffed::Markdown } else { Sniffed::Unsupported }
+}
+
+/// Whether `%PDF-` appears within the first 1024 bytes, where PDF readers look for it.
+pub fn has_pdf_header(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(1024)].windows(5).any(|w| w == b"%PDF-")
 }
 
 /// How a list of documents is sorted.

@@ -37,8 +37,7 @@ pub fn inspect(bytes: &[u8]) -> Result<PdfInfo, Refusal> {
     if bytes.is_empty() {
         return Err(Refusal::Empty);
     }
-    let head = &bytes[..bytes.len().min(1024)];
-    if !head.windows(5).any(|w| w == b"%PDF-") {
+    if !super::has_pdf_header(bytes) {
         return Err(Refusal::UnsupportedType);
     }
     let metadata = Document::load_metadata_mem(bytes).map_err(|e| Refusal::Corrupt(describe(&e)))?;

@@ -156,7 +156,7 @@ fn Pagination(query: ListQuery, page_count: u32) -> impl IntoView {
     let link = move |page: u32| {
         let mut params = Vec::new();
         if let Some(s) = &query.search {
-            params.push(format!("q={}", encode(s)));
+            params.push(format!("q={}", format::percent_encode(s)));
         }
         if let Some(s) = query.status {
             params.push(format!("status={}", s.as_str()));
@@ -192,19 +192,6 @@ fn Pagination(query: ListQuery, page_count: u32) -> impl IntoView {
         </nav>
     }
     .into_any()
-}
-
-/// Percent-encodes a query value.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[component]

@@ -59,15 +59,15 @@ fn Uploader() -> impl IntoView {
     let queue = client::Queue::new(items);
 
     #[cfg(feature = "hydrate")]
-    let add_files = {
-        let queue = queue.clone();
-        move |files: Option<web_sys::FileList>| {
-            let max = limit.get_untracked().and_then(Result::ok).unwrap_or(u64::MAX);
-            if let Some(files) = files {
-                queue.add(files, max);
-            }
+    let add_files = move |files: Option<web_sys::FileList>| {
+        let max = limit.get_untracked().and_then(Result::ok).unwrap_or(u64::MAX);
+        if let Some(files) = files {
+            queue.add(files, max);
         }
     };
+    // The picker and the drop zone hand their files to the same queue.
+    #[cfg(feature = "hydrate")]
+    let add_dropped = add_files.clone();
 
     let on_change = move |_ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
@@ -76,16 +76,6 @@ fn Uploader() -> impl IntoView {
             if let Some(input) = _ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
                 add_files(input.files());
                 input.set_value("");
-            }
-        }
-    };
-    #[cfg(feature = "hydrate")]
-    let add_dropped = {
-        let queue = queue.clone();
-        move |files: Option<web_sys::FileList>| {
-            let max = limit.get_untracked().and_then(Result::ok).unwrap_or(u64::MAX);
-            if let Some(files) = files {
-                queue.add(files, max);
             }
         }
     };

@@ -273,7 +273,7 @@ pub async fn file(
         "{}; filename=\"{}\"; filename*=UTF-8''{}",
         if download { "attachment" } else { "inline" },
         ascii_file_name(&document.title),
-        percent_encode(&format!("{}.pdf", document.title)),
+        attesta_app::format::percent_encode(&format!("{}.pdf", document.title)),
     );
     let mut response = Response::new(Body::from_stream(opened.stream));
     let headers = response.headers_mut();
@@ -295,16 +295,4 @@ fn ascii_file_name(title: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.') { c } else { '_' })
         .collect();
     format!("{}.pdf", name.trim())
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

@@ -7,7 +7,9 @@ use attesta_app::api::documents::{CheckResult, TimelineEntry, VerifyOutcome};
 use attesta_app::ssr::documents::RequestMeta;
 use attesta_core::User;
 use attesta_core::documents::DocumentId;
-use attesta_core::evidence::{ActorKind, EventType, FileHasher, Geolocation, Status, verify_package};
+use attesta_core::evidence::{
+    ActorKind, EventType, FileHasher, Geolocation, Status, verify_checkpoint, verify_package,
+};
 use attesta_core::storage::envelope::{DataKey, Decryptor, WrappedKey};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
@@ -132,7 +134,10 @@ impl Documents {
             .collect();
         checks.push(self.file_check(document, &package).await);
         let valid = checks.iter().all(|c| c.status != "fail");
-        Ok(VerifyOutcome { valid, checks, tree_size: checkpoint_size(&package.log.checkpoint) })
+        let tree_size = verify_checkpoint(&package.log.checkpoint, self.inner.evidence.signer().verifier_key())
+            .map(|c| c.size())
+            .unwrap_or(0);
+        Ok(VerifyOutcome { valid, checks, tree_size })
     }
 
     async fn file_check(
@@ -255,9 +260,4 @@ fn decrypt_stream(encrypted: BlobStream, data_key: &DataKey) -> BlobStream {
             }
         }
     }))
-}
-
-/// The tree size a checkpoint note states (its second line).
-fn checkpoint_size(note: &str) -> u64 {
-    note.lines().nth(1).and_then(|l| l.trim().parse().ok()).unwrap_or(0)
 }

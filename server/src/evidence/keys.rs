@@ -6,7 +6,6 @@ use anyhow::{Context as _, bail};
 use attesta_core::evidence::{KeyName, LogSigner};
 use base64::Engine as _;
 use rand::RngCore as _;
-use std::io::Write as _;
 use std::path::Path;
 
 /// Reads the key at `path`, or creates it there when the file does not exist.
@@ -43,16 +42,7 @@ fn create(path: &Path, name: &KeyName) -> anyhow::Result<LogSigner> {
         signer.verifier_key().key_id(),
         base64::engine::general_purpose::STANDARD.encode(&blob)
     );
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("creating the log key {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
+    crate::private_file::create(path, &text, "the log key")?;
     tracing::warn!(
         path = %path.display(),
         verifier_key = %signer.verifier_key(),

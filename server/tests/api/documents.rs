@@ -433,52 +433,37 @@ async fn the_list_searches_filters_sorts_and_paginates() {
 
 #[tokio::test]
 async fn forwarded_addresses_count_only_from_trusted_proxies_and_are_located_from_the_geoip_database() {
-    let db = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/geoip-test.mmdb");
-    let app = signed_in_with(Options::configured(move |c| {
+    let app = signed_in_with(Options::configured(|c| {
         c.server.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
-        c.geoip.database = Some(db);
+        c.geoip.database = Some(geoip_fixture());
     }))
     .await;
-    let bytes = pdf(1, "geo");
-    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-    let part = reqwest::multipart::Part::bytes(bytes).file_name("geo.pdf");
-    let form = reqwest::multipart::Form::new().text("sha256", sha).part("file", part);
+    let event = upload_event_via(&app, "198.51.100.1, 192.0.2.55").await;
+    assert_eq!(event["ip"], "192.0.2.55", "the right-most untrusted hop");
+    assert_eq!(event["location"], "Berlin, BE, DE");
+
+    // From an untrusted peer the header is ignored, and 127.0.0.1 is not in the database.
+    let plain = signed_in_with(Options::configured(|c| c.geoip.database = Some(geoip_fixture()))).await;
+    let event = upload_event_via(&plain, "192.0.2.55").await;
+    assert_eq!(event["ip"], "127.0.0.1");
+    assert_eq!(event["location"], "unknown");
+}
+
+fn geoip_fixture() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/geoip-test.mmdb")
+}
+
+/// Uploads a PDF with the given `X-Forwarded-For`; the `document.uploaded` event it got.
+async fn upload_event_via(app: &TestApp, forwarded_for: &str) -> Value {
     let r = app
-        .client
-        .post(app.url("/api/documents"))
-        .header("x-forwarded-for", "198.51.100.1, 192.0.2.55")
-        .multipart(form)
+        .upload_request("geo.pdf", pdf(1, "geo"), None)
+        .header("x-forwarded-for", forwarded_for)
         .send()
         .await
         .expect("upload");
     assert_eq!(r.status(), 201);
     let id = r.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
-    let event = app.document(&id).await["timeline"][0].clone();
-    assert_eq!(event["ip"], "192.0.2.55", "the right-most untrusted hop");
-    assert_eq!(event["location"], "Berlin, BE, DE");
-
-    // From an untrusted peer the header is ignored, and 127.0.0.1 is not in the database.
-    let plain = signed_in_with(Options::configured(|c| {
-        c.geoip.database =
-            Some(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/geoip-test.mmdb"));
-    }))
-    .await;
-    let bytes = pdf(1, "geo");
-    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-    let part = reqwest::multipart::Part::bytes(bytes).file_name("geo.pdf");
-    let form = reqwest::multipart::Form::new().text("sha256", sha).part("file", part);
-    let r = plain
-        .client
-        .post(plain.url("/api/documents"))
-        .header("x-forwarded-for", "192.0.2.55")
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
-    let id = r.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
-    let event = plain.document(&id).await["timeline"][0].clone();
-    assert_eq!(event["ip"], "127.0.0.1");
-    assert_eq!(event["location"], "unknown");
+    app.document(&id).await["timeline"][0].clone()
 }
 
 #[tokio::test]

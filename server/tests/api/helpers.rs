@@ -147,12 +147,17 @@ impl TestApp {
     /// Uploads `bytes` as `file_name` through the multipart form, as the upload page does,
     /// with the SHA-256 the browser would compute (or `sha256` when given).
     pub async fn upload(&self, file_name: &str, bytes: Vec<u8>, sha256: Option<&str>) -> Response {
+        self.upload_request(file_name, bytes, sha256).send().await.expect("request")
+    }
+
+    /// The upload request of [`TestApp::upload`], for a test to add headers to before sending.
+    pub fn upload_request(&self, file_name: &str, bytes: Vec<u8>, sha256: Option<&str>) -> reqwest::RequestBuilder {
         let computed = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
         let mime = if file_name.ends_with(".md") { "text/markdown" } else { "application/pdf" };
         let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()).mime_str(mime).expect("mime");
         let form =
             reqwest::multipart::Form::new().text("sha256", sha256.unwrap_or(&computed).to_owned()).part("file", part);
-        self.client.post(self.url("/api/documents")).multipart(form).send().await.expect("request")
+        self.client.post(self.url("/api/documents")).multipart(form)
     }
 
     /// Uploads a PDF that must be accepted; its id.
