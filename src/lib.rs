@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod documents;
 pub mod evidence;
 pub mod ports;
+pub mod signing;
 pub mod storage;
 pub mod throttle;
 pub mod time;

@@ -20,6 +20,12 @@ pub mod tag {
     pub const GENESIS: &str = "attesta/v1/genesis";
     /// The personal-data commitment: `SHA-256("attesta/v1/personal" || 0x00 || salt || JCS(personal))`.
     pub const PERSONAL: &str = "attesta/v1/personal";
+    /// A sent document's field layout: `SHA-256("attesta/v1/layout" || 0x00 || JCS(layout))`.
+    pub const LAYOUT: &str = "attesta/v1/layout";
+    /// A signing link's token, as stored: `SHA-256("attesta/v1/signing-token" || 0x00 || token)`.
+    pub const SIGNING_TOKEN: &str = "attesta/v1/signing-token";
+    /// A one-time code, as stored: `SHA-256("attesta/v1/otp" || 0x00 || recipient id || 0x00 || code)`.
+    pub const OTP: &str = "attesta/v1/otp";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,234 @@
+//! Page geometry: where a field drawn on a page as the browser shows it lies in the PDF, and back.
+//!
+//! A sender places fields on pages rendered by pdf.js. What is stored is a [`PdfRect`] in the
+//! page's own user space (points, origin at the lower left, unrotated), so a placement does not
+//! depend on the sender's screen, zoom or window, and the flattener draws into it directly. The
+//! browser works in [`ViewRect`]s, fractions of the page as displayed, and converts with the
+//! page's [`PageGeometry`].
+//!
+//! A page's geometry is what pdf.js calls its *view*: the CropBox intersected with the MediaBox,
+//! turned clockwise by `/Rotate` (`PageViewport` in pdf.js; `documents::pdf::page_geometry`
+//! reads it from a file). With `w = x1 - x0` and `h = y1 - y0`, each corner of the view box shows
+//! up here (`→y` means user-space y grows to the right on screen):
+//!
+//! ```text
+//!   /Rotate 0, shown w × h     /Rotate 90, shown h × w    /Rotate 180, shown w × h   /Rotate 270, shown h × w
+//!   (x0,y1) ────── (x1,y1)     (x0,y0) ────── (x0,y1)     (x1,y0) ────── (x0,y0)     (x1,y1) ────── (x1,y0)
+//!      │   ↑y  →x     │           │   →y  ↓x     │           │   ↓y  ←x     │           │   ←y  ↑x     │
+//!   (x0,y0) ────── (x1,y0)     (x1,y0) ────── (x1,y1)     (x1,y1) ────── (x0,y1)     (x0,y1) ────── (x0,y0)
+//! ```
+//!
+//! so a point shown at fractions `(u, v)` of the displayed width and height, from the top left, is
+//!
+//! | `/Rotate` | x            | y            |
+//! |-----------|--------------|--------------|
+//! | 0         | `x0 + u·w`   | `y1 − v·h`   |
+//! | 90        | `x0 + v·w`   | `y0 + u·h`   |
+//! | 180       | `x1 − u·w`   | `y0 + v·h`   |
+//! | 270       | `x1 − v·w`   | `y1 − u·h`   |
+//!
+//! At 90 and 270 a box drawn `a` wide and `b` high on screen is `b` wide and `a` high in user
+//! space. The tests hold these against numbers pdf.js itself computed.
+//!
+//! Invariants: a [`PageGeometry`] always has finite, normalised corners, positive sides of at
+//! most [`MAX_PAGE_SIDE`], and a rotation of 0, 90, 180 or 270 (deserialising checks this too);
+//! `to_view(to_pdf(r)) == r` and `to_pdf(to_view(p)) == p` up to rounding.
+
+use serde::{Deserialize, Serialize};
+
+/// The largest page side PDF allows, in default user-space units (200 inches).
+pub const MAX_PAGE_SIDE: f64 = 14_400.0;
+
+/// How far (in points) a rectangle may overhang the page and still count as on it: rounding on
+/// the way through fractions must not make a field on the edge fall off.
+pub const CONTAINS_EPSILON: f64 = 0.01;
+
+/// Why numbers cannot be a page's geometry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GeometryError {
+    #[error("the page box has a coordinate that is not a finite number")]
+    NotFinite,
+    #[error("the page has no area: its box is zero wide or zero high")]
+    Empty,
+    #[error("the page is larger than PDF allows: at most {MAX_PAGE_SIDE} points (200 inches) a side")]
+    TooLarge,
+    #[error("a page can only be turned by a multiple of 90 degrees, not by {0}")]
+    Rotation(i64),
+}
+
+/// A page as a viewer shows it: the visible area in PDF user space and the clockwise rotation.
+///
+/// Build one with [`PageGeometry::new`]; the fields are public to read.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "PageGeometryWire")]
+pub struct PageGeometry {
+    pub x0: f64,
+    pub y0: f64,
+    pub x1: f64,
+    pub y1: f64,
+    /// Clockwise, in degrees: 0, 90, 180 or 270.
+    pub rotate: u16,
+}
+
+/// The serialised form, checked by [`PageGeometry::new`] on the way in.
+#[derive(Deserialize)]
+struct PageGeometryWire {
+    x0: f64,
+    y0: f64,
+    x1: f64,
+    y1: f64,
+    rotate: i64,
+}
+
+impl TryFrom<PageGeometryWire> for PageGeometry {
+    type Error = GeometryError;
+    fn try_from(wire: PageGeometryWire) -> Result<Self, Self::Error> {
+        Self::new([wire.x0, wire.y0, wire.x1, wire.y1], wire.rotate)
+    }
+}
+
+/// A rectangle on the page as displayed: fractions 0..=1 of the displayed width/height, origin
+/// top-left, y down.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ViewRect {
+    pub left: f64,
+    pub top: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+/// A rectangle in PDF user space (unrotated), lower-left corner and size in points: what a
+/// flattener draws into.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PdfRect {
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+impl PageGeometry {
+    /// The geometry of a page whose view box has corners `view` (`[x0, y0, x1, y1]`, in either
+    /// order, as a PDF rectangle may give them) and whose `/Rotate` is `rotate`.
+    ///
+    /// The rotation may be negative or 360 and more, as PDF writers produce them; it is reduced
+    /// to 0, 90, 180 or 270 the way pdf.js does (`-90` is `270`, `450` is `90`).
+    pub fn new(view: [f64; 4], rotate: i64) -> Result<Self, GeometryError> {
+        if view.iter().any(|c| !c.is_finite()) {
+            return Err(GeometryError::NotFinite);
+        }
+        let [ax, ay, bx, by] = view;
+        let (x0, x1) = (ax.min(bx), ax.max(bx));
+        let (y0, y1) = (ay.min(by), ay.max(by));
+        // The subtraction, not the corners, is what must be finite and positive: corners near
+        // f64::MAX are finite but their difference is not.
+        let (w, h) = (x1 - x0, y1 - y0);
+        if !(w.is_finite() && h.is_finite()) || w > MAX_PAGE_SIDE || h > MAX_PAGE_SIDE {
+            return Err(GeometryError::TooLarge);
+        }
+        if w <= 0.0 || h <= 0.0 {
+            return Err(GeometryError::Empty);
+        }
+        let turned = rotate.rem_euclid(360);
+        if turned % 90 != 0 {
+            return Err(GeometryError::Rotation(rotate));
+        }
+        let rotate = u16::try_from(turned).map_err(|_| GeometryError::Rotation(rotate))?;
+        Ok(Self { x0, y0, x1, y1, rotate })
+    }
+
+    /// The view box's width and height in user space, before rotation.
+    fn box_size(&self) -> (f64, f64) {
+        (self.x1 - self.x0, self.y1 - self.y0)
+    }
+
+    /// Width and height in points as shown: the view box's, swapped when the page is turned a
+    /// quarter.
+    pub fn display_size(&self) -> (f64, f64) {
+        let (w, h) = self.box_size();
+        if self.quarter_turned() { (h, w) } else { (w, h) }
+    }
+
+    fn quarter_turned(&self) -> bool {
+        self.rotate == 90 || self.rotate == 270
+    }
+
+    /// Where a rectangle drawn on the displayed page lies in user space (see the module's table).
+    pub fn to_pdf(&self, r: ViewRect) -> PdfRect {
+        let (w, h) = self.box_size();
+        let (x0, y0, x1, y1) = (self.x0, self.y0, self.x1, self.y1);
+        match self.rotate {
+            90 => PdfRect { x: x0 + r.top * w, y: y0 + r.left * h, width: r.height * w, height: r.width * h },
+            180 => {
+                PdfRect { x: x1 - (r.left + r.width) * w, y: y0 + r.top * h, width: r.width * w, height: r.height * h }
+            }
+            270 => PdfRect {
+                x: x1 - (r.top + r.height) * w,
+                y: y1 - (r.left + r.width) * h,
+                width: r.height * w,
+                height: r.width * h,
+            },
+            _ => {
+                PdfRect { x: x0 + r.left * w, y: y1 - (r.top + r.height) * h, width: r.width * w, height: r.height * h }
+            }
+        }
+    }
+
+    /// Where a user-space rectangle shows on the displayed page: the inverse of [`Self::to_pdf`].
+    pub fn to_view(&self, r: PdfRect) -> ViewRect {
+        let (w, h) = self.box_size();
+        let (x0, y0, x1, y1) = (self.x0, self.y0, self.x1, self.y1);
+        match self.rotate {
+            90 => ViewRect { left: (r.y - y0) / h, top: (r.x - x0) / w, width: r.height / h, height: r.width / w },
+            180 => {
+                let width = r.width / w;
+                ViewRect { left: (x1 - r.x) / w - width, top: (r.y - y0) / h, width, height: r.height / h }
+            }
+            270 => {
+                let (width, height) = (r.height / h, r.width / w);
+                ViewRect { left: (y1 - r.y) / h - width, top: (x1 - r.x) / w - height, width, height }
+            }
+            _ => {
+                let height = r.height / h;
+                ViewRect { left: (r.x - x0) / w, top: (y1 - r.y) / h - height, width: r.width / w, height }
+            }
+        }
+    }
+
+    /// Whether `r` is a valid rectangle lying on the visible page, allowing
+    /// [`CONTAINS_EPSILON`] of overhang on each side.
+    pub fn contains(&self, r: &PdfRect) -> bool {
+        r.is_valid()
+            && r.x >= self.x0 - CONTAINS_EPSILON
+            && r.y >= self.y0 - CONTAINS_EPSILON
+            && r.x + r.width <= self.x1 + CONTAINS_EPSILON
+            && r.y + r.height <= self.y1 + CONTAINS_EPSILON
+    }
+}
+
+impl ViewRect {
+    /// The rectangle moved (and, only if it is larger than the page, shrunk) so it lies within
+    /// the page: what a field dragged past an edge becomes. Anything not a number becomes 0.
+    pub fn clamp_into_page(self) -> Self {
+        let width = unit(self.width);
+        let height = unit(self.height);
+        let left = if self.left.is_nan() { 0.0 } else { self.left.clamp(0.0, 1.0 - width) };
+        let top = if self.top.is_nan() { 0.0 } else { self.top.clamp(0.0, 1.0 - height) };
+        Self { left, top, width, height }
+    }
+}
+
+/// `v` within 0..=1, NaN as 0.
+fn unit(v: f64) -> f64 {
+    if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) }
+}
+
+impl PdfRect {
+    /// Finite, with a positive width and height.
+    pub fn is_valid(&self) -> bool {
+        [self.x, self.y, self.width, self.height].iter().all(|v| v.is_finite()) && self.width > 0.0 && self.height > 0.0
+    }
+}
+
+#[cfg(test)]
+mod tests;

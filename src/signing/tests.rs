@@ -1,0 +1,136 @@
+use super::geometry::{PageGeometry, PdfRect};
+use super::*;
+
+fn id(s: &str) -> LocalId {
+    LocalId::parse(s).expect("id")
+}
+
+fn pages() -> Vec<PageGeometry> {
+    vec![PageGeometry { x0: 0.0, y0: 0.0, x1: 612.0, y1: 792.0, rotate: 0 }; 2]
+}
+
+fn recipient(rid: &str, name: &str, email: &str) -> DraftRecipient {
+    DraftRecipient { id: id(rid), name: name.to_owned(), email: email.to_owned(), otp: false }
+}
+
+fn field(fid: &str, rid: &str, kind: FieldKind, page: u32) -> DraftField {
+    let (width, height) = kind.default_size();
+    DraftField {
+        id: id(fid),
+        recipient: id(rid),
+        kind,
+        page,
+        rect: PdfRect { x: 72.0, y: 72.0, width, height },
+        required: true,
+        label: String::new(),
+    }
+}
+
+fn two_signers() -> Draft {
+    Draft {
+        order: SigningOrder::Sequential,
+        recipients: vec![recipient("a", "Ada", "ada@example.com"), recipient("b", "Bob", "Bob@Example.com")],
+        fields: vec![field("f1", "a", FieldKind::Signature, 1), field("f2", "b", FieldKind::Signature, 2)],
+        message: String::new(),
+    }
+}
+
+fn targets(problems: &[DraftProblem]) -> Vec<&str> {
+    problems.iter().map(|p| p.target.as_str()).collect()
+}
+
+#[test]
+fn a_complete_draft_can_be_sent_and_emails_are_canonical() {
+    let sendable = two_signers().check_for_send(&pages()).expect("sendable");
+    assert_eq!(sendable.draft().recipients[1].email, "bob@example.com");
+}
+
+#[test]
+fn half_typed_recipients_save_but_do_not_send() {
+    let mut draft = two_signers();
+    draft.recipients[1].email = "bob@".to_owned();
+    draft.recipients[1].name = " ".to_owned();
+    assert_eq!(draft.check_for_save(&pages()), Ok(()));
+    let problems = draft.check_for_send(&pages()).expect_err("not sendable");
+    assert_eq!(targets(&problems), vec!["recipient:b", "recipient:b"]);
+    assert!(problems[1].message.contains("not an email address"), "{problems:?}");
+}
+
+#[test]
+fn duplicate_recipients_are_refused_whatever_the_case() {
+    let mut draft = two_signers();
+    draft.recipients[1].email = "ADA@example.com".to_owned();
+    let problems = draft.check_for_send(&pages()).expect_err("duplicate");
+    assert_eq!(problems[0].message, "ada@example.com is already recipient 1");
+}
+
+#[test]
+fn every_signer_needs_a_field_they_fill() {
+    let mut draft = two_signers();
+    draft.fields[1] = field("f2", "b", FieldKind::DateSigned, 2);
+    let problems = draft.check_for_send(&pages()).expect_err("no field for bob");
+    assert_eq!(problems[0].message, "place at least one field for Bob to fill");
+    assert!(Draft::default().check_for_send(&pages()).is_err());
+}
+
+#[test]
+fn fields_must_be_on_a_page_inside_it_and_big_enough() {
+    let mut draft = two_signers();
+    draft.fields.push(field("f3", "a", FieldKind::Text, 3));
+    let mut outside = field("f4", "a", FieldKind::Text, 1);
+    outside.rect.x = 600.0;
+    draft.fields.push(outside);
+    let mut tiny = field("f5", "a", FieldKind::Signature, 1);
+    tiny.rect.width = 10.0;
+    draft.fields.push(tiny);
+    let mut nobody = field("f6", "z", FieldKind::Text, 1);
+    nobody.rect.y = 300.0;
+    draft.fields.push(nobody);
+    draft.fields.push(field("f1", "a", FieldKind::Text, 1));
+    let problems = draft.check_for_save(&pages()).expect_err("bad fields");
+    assert_eq!(targets(&problems), vec!["field:f3", "field:f4", "field:f5", "field:f6", "field:f1"]);
+}
+
+#[test]
+fn a_field_rotated_with_its_page_keeps_its_minimum() {
+    let mut draft = two_signers();
+    // 48 × 180 in user space is a 180 × 48 signature on a page shown at 90°.
+    draft.fields[0].rect = PdfRect { x: 72.0, y: 72.0, width: 48.0, height: 180.0 };
+    assert_eq!(draft.check_for_save(&pages()), Ok(()));
+}
+
+#[test]
+fn the_layout_hash_covers_positions_order_and_people() {
+    let base = two_signers();
+    let h = base.layout_sha256();
+    assert_eq!(h, two_signers().layout_sha256(), "deterministic");
+    let mut moved = two_signers();
+    moved.fields[0].rect.x += 0.5;
+    let mut parallel = two_signers();
+    parallel.order = SigningOrder::Parallel;
+    let mut swapped = two_signers();
+    swapped.recipients.swap(0, 1);
+    let mut renamed = two_signers();
+    renamed.recipients[0].name = "Ada L.".to_owned();
+    let mut optional = two_signers();
+    optional.fields[1].required = false;
+    for other in [moved, parallel, swapped, renamed, optional] {
+        assert_ne!(other.layout_sha256(), h);
+    }
+}
+
+#[test]
+fn ids_are_short_and_plain() {
+    assert!(LocalId::parse("f-12_a").is_some());
+    for bad in ["", "F1", "a b", "é", &"a".repeat(33)] {
+        assert!(LocalId::parse(bad).is_none(), "{bad}");
+    }
+    assert!(serde_json::from_str::<LocalId>("\"UP\"").is_err());
+}
+
+#[test]
+fn drafts_survive_json() {
+    let draft = two_signers();
+    let json = serde_json::to_string(&draft).expect("json");
+    assert_eq!(serde_json::from_str::<Draft>(&json).expect("back"), draft);
+}
