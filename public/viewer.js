@@ -11,6 +11,13 @@
 //   data-of-label     word used for "of"            (default "of")
 //   render-all        render every page up front and never release canvases
 //   no-text-layer     skip the selectable text layer
+//   slots             render into page boxes the page already has: descendants with
+//                     data-pdf-slot="N" (1-based), sized by their owner (aspect ratio of
+//                     the page as shown). The element's own children are left alone, so an
+//                     app can lay fields over each page. Loading waits a frame for the slots.
+// Properties
+//   pdfData           a Uint8Array of the PDF, instead of src: the exact bytes the caller
+//                     hashed are the bytes shown (setting it (re)loads)
 // State for tests
 //   data-state="loading|ready|error", data-pages, data-rendered-pages (pages
 //   painted at least once), data-page-errors; each page box has
@@ -111,7 +118,20 @@ class AttestaPdf extends HTMLElement {
   connectedCallback() {
     installStyles();
     this._t0 = performance.now();
-    this._load();
+    if (this.hasAttribute("slots")) requestAnimationFrame(() => this.isConnected && this._load());
+    else this._load();
+  }
+
+  get pdfData() {
+    return this._data || null;
+  }
+
+  set pdfData(bytes) {
+    this._data = bytes;
+    if (this.isConnected) {
+      this._t0 = performance.now();
+      this._load();
+    }
   }
 
   disconnectedCallback() {
@@ -154,25 +174,41 @@ class AttestaPdf extends HTMLElement {
     this._teardown();
     const gen = this._gen;
     const src = this.getAttribute("src");
-    this.replaceChildren();
+    const data = this._data;
+    this._slots = this.hasAttribute("slots");
     this._status = document.createElement("div");
     this._status.className = "ap-status";
     this._status.setAttribute("role", "status");
     this._status.textContent = "Loading document…";
-    this._list = document.createElement("div");
-    this._list.className = "ap-pages";
-    this.append(this._status, this._list);
+    if (this._slots) {
+      // The page boxes belong to the app; only the status line is ours.
+      this._list = this;
+      const holder = this.querySelector("[data-pdf-status]");
+      if (holder) holder.replaceChildren(this._status);
+      for (const slot of this.querySelectorAll("[data-pdf-slot]")) {
+        slot.querySelectorAll(":scope > canvas, :scope > .textLayer, :scope > .ap-page-error").forEach((n) => n.remove());
+      }
+    } else {
+      this.replaceChildren();
+      this._list = document.createElement("div");
+      this._list.className = "ap-pages";
+      this.append(this._status, this._list);
+    }
     this._setState("loading");
     this._renderedOnce = new Set();
     this._pageErrors = 0;
     this.dataset.renderedPages = "0";
     this.dataset.pageErrors = "0";
     this._firstPageSent = false;
-    if (!src) return this._fail(new Error("no document source was given."), gen);
+    if (!src && !data) {
+      if (this._slots) return; // the app sets pdfData when it has the bytes
+      return this._fail(new Error("no document source was given."), gen);
+    }
 
     try {
       this._loadingTask = getDocument({
-        url: new URL(src, document.baseURI).href,
+        // pdf.js transfers the buffer to its worker: hand it a copy, keep the caller's bytes.
+        ...(data ? { data: data.slice() } : { url: new URL(src, document.baseURI).href }),
         withCredentials: false, // fetch credentials "same-origin": cookies go with same-origin requests
         isEvalSupported: false, // no-op since pdf.js 6 (it no longer evals); kept for older builds
         cMapUrl: VENDOR + "cmaps/",
@@ -200,7 +236,7 @@ class AttestaPdf extends HTMLElement {
     if (gen !== this._gen) return;
     const reason = describeError(err);
     this._setState("error");
-    this._list?.replaceChildren();
+    if (!this._slots) this._list?.replaceChildren();
     this._status.hidden = false;
     this._status.className = "ap-status ap-error";
     this._status.setAttribute("role", "alert");
@@ -211,6 +247,7 @@ class AttestaPdf extends HTMLElement {
   // ---- layout ----------------------------------------------------------
 
   _buildPlaceholders(n, firstPage) {
+    if (this._slots) return this._adoptSlots(n, firstPage);
     const vp = firstPage.getViewport({ scale: 1 });
     const label = this.dataset.pageLabel || "Page";
     const of = this.dataset.ofLabel || "of";
@@ -251,7 +288,25 @@ class AttestaPdf extends HTMLElement {
     this._setState("ready");
   }
 
+  _adoptSlots(n, firstPage) {
+    const slots = [...this.querySelectorAll("[data-pdf-slot]")].sort((a, b) => +a.dataset.pdfSlot - +b.dataset.pdfSlot);
+    const vp = firstPage.getViewport({ scale: 1 });
+    this._pages = [];
+    for (let i = 1; i <= Math.min(n, slots.length); i++) {
+      const box = slots[i - 1];
+      box.dataset.page = String(i);
+      box.dataset.rendered = "false";
+      this._pages.push({
+        n: i, box, page: i === 1 ? firstPage : null, w: vp.width, h: vp.height, sized: i === 1,
+        near: false, canvas: null, renderedWidth: 0, task: null, textLayer: null,
+      });
+    }
+    this.dataset.pages = String(n);
+    this._setState("ready");
+  }
+
   _width() {
+    if (this._slots) return Math.max(1, Math.floor(this._pages?.[0]?.box.clientWidth || this.clientWidth || 1));
     return Math.max(1, Math.floor(this._list.clientWidth || this.clientWidth || 1));
   }
 
@@ -327,7 +382,7 @@ class AttestaPdf extends HTMLElement {
       if (Math.abs(vp.width - p.w) > 0.5 || Math.abs(vp.height - p.h) > 0.5) {
         p.w = vp.width;
         p.h = vp.height;
-        p.box.style.aspectRatio = `${vp.width} / ${vp.height}`;
+        if (!this._slots) p.box.style.aspectRatio = `${vp.width} / ${vp.height}`;
       }
     }
     return p.page;

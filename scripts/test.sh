@@ -18,10 +18,16 @@ cargo clippy --locked --workspace --exclude attesta-frontend --all-targets -- -D
 step "clippy: core and app (hydrate) on wasm32"
 cargo clippy --locked -p attesta-core -p attesta-frontend --target wasm32-unknown-unknown -- -D warnings
 
+# One trap stops both test servers, set before either starts so a failed start is cleaned up too.
+trap 'bash scripts/services/s3.sh stop >/dev/null 2>&1 || true; bash scripts/services/mail.sh stop >/dev/null 2>&1 || true' EXIT
+
 step "S3-compatible test server (SeaweedFS, loopback only)"
 bash scripts/services/s3.sh start
-trap 'bash scripts/services/s3.sh stop >/dev/null 2>&1 || true' EXIT
 eval "$(bash scripts/services/s3.sh env)"
+
+step "SMTP test server (MailDev, loopback only)"
+bash scripts/services/mail.sh start
+eval "$(bash scripts/services/mail.sh env)"
 
 step "Rust tests"
 cargo test --locked --workspace --exclude attesta-frontend --features attesta-core/pdf

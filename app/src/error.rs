@@ -24,6 +24,13 @@ pub enum AppError {
     TooManyRequests { message: String, retry_after_secs: u64 },
     #[error("the request is too large")]
     TooLarge,
+    /// A draft cannot be sent yet: everything the sender must fix, each tied to what it is about.
+    #[error("{}", .0.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Problems(Vec<attesta_core::signing::DraftProblem>),
+    /// A signing link that cannot be used (any more). The message says why in general terms and
+    /// never names the document.
+    #[error("{message}")]
+    LinkUnusable { reason: String, message: String },
     #[error("something went wrong on our side (reference {ref_id})")]
     Internal { ref_id: String },
     #[error("could not reach the server: {0}")]
@@ -63,6 +70,8 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Problems(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::LinkUnusable { .. } => StatusCode::GONE,
             AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::ServerFn(e) => match e {
                 ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {

@@ -24,7 +24,8 @@ use leptos_router::{
     path,
 };
 use pages::{
-    document::DocumentPage, home::HomePage, login::LoginPage, not_found::NotFound, setup::SetupPage, upload::UploadPage,
+    document::DocumentPage, home::HomePage, login::LoginPage, not_found::NotFound, prepare::PreparePage,
+    setup::SetupPage, sign::SignPage, upload::UploadPage,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -75,6 +76,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
                     <Route path=path!("/documents/upload") view=UploadPage ssr=SsrMode::Async />
                     <Route path=path!("/documents/:id") view=DocumentPage ssr=SsrMode::Async />
+                    <Route path=path!("/documents/:id/prepare") view=PreparePage ssr=SsrMode::Async />
+                    // No account: the link is the credential.
+                    <Route path=path!("/sign/:token") view=SignPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

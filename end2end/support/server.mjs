@@ -38,6 +38,15 @@ export async function startServer() {
       ATTESTA__SERVER__SITE_ROOT: process.env.E2E_SITE_ROOT || join(repo, 'target', 'site'),
       ATTESTA__DATABASE__URL: `sqlite://${join(data, 'attesta.db')}`,
       ATTESTA__LOG__FILTER: 'warn',
+      // Mail goes to the real SMTP server the test scripts start (MailDev), when it runs.
+      ...(process.env.ATTESTA_TEST_SMTP_PORT
+        ? {
+            ATTESTA__MAIL__TRANSPORT: 'smtp',
+            ATTESTA__MAIL__SMTP_HOST: process.env.ATTESTA_TEST_SMTP_HOST || '127.0.0.1',
+            ATTESTA__MAIL__SMTP_PORT: process.env.ATTESTA_TEST_SMTP_PORT,
+            ATTESTA__MAIL__SMTP_TLS: 'none',
+          }
+        : {}),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -13,3 +13,21 @@ impl Clock for SystemClock {
         Timestamp::from_micros(i64::try_from(micros).unwrap_or(i64::MAX))
     }
 }
+
+/// The UTC calendar date of `at`, as `YYYY-MM-DD` (what date fields are filled with).
+pub fn utc_date(at: Timestamp) -> String {
+    let nanos = i128::from(at.as_micros()) * 1_000;
+    match time::OffsetDateTime::from_unix_timestamp_nanos(nanos) {
+        Ok(t) => format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
+        Err(_) => "unknown date".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_are_utc_and_padded() {
+        let t = attesta_core::Timestamp::from_micros(1_700_000_000 * 1_000_000);
+        assert_eq!(super::utc_date(t), "2023-11-14");
+    }
+}

@@ -26,8 +26,61 @@ pub struct Config {
     pub documents: DocumentsConfig,
     pub storage: StorageConfig,
     pub s3: S3Config,
+    pub mail: MailConfig,
     pub geoip: GeoIpConfig,
+    pub signing: SigningConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SigningConfig {
+    /// A text file replacing the built-in ESIGN/UETA consumer disclosure shown to signers before
+    /// they fill anything; `{sender}` in it becomes the sender's name and email. Its SHA-256 is
+    /// recorded with each consent.
+    pub disclosure_file: Option<PathBuf>,
+    /// How long an emailed one-time code may be used.
+    #[serde(with = "humantime_serde")]
+    pub otp_validity: Duration,
+    /// Wrong codes accepted before the code is locked.
+    pub otp_max_attempts: u32,
+    /// Shortest time between two codes for one signer.
+    #[serde(with = "humantime_serde")]
+    pub otp_resend_pause: Duration,
+    /// How long after a locked code before a new one can be sent.
+    #[serde(with = "humantime_serde")]
+    pub otp_lock_pause: Duration,
+    /// Requests per minute one client address may make to the signers' public pages and
+    /// endpoints (`/sign/…`, `/api/sign/…`); more get 429 with Retry-After.
+    pub public_requests_per_minute: u32,
+    /// Requests allowed in a burst above that rate.
+    pub public_burst: u32,
+}
+
+impl Default for SigningConfig {
+    fn default() -> Self {
+        let otp = attesta_core::signing::otp::OtpPolicy::default();
+        Self {
+            disclosure_file: None,
+            otp_validity: otp.validity,
+            otp_max_attempts: otp.max_attempts,
+            otp_resend_pause: otp.resend_pause,
+            otp_lock_pause: otp.lock_pause,
+            public_requests_per_minute: 120,
+            public_burst: 60,
+        }
+    }
+}
+
+impl SigningConfig {
+    pub fn otp_policy(&self) -> attesta_core::signing::otp::OtpPolicy {
+        attesta_core::signing::otp::OtpPolicy {
+            validity: self.otp_validity,
+            max_attempts: self.otp_max_attempts,
+            resend_pause: self.otp_resend_pause,
+            lock_pause: self.otp_lock_pause,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -114,6 +167,73 @@ impl Default for S3Config {
             path_style: false,
             prefix: String::new(),
         }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// Each mail is written as an `.eml` file into `mail.outbox_dir`; nothing leaves the machine.
+    Outbox,
+    /// Each mail is handed to an SMTP server (`mail.smtp_*`).
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text throughout: only for a relay on this machine or a test server.
+    None,
+    /// Connect in plain text, then upgrade with STARTTLS, which must be offered (usually port 587).
+    Starttls,
+    /// TLS from the first byte (implicit TLS, usually port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// How mail leaves: `outbox` (files in a folder, the default) or `smtp`.
+    pub transport: MailTransport,
+    /// The From of every mail, as `Name <address>`.
+    pub from: String,
+    /// The folder the outbox transport writes `.eml` files to (created when missing).
+    pub outbox_dir: PathBuf,
+    /// The SMTP server's host name or address (required for `transport = "smtp"`).
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// Empty: no authentication.
+    pub smtp_username: String,
+    #[serde(serialize_with = "redacted")]
+    pub smtp_password: SecretString,
+    /// `none`, `starttls` or `tls`. Certificates are checked against the system's roots.
+    pub smtp_tls: SmtpTls,
+    /// How long each step of an SMTP session (connect, greeting, each command) may take.
+    #[serde(with = "humantime_serde")]
+    pub smtp_timeout: Duration,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            transport: MailTransport::Outbox,
+            from: "Attesta <attesta@localhost>".to_owned(),
+            outbox_dir: PathBuf::from("data/outbox"),
+            smtp_host: String::new(),
+            smtp_port: 587,
+            smtp_username: String::new(),
+            smtp_password: SecretString::from(""),
+            smtp_tls: SmtpTls::Starttls,
+            smtp_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+impl MailConfig {
+    /// Whether `smtp_host` names this machine, where a plain-text session stays on the host.
+    pub fn smtp_host_is_loopback(&self) -> bool {
+        let host = self.smtp_host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
     }
 }
 
@@ -333,6 +453,23 @@ impl Config {
                 "evidence.log_name: expected a name without spaces or '+', such as sign.example.com/log ({e})"
             ));
         }
+        if self.signing.otp_validity.is_zero() {
+            errors.push("signing.otp_validity: expected a duration above zero, such as 10m".to_owned());
+        }
+        if self.signing.otp_max_attempts == 0
+            || self.signing.public_requests_per_minute == 0
+            || self.signing.public_burst == 0
+        {
+            errors.push(
+                "signing.otp_max_attempts, signing.public_requests_per_minute, signing.public_burst: expected whole numbers of at least 1"
+                    .to_owned(),
+            );
+        }
+        if let Some(path) = &self.signing.disclosure_file
+            && !path.is_file()
+        {
+            errors.push(format!("signing.disclosure_file: {} is not a readable file", path.display()));
+        }
         if self.documents.max_upload_bytes == 0 || self.documents.max_pages == 0 {
             errors.push(
                 "documents.max_upload_bytes, documents.max_pages: expected whole numbers of at least 1".to_owned(),
@@ -348,6 +485,38 @@ impl Config {
                 if value.is_empty() {
                     errors.push(format!("{key}: required when storage.backend = \"s3\""));
                 }
+            }
+        }
+        if let Err(e) = self.mail.from.parse::<lettre::message::Mailbox>() {
+            errors.push(format!(
+                "mail.from: expected a name and address such as Attesta <sign@example.com>, got {:?} ({e})",
+                self.mail.from
+            ));
+        }
+        if self.mail.smtp_timeout.is_zero() {
+            errors.push("mail.smtp_timeout: expected a duration above zero, such as 15s".to_owned());
+        }
+        if self.mail.transport == MailTransport::Smtp {
+            if self.mail.smtp_host.trim().is_empty() {
+                errors.push("mail.smtp_host: required when mail.transport = \"smtp\"".to_owned());
+            }
+            if self.mail.smtp_port == 0 {
+                errors.push("mail.smtp_port: expected a port between 1 and 65535, such as 587".to_owned());
+            }
+            let has_password = !self.mail.smtp_password.expose_secret().is_empty();
+            if has_password && self.mail.smtp_username.is_empty() {
+                errors.push("mail.smtp_username: required when mail.smtp_password is set".to_owned());
+            }
+            // A password sent over a plain-text connection can be read by anyone on the path.
+            if !self.mail.smtp_username.is_empty()
+                && self.mail.smtp_tls == SmtpTls::None
+                && !self.mail.smtp_host_is_loopback()
+            {
+                errors.push(format!(
+                    "mail.smtp_tls: \"none\" would send the SMTP password in clear text to {}; use \"starttls\" \
+                     or \"tls\" (\"none\" with a password is allowed only for localhost)",
+                    self.mail.smtp_host
+                ));
             }
         }
         if self.log.filter.parse::<tracing_subscriber::EnvFilter>().is_err() {
@@ -450,7 +619,8 @@ pub fn known_keys() -> Vec<String> {
 fn unknown_env_keys(env: &[(String, String)]) -> Vec<String> {
     let known = known_keys();
     env.iter()
-        .filter(|(k, _)| k.starts_with("ATTESTA"))
+        // ATTESTA_TEST_* belong to the test scripts (service addresses), not to the server.
+        .filter(|(k, _)| k.starts_with("ATTESTA") && !k.starts_with("ATTESTA_TEST_"))
         .filter(|(k, _)| {
             let Some(rest) = k.strip_prefix(ENV_PREFIX) else { return true };
             let dotted = rest.to_lowercase().replace("__", ".");

@@ -8,6 +8,7 @@ pub mod documents;
 pub mod evidence;
 pub mod geo;
 pub mod http;
+pub mod mail;
 pub mod markdown;
 pub mod password;
 pub mod private_file;
@@ -16,7 +17,7 @@ pub mod store;
 pub mod telemetry;
 
 use crate::config::Config;
-use crate::http::{client_address, csrf, health, metrics, request_id, security_headers};
+use crate::http::{client_address, csrf, health, metrics, rate_limit, request_id, security_headers};
 use anyhow::Context as _;
 use attesta_app::ssr::ServerContext;
 use attesta_app::{App, shell};
@@ -72,7 +73,7 @@ impl Application {
         let session_store = SessionStore::new(pool.clone()).with_table_name("sessions").map_err(anyhow::Error::msg)?;
         session_store.migrate().await.context("creating the sessions table")?;
 
-        let documents = open_documents(&config, pool.clone(), evidence.clone()).await?;
+        let documents = open_documents(&config, pool.clone(), evidence.clone(), &public_origin).await?;
         let router =
             router(&config, pool.clone(), session_store.clone(), &public_origin, bound, evidence.clone(), documents);
         let checkpoint_interval = config.evidence.checkpoint_interval;
@@ -145,7 +146,15 @@ pub async fn open_documents(
     config: &Config,
     pool: SqlitePool,
     evidence: evidence::EvidenceLog,
+    public_origin: &str,
 ) -> anyhow::Result<documents::Documents> {
+    let mailer = mail::Mailer::from_config(config)?;
+    tracing::info!(mail = %mailer.describe(), "outgoing mail");
+    let disclosure_template = match &config.signing.disclosure_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("signing.disclosure_file {}: {e}", path.display()))?,
+        None => attesta_core::signing::disclosure::DEFAULT_TEXT.to_owned(),
+    };
     let geo = match &config.geoip.database {
         Some(path) => Some(Arc::new(geo::GeoIp::open(path)?)),
         None => None,
@@ -162,6 +171,10 @@ pub async fn open_documents(
         },
         spool_dir: config.storage.spool_dir.clone(),
         clock: Arc::new(clock::SystemClock),
+        mailer,
+        public_origin: public_origin.to_owned(),
+        otp: config.signing.otp_policy(),
+        disclosure_template,
     })
 }
 
@@ -193,6 +206,7 @@ fn router(
         accounts: accounts(config, pool.clone()),
         session_absolute_timeout: config.auth.session_absolute_timeout,
         documents: Arc::new(documents.clone()),
+        signing: Arc::new(documents.clone()),
         max_upload_bytes: config.documents.max_upload_bytes,
     };
     let files_state = documents::http::DocumentsState { documents: documents.clone(), context: context.clone() };
@@ -228,12 +242,15 @@ fn router(
     let metrics_state = metrics::MetricsState { handle: metrics::handle(), pool: pool.clone() };
     let csrf_policy = csrf::CsrfPolicy { public_origin: Arc::from(public_origin) };
     let proxies = client_address::TrustedProxies(config.server.trusted_proxies.clone().into());
+    let public_limit =
+        rate_limit::PublicLimit::new(config.signing.public_requests_per_minute, config.signing.public_burst);
 
     // Files move in and out slowly over slow links: they get their own, longer time limit, and
     // the upload its own size limit (the documents' limit, checked as the body streams).
     let files = Router::new()
         .route("/api/documents", post(documents::http::upload))
         .route("/documents/{id}/file", get(documents::http::file))
+        .route("/sign/{token}/file", get(documents::http::signer_file))
         .with_state(files_state)
         .layer(DefaultBodyLimit::disable())
         .layer(TimeoutLayer::with_status_code(::http::StatusCode::REQUEST_TIMEOUT, config.server.transfer_timeout));
@@ -250,6 +267,7 @@ fn router(
         .merge(files)
         .layer(sessions)
         .layer(from_fn_with_state(csrf_policy, csrf::refuse_cross_site))
+        .layer(from_fn_with_state(public_limit, rate_limit::limit))
         .layer(from_fn_with_state(proxies, client_address::resolve));
 
     let ops = Router::new()

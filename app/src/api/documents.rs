@@ -68,6 +68,8 @@ pub struct DocumentDetail {
     pub has_file: bool,
     pub can_delete: bool,
     pub timeline: Vec<TimelineEntry>,
+    /// Recipients and where each stands (empty until the document is prepared and sent).
+    pub signing: crate::api::signing::SigningStatus,
 }
 
 /// One check of the evidence verifier.
@@ -115,7 +117,9 @@ pub async fn get_document(id: String) -> Result<DocumentDetail, AppError> {
         async move {
             let ctx = crate::ssr::context()?;
             let user = crate::ssr::session::require_user(&ctx).await?;
-            ctx.documents.detail(&user, &id).await
+            let mut detail = ctx.documents.detail(&user, &id).await?;
+            detail.signing = ctx.signing.status(&user, &id).await?;
+            Ok(detail)
         }
         .await,
     )

@@ -1,2 +1,4 @@
 pub mod form;
 pub mod layout;
+pub mod pdf_pages;
+pub mod signature_pad;

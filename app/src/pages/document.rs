@@ -99,6 +99,7 @@ fn Detail(detail: DocumentDetail) -> impl IntoView {
                     })}
                 {detail.can_delete.then(|| view! { <DeleteDraft id=row.id.clone() /> })}
             </div>
+            <crate::pages::signing_status::SigningPanel id=row.id.clone() initial=detail.signing.clone() />
             <VerifyPanel id=row.id.clone() />
             {detail
                 .has_file

@@ -2,5 +2,8 @@ pub mod document;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod prepare;
 pub mod setup;
+pub mod sign;
+pub mod signing_status;
 pub mod upload;

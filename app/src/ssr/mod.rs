@@ -3,6 +3,7 @@
 
 pub mod documents;
 pub mod session;
+pub mod signing;
 
 use crate::api::auth::UserDto;
 use crate::error::AppError;
@@ -18,6 +19,7 @@ pub struct ServerContext {
     /// A session ends this long after sign-in, however active it is.
     pub session_absolute_timeout: Duration,
     pub documents: std::sync::Arc<dyn documents::DocumentsPort>,
+    pub signing: std::sync::Arc<dyn signing::SigningPort>,
     /// Largest upload accepted, in bytes (the upload page checks it before sending).
     pub max_upload_bytes: u64,
 }

@@ -66,3 +66,27 @@ pub async fn start(ctx: &ServerContext, user: &User) -> Result<(), AppError> {
 pub async fn end() -> Result<(), AppError> {
     session().await?.flush().await.map_err(internal)
 }
+
+const SIGNER_VERIFIED: &str = "signer_verified";
+
+/// Whether this browser entered the right one-time code for the recipient `key`
+/// (`document/recipient`).
+pub async fn signer_verified(key: &str) -> bool {
+    let Ok(session) = session().await else { return false };
+    let verified: Vec<String> = session.get(SIGNER_VERIFIED).await.ok().flatten().unwrap_or_default();
+    verified.iter().any(|k| k == key)
+}
+
+/// Remembers in this browser's session that it proved access to the recipient's inbox.
+pub async fn mark_signer_verified(key: &str) -> Result<(), AppError> {
+    let session = session().await?;
+    let mut verified: Vec<String> = session.get(SIGNER_VERIFIED).await.map_err(internal)?.unwrap_or_default();
+    if !verified.iter().any(|k| k == key) {
+        verified.push(key.to_owned());
+        // A browser signs for a handful of people at most; keep the session small regardless.
+        if verified.len() > 20 {
+            verified.remove(0);
+        }
+    }
+    session.insert(SIGNER_VERIFIED, verified).await.map_err(internal)
+}

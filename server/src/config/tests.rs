@@ -99,3 +99,117 @@ fn every_key_is_documented_in_env_example() {
     }
     assert!(example.contains("ATTESTA__SERVER__PUBLIC_URL"));
 }
+
+#[test]
+fn mail_defaults_to_the_outbox_folder() {
+    let loaded = Config::load(&no_file(), env(&[])).expect("defaults are valid");
+    let mail = &loaded.config.mail;
+    assert_eq!(mail.transport, MailTransport::Outbox);
+    assert_eq!(mail.from, "Attesta <attesta@localhost>");
+    assert_eq!(mail.outbox_dir, PathBuf::from("data/outbox"));
+    assert_eq!(mail.smtp_port, 587);
+    assert_eq!(mail.smtp_tls, SmtpTls::Starttls);
+    assert_eq!(mail.smtp_timeout, Duration::from_secs(15));
+}
+
+#[test]
+fn mail_smtp_settings_come_from_the_environment() {
+    let loaded = Config::load(
+        &no_file(),
+        env(&[
+            ("ATTESTA__MAIL__TRANSPORT", "smtp"),
+            ("ATTESTA__MAIL__FROM", "Sign Desk <sign@example.com>"),
+            ("ATTESTA__MAIL__SMTP_HOST", "smtp.example.com"),
+            ("ATTESTA__MAIL__SMTP_PORT", "465"),
+            ("ATTESTA__MAIL__SMTP_TLS", "tls"),
+            ("ATTESTA__MAIL__SMTP_USERNAME", "sign@example.com"),
+            ("ATTESTA__MAIL__SMTP_PASSWORD", "hunter2-smtp"),
+            ("ATTESTA__MAIL__SMTP_TIMEOUT", "5s"),
+        ]),
+    )
+    .expect("valid");
+    let mail = &loaded.config.mail;
+    assert_eq!(mail.transport, MailTransport::Smtp);
+    assert_eq!(mail.from, "Sign Desk <sign@example.com>");
+    assert_eq!((mail.smtp_host.as_str(), mail.smtp_port, mail.smtp_tls), ("smtp.example.com", 465, SmtpTls::Tls));
+    assert_eq!(mail.smtp_password.expose_secret(), "hunter2-smtp");
+    assert_eq!(mail.smtp_timeout, Duration::from_secs(5));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn the_smtp_password_is_never_printed() {
+    let loaded = Config::load(
+        &no_file(),
+        env(&[("ATTESTA__MAIL__SMTP_USERNAME", "u"), ("ATTESTA__MAIL__SMTP_PASSWORD", "hunter2-smtp")]),
+    )
+    .expect("valid");
+    let printed = loaded.config.to_redacted_toml();
+    assert!(!printed.contains("hunter2"), "{printed}");
+    assert!(printed.contains("smtp_password = \"<redacted>\""), "{printed}");
+    assert!(!format!("{:?}", loaded.config).contains("hunter2"));
+}
+
+#[test]
+fn smtp_transport_requires_a_host() {
+    let err = Config::load(&no_file(), env(&[("ATTESTA__MAIL__TRANSPORT", "smtp")])).err().expect("refused");
+    assert!(err.to_string().contains("mail.smtp_host: required when mail.transport = \"smtp\""), "{err}");
+}
+
+#[test]
+fn an_unknown_mail_transport_or_tls_mode_names_the_key() {
+    let err = Config::load(&no_file(), env(&[("ATTESTA__MAIL__TRANSPORT", "sendmail")])).err().expect("refused");
+    assert!(err.to_string().contains("mail.transport"), "{err}");
+    let err = Config::load(&no_file(), env(&[("ATTESTA__MAIL__SMTP_TLS", "ssl")])).err().expect("refused");
+    assert!(err.to_string().contains("mail.smtp_tls"), "{err}");
+}
+
+#[test]
+fn a_bad_from_address_is_refused_with_an_example() {
+    for bad in ["attesta", "Attesta <>", "Attesta <a@b> <c@d>"] {
+        let err = Config::load(&no_file(), env(&[("ATTESTA__MAIL__FROM", bad)])).err().expect("refused");
+        assert!(err.to_string().contains("mail.from: expected a name and address"), "{bad}: {err}");
+    }
+    for good in ["sign@example.com", "\"Acme, Inc.\" <sign@example.com>", "Zoë Müller <zoe@example.com>"] {
+        Config::load(&no_file(), env(&[("ATTESTA__MAIL__FROM", good)])).expect(good);
+    }
+}
+
+#[test]
+fn a_password_over_plain_smtp_is_refused_except_to_localhost() {
+    let smtp = |host: &'static str| {
+        env(&[
+            ("ATTESTA__MAIL__TRANSPORT", "smtp"),
+            ("ATTESTA__MAIL__SMTP_HOST", host),
+            ("ATTESTA__MAIL__SMTP_TLS", "none"),
+            ("ATTESTA__MAIL__SMTP_USERNAME", "u"),
+            ("ATTESTA__MAIL__SMTP_PASSWORD", "p"),
+        ])
+    };
+    let err = Config::load(&no_file(), smtp("smtp.example.com")).err().expect("refused");
+    assert!(err.to_string().contains("mail.smtp_tls: \"none\" would send the SMTP password in clear"), "{err}");
+    for host in ["localhost", "127.0.0.1", "::1"] {
+        Config::load(&no_file(), smtp(host)).expect(host);
+    }
+}
+
+#[test]
+fn an_smtp_password_without_a_username_is_refused() {
+    let err = Config::load(
+        &no_file(),
+        env(&[
+            ("ATTESTA__MAIL__TRANSPORT", "smtp"),
+            ("ATTESTA__MAIL__SMTP_HOST", "smtp.example.com"),
+            ("ATTESTA__MAIL__SMTP_PASSWORD", "p"),
+        ]),
+    )
+    .err()
+    .expect("refused");
+    assert!(err.to_string().contains("mail.smtp_username: required"), "{err}");
+}
+
+#[test]
+fn a_zero_smtp_timeout_is_refused() {
+    let err = Config::load(&no_file(), env(&[("ATTESTA__MAIL__SMTP_TIMEOUT", "0s")])).err().expect("refused");
+    assert!(err.to_string().contains("mail.smtp_timeout"), "{err}");
+}

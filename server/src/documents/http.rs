@@ -296,3 +296,34 @@ fn ascii_file_name(title: &str) -> String {
         .collect();
     format!("{}.pdf", name.trim())
 }
+
+/// `GET /sign/{token}/file`: the document for the signer holding the link (no account). The
+/// view itself is recorded when the signing page opens (`recipient.viewed`).
+pub async fn signer_file(State(state): State<DocumentsState>, Path(token): Path<String>) -> Response {
+    use super::signing::SigningError;
+    let link = match state.documents.link(&token).await {
+        Ok(link) => link,
+        Err(SigningError::Link(problem)) => return error(StatusCode::GONE, problem.code(), problem.message()),
+        Err(e) => {
+            let shown = attesta_app::ssr::internal(format!("reading a signer's document: {e}"));
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", shown.to_string());
+        }
+    };
+    let stream = match state.documents.decrypted(&link.document).await {
+        Ok(s) => s,
+        Err(e) => {
+            let shown = attesta_app::ssr::internal(format!("reading a signer's document: {e}"));
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", shown.to_string());
+        }
+    };
+    let mut response = Response::new(Body::from_stream(stream));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(link.document.size));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if let Ok(v) = HeaderValue::from_str(&format!("sha-256=:{}:", link.document.sha256.to_base64())) {
+        headers.insert("repr-digest", v);
+    }
+    response
+}

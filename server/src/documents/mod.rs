@@ -9,6 +9,7 @@ mod markdown_pdf;
 mod port;
 mod read;
 mod repo;
+pub mod signing;
 
 use crate::blob::{BlobKey, BlobStore};
 use crate::evidence::{Append, EffectError, EvidenceError, EvidenceLog};
@@ -44,6 +45,12 @@ struct Inner {
     limits: UploadLimits,
     spool_dir: PathBuf,
     clock: Arc<dyn Clock>,
+    mailer: crate::mail::Mailer,
+    /// `https://sign.example.com`: the start of every link in an email.
+    public_origin: String,
+    otp: attesta_core::signing::otp::OtpPolicy,
+    /// The consumer disclosure shown before signing (`{sender}` is filled in).
+    disclosure_template: String,
 }
 
 /// What the uploader said about the file.
@@ -66,6 +73,10 @@ pub struct DocumentsSetup {
     pub limits: UploadLimits,
     pub spool_dir: PathBuf,
     pub clock: Arc<dyn Clock>,
+    pub mailer: crate::mail::Mailer,
+    pub public_origin: String,
+    pub otp: attesta_core::signing::otp::OtpPolicy,
+    pub disclosure_template: String,
 }
 
 impl Documents {
@@ -82,6 +93,10 @@ impl Documents {
                 limits: setup.limits,
                 spool_dir: setup.spool_dir,
                 clock: setup.clock,
+                mailer: setup.mailer,
+                public_origin: setup.public_origin,
+                otp: setup.otp,
+                disclosure_template: setup.disclosure_template,
             }),
         })
     }

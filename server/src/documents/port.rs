@@ -58,6 +58,8 @@ impl DocumentsPort for Documents {
             has_file: document.blob_key.is_some(),
             can_delete: document.status.can_delete() && document.owner_id == viewer.id.0,
             timeline,
+            // Filled in by the server function from the signing port.
+            signing: Default::default(),
         })
     }
 

@@ -8,5 +8,6 @@ pub mod csrf;
 pub mod health;
 pub mod log;
 pub mod metrics;
+pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;

@@ -28,6 +28,8 @@ pub fn content_security_policy(nonce: Option<&str>) -> String {
 }
 
 pub async fn apply(State(cfg): State<SecurityHeaders>, request: Request, next: Next) -> Response {
+    // A signing link is a secret in the path: never send it on as a Referer.
+    let secret_path = request.uri().path().starts_with("/sign/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY)
@@ -36,7 +38,10 @@ pub async fn apply(State(cfg): State<SecurityHeaders>, request: Request, next: N
         headers.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static(if secret_path { "no-referrer" } else { "strict-origin-when-cross-origin" }),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
     headers.insert(

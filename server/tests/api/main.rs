@@ -7,5 +7,7 @@ mod csrf;
 mod documents;
 mod evidence;
 mod helpers;
+mod mail;
 mod operations;
 mod s3_store;
+mod signing;

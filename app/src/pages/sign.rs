@@ -1,0 +1,670 @@
+//! The signer's page, reached by the personal link in their email: no account, phone first.
+//!
+//! Consent to sign electronically comes first, then (if the sender asked) an emailed code, then
+//! the signer is guided field by field. The browser downloads the PDF once, hashes those exact
+//! bytes (SHA-256 in WASM) and hands the same bytes to the viewer; the hash goes with the
+//! signature and the server refuses it if the file differs from the one sent.
+
+#[cfg(not(feature = "hydrate"))]
+use crate::api::signing::BrowserGeo;
+use crate::api::signing::{
+    SignerView, Submission, consent, decline_signing, open_signing, request_code, submit_signing, verify_code,
+};
+use crate::components::pdf_pages::{PdfPages, percent_box};
+use crate::components::signature_pad::{CaptureMethod, CapturedImage, PadKind, SignaturePad};
+use crate::error::AppError;
+use attesta_core::signing::ceremony::FieldInput;
+use attesta_core::signing::geometry::PageGeometry;
+use attesta_core::signing::{DraftField, FieldKind, LocalId};
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::hooks::use_params_map;
+use std::collections::BTreeMap;
+
+#[component]
+pub fn SignPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.get().get("token").unwrap_or_default();
+    let opened = Resource::new(token, open_signing);
+    view! {
+        <Title text="Sign" />
+        <Meta name="referrer" content="no-referrer" />
+        <Meta name="robots" content="noindex, nofollow" />
+        <Suspense fallback=|| view! { <p class="page muted">"Opening…"</p> }>
+            {move || Suspend::new(async move {
+                match opened.await {
+                    Ok(view) => view! { <Signer data=view token=token() /> }.into_any(),
+                    Err(AppError::LinkUnusable { reason, message }) => {
+                        view! { <Unusable reason=reason message=message /> }.into_any()
+                    }
+                    Err(AppError::TooManyRequests { message, .. }) => {
+                        view! { <Unusable reason="rate_limited".to_owned() message=message /> }.into_any()
+                    }
+                    Err(e) => view! { <Unusable reason="error".to_owned() message=e.to_string() /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A link that cannot be used: says why in general terms, and nothing about the document.
+#[component]
+fn Unusable(reason: String, message: String) -> impl IntoView {
+    view! {
+        <section class="page signer-end" data-testid="link-unusable" data-reason=reason>
+            <h1>"This link cannot be used"</h1>
+            <p>{message}</p>
+        </section>
+    }
+}
+
+/// What the signer has entered so far.
+#[derive(Clone, Copy)]
+struct St {
+    token: StoredValue<String>,
+    fields: StoredValue<Vec<DraftField>>,
+    values: RwSignal<BTreeMap<LocalId, FieldInput>>,
+    signature: RwSignal<Option<CapturedImage>>,
+    initials: RwSignal<Option<CapturedImage>>,
+    /// The pad is open for this kind, to be applied to this field when done.
+    pad: RwSignal<Option<(PadKind, LocalId)>>,
+    consented: RwSignal<bool>,
+    verified: RwSignal<bool>,
+    /// SHA-256 of the PDF bytes on screen, once downloaded.
+    pdf_sha256: RwSignal<Option<String>>,
+    error: RwSignal<Option<String>>,
+    finished: RwSignal<Option<&'static str>>,
+    busy: RwSignal<bool>,
+}
+
+impl St {
+    fn is_filled(self, f: &DraftField) -> bool {
+        match f.kind {
+            FieldKind::DateSigned => true,
+            _ => self.values.with(|v| match v.get(&f.id) {
+                Some(FieldInput::Checked(on)) => *on,
+                Some(FieldInput::Text(t)) => !t.trim().is_empty(),
+                Some(FieldInput::Applied) => true,
+                None => false,
+            }),
+        }
+    }
+
+    /// Fields the signer fills (dates fill themselves).
+    fn fillable(self) -> Vec<DraftField> {
+        self.fields.with_value(|f| f.iter().filter(|f| f.kind.filled_by_signer()).cloned().collect())
+    }
+
+    fn may_fill(self) -> bool {
+        self.consented.get() && self.verified.get()
+    }
+
+    fn missing_required(self) -> usize {
+        self.fillable().iter().filter(|f| f.required && !self.is_filled(f)).count()
+    }
+}
+
+#[component]
+fn Signer(data: SignerView, token: String) -> impl IntoView {
+    let st = St {
+        token: StoredValue::new(token),
+        fields: StoredValue::new(data.fields.clone()),
+        values: RwSignal::new(BTreeMap::new()),
+        signature: RwSignal::new(None),
+        initials: RwSignal::new(None),
+        pad: RwSignal::new(None),
+        consented: RwSignal::new(data.consented),
+        verified: RwSignal::new(data.otp_verified),
+        pdf_sha256: RwSignal::new(None),
+        error: RwSignal::new(None),
+        finished: RwSignal::new(None),
+        busy: RwSignal::new(false),
+    };
+    #[cfg(feature = "hydrate")]
+    {
+        let url = data.file_url.clone();
+        Effect::new(move |_| client::load_pdf(url.clone(), st));
+    }
+    let pages = data.pages.clone();
+    let today = StoredValue::new(data.today.clone());
+    let name = StoredValue::new(data.recipient_name.clone());
+    let sequence =
+        if data.total > 1 { Some(format!("You are signer {} of {}", data.position, data.total)) } else { None };
+    let data = StoredValue::new(data);
+    view! {
+        <Show
+            when=move || st.finished.get().is_none()
+            fallback=move || view! { <Finished what=st.finished.get().unwrap_or("signed") /> }
+        >
+            <div class="signer" data-testid="signer">
+                <header class="signer__head">
+                    <h1 data-testid="sign-title">{data.with_value(|d| d.title.clone())}</h1>
+                    <p class="muted">
+                        {data.with_value(|d| format!("From {} · for {}", d.sender, d.recipient_name))}
+                        {sequence.clone().map(|s| format!(" · {s}"))}
+                    </p>
+                </header>
+                <Show when=move || !st.consented.get()>
+                    <Consent st=st disclosure=data.with_value(|d| d.disclosure.clone()) />
+                </Show>
+                <Show when=move || st.consented.get() && !st.verified.get()>
+                    <CodeCheck st=st destination=data.with_value(|d| d.otp_destination.clone()) />
+                </Show>
+                {move || st.error.get().map(|e| view! { <p class="callout callout--error" role="alert" data-testid="sign-error">{e}</p> })}
+                <section class="signer__pages" aria-label="Document">
+                    <PdfPages
+                        pages=pages.clone()
+                        src=None
+                        zoom=Signal::derive(|| 1.0)
+                        overlay=move |n, geometry| view! { <SignerFields st=st n=n geometry=geometry today=today.get_value() /> }
+                    />
+                </section>
+                <GuideBar st=st />
+                {move || st.pad.get().map(|(kind, field)| {
+                    let signer_name = name.get_value();
+                    view! {
+                        <div class="sheet" role="dialog" aria-modal="true" aria-label=if kind == PadKind::Signature { "Your signature" } else { "Your initials" }>
+                            <div class="sheet__panel">
+                                <SignaturePad
+                                    kind=kind
+                                    signer_name=signer_name
+                                    on_done=Callback::new(move |image: CapturedImage| {
+                                        match kind {
+                                            PadKind::Signature => st.signature.set(Some(image)),
+                                            PadKind::Initials => st.initials.set(Some(image)),
+                                        }
+                                        st.values.update(|v| { v.insert(field.clone(), FieldInput::Applied); });
+                                        st.pad.set(None);
+                                    })
+                                    on_cancel=Callback::new(move |()| st.pad.set(None))
+                                />
+                            </div>
+                        </div>
+                    }
+                })}
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+fn Consent(st: St, disclosure: String) -> impl IntoView {
+    let agreed = RwSignal::new(false);
+    let share_location = RwSignal::new(false);
+    let submit = move |_| {
+        if !agreed.get_untracked() || st.busy.get_untracked() {
+            return;
+        }
+        st.busy.set(true);
+        let token = st.token.get_value();
+        let share = share_location.get_untracked();
+        leptos::task::spawn_local(async move {
+            #[cfg(feature = "hydrate")]
+            let geo = if share { client::locate().await } else { None };
+            #[cfg(not(feature = "hydrate"))]
+            let geo: Option<BrowserGeo> = {
+                let _ = share;
+                None
+            };
+            match consent(token, geo).await {
+                Ok(()) => {
+                    st.consented.set(true);
+                    st.error.set(None);
+                }
+                Err(e) => st.error.set(Some(e.to_string())),
+            }
+            st.busy.set(false);
+        });
+    };
+    view! {
+        <section class="panel consent" aria-labelledby="consent-heading" data-testid="consent">
+            <h2 id="consent-heading">"Before you sign"</h2>
+            <div class="consent__text" tabindex="0">
+                {disclosure.split("\n\n").map(|p| view! { <p>{p.to_owned()}</p> }).collect_view()}
+            </div>
+            <label class="checkbox">
+                <input type="checkbox" data-testid="consent-agree" on:change=move |ev| agreed.set(event_target_checked(&ev)) />
+                " I agree to receive this document electronically and to sign it with an electronic signature."
+            </label>
+            <label class="checkbox">
+                <input type="checkbox" data-testid="consent-location" on:change=move |ev| share_location.set(event_target_checked(&ev)) />
+                " Also record my device's location with my signature (optional; your browser will ask)."
+            </label>
+            <button type="button" class="button button--primary" data-testid="consent-continue" disabled=move || !agreed.get() || st.busy.get() on:click=submit>
+                "Continue"
+            </button>
+        </section>
+    }
+}
+
+#[component]
+fn CodeCheck(st: St, destination: String) -> impl IntoView {
+    let code = RwSignal::new(String::new());
+    let sent = RwSignal::new(false);
+    let note = RwSignal::new(None::<String>);
+    let send = move |_| {
+        st.busy.set(true);
+        let token = st.token.get_value();
+        leptos::task::spawn_local(async move {
+            match request_code(token).await {
+                Ok(()) => {
+                    sent.set(true);
+                    note.set(Some("Code sent. It is valid for 10 minutes.".to_owned()));
+                }
+                Err(e) => note.set(Some(e.to_string())),
+            }
+            st.busy.set(false);
+        });
+    };
+    let check = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        st.busy.set(true);
+        let token = st.token.get_value();
+        let entered = code.get_untracked();
+        leptos::task::spawn_local(async move {
+            match verify_code(token, entered).await {
+                Ok(()) => {
+                    st.verified.set(true);
+                    note.set(None);
+                }
+                Err(e) => note.set(Some(e.to_string())),
+            }
+            st.busy.set(false);
+        });
+    };
+    view! {
+        <section class="panel" aria-labelledby="code-heading" data-testid="code-check">
+            <h2 id="code-heading">"Confirm it is you"</h2>
+            <p>{format!("We will email a 6-digit code to {destination}.")}</p>
+            <button type="button" class="button button--quiet" data-testid="code-send" disabled=move || st.busy.get() on:click=send>
+                {move || if sent.get() { "Send a new code" } else { "Email me a code" }}
+            </button>
+            <form on:submit=check class="code-form">
+                <label class="field-label">
+                    "Code"
+                    <input
+                        type="text"
+                        inputmode="numeric"
+                        autocomplete="one-time-code"
+                        maxlength="7"
+                        data-testid="code-input"
+                        prop:value=move || code.get()
+                        on:input=move |ev| code.set(event_target_value(&ev))
+                    />
+                </label>
+                <button type="submit" class="button button--primary" data-testid="code-verify" disabled=move || st.busy.get()>"Verify"</button>
+            </form>
+            {move || note.get().map(|n| view! { <p role="status" data-testid="code-note">{n}</p> })}
+        </section>
+    }
+}
+
+#[component]
+fn SignerFields(st: St, n: u32, geometry: PageGeometry, today: String) -> impl IntoView {
+    let fields: Vec<DraftField> = st.fields.with_value(|f| f.iter().filter(|f| f.page == n).cloned().collect());
+    let today = StoredValue::new(today);
+    view! {
+        <div class="page-fields">
+            {fields
+                .into_iter()
+                .map(|field| {
+                    let [l, t, w, h] = percent_box(geometry.to_view(field.rect));
+                    let id = StoredValue::new(field.id.clone());
+                    let kind = field.kind;
+                    let required = field.required;
+                    let label = if field.label.trim().is_empty() { kind.label().to_owned() } else { field.label.clone() };
+                    let filled = {
+                        let field = field.clone();
+                        move || st.is_filled(&field)
+                    };
+                    view! {
+                        <div
+                            class="sfield"
+                            class:sfield--filled=filled.clone()
+                            class:sfield--required=required
+                            data-testid="sign-field"
+                            data-kind=kind.as_str()
+                            data-field-id=field.id.to_string()
+                            style:left=l.1
+                            style:top=t.1
+                            style:width=w.1
+                            style:height=h.1
+                        >
+                            {match kind {
+                                FieldKind::Signature | FieldKind::Initials => {
+                                    let pad_kind = if kind == FieldKind::Signature { PadKind::Signature } else { PadKind::Initials };
+                                    let image = move || if kind == FieldKind::Signature { st.signature.get() } else { st.initials.get() };
+                                    view! {
+                                        <button
+                                            type="button"
+                                            class="sfield__button"
+                                            disabled=move || !st.may_fill()
+                                            aria-label=format!("{label}{}", if required { " (required)" } else { "" })
+                                            on:click=move |_| {
+                                                let applied = st.values.with(|v| v.contains_key(&id.get_value()));
+                                                if applied {
+                                                    st.values.update(|v| { v.remove(&id.get_value()); });
+                                                } else if image().is_some() {
+                                                    st.values.update(|v| { v.insert(id.get_value(), FieldInput::Applied); });
+                                                } else {
+                                                    st.pad.set(Some((pad_kind, id.get_value())));
+                                                }
+                                            }
+                                        >
+                                            {move || {
+                                                let applied = st.values.with(|v| v.contains_key(&id.get_value()));
+                                                match (applied, image()) {
+                                                    (true, Some(img)) => view! { <SignatureImage image=img /> }.into_any(),
+                                                    _ => view! { <span>{if kind == FieldKind::Signature { "Sign here" } else { "Initial" }}</span> }.into_any(),
+                                                }
+                                            }}
+                                        </button>
+                                    }
+                                        .into_any()
+                                }
+                                FieldKind::DateSigned => view! { <span class="sfield__date">{today.get_value()}</span> }.into_any(),
+                                FieldKind::Text => {
+                                    view! {
+                                        <input
+                                            type="text"
+                                            class="sfield__text"
+                                            maxlength="500"
+                                            placeholder=label.clone()
+                                            aria-label=label.clone()
+                                            disabled=move || !st.may_fill()
+                                            on:input=move |ev| {
+                                                let v = event_target_value(&ev);
+                                                st.values.update(|vals| {
+                                                    if v.trim().is_empty() { vals.remove(&id.get_value()); } else { vals.insert(id.get_value(), FieldInput::Text(v)); }
+                                                });
+                                            }
+                                        />
+                                    }
+                                        .into_any()
+                                }
+                                FieldKind::Checkbox => {
+                                    view! {
+                                        <input
+                                            type="checkbox"
+                                            class="sfield__check"
+                                            aria-label=label.clone()
+                                            disabled=move || !st.may_fill()
+                                            on:change=move |ev| {
+                                                let on = event_target_checked(&ev);
+                                                st.values.update(|v| { v.insert(id.get_value(), FieldInput::Checked(on)); });
+                                            }
+                                        />
+                                    }
+                                        .into_any()
+                                }
+                            }}
+                        </div>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+}
+
+/// A captured signature shown from its PNG bytes (a blob: URL, allowed by the page's policy).
+#[component]
+fn SignatureImage(image: CapturedImage) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    let src = client::blob_url(&image.png);
+    #[cfg(not(feature = "hydrate"))]
+    let src = {
+        let _ = image;
+        String::new()
+    };
+    view! { <img class="sfield__img" src=src alt="Your signature" /> }
+}
+
+#[component]
+fn GuideBar(st: St) -> impl IntoView {
+    let total = st.fillable().len();
+    let filled = move || st.fillable().iter().filter(|f| st.is_filled(f)).count();
+    let declining = RwSignal::new(false);
+    let reason = RwSignal::new(String::new());
+    let next = move |_| {
+        let fields = st.fillable();
+        let target = fields
+            .iter()
+            .find(|f| f.required && !st.is_filled(f))
+            .or_else(|| fields.iter().find(|f| !st.is_filled(f)))
+            .map(|f| f.id.to_string());
+        #[cfg(feature = "hydrate")]
+        if let Some(id) = target {
+            client::focus_field(&id);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = target;
+    };
+    let finish = move |_| {
+        if st.busy.get_untracked() {
+            return;
+        }
+        let Some(sha) = st.pdf_sha256.get_untracked() else {
+            st.error.set(Some("The document is still loading.".to_owned()));
+            return;
+        };
+        st.busy.set(true);
+        let image = |i: Option<CapturedImage>| {
+            i.map(|i| {
+                use base64::Engine as _;
+                let method = match i.method {
+                    CaptureMethod::Drawn => "drawn",
+                    CaptureMethod::Typed => "typed",
+                };
+                (base64::engine::general_purpose::STANDARD.encode(&i.png), method.to_owned())
+            })
+        };
+        let sig = image(st.signature.get_untracked());
+        let ini = image(st.initials.get_untracked());
+        let submission = Submission {
+            values: st.values.get_untracked(),
+            signature_method: sig.as_ref().map(|s| s.1.clone()),
+            signature_png: sig.map(|s| s.0),
+            initials_method: ini.as_ref().map(|s| s.1.clone()),
+            initials_png: ini.map(|s| s.0),
+            client_sha256: sha,
+        };
+        let token = st.token.get_value();
+        leptos::task::spawn_local(async move {
+            match submit_signing(token, submission).await {
+                Ok(()) => st.finished.set(Some("signed")),
+                Err(e) => st.error.set(Some(e.to_string())),
+            }
+            st.busy.set(false);
+        });
+    };
+    let decline = move |_| {
+        st.busy.set(true);
+        let token = st.token.get_value();
+        let why = reason.get_untracked();
+        leptos::task::spawn_local(async move {
+            match decline_signing(token, why).await {
+                Ok(()) => st.finished.set(Some("declined")),
+                Err(e) => st.error.set(Some(e.to_string())),
+            }
+            st.busy.set(false);
+        });
+    };
+    view! {
+        <div class="guide" role="region" aria-label="Progress">
+            <span class="guide__count" data-testid="progress" aria-live="polite">
+                {move || format!("{} of {total}", filled())}
+            </span>
+            <button type="button" class="button button--quiet" data-testid="next-field" disabled=move || !st.may_fill() on:click=next>
+                {move || if st.missing_required() > 0 { "Next required" } else { "Next" }}
+            </button>
+            <button
+                type="button"
+                class="button button--primary"
+                data-testid="finish"
+                disabled=move || { !st.may_fill() || st.missing_required() != 0 || st.busy.get() || st.pdf_sha256.get().is_none() }
+                on:click=finish
+            >
+                {move || if st.busy.get() { "Signing…" } else { "Finish" }}
+            </button>
+            <button type="button" class="button button--quiet button--small" data-testid="decline" on:click=move |_| declining.set(true)>
+                "Decline"
+            </button>
+        </div>
+        <Show when=move || declining.get()>
+            <div class="sheet" role="dialog" aria-modal="true" aria-labelledby="decline-heading">
+                <div class="sheet__panel">
+                    <h2 id="decline-heading">"Decline to sign"</h2>
+                    <p>"The sender is told, with your reason, and the document will not be signed by anyone."</p>
+                    <label class="field-label">
+                        "Reason"
+                        <textarea rows="3" maxlength="1000" data-testid="decline-reason" on:input=move |ev| reason.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <div class="sheet__actions">
+                        <button type="button" class="button button--quiet" on:click=move |_| declining.set(false)>"Back"</button>
+                        <button
+                            type="button"
+                            class="button button--danger"
+                            data-testid="decline-confirm"
+                            disabled=move || reason.with(|r| r.trim().is_empty()) || st.busy.get()
+                            on:click=decline
+                        >
+                            "Decline"
+                        </button>
+                    </div>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+fn Finished(what: &'static str) -> impl IntoView {
+    view! {
+        <section class="page signer-end" data-testid="sign-finished" data-outcome=what>
+            {if what == "declined" {
+                view! {
+                    <h1>"You declined"</h1>
+                    <p>"The sender has been told. You can close this page."</p>
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <h1>"Thank you, you have signed"</h1>
+                    <p>"The sender is notified. When everyone has signed, you will receive the completed document by email."</p>
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod client {
+    //! Downloading and hashing the PDF, location, and small DOM helpers.
+
+    use super::St;
+    use crate::api::signing::BrowserGeo;
+    use crate::components::pdf_pages::VIEWER_ID;
+    use attesta_core::evidence::Sha256;
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast as _;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen_futures::JsFuture;
+
+    /// Fetches the PDF, hashes the bytes, and gives the same bytes to the viewer.
+    pub fn load_pdf(url: String, st: St) {
+        leptos::task::spawn_local(async move {
+            match fetch_bytes(&url).await {
+                Ok(bytes) => {
+                    st.pdf_sha256.set(Some(Sha256::digest(&bytes).to_hex()));
+                    let array = js_sys::Uint8Array::from(bytes.as_slice());
+                    // The viewer appears a moment after hydration: wait for it.
+                    for _ in 0..100 {
+                        if let Some(el) = document().get_element_by_id(VIEWER_ID) {
+                            let _ = js_sys::Reflect::set(&el, &JsValue::from_str("pdfData"), &array);
+                            return;
+                        }
+                        sleep(50).await;
+                    }
+                    st.error.set(Some("The document viewer did not start. Reload the page.".to_owned()));
+                }
+                Err(e) => st.error.set(Some(format!("The document could not be downloaded: {e}"))),
+            }
+        });
+    }
+
+    async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+        let response = JsFuture::from(window().fetch_with_str(url)).await.map_err(|e| format!("{e:?}"))?;
+        let response: web_sys::Response = response.dyn_into().map_err(|_| "no response".to_owned())?;
+        if !response.ok() {
+            return Err(format!("HTTP {}", response.status()));
+        }
+        let buffer = JsFuture::from(response.array_buffer().map_err(|e| format!("{e:?}"))?)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+    }
+
+    async fn sleep(ms: i32) {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        });
+        let _ = JsFuture::from(promise).await;
+    }
+
+    /// The browser's location, if the person allows it within 10 seconds.
+    pub async fn locate() -> Option<BrowserGeo> {
+        let geolocation = window().navigator().geolocation().ok()?;
+        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+            let ok = resolve.clone();
+            let on_ok = Closure::once_into_js(move |pos: JsValue| {
+                let coords = js_sys::Reflect::get(&pos, &"coords".into()).unwrap_or(JsValue::NULL);
+                let get = |k: &str| js_sys::Reflect::get(&coords, &k.into()).unwrap_or(JsValue::NULL);
+                let _ = ok
+                    .call1(&JsValue::NULL, &js_sys::Array::of3(&get("latitude"), &get("longitude"), &get("accuracy")));
+            });
+            let fail = resolve.clone();
+            let on_err = Closure::once_into_js(move |_e: JsValue| {
+                let _ = fail.call1(&JsValue::NULL, &JsValue::NULL);
+            });
+            let options = web_sys::PositionOptions::new();
+            options.set_timeout(10_000);
+            let _ = geolocation.get_current_position_with_error_callback_and_options(
+                on_ok.unchecked_ref(),
+                Some(on_err.unchecked_ref()),
+                &options,
+            );
+        });
+        let value = JsFuture::from(promise).await.ok()?;
+        let array: js_sys::Array = value.dyn_into().ok()?;
+        Some(BrowserGeo {
+            latitude: array.get(0).as_f64()?,
+            longitude: array.get(1).as_f64()?,
+            accuracy: array.get(2).as_f64(),
+        })
+    }
+
+    pub fn focus_field(id: &str) {
+        let selector = format!("[data-field-id=\"{id}\"]");
+        if let Ok(Some(el)) = document().query_selector(&selector) {
+            let options = web_sys::ScrollIntoViewOptions::new();
+            options.set_block(web_sys::ScrollLogicalPosition::Center);
+            el.scroll_into_view_with_scroll_into_view_options(&options);
+            if let Ok(Some(control)) = el.query_selector("button, input")
+                && let Ok(control) = control.dyn_into::<web_sys::HtmlElement>()
+            {
+                let _ = control.focus();
+            }
+        }
+    }
+
+    pub fn blob_url(png: &[u8]) -> String {
+        let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(png));
+        let options = web_sys::BlobPropertyBag::new();
+        options.set_type("image/png");
+        web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+            .ok()
+            .and_then(|b| web_sys::Url::create_object_url_with_blob(&b).ok())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,189 @@
+//! The sender's view of a document's signing: where each recipient stands, live while it is out
+//! for signature; resend a link; void with a reason; or prepare it when still a draft.
+
+use crate::api::signing::{RecipientState, SigningStatus, get_signing_status, resend_link, void_document};
+use crate::format;
+use leptos::prelude::*;
+
+/// How often the panel refreshes while recipients are at work.
+const REFRESH_MS: u64 = 5000;
+
+#[component]
+pub fn SigningPanel(id: String, initial: SigningStatus) -> impl IntoView {
+    let id = StoredValue::new(id);
+    let status = RwSignal::new(initial);
+    // Bumped by the panel's actions (void, resend): fetch the new state at once.
+    let refresh = RwSignal::new(0u32);
+    let fetch = move || {
+        leptos::task::spawn_local(async move {
+            if let Ok(s) = get_signing_status(id.get_value()).await {
+                status.set(s);
+            }
+        });
+    };
+    Effect::new(move |previous: Option<()>| {
+        refresh.track();
+        if previous.is_some() {
+            fetch();
+        }
+    });
+    // Live while out for signature. The first state came with the page, so hydration sees the
+    // markup the server rendered.
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                if status.with_untracked(|s| s.status == "sent") {
+                    fetch();
+                }
+            },
+            std::time::Duration::from_millis(REFRESH_MS),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    view! { {move || view! { <Panel id=id.get_value() status=status.get() refresh=refresh /> }} }
+}
+
+#[component]
+fn Panel(id: String, status: SigningStatus, refresh: RwSignal<u32>) -> impl IntoView {
+    let id = StoredValue::new(id);
+    let note = RwSignal::new(None::<String>);
+    let voiding = RwSignal::new(false);
+    let reason = RwSignal::new(String::new());
+    let void = move |_| {
+        let why = reason.get_untracked();
+        leptos::task::spawn_local(async move {
+            match void_document(id.get_value(), why).await {
+                Ok(()) => {
+                    voiding.set(false);
+                    refresh.update(|t| *t += 1);
+                }
+                Err(e) => note.set(Some(e.to_string())),
+            }
+        });
+    };
+    if status.recipients.is_empty() {
+        return view! {
+            <section class="panel" aria-labelledby="signing-heading" data-testid="signing-panel">
+                <h2 id="signing-heading">"Signing"</h2>
+                {if status.can_prepare {
+                    view! {
+                        <p>"Add recipients and place fields, then send it for signature."</p>
+                        // A full page load: the editor is its own app screen.
+                        <a href=format!("/documents/{}/prepare", id.get_value()) rel="external" class="button button--primary" data-testid="prepare">
+                            "Prepare for signing"
+                        </a>
+                    }
+                        .into_any()
+                } else {
+                    view! { <p class="muted">"Not sent for signature."</p> }.into_any()
+                }}
+            </section>
+        }
+        .into_any();
+    }
+    let order = match status.order {
+        Some(attesta_core::signing::SigningOrder::Parallel) => "All at once",
+        _ => "One after another",
+    };
+    view! {
+        <section class="panel" aria-labelledby="signing-heading" data-testid="signing-panel" data-status=status.status.clone()>
+            <div class="panel__header">
+                <h2 id="signing-heading">"Signing"</h2>
+                <span class=format!("badge badge--{}", status.status) data-testid="signing-status">
+                    {status.status_label.clone()}
+                </span>
+            </div>
+            <p class="muted">{format!("{order} · {} of {} signed", status.signed, status.total)}</p>
+            {status.void_reason.clone().map(|r| view! { <p>{format!("Voided: {r}")}</p> })}
+            <ol class="signing-recipients">
+                {status
+                    .recipients
+                    .iter()
+                    .cloned()
+                    .map(|r| view! { <RecipientRow id=id.get_value() r=r note=note refresh=refresh /> })
+                    .collect_view()}
+            </ol>
+            {status.can_void.then(|| view! {
+                <Show
+                    when=move || voiding.get()
+                    fallback=move || view! {
+                        <button type="button" class="button button--danger-quiet" data-testid="void" on:click=move |_| voiding.set(true)>
+                            "Void…"
+                        </button>
+                    }
+                >
+                    <div class="confirm">
+                        <label class="field-label">
+                            "Why are you voiding it? Recipients are told."
+                            <input type="text" maxlength="1000" data-testid="void-reason" on:input=move |ev| reason.set(event_target_value(&ev)) />
+                        </label>
+                        <button type="button" class="button button--danger" data-testid="void-confirm"
+                            disabled=move || reason.with(|r| r.trim().is_empty()) on:click=void>
+                            "Void document"
+                        </button>
+                        <button type="button" class="button button--quiet" on:click=move |_| voiding.set(false)>"Keep"</button>
+                    </div>
+                </Show>
+            })}
+            {move || note.get().map(|n| view! { <p role="status">{n}</p> })}
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn RecipientRow(
+    id: String,
+    r: RecipientState,
+    note: RwSignal<Option<String>>,
+    refresh: RwSignal<u32>,
+) -> impl IntoView {
+    let when = |label: &str, t: Option<i64>| t.map(|t| format!("{label} {}", format::time(t)));
+    let detail = [
+        when("emailed", r.emailed_at),
+        when("viewed", r.viewed_at),
+        when("signed", r.signed_at),
+        when("declined", r.declined_at),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
+    let rid = r.id.clone();
+    let resend = move |_| {
+        let (id, rid) = (id.clone(), rid.clone());
+        leptos::task::spawn_local(async move {
+            match resend_link(id, rid).await {
+                Ok(()) => {
+                    note.set(Some("A new link was emailed; the previous one no longer works.".to_owned()));
+                    refresh.update(|t| *t += 1);
+                }
+                Err(e) => note.set(Some(e.to_string())),
+            }
+        });
+    };
+    view! {
+        <li class="signing-recipient" data-testid="signing-recipient" data-status=r.status.clone()>
+            <span class="signing-recipient__pos">{r.position}</span>
+            <div>
+                <strong>{r.name.clone()}</strong>
+                " "
+                <span class="muted">{r.email.clone()}</span>
+                <div class="small">
+                    <span class=format!("badge badge--{}", r.status)>{r.status_label.clone()}</span>
+                    " "
+                    {detail}
+                    {r.otp_required.then_some(" · email code")}
+                </div>
+                {r.decline_reason.clone().map(|why| view! { <p class="small">{format!("Reason: {why}")}</p> })}
+                {r.email_error.clone().map(|e| view! { <p class="form-error small">{format!("Email failed: {e}")}</p> })}
+            </div>
+            {r.can_resend.then(|| view! {
+                <button type="button" class="button button--quiet button--small" data-testid="resend" on:click=resend>
+                    "Resend link"
+                </button>
+            })}
+        </li>
+    }
+}

@@ -1,0 +1,343 @@
+// The signing ceremony in real browsers: a sender prepares and sends on a desktop, signers open
+// the link from their email (read back from the real SMTP server, MailDev) and sign on phones,
+// drawing with touch. At the end every event is in the evidence chain, in order, and it verifies.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { startServer } from '../support/server.mjs';
+import { DESKTOP, PHONE, launch, openPage, hydrated, screenshot } from '../support/browser.mjs';
+
+const OWNER = { name: 'Ada Lovelace', email: 'ada@example.com', password: 'correct horse battery staple' };
+const MAILDEV = process.env.ATTESTA_TEST_MAILDEV_URL;
+const PHONE_LANDSCAPE = { ...PHONE, name: 'phone-landscape', viewport: { width: 740, height: 360 } };
+const SMALL_PHONE = { ...PHONE, name: 'phone-360', viewport: { width: 360, height: 740 } };
+
+/** A small valid PDF with `pages` pages of text. */
+function makePdf(title, pages) {
+  const content = `BT /F1 24 Tf 72 700 Td (${title}) Tj ET`;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    `<< /Type /Pages /Kids [${Array.from({ length: pages }, (_, i) => `${i + 5} 0 R`).join(' ')}] /Count ${pages} >>`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+    `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
+    ...Array.from(
+      { length: pages },
+      () => '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>',
+    ),
+  ];
+  let out = '%PDF-1.7\n';
+  const offsets = [];
+  objects.forEach((body, i) => {
+    offsets.push(out.length);
+    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
+  });
+  const xref = out.length;
+  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const o of offsets) out += `${String(o).padStart(10, '0')} 00000 n \n`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
+
+const sha256 = (buffer) => createHash('sha256').update(buffer).digest('hex');
+
+async function maildev(path, init) {
+  const r = await fetch(MAILDEV + path, init);
+  if (!r.ok) throw new Error(`MailDev ${path}: ${r.status}`);
+  return r.status === 200 ? r.json() : null;
+}
+
+/** Waits for a signing request mailed to `email` and returns its link. */
+async function linkFor(email, { after = 0, timeout = 20_000 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const mails = await maildev('/email');
+    const found = mails
+      .filter((m) => m.to.some((t) => t.address === email) && /sign/i.test(m.subject))
+      .map((m) => (m.text || '').match(/https?:\/\/[^\s]+\/sign\/[A-Za-z0-9_-]{43}/))
+      .filter(Boolean);
+    if (found.length > after) return found[found.length - 1][0];
+    if (Date.now() > deadline) throw new Error(`no signing link mailed to ${email}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function mailsTo(email) {
+  return (await maildev('/email')).filter((m) => m.to.some((t) => t.address === email));
+}
+
+/** Sets up the owner, uploads a PDF through the API, signs in the page. */
+async function senderWithDocument(server, context, page, title) {
+  const origin = { origin: server.url };
+  const setup = await context.request.post(`${server.url}/api/setup`, {
+    form: { name: OWNER.name, email: OWNER.email, password: OWNER.password, password_confirm: OWNER.password },
+    headers: origin,
+    maxRedirects: 0,
+  });
+  assert.ok(setup.status() < 400, `setup: ${setup.status()}`);
+  const pdf = makePdf(title, 2);
+  const upload = await context.request.post(`${server.url}/api/documents`, {
+    multipart: { sha256: sha256(pdf), file: { name: `${title}.pdf`, mimeType: 'application/pdf', buffer: pdf } },
+    headers: origin,
+  });
+  assert.equal(upload.status(), 201, await upload.text());
+  const { id } = await upload.json();
+  return { id, sha: sha256(pdf) };
+}
+
+/** On the editor: adds a recipient with name and email, as the nth (0-based). */
+async function addRecipient(page, n, name, email) {
+  await page.getByTestId('add-recipient').click();
+  const row = page.getByTestId('recipient').nth(n);
+  await row.getByTestId('recipient-name').fill(name);
+  await row.getByTestId('recipient-name').press('Tab');
+  await row.getByTestId('recipient-email').fill(email);
+  await row.getByTestId('recipient-email').press('Tab');
+}
+
+/** Drags a field kind from the palette onto page `n` at (fx, fy) of its box. */
+async function dropField(page, kind, n, fx, fy) {
+  const target = page.locator(`[data-page-box="${n}"] .page-fields`);
+  const placed = page.getByTestId('placed-field');
+  const before = await placed.count();
+  const box = await target.boundingBox();
+  // Playwright's synthetic HTML5 drag now and then loses the very first drop of a page; a
+  // person would simply drag again, and so does the test (at most twice).
+  for (let attempt = 0; attempt < 3 && (await placed.count()) === before; attempt++) {
+    await page.getByTestId(`palette-${kind}`).dragTo(target, { targetPosition: { x: box.width * fx, y: box.height * fy } });
+    await page.waitForTimeout(100);
+  }
+  assert.equal(await placed.count(), before + 1, `a ${kind} field was dropped on page ${n}`);
+}
+
+/** Prepares the document for `signers` in `order` and sends it; the sender stays on a desktop. */
+async function prepareAndSend(page, server, id, order, signers) {
+  await page.goto(`${server.url}/documents/${id}`);
+  await hydrated(page);
+  await page.getByTestId('prepare').click();
+  await page.waitForURL(`**/documents/${id}/prepare`);
+  await hydrated(page);
+  await page.locator('attesta-pdf[data-state="ready"]').waitFor({ timeout: 30_000 });
+  await page.getByTestId(`order-${order}`).check();
+  for (const [i, s] of signers.entries()) await addRecipient(page, i, s.name, s.email);
+
+  for (const [i] of signers.entries()) {
+    await page.getByTestId('active-recipient').selectOption({ index: i });
+    await dropField(page, 'signature', 1, 0.3, 0.3 + i * 0.15);
+    await page.getByTestId('palette-date_signed').click(); // by keyboard/press: lands on the page in view
+  }
+  const placed = page.getByTestId('placed-field');
+  await screenshot(page, `sign-${order}-0-placed`);
+  assert.equal(await placed.count(), signers.length * 2);
+
+  // Move the last date field with the pointer, and nudge it with the keyboard.
+  const last = placed.last();
+  const before = await last.boundingBox();
+  await page.mouse.move(before.x + 10, before.y + 5);
+  await page.mouse.down();
+  await page.mouse.move(before.x + 90, before.y + 65, { steps: 5 });
+  await page.mouse.up();
+  const moved = await last.boundingBox();
+  assert.ok(Math.abs(moved.x - before.x - 80) < 3 && Math.abs(moved.y - before.y - 60) < 3, 'the field follows the pointer');
+  await last.focus();
+  await last.press('ArrowRight');
+  // Undo: a text field added then taken back.
+  await page.getByTestId('palette-text').click();
+  assert.equal(await placed.count(), signers.length * 2 + 1);
+  await page.getByTestId('undo').click();
+  assert.equal(await placed.count(), signers.length * 2);
+
+  await page.getByTestId('save-state').getByText('All changes saved').waitFor({ timeout: 10_000 });
+  await screenshot(page, `sign-${order}-1-prepared`);
+  // Zoom keeps fields on their spot: the same fraction of the page before and after.
+  const frac = async () => {
+    const f = await placed.first().boundingBox();
+    const p = await page.locator('[data-page-box="1"]').boundingBox();
+    return [(f.x - p.x) / p.width, (f.y - p.y) / p.height];
+  };
+  const at100 = await frac();
+  await page.getByRole('button', { name: 'Zoom in' }).click();
+  const at125 = await frac();
+  assert.ok(Math.abs(at100[0] - at125[0]) < 0.005 && Math.abs(at100[1] - at125[1]) < 0.005, `${at100} vs ${at125}`);
+
+  await page.getByTestId('send').click();
+  await page.waitForURL(`**/documents/${id}`);
+  await hydrated(page);
+  await page.getByTestId('signing-panel').waitFor();
+}
+
+/** Draws a signature stroke with real touch events (CDP), inside the pad's canvas. */
+async function drawWithTouch(page, context) {
+  const canvas = page.getByTestId('sigpad-canvas');
+  await canvas.waitFor();
+  const box = await canvas.boundingBox();
+  const cdp = await context.newCDPSession(page);
+  const point = (fx, fy) => ({ x: box.x + box.width * fx, y: box.y + box.height * fy, id: 1, radiusX: 2, radiusY: 2, force: 0.5 });
+  const stroke = [];
+  for (let i = 0; i <= 24; i++) stroke.push(point(0.1 + 0.8 * (i / 24), 0.5 + 0.25 * Math.sin(i / 3)));
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [stroke[0]] });
+  for (const p of stroke.slice(1)) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [p] });
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  // A second stroke: the dot of an i.
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [point(0.5, 0.2)] });
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [point(0.52, 0.22)] });
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  await cdp.detach();
+}
+
+/** A signer opens the link on a phone and signs every field, drawing with a finger. */
+async function signOnPhone(link, device, label) {
+  const { context, page, problems } = await openPage(browser, device);
+  try {
+    await page.goto(link);
+    await hydrated(page);
+    await page.getByTestId('consent').waitFor();
+    // Nothing can be filled before consent.
+    assert.ok(await page.getByTestId('finish').isDisabled());
+    await page.getByTestId('consent-agree').tap();
+    await page.getByTestId('consent-continue').tap();
+    await page.getByTestId('consent').waitFor({ state: 'detached' });
+    await page.locator('attesta-pdf[data-state="ready"]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-pdf-slot="1"][data-rendered="true"]').waitFor({ timeout: 30_000 });
+    const progress = page.getByTestId('progress');
+    assert.match(await progress.innerText(), /^0 of 1$/);
+    // The page fits the phone's width: nothing to scroll sideways.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `page wider than the screen by ${overflow}px`);
+
+    await page.getByTestId('next-field').tap();
+    const field = page.locator('[data-testid="sign-field"][data-kind="signature"] button');
+    await field.tap();
+    await drawWithTouch(page, context);
+    await screenshot(page, `${label}-1-drawn`);
+    await page.getByTestId('sigpad-adopt').tap();
+    await page.locator('[data-testid="sign-field"][data-kind="signature"] img').waitFor();
+    assert.match(await progress.innerText(), /^1 of 1$/);
+    await screenshot(page, `${label}-2-ready`);
+    await page.getByTestId('finish').tap();
+    await page.getByTestId('sign-finished').waitFor({ timeout: 20_000 });
+    await screenshot(page, `${label}-3-done`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+}
+
+/** The document page's timeline (shown newest first), oldest first. */
+async function timelineTypes(page) {
+  const shown = await page.getByTestId('timeline').locator('[data-event]').evaluateAll((els) => els.map((e) => e.dataset.event));
+  return shown.reverse();
+}
+
+async function expectCompletedAndVerified(page, server, id, expected) {
+  await page.goto(`${server.url}/documents/${id}`);
+  await hydrated(page);
+  await page.locator('[data-testid="signing-panel"][data-status="completed"]').waitFor({ timeout: 20_000 });
+  const types = await timelineTypes(page);
+  // The sender's own page views are recorded too; the ceremony's events are in this order.
+  const ceremony = types.filter((t) => !['document.viewed', 'document.downloaded'].includes(t));
+  assert.deepEqual(ceremony, expected);
+  await page.getByTestId('verify').click();
+  const verdict = page.getByTestId('verify-verdict');
+  try {
+    await verdict.waitFor({ timeout: 30_000 });
+  } catch (e) {
+    await screenshot(page, 'debug-verify');
+    throw new Error(`no verdict; console: ${JSON.stringify(globalThis.__problems)}`);
+  }
+  assert.match(await verdict.innerText(), /Valid/);
+  assert.equal(await page.locator('.check--fail').count(), 0);
+}
+
+let browser;
+before(async () => {
+  browser = await launch();
+  if (MAILDEV) await maildev('/email/all', { method: 'DELETE' });
+});
+after(async () => {
+  await browser?.close();
+});
+
+const skip = MAILDEV ? false : 'MailDev is not running (scripts/services/mail.sh start; eval "$(scripts/services/mail.sh env)")';
+
+test('sequential: prepared on a desktop, signed in turn on two phones', { skip }, async () => {
+  const server = await startServer();
+  const { context, page, problems } = await openPage(browser, DESKTOP);
+  globalThis.__problems = problems;
+  try {
+    const { id } = await senderWithDocument(server, context, page, 'Sequential Agreement');
+    const signers = [
+      { name: 'Bob Builder', email: 'bob.seq@example.com' },
+      { name: 'Carol Danvers', email: 'carol.seq@example.com' },
+    ];
+    await prepareAndSend(page, server, id, 'sequential', signers);
+    const first = await linkFor(signers[0].email);
+    assert.equal((await mailsTo(signers[1].email)).length, 0, 'the second signer waits for the first');
+    const recipients = page.getByTestId('signing-recipient');
+    assert.equal(await recipients.nth(1).getAttribute('data-status'), 'waiting');
+
+    await signOnPhone(first, SMALL_PHONE, 'sign-sequential-bob');
+    // The sender's page follows along by itself.
+    await page.locator('[data-testid="signing-recipient"][data-status="signed"]').waitFor({ timeout: 15_000 });
+    const second = await linkFor(signers[1].email);
+    await signOnPhone(second, PHONE_LANDSCAPE, 'sign-sequential-carol');
+
+    await expectCompletedAndVerified(page, server, id, [
+      'document.uploaded',
+      'document.sent',
+      'recipient.email_sent',
+      'recipient.viewed',
+      'recipient.consented',
+      'recipient.signed',
+      'recipient.email_sent',
+      'recipient.viewed',
+      'recipient.consented',
+      'recipient.signed',
+      'document.completed',
+    ]);
+    await screenshot(page, 'sign-sequential-4-completed');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+    assert.equal(await server.stop(), 0);
+  }
+});
+
+test('parallel: three signers on phones, in any order', { skip }, async () => {
+  const server = await startServer();
+  const { context, page, problems } = await openPage(browser, DESKTOP);
+  globalThis.__problems = problems;
+  try {
+    const { id } = await senderWithDocument(server, context, page, 'Parallel Agreement');
+    const signers = [
+      { name: 'Dan One', email: 'dan.par@example.com' },
+      { name: 'Eve Two', email: 'eve.par@example.com' },
+      { name: 'Fay Three', email: 'fay.par@example.com' },
+    ];
+    await prepareAndSend(page, server, id, 'parallel', signers);
+    const links = [];
+    for (const s of signers) links.push(await linkFor(s.email));
+    await signOnPhone(links[2], PHONE, 'sign-parallel-fay');
+    await signOnPhone(links[0], SMALL_PHONE, 'sign-parallel-dan');
+    await signOnPhone(links[1], PHONE_LANDSCAPE, 'sign-parallel-eve');
+    await expectCompletedAndVerified(page, server, id, [
+      'document.uploaded',
+      'document.sent',
+      'recipient.email_sent',
+      'recipient.email_sent',
+      'recipient.email_sent',
+      ...['fay', 'dan', 'eve'].flatMap(() => ['recipient.viewed', 'recipient.consented', 'recipient.signed']),
+      'document.completed',
+    ]);
+    // A used link shows a clear page that names nothing.
+    const { context: late, page: latePage } = await openPage(browser, PHONE);
+    await latePage.goto(links[0]);
+    await latePage.getByTestId('link-unusable').waitFor();
+    assert.doesNotMatch(await latePage.locator('body').innerText(), /Parallel Agreement/);
+    await late.close();
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+    assert.equal(await server.stop(), 0);
+  }
+});

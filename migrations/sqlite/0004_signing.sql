@@ -1,0 +1,71 @@
+-- Preparing and signing: the draft a sender edits, the recipients once sent, what each filled in,
+-- and one-time codes.
+--
+-- While a document is a draft its recipients and fields live in `draft_json` (saved whole on
+-- every autosave, guarded by `draft_revision`). Sending freezes that JSON into `layout_json`,
+-- whose hash the `document.sent` event records, and creates one `recipients` row per person.
+
+ALTER TABLE documents ADD COLUMN draft_json TEXT;
+ALTER TABLE documents ADD COLUMN draft_revision INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE documents ADD COLUMN pages_json TEXT;          -- page geometry, computed once
+ALTER TABLE documents ADD COLUMN layout_json TEXT;         -- the layout as sent, never changed
+ALTER TABLE documents ADD COLUMN layout_sha256 BLOB CHECK (layout_sha256 IS NULL OR length(layout_sha256) = 32);
+ALTER TABLE documents ADD COLUMN signing_order TEXT CHECK (signing_order IN ('sequential', 'parallel'));
+ALTER TABLE documents ADD COLUMN sent_at INTEGER;
+ALTER TABLE documents ADD COLUMN finished_at INTEGER;      -- completed, declined or voided
+ALTER TABLE documents ADD COLUMN void_reason TEXT;
+
+-- A sent document's layout and file never change again (the evidence hashes them).
+CREATE TRIGGER documents_layout_frozen BEFORE UPDATE OF layout_json, layout_sha256, sha256, blob_key ON documents
+WHEN OLD.layout_sha256 IS NOT NULL
+BEGIN
+    SELECT RAISE(ABORT, 'a sent document''s file and layout cannot change');
+END;
+
+CREATE TABLE recipients (
+    document_id     TEXT    NOT NULL REFERENCES documents (id),
+    id              TEXT    NOT NULL,             -- the draft's id for this person
+    position        INTEGER NOT NULL CHECK (position >= 1),
+    name            TEXT    NOT NULL,
+    email           TEXT    NOT NULL,
+    otp_required    INTEGER NOT NULL CHECK (otp_required IN (0, 1)),
+    status          TEXT    NOT NULL CHECK (status IN ('waiting', 'sent', 'viewed', 'signed', 'declined')),
+    token_hash      BLOB    UNIQUE CHECK (token_hash IS NULL OR length(token_hash) = 32),
+    link_issued_at  INTEGER,
+    emailed_at      INTEGER,
+    email_error     TEXT,                         -- the last delivery failure, for the sender
+    viewed_at       INTEGER,
+    consented_at    INTEGER,
+    signed_at       INTEGER,
+    declined_at     INTEGER,
+    decline_reason  TEXT,
+    browser_geo     TEXT,                         -- JSON, only with the signer's permission
+    signature_key   TEXT    REFERENCES blobs (key),
+    signature_sha256 BLOB,
+    initials_key    TEXT    REFERENCES blobs (key),
+    initials_sha256 BLOB,
+    PRIMARY KEY (document_id, id),
+    UNIQUE (document_id, position)
+) STRICT;
+
+CREATE TABLE field_values (
+    document_id  TEXT    NOT NULL REFERENCES documents (id),
+    field_id     TEXT    NOT NULL,
+    recipient_id TEXT    NOT NULL,
+    value_json   TEXT    NOT NULL,               -- {"type":"applied"} | {"type":"text","value":..} ...
+    filled_at    INTEGER NOT NULL,
+    PRIMARY KEY (document_id, field_id),
+    FOREIGN KEY (document_id, recipient_id) REFERENCES recipients (document_id, id)
+) STRICT;
+
+CREATE TABLE otp_codes (
+    document_id  TEXT    NOT NULL,
+    recipient_id TEXT    NOT NULL,
+    code_hash    BLOB    NOT NULL CHECK (length(code_hash) = 32),
+    issued_at    INTEGER NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    locked_at    INTEGER,
+    verified_at  INTEGER,
+    PRIMARY KEY (document_id, recipient_id),
+    FOREIGN KEY (document_id, recipient_id) REFERENCES recipients (document_id, id)
+) STRICT;

@@ -1,0 +1,960 @@
+//! Preparing and signing: drafts, sending, the signer's link, one-time codes, signatures,
+//! declines, voids, and completion.
+//!
+//! Every change of state is appended to the evidence log with the change itself as the event's
+//! effect, in one transaction (see `Documents::upload`). Emails go out after the commit; each
+//! delivered mail then gets its own `recipient.email_sent` event, and a failed one is shown to
+//! the sender, who can resend (which also issues a fresh link: the old one stops working).
+
+mod port;
+pub mod repo;
+
+use super::{DocumentError, Documents, StoredDocument, parse_id};
+use crate::evidence::{Append, EffectError, EvidenceError};
+use crate::mail::{Mail, templates};
+use attesta_app::ssr::documents::RequestMeta;
+use attesta_core::User;
+use attesta_core::documents::DocumentStatus;
+use attesta_core::evidence::{
+    Actor, ActorId, ActorKind, Details, EventId, EventType, GeoSource, Geolocation, Latitude, Longitude, NewEvent,
+    PersonalData, Sha256, Text,
+};
+use attesta_core::signing::ceremony::{self, FieldInput, RecipientStatus};
+use attesta_core::signing::geometry::PageGeometry;
+use attesta_core::signing::otp::{self, OtpOutcome, OtpState};
+use attesta_core::signing::token::{SigningToken, same_digest};
+use attesta_core::signing::{Draft, FieldKind, SigningOrder};
+use repo::RecipientRow;
+use serde_json::json;
+
+/// What a signer's link leads to, once checked.
+pub struct Link {
+    pub document: StoredDocument,
+    pub recipient: RecipientRow,
+    pub recipients: Vec<RecipientRow>,
+    pub layout: Draft,
+    pub order: SigningOrder,
+}
+
+/// Why a link cannot be used. The words never name the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkProblem {
+    Invalid,
+    Signed,
+    Declined,
+    Completed,
+    Voided,
+    Expired,
+    Ended,
+}
+
+impl LinkProblem {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Invalid => "invalid",
+            Self::Signed => "signed",
+            Self::Declined => "declined",
+            Self::Completed => "completed",
+            Self::Voided => "voided",
+            Self::Expired => "expired",
+            Self::Ended => "ended",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Invalid => {
+                "This signing link is not valid. It may have been mistyped, or replaced by a newer link \
+                 sent to you by email."
+            }
+            Self::Signed => "You have already signed. There is nothing more to do with this link.",
+            Self::Declined => "Signing was declined, so this link no longer works.",
+            Self::Completed => "Everyone has signed; this link no longer works. The sender can send you a copy.",
+            Self::Voided => "The sender cancelled this signing request, so this link no longer works.",
+            Self::Expired => "This signing request has expired. Ask the sender for a new one.",
+            Self::Ended => "This signing request has ended, so this link no longer works.",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SigningError {
+    #[error("{}", .0.message())]
+    Link(LinkProblem),
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    #[error("{}", .0.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Problems(Vec<attesta_core::signing::DraftProblem>),
+    #[error("{message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("{message}")]
+    TooMany { message: String, retry_after: std::time::Duration },
+}
+
+impl From<sqlx::Error> for SigningError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Document(e.into())
+    }
+}
+
+fn conflict(why: impl Into<String>) -> SigningError {
+    SigningError::Document(DocumentError::Conflict(why.into()))
+}
+
+fn internal(e: impl std::fmt::Display) -> SigningError {
+    SigningError::Document(DocumentError::Internal(anyhow::anyhow!("{e}")))
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> SigningError {
+    SigningError::Invalid { field, message: message.into() }
+}
+
+/// Largest signature or initials image accepted, in bytes.
+const MAX_IMAGE_BYTES: usize = 512 * 1024;
+/// Largest image side accepted, in pixels.
+const MAX_IMAGE_SIDE: u32 = 4000;
+
+impl Documents {
+    // ---- the sender ---------------------------------------------------------------------
+
+    /// The document's pages as a viewer shows them, computed from the file once and kept.
+    pub async fn pages(&self, document: &StoredDocument) -> Result<Vec<PageGeometry>, SigningError> {
+        let row = repo::draft(&self.inner.pool, &document.id).await?.ok_or(DocumentError::NotFound)?;
+        if let Some(json) = row.pages_json
+            && let Ok(pages) = serde_json::from_str::<Vec<PageGeometry>>(&json)
+        {
+            return Ok(pages);
+        }
+        use futures_util::TryStreamExt as _;
+        let mut stream = self.decrypted(document).await?;
+        let mut bytes = Vec::with_capacity(usize::try_from(document.size).unwrap_or(0));
+        while let Some(chunk) = stream.try_next().await.map_err(internal)? {
+            bytes.extend_from_slice(&chunk);
+        }
+        let pages = tokio::task::spawn_blocking(move || attesta_core::documents::pdf::page_geometry(&bytes))
+            .await
+            .map_err(internal)?
+            .map_err(|e| conflict(format!("the pages of this PDF cannot be measured: {e}")))?;
+        let json = serde_json::to_string(&pages).map_err(internal)?;
+        repo::store_pages(&self.inner.pool, &document.id, &json).await?;
+        Ok(pages)
+    }
+
+    /// A document the viewer owns, to prepare or follow.
+    async fn owned(&self, viewer: &User, id: &str) -> Result<StoredDocument, SigningError> {
+        let document = self.visible(viewer, id).await?;
+        if document.owner_id != viewer.id.0 {
+            return Err(DocumentError::Forbidden.into());
+        }
+        Ok(document)
+    }
+
+    pub async fn draft(
+        &self,
+        viewer: &User,
+        id: &str,
+    ) -> Result<(StoredDocument, Draft, i64, Vec<PageGeometry>), SigningError> {
+        let document = self.visible(viewer, id).await?;
+        let row = repo::draft(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        let json = row.layout_json.or(row.draft_json);
+        let draft = match json {
+            Some(json) => serde_json::from_str(&json).map_err(internal)?,
+            None => Draft::default(),
+        };
+        let pages = self.pages(&document).await?;
+        Ok((document, draft, row.revision, pages))
+    }
+
+    /// Saves the sender's work; refuses a save based on an older revision than the stored one.
+    pub async fn save_draft(&self, viewer: &User, id: &str, revision: i64, draft: Draft) -> Result<i64, SigningError> {
+        let document = self.owned(viewer, id).await?;
+        if document.status != DocumentStatus::Draft {
+            return Err(conflict("this document was sent and can no longer change"));
+        }
+        let pages = self.pages(&document).await?;
+        draft.check_for_save(&pages).map_err(SigningError::Problems)?;
+        let json = serde_json::to_string(&draft).map_err(internal)?;
+        let now = self.inner.clock.now().as_micros();
+        repo::save_draft(&self.inner.pool, id, revision, &json, now).await?.ok_or_else(|| {
+            conflict("this draft was changed elsewhere (another tab?) since you opened it: reload to see the latest")
+        })
+    }
+
+    /// Sends the draft at `revision`: freezes file and layout, records `document.sent`, then
+    /// issues and emails the first links.
+    pub async fn send(&self, viewer: &User, id: &str, revision: i64, meta: &RequestMeta) -> Result<(), SigningError> {
+        let document = self.owned(viewer, id).await?;
+        if document.status != DocumentStatus::Draft {
+            return Err(conflict("this document was already sent"));
+        }
+        let row = repo::draft(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        if row.revision != revision {
+            return Err(conflict("this draft was changed elsewhere since you opened it: reload before sending"));
+        }
+        let draft: Draft = match &row.draft_json {
+            Some(json) => serde_json::from_str(json).map_err(internal)?,
+            None => Draft::default(),
+        };
+        let pages = self.pages(&document).await?;
+        let sendable = draft.check_for_send(&pages).map_err(SigningError::Problems)?.into_draft();
+        let layout_sha256 = sendable.layout_sha256();
+        let layout_json = serde_json::to_string(&sendable).map_err(internal)?;
+        let details = json!({
+            "layout_sha256": layout_sha256.to_hex(),
+            "order": sendable.order.as_str(),
+            "recipients": sendable.recipients.len(),
+            "fields": sendable.fields.len(),
+        });
+        let event = self.user_event(EventType::DocumentSent, viewer, document.sha256, details)?;
+        let now = self.inner.clock.now().as_micros();
+        let doc_id = document.id.clone();
+        let order = sendable.order.as_str();
+        let people: Vec<_> =
+            sendable.recipients.iter().map(|r| (r.id.to_string(), r.name.clone(), r.email.clone(), r.otp)).collect();
+        let append =
+            Append::event(parse_id(id)?, event, self.personal(viewer, meta)).with_effect(Box::new(move |conn| {
+                Box::pin(async move {
+                    if !repo::mark_sent(conn, &doc_id, revision, &layout_json, &layout_sha256, order, now).await? {
+                        return Err(EffectError::Refused(
+                            "this draft changed or was sent meanwhile: reload".to_owned(),
+                        ));
+                    }
+                    for (i, (rid, name, email, otp)) in people.iter().enumerate() {
+                        let position = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                        repo::insert_recipient(conn, &doc_id, rid, position, name, email, *otp).await?;
+                    }
+                    Ok(())
+                })
+            }));
+        self.append(append).await?;
+        tracing::info!(document_id = %document.id, recipients = sendable.recipients.len(), "document sent");
+        self.issue_due_links(&document.id).await;
+        Ok(())
+    }
+
+    /// Issues and emails links to everyone whose turn has come and who has none yet.
+    async fn issue_due_links(&self, id: &str) {
+        let (recipients, order) = match self.ceremony_state(id).await {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::error!(document_id = %id, error = %e, "reading recipients to issue links");
+                return;
+            }
+        };
+        let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
+        for index in ceremony::due_for_link(order, &statuses) {
+            if let Err(e) = self.issue_link_and_email(id, &recipients[index], false).await {
+                tracing::error!(document_id = %id, recipient = %recipients[index].id, error = %e, "issuing a signing link");
+            }
+        }
+    }
+
+    async fn ceremony_state(&self, id: &str) -> Result<(Vec<RecipientRow>, SigningOrder), SigningError> {
+        let recipients = repo::recipients(&self.inner.pool, id).await?;
+        let row = repo::draft(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        let order = row.signing_order.as_deref().and_then(SigningOrder::parse).unwrap_or_default();
+        Ok((recipients, order))
+    }
+
+    /// A fresh link for `recipient` (replacing any older one), emailed; `recipient.email_sent`
+    /// once the mail server took it.
+    async fn issue_link_and_email(&self, id: &str, recipient: &RecipientRow, resend: bool) -> Result<(), SigningError> {
+        let token = new_token();
+        let now = self.inner.clock.now().as_micros();
+        if !repo::issue_link(&self.inner.pool, id, &recipient.id, &token.hash(), now).await? {
+            return Err(conflict("this person cannot get a link now"));
+        }
+        let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        let (sender_name, sender_email) = self.owner_contact(&document).await?;
+        let row = repo::draft(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        let message = row
+            .layout_json
+            .as_deref()
+            .and_then(|j| serde_json::from_str::<Draft>(j).ok())
+            .map(|d| d.message)
+            .filter(|m| !m.trim().is_empty());
+        let link = format!("{}/sign/{}", self.inner.public_origin, token.as_str());
+        let mail = templates::signing_request(templates::SigningRequest {
+            recipient_name: recipient.name.clone(),
+            recipient_email: recipient.email.clone(),
+            sender_name,
+            sender_email,
+            document_title: document.title.clone(),
+            link,
+            message,
+            otp_required: recipient.otp_required,
+        });
+        self.deliver(&document, recipient, mail, json!({ "purpose": "signing_request", "resend": resend })).await
+    }
+
+    /// Sends one mail to a recipient and records it; a failure is kept for the sender to see.
+    async fn deliver(
+        &self,
+        document: &StoredDocument,
+        recipient: &RecipientRow,
+        mail: Mail,
+        mut details: serde_json::Value,
+    ) -> Result<(), SigningError> {
+        if let Err(e) = self.inner.mailer.send(mail).await {
+            let text = e.to_string();
+            repo::record_email_error(&self.inner.pool, &document.id, &recipient.id, &text).await?;
+            return Err(internal(format!("email to recipient {}: {text}", recipient.id)));
+        }
+        details["recipient"] = json!(recipient.id);
+        details["position"] = json!(recipient.position);
+        let event = self.system_event(EventType::RecipientEmailSent, document.sha256, details)?;
+        let (doc_id, rid) = (document.id.clone(), recipient.id.clone());
+        let now = self.inner.clock.now().as_micros();
+        let personal = self.recipient_personal(recipient, &RequestMeta::default(), None);
+        let append = Append::event(parse_id(&document.id)?, event, personal).with_effect(Box::new(move |conn| {
+            Box::pin(async move {
+                repo::record_email(conn, &doc_id, &rid, now).await?;
+                Ok(())
+            })
+        }));
+        self.append(append).await
+    }
+
+    async fn owner_contact(&self, document: &StoredDocument) -> Result<(String, String), SigningError> {
+        let row: (String, String) = sqlx::query_as("SELECT name, email FROM users WHERE id = ?")
+            .bind(document.owner_id)
+            .fetch_one(&self.inner.pool)
+            .await?;
+        Ok(row)
+    }
+
+    pub async fn status(
+        &self,
+        viewer: &User,
+        id: &str,
+    ) -> Result<(StoredDocument, SigningOrder, Vec<RecipientRow>, Option<String>), SigningError> {
+        let document = self.visible(viewer, id).await?;
+        let (recipients, order) = self.ceremony_state(id).await?;
+        let row = repo::draft(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        Ok((document, order, recipients, row.void_reason))
+    }
+
+    /// Cancels a sent document; recipients who had a link are told.
+    pub async fn void(&self, viewer: &User, id: &str, reason: &str, meta: &RequestMeta) -> Result<(), SigningError> {
+        let document = self.owned(viewer, id).await?;
+        if document.status != DocumentStatus::Sent {
+            return Err(conflict("only a document out for signature can be voided"));
+        }
+        let reason = ceremony::clean_reason(reason).map_err(|m| invalid("reason", m))?;
+        let event = self.user_event(EventType::DocumentVoided, viewer, document.sha256, json!({ "reason": reason }))?;
+        let (doc_id, why) = (document.id.clone(), reason.clone());
+        let now = self.inner.clock.now().as_micros();
+        let append =
+            Append::event(parse_id(id)?, event, self.personal(viewer, meta)).with_effect(Box::new(move |conn| {
+                Box::pin(async move {
+                    if !repo::finish(conn, &doc_id, "voided", Some(&why), now).await? {
+                        return Err(EffectError::Refused("only a document out for signature can be voided".to_owned()));
+                    }
+                    Ok(())
+                })
+            }));
+        self.append(append).await?;
+        let (sender_name, _) = self.owner_contact(&document).await?;
+        for r in repo::recipients(&self.inner.pool, id).await? {
+            if r.status == RecipientStatus::Waiting || r.status == RecipientStatus::Declined {
+                continue;
+            }
+            let mail = templates::voided_notice(templates::VoidedNotice {
+                recipient_name: r.name.clone(),
+                recipient_email: r.email.clone(),
+                sender_name: sender_name.clone(),
+                document_title: document.title.clone(),
+                reason: Some(reason.clone()),
+            });
+            if let Err(e) = self.deliver(&document, &r, mail, json!({ "purpose": "voided_notice" })).await {
+                tracing::warn!(document_id = %id, recipient = %r.id, error = %e, "void notice not delivered");
+            }
+        }
+        Ok(())
+    }
+
+    /// Emails a recipient a fresh link (the previous one stops working).
+    pub async fn resend(
+        &self,
+        viewer: &User,
+        id: &str,
+        recipient: &str,
+        _meta: &RequestMeta,
+    ) -> Result<(), SigningError> {
+        let document = self.owned(viewer, id).await?;
+        if document.status != DocumentStatus::Sent {
+            return Err(conflict("links can only be resent while the document is out for signature"));
+        }
+        let recipients = repo::recipients(&self.inner.pool, id).await?;
+        let r = recipients.iter().find(|r| r.id == recipient).ok_or(DocumentError::NotFound)?;
+        match r.status {
+            RecipientStatus::Sent | RecipientStatus::Viewed => {}
+            RecipientStatus::Waiting => return Err(conflict("it is not this person's turn yet")),
+            RecipientStatus::Signed => return Err(conflict("this person has already signed")),
+            RecipientStatus::Declined => return Err(conflict("this person declined")),
+        }
+        self.issue_link_and_email(id, r, true).await
+    }
+
+    // ---- the signer ---------------------------------------------------------------------
+
+    /// Resolves a link: the token's shape, its hash in constant time, the document still out for
+    /// signature, and this person still able to act.
+    pub async fn link(&self, token: &str) -> Result<Link, SigningError> {
+        let token = SigningToken::parse(token).ok_or(SigningError::Link(LinkProblem::Invalid))?;
+        let hash = token.hash();
+        let recipient = repo::recipient_by_token(&self.inner.pool, &hash).await?;
+        let recipient = match recipient {
+            Some(r) if r.token_hash.as_ref().is_some_and(|h| same_digest(h, &hash)) => r,
+            _ => return Err(SigningError::Link(LinkProblem::Invalid)),
+        };
+        let document = super::repo::find(&self.inner.pool, &recipient.document_id)
+            .await?
+            .ok_or(SigningError::Link(LinkProblem::Invalid))?;
+        match document.status {
+            DocumentStatus::Sent => {}
+            DocumentStatus::Completed => return Err(SigningError::Link(LinkProblem::Completed)),
+            DocumentStatus::Voided => return Err(SigningError::Link(LinkProblem::Voided)),
+            DocumentStatus::Expired => return Err(SigningError::Link(LinkProblem::Expired)),
+            DocumentStatus::Declined if recipient.status != RecipientStatus::Declined => {
+                return Err(SigningError::Link(LinkProblem::Declined));
+            }
+            _ => {}
+        }
+        match recipient.status {
+            RecipientStatus::Signed => return Err(SigningError::Link(LinkProblem::Signed)),
+            RecipientStatus::Declined => return Err(SigningError::Link(LinkProblem::Declined)),
+            RecipientStatus::Waiting => return Err(SigningError::Link(LinkProblem::Invalid)),
+            _ => {}
+        }
+        let row = repo::draft(&self.inner.pool, &document.id).await?.ok_or(DocumentError::NotFound)?;
+        let layout: Draft =
+            serde_json::from_str(row.layout_json.as_deref().ok_or_else(|| internal("sent without a layout"))?)
+                .map_err(internal)?;
+        let order = row.signing_order.as_deref().and_then(SigningOrder::parse).unwrap_or_default();
+        let recipients = repo::recipients(&self.inner.pool, &document.id).await?;
+        Ok(Link { document, recipient, recipients, layout, order })
+    }
+
+    /// The signer opens their link; the first open is `recipient.viewed`.
+    pub async fn open(&self, token: &str, meta: &RequestMeta) -> Result<Link, SigningError> {
+        let mut link = self.link(token).await?;
+        if link.recipient.viewed_at.is_none() {
+            let event = self.recipient_event(&link, EventType::RecipientViewed, None, json!({}))?;
+            let (doc_id, rid) = (link.document.id.clone(), link.recipient.id.clone());
+            let now = self.inner.clock.now().as_micros();
+            let personal = self.recipient_personal(&link.recipient, meta, None);
+            let append = Append::event(parse_id(&doc_id)?, event, personal).with_effect(Box::new(move |conn| {
+                Box::pin(async move {
+                    if !repo::mark_viewed(conn, &doc_id, &rid, now).await? {
+                        return Err(EffectError::Refused("already viewed".to_owned()));
+                    }
+                    Ok(())
+                })
+            }));
+            match self.inner.evidence.append(append).await {
+                // Two tabs opened at once: the other one recorded it.
+                Ok(_) | Err(EvidenceError::Refused(_)) => {}
+                Err(e) => return Err(internal(format!("recording the view: {e}"))),
+            }
+            link = self.link(token).await?;
+        }
+        Ok(link)
+    }
+
+    /// The ESIGN/UETA consent, with the browser's location if the signer allowed it.
+    pub async fn consent(
+        &self,
+        token: &str,
+        geo: Option<(f64, f64, Option<f64>)>,
+        disclosure_sha256: Sha256,
+        meta: &RequestMeta,
+    ) -> Result<(), SigningError> {
+        let link = self.link(token).await?;
+        if link.recipient.consented_at.is_some() {
+            return Ok(());
+        }
+        let browser = geo.map(|(lat, lon, _)| browser_geolocation(lat, lon)).transpose()?;
+        let browser_json =
+            geo.map(|(lat, lon, acc)| json!({ "latitude": lat, "longitude": lon, "accuracy": acc }).to_string());
+        let details = json!({
+            "disclosure_sha256": disclosure_sha256.to_hex(),
+            "location_shared": browser.is_some(),
+        });
+        let event = self.recipient_event(&link, EventType::RecipientConsented, None, details)?;
+        let (doc_id, rid) = (link.document.id.clone(), link.recipient.id.clone());
+        let now = self.inner.clock.now().as_micros();
+        let personal = self.recipient_personal(&link.recipient, meta, browser);
+        let append = Append::event(parse_id(&doc_id)?, event, personal).with_effect(Box::new(move |conn| {
+            Box::pin(async move {
+                repo::mark_consented(conn, &doc_id, &rid, browser_json.as_deref(), now).await?;
+                Ok(())
+            })
+        }));
+        self.append(append).await
+    }
+
+    /// Emails a one-time code, if the rules allow one now.
+    pub async fn request_code(&self, token: &str, meta: &RequestMeta) -> Result<(), SigningError> {
+        let link = self.link(token).await?;
+        if !link.recipient.otp_required {
+            return Err(conflict("this signing request does not use email codes"));
+        }
+        let (doc_id, rid) = (link.document.id.as_str(), link.recipient.id.as_str());
+        let current = repo::otp(&self.inner.pool, doc_id, rid).await?;
+        let now = self.inner.clock.now();
+        self.inner.otp.may_issue(current.as_ref(), now).map_err(|e| SigningError::TooMany {
+            message: e.to_string(),
+            retry_after: match e {
+                otp::OtpRefusal::TooSoon { retry_after } | otp::OtpRefusal::Locked { retry_after } => retry_after,
+            },
+        })?;
+        let code = otp::code_from_random(rand::random::<u32>());
+        let state = OtpState {
+            code_hash: otp::code_hash(rid, &code),
+            issued_at: now,
+            attempts: 0,
+            locked_at: None,
+            verified_at: None,
+        };
+        repo::store_otp(&self.inner.pool, doc_id, rid, &state).await?;
+        let mail = templates::otp_code(templates::OtpCode {
+            recipient_name: link.recipient.name.clone(),
+            recipient_email: link.recipient.email.clone(),
+            document_title: link.document.title.clone(),
+            code: otp::display_code(&code),
+            valid_minutes: u32::try_from(self.inner.otp.validity.as_secs() / 60).unwrap_or(10),
+        });
+        self.inner.mailer.send(mail).await.map_err(|e| internal(format!("sending a code: {e}")))?;
+        let event = self.recipient_event(&link, EventType::RecipientOtpSent, None, json!({ "channel": "email" }))?;
+        let personal = self.recipient_personal(&link.recipient, meta, None);
+        self.append(Append::event(parse_id(doc_id)?, event, personal)).await
+    }
+
+    /// Checks an entered code; returns the recipient key the browser session is then bound to.
+    pub async fn verify_code(&self, token: &str, code: &str, meta: &RequestMeta) -> Result<String, SigningError> {
+        let link = self.link(token).await?;
+        let (doc_id, rid) = (link.document.id.as_str(), link.recipient.id.as_str());
+        let before = repo::otp(&self.inner.pool, doc_id, rid).await?.ok_or_else(|| conflict("ask for a code first"))?;
+        let mut after = before.clone();
+        let outcome = self.inner.otp.verify(&mut after, rid, code, self.inner.clock.now());
+        if after != before && !repo::update_otp(&self.inner.pool, doc_id, rid, &before, &after).await? {
+            return Err(conflict("the code was just used or replaced: try again"));
+        }
+        match outcome {
+            OtpOutcome::Verified => {}
+            OtpOutcome::Wrong { remaining: 0 } => {
+                return Err(SigningError::TooMany {
+                    message: "that code is wrong, and it was the last try: ask for a new code in a few minutes"
+                        .to_owned(),
+                    retry_after: self.inner.otp.lock_pause,
+                });
+            }
+            OtpOutcome::Wrong { remaining } => {
+                return Err(invalid("code", format!("that code is wrong; {remaining} tries left")));
+            }
+            OtpOutcome::Expired => return Err(invalid("code", "that code has expired: ask for a new one")),
+            OtpOutcome::Locked { retry_after } => {
+                return Err(SigningError::TooMany {
+                    message: "too many wrong codes: ask for a new code in a few minutes".to_owned(),
+                    retry_after,
+                });
+            }
+            OtpOutcome::NoCode => return Err(invalid("code", "ask for a new code")),
+            OtpOutcome::Malformed => return Err(invalid("code", "the code is 6 digits")),
+        }
+        let event =
+            self.recipient_event(&link, EventType::RecipientOtpVerified, None, json!({ "channel": "email" }))?;
+        let personal = self.recipient_personal(&link.recipient, meta, None);
+        self.append(Append::event(parse_id(doc_id)?, event, personal)).await?;
+        Ok(recipient_key(&link.recipient))
+    }
+
+    /// The recipient key of a usable link.
+    pub async fn recipient_key(&self, token: &str) -> Result<String, SigningError> {
+        Ok(recipient_key(&self.link(token).await?.recipient))
+    }
+
+    /// The signature: every rule checked, images stored encrypted, `recipient.signed` with the
+    /// state change; then the next link (sequential) or completion.
+    pub async fn sign(
+        &self,
+        token: &str,
+        submission: attesta_app::api::signing::Submission,
+        code_verified_here: bool,
+        meta: &RequestMeta,
+    ) -> Result<(), SigningError> {
+        let link = self.link(token).await?;
+        let r = &link.recipient;
+        if r.consented_at.is_none() {
+            return Err(conflict("agree to sign electronically first"));
+        }
+        if r.otp_required && !code_verified_here {
+            return Err(SigningError::Document(DocumentError::Forbidden));
+        }
+        let statuses: Vec<_> = link.recipients.iter().map(|x| x.status).collect();
+        let index = link.recipients.iter().position(|x| x.id == r.id).ok_or_else(|| internal("recipient missing"))?;
+        ceremony::may_act(link.order, &statuses, index).map_err(|e| conflict(e.to_string()))?;
+
+        let client = Sha256::parse_hex(submission.client_sha256.trim())
+            .map_err(|_| invalid("client_sha256", "the browser's file hash is missing or malformed"))?;
+        if client != link.document.sha256 {
+            tracing::warn!(document_id = %link.document.id, recipient = %r.id, client = %client, "signature refused: the browser showed other bytes");
+            return Err(conflict(format!(
+                "the document your browser shows (SHA-256 {}) is not the document to sign (SHA-256 {}): reload the page",
+                client.to_hex(),
+                link.document.sha256.to_hex()
+            )));
+        }
+        let pages = self.pages(&link.document).await?;
+        let rid = attesta_core::signing::LocalId::parse(&r.id).ok_or_else(|| internal("recipient id"))?;
+        let fields = link.layout.fields_of(&rid, &pages);
+        let signature = submission.signature_png.as_deref().map(|b| decode_png(b, "signature")).transpose()?;
+        let initials = submission.initials_png.as_deref().map(|b| decode_png(b, "initials")).transpose()?;
+        let values = ceremony::check_submission(&fields, &submission.values, signature.is_some(), initials.is_some())
+            .map_err(|e| invalid("fields", e.to_string()))?;
+        let uses = |kind: FieldKind| {
+            values
+                .iter()
+                .any(|(id, v)| *v == FieldInput::Applied && fields.iter().any(|f| &f.id == id && f.kind == kind))
+        };
+        let signature = signature.filter(|_| uses(FieldKind::Signature));
+        let initials = initials.filter(|_| uses(FieldKind::Initials));
+
+        let now = self.inner.clock.now();
+        let today = crate::clock::utc_date(now);
+        let mut stored = Vec::new();
+        let mut images = json!({});
+        for (kind, png, method) in [
+            ("signature", &signature, submission.signature_method.as_deref()),
+            ("initials", &initials, submission.initials_method.as_deref()),
+        ] {
+            if let Some(png) = png {
+                let (blob, sha) = self.store_image(png).await?;
+                let method = match method {
+                    Some("typed") => "typed",
+                    _ => "drawn",
+                };
+                images[kind] = json!({ "sha256": sha.to_hex(), "method": method, "bytes": png.len() });
+                stored.push((kind, blob, sha));
+            }
+        }
+        let mut field_details = Vec::new();
+        let mut rows = Vec::new();
+        for field in &fields {
+            let value = match (field.kind, values.get(&field.id)) {
+                (FieldKind::DateSigned, _) => json!({ "type": "date", "value": today }),
+                (_, Some(v)) => serde_json::to_value(v).map_err(internal)?,
+                (_, None) => continue,
+            };
+            field_details.push(
+                json!({ "id": field.id.as_str(), "kind": field.kind.as_str(), "page": field.page, "value": value }),
+            );
+            rows.push((field.id.to_string(), value.to_string()));
+        }
+        let details = json!({ "recipient": r.id, "position": r.position, "fields": field_details, "images": images });
+        let event = self.recipient_event(&link, EventType::RecipientSigned, Some(client), details)?;
+        let geo = r.browser_geo.as_deref().and_then(stored_browser_geo);
+        let personal = self.recipient_personal(r, meta, geo);
+        let (doc_id, recipient_id) = (link.document.id.clone(), r.id.clone());
+        let blob_rows: Vec<_> = stored.iter().map(|(_, b, _)| b.clone()).collect();
+        let sig = stored.iter().find(|(k, _, _)| *k == "signature").map(|(_, b, s)| (b.key.clone(), *s));
+        let ini = stored.iter().find(|(k, _, _)| *k == "initials").map(|(_, b, s)| (b.key.clone(), *s));
+        let at = now.as_micros();
+        let append = Append::event(parse_id(&doc_id)?, event, personal).with_effect(Box::new(move |conn| {
+            Box::pin(async move {
+                for b in &blob_rows {
+                    super::repo::insert_blob(conn, b).await?;
+                }
+                let sig = sig.as_ref().map(|(k, s)| (k.as_str(), s));
+                let ini = ini.as_ref().map(|(k, s)| (k.as_str(), s));
+                if !repo::mark_signed(conn, &doc_id, &recipient_id, sig, ini, at).await? {
+                    return Err(EffectError::Refused(
+                        "this signature was already recorded, or signing has ended".to_owned(),
+                    ));
+                }
+                for (field, value) in &rows {
+                    repo::insert_value(conn, &doc_id, field, &recipient_id, value, at).await?;
+                }
+                Ok(())
+            })
+        }));
+        if let Err(e) = self.append(append).await {
+            for (_, b, _) in &stored {
+                if let Ok(key) = crate::blob::BlobKey::parse(&b.key) {
+                    let _ = self.inner.blobs.delete(&key).await;
+                }
+            }
+            return Err(e);
+        }
+        tracing::info!(document_id = %link.document.id, recipient = %r.id, "recipient signed");
+        self.after_signature(&link.document.id).await;
+        Ok(())
+    }
+
+    /// Completes the document when everyone signed, or sends the next link.
+    async fn after_signature(&self, id: &str) {
+        let Ok((recipients, _)) = self.ceremony_state(id).await else { return };
+        let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
+        if !ceremony::is_complete(&statuses) {
+            self.issue_due_links(id).await;
+            return;
+        }
+        let result = async {
+            let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+            let details = json!({ "signers": recipients.len() });
+            let event = self.system_event(EventType::DocumentCompleted, document.sha256, details)?;
+            let doc_id = document.id.clone();
+            let now = self.inner.clock.now().as_micros();
+            let append = Append::event(parse_id(id)?, event, PersonalData::none()).with_effect(Box::new(move |conn| {
+                Box::pin(async move {
+                    if !repo::finish(conn, &doc_id, "completed", None, now).await? {
+                        return Err(EffectError::Refused("already completed".to_owned()));
+                    }
+                    Ok(())
+                })
+            }));
+            match self.inner.evidence.append(append).await {
+                Ok(_) => {}
+                // Two last signatures at once: the other one completed it.
+                Err(EvidenceError::Refused(_)) => return Ok::<(), SigningError>(()),
+                Err(e) => return Err(internal(e)),
+            }
+            tracing::info!(document_id = %id, "document completed");
+            let link = format!("{}/documents/{}", self.inner.public_origin, document.id);
+            let (owner_name, owner_email) = self.owner_contact(&document).await?;
+            let mut mails = vec![templates::completed_notice(templates::CompletedNotice {
+                to_name: owner_name,
+                to_email: owner_email,
+                document_title: document.title.clone(),
+                link: Some(link),
+            })];
+            for r in &recipients {
+                mails.push(templates::completed_notice(templates::CompletedNotice {
+                    to_name: r.name.clone(),
+                    to_email: r.email.clone(),
+                    document_title: document.title.clone(),
+                    link: None,
+                }));
+            }
+            for mail in mails {
+                if let Err(e) = self.inner.mailer.send(mail).await {
+                    tracing::warn!(document_id = %id, error = %e, "completion notice not delivered");
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(document_id = %id, error = %e, "completing a document");
+        }
+    }
+
+    /// The signer declines: the document ends, and the sender is told.
+    pub async fn decline(&self, token: &str, reason: &str, meta: &RequestMeta) -> Result<(), SigningError> {
+        let link = self.link(token).await?;
+        let reason = ceremony::clean_reason(reason).map_err(|m| invalid("reason", m))?;
+        let statuses: Vec<_> = link.recipients.iter().map(|x| x.status).collect();
+        let index = link
+            .recipients
+            .iter()
+            .position(|x| x.id == link.recipient.id)
+            .ok_or_else(|| internal("recipient missing"))?;
+        ceremony::may_act(link.order, &statuses, index).map_err(|e| conflict(e.to_string()))?;
+        let details = json!({ "recipient": link.recipient.id, "position": link.recipient.position, "reason": reason });
+        let event = self.recipient_event(&link, EventType::RecipientDeclined, None, details)?;
+        let geo = link.recipient.browser_geo.as_deref().and_then(stored_browser_geo);
+        let personal = self.recipient_personal(&link.recipient, meta, geo);
+        let (doc_id, rid, why) = (link.document.id.clone(), link.recipient.id.clone(), reason.clone());
+        let now = self.inner.clock.now().as_micros();
+        let append = Append::event(parse_id(&doc_id)?, event, personal).with_effect(Box::new(move |conn| {
+            Box::pin(async move {
+                if !repo::mark_declined(conn, &doc_id, &rid, &why, now).await?
+                    || !repo::finish(conn, &doc_id, "declined", None, now).await?
+                {
+                    return Err(EffectError::Refused("signing has already ended".to_owned()));
+                }
+                Ok(())
+            })
+        }));
+        self.append(append).await?;
+        let (sender_name, sender_email) = self.owner_contact(&link.document).await?;
+        let mail = templates::declined_notice(templates::DeclinedNotice {
+            sender_name,
+            sender_email,
+            recipient_name: link.recipient.name.clone(),
+            recipient_email: link.recipient.email.clone(),
+            document_title: link.document.title.clone(),
+            reason: Some(reason),
+            link: format!("{}/documents/{}", self.inner.public_origin, link.document.id),
+        });
+        if let Err(e) = self.inner.mailer.send(mail).await {
+            tracing::warn!(document_id = %link.document.id, error = %e, "decline notice not delivered");
+        }
+        Ok(())
+    }
+
+    // ---- helpers ------------------------------------------------------------------------
+
+    async fn append(&self, append: Append) -> Result<(), SigningError> {
+        match self.inner.evidence.append(append).await {
+            Ok(_) => Ok(()),
+            Err(EvidenceError::Refused(why)) => Err(conflict(why)),
+            Err(e) => Err(internal(format!("recording the event: {e}"))),
+        }
+    }
+
+    /// Stores a PNG encrypted like any document file; returns its row (not yet inserted) and hash.
+    async fn store_image(&self, png: &[u8]) -> Result<(super::repo::BlobRow, Sha256), SigningError> {
+        let spooled = super::ingest::spool(
+            &self.inner.spool_dir,
+            futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(png))]),
+            MAX_IMAGE_BYTES as u64,
+        )
+        .await
+        .map_err(|e| internal(format!("{e:?}")))?;
+        let key = super::new_blob_key();
+        let keyring = self.inner.keyring.clone();
+        let key_text = key.as_str().to_owned();
+        let spool_dir = self.inner.spool_dir.clone();
+        let file = spooled.file.try_clone().map_err(internal)?;
+        let encrypted =
+            tokio::task::spawn_blocking(move || super::ingest::encrypt(&file, &keyring, &key_text, &spool_dir))
+                .await
+                .map_err(internal)?
+                .map_err(|e| internal(format!("{e:?}")))?;
+        self.inner.blobs.put_file(&key, &encrypted.path).await.map_err(internal)?;
+        let row = super::repo::BlobRow {
+            key: key.as_str().to_owned(),
+            sha256: spooled.sha256,
+            size: spooled.len,
+            stored_size: encrypted.stored_size,
+            wrapped_key: encrypted.wrapped_key.to_string(),
+            master_key_id: encrypted.wrapped_key.master_key_id().to_string(),
+            content_type: "image/png".to_owned(),
+            created_at: self.inner.clock.now().as_micros(),
+        };
+        Ok((row, spooled.sha256))
+    }
+
+    fn user_event(
+        &self,
+        t: EventType,
+        user: &User,
+        file: Sha256,
+        details: serde_json::Value,
+    ) -> Result<NewEvent, SigningError> {
+        self.new_event(t, user, file, None, details).map_err(|e| SigningError::Document(DocumentError::Internal(e)))
+    }
+
+    fn system_event(&self, t: EventType, file: Sha256, details: serde_json::Value) -> Result<NewEvent, SigningError> {
+        let actor = Actor { kind: ActorKind::System, id: Some(ActorId::parse("attesta").map_err(internal)?) };
+        self.event_as(t, actor, file, None, details)
+    }
+
+    fn recipient_event(
+        &self,
+        link: &Link,
+        t: EventType,
+        client: Option<Sha256>,
+        details: serde_json::Value,
+    ) -> Result<NewEvent, SigningError> {
+        let mut details = details;
+        if details.get("recipient").is_none() {
+            details["recipient"] = json!(link.recipient.id);
+        }
+        let actor = Actor {
+            kind: ActorKind::Recipient,
+            id: Some(ActorId::parse(&format!("recipient:{}", link.recipient.id)).map_err(internal)?),
+        };
+        self.event_as(t, actor, link.document.sha256, client, details)
+    }
+
+    fn event_as(
+        &self,
+        event_type: EventType,
+        actor: Actor,
+        file_sha256: Sha256,
+        client_file_sha256: Option<Sha256>,
+        details: serde_json::Value,
+    ) -> Result<NewEvent, SigningError> {
+        let details = match details {
+            serde_json::Value::Object(map) => Details::new(map).map_err(internal)?,
+            _ => Details::empty(),
+        };
+        Ok(NewEvent {
+            event_id: EventId::parse(&super::new_event_id()).map_err(internal)?,
+            event_type,
+            time: self.inner.clock.now(),
+            actor,
+            file_sha256,
+            client_file_sha256,
+            details,
+        })
+    }
+
+    /// A recipient's identity and the request's origin; the browser's location when they shared
+    /// it, else the address's.
+    fn recipient_personal(&self, r: &RecipientRow, meta: &RequestMeta, browser: Option<Geolocation>) -> PersonalData {
+        let text = |s: &str| Text::new(s.chars().take(512).collect::<String>()).ok();
+        PersonalData {
+            email: text(&r.email),
+            name: text(&r.name),
+            ip: meta.ip.and_then(|ip| text(&ip.to_string())),
+            user_agent: meta.user_agent.as_deref().and_then(text),
+            geo: browser.or_else(|| meta.ip.and_then(|ip| self.inner.geo.as_ref().and_then(|g| g.locate(ip)))),
+        }
+    }
+}
+
+/// `document/recipient`: what a browser session remembers a verified code for.
+fn recipient_key(r: &RecipientRow) -> String {
+    format!("{}/{}", r.document_id, r.id)
+}
+
+fn new_token() -> SigningToken {
+    let mut bytes = [0u8; attesta_core::signing::token::TOKEN_BYTES];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    SigningToken::from_random(bytes)
+}
+
+fn browser_geolocation(lat: f64, lon: f64) -> Result<Geolocation, SigningError> {
+    Ok(Geolocation {
+        source: GeoSource::Browser,
+        country: None,
+        region: None,
+        city: None,
+        latitude: Some(Latitude::new(lat).map_err(|_| invalid("geo", "latitude out of range"))?),
+        longitude: Some(Longitude::new(lon).map_err(|_| invalid("geo", "longitude out of range"))?),
+    })
+}
+
+fn stored_browser_geo(json: &str) -> Option<Geolocation> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    browser_geolocation(v["latitude"].as_f64()?, v["longitude"].as_f64()?).ok()
+}
+
+/// A signature image from the browser: base64 of a PNG, within size limits.
+fn decode_png(b64: &str, what: &'static str) -> Result<Vec<u8>, SigningError> {
+    use base64::Engine as _;
+    let b64 = b64.trim().trim_start_matches("data:image/png;base64,");
+    if b64.len() > MAX_IMAGE_BYTES * 4 / 3 + 8 {
+        return Err(invalid(what, format!("the {what} image is too large")));
+    }
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| invalid(what, format!("the {what} image is not valid base64")))?;
+    const MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if png.len() < 24 || &png[..8] != MAGIC || &png[12..16] != b"IHDR" {
+        return Err(invalid(what, format!("the {what} image is not a PNG")));
+    }
+    let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
+    let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
+    if width == 0 || height == 0 || width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
+        return Err(invalid(
+            what,
+            format!("the {what} image is {width}×{height} pixels; at most {MAX_IMAGE_SIDE} a side"),
+        ));
+    }
+    Ok(png)
+}

@@ -1,0 +1,435 @@
+//! The signing tables: drafts on `documents`, `recipients`, `field_values`, `otp_codes`.
+
+use attesta_core::Timestamp;
+use attesta_core::evidence::Sha256;
+use attesta_core::signing::ceremony::RecipientStatus;
+use attesta_core::signing::otp::OtpState;
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{Row as _, SqlitePool};
+
+/// The editable part of a draft document.
+pub struct DraftRow {
+    pub draft_json: Option<String>,
+    pub revision: i64,
+    pub pages_json: Option<String>,
+    pub layout_json: Option<String>,
+    pub signing_order: Option<String>,
+    pub void_reason: Option<String>,
+}
+
+pub async fn draft(pool: &SqlitePool, id: &str) -> Result<Option<DraftRow>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT draft_json, draft_revision, pages_json, layout_json, signing_order, void_reason FROM documents WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        Ok(DraftRow {
+            draft_json: r.try_get(0)?,
+            revision: r.try_get(1)?,
+            pages_json: r.try_get(2)?,
+            layout_json: r.try_get(3)?,
+            signing_order: r.try_get(4)?,
+            void_reason: r.try_get(5)?,
+        })
+    })
+    .transpose()
+}
+
+pub async fn store_pages(pool: &SqlitePool, id: &str, pages_json: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE documents SET pages_json = ? WHERE id = ? AND pages_json IS NULL")
+        .bind(pages_json)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Saves the draft if nobody saved since `revision`; returns the new revision, or `None` on a
+/// conflict (or when the document is no longer a draft).
+pub async fn save_draft(
+    pool: &SqlitePool,
+    id: &str,
+    revision: i64,
+    json: &str,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE documents SET draft_json = ?, draft_revision = draft_revision + 1, updated_at = ? \
+         WHERE id = ? AND draft_revision = ? AND status = 'draft'",
+    )
+    .bind(json)
+    .bind(now)
+    .bind(id)
+    .bind(revision)
+    .execute(pool)
+    .await?;
+    Ok((done.rows_affected() == 1).then_some(revision + 1))
+}
+
+/// Freezes the layout and marks the document sent, if it is still the draft at `revision`.
+pub async fn mark_sent(
+    conn: &mut SqliteConnection,
+    id: &str,
+    revision: i64,
+    layout_json: &str,
+    layout_sha256: &Sha256,
+    order: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE documents SET status = 'sent', layout_json = ?, layout_sha256 = ?, signing_order = ?, sent_at = ?, \
+         updated_at = ? WHERE id = ? AND status = 'draft' AND draft_revision = ?",
+    )
+    .bind(layout_json)
+    .bind(layout_sha256.as_bytes().as_slice())
+    .bind(order)
+    .bind(now)
+    .bind(now)
+    .bind(id)
+    .bind(revision)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Moves a sent document to `completed`, `declined` or `voided`; false if it was not `sent`.
+pub async fn finish(
+    conn: &mut SqliteConnection,
+    id: &str,
+    status: &str,
+    void_reason: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE documents SET status = ?, finished_at = ?, updated_at = ?, void_reason = ? WHERE id = ? AND status = 'sent'",
+    )
+    .bind(status)
+    .bind(now)
+    .bind(now)
+    .bind(void_reason)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(Debug, Clone)]
+pub struct RecipientRow {
+    pub document_id: String,
+    pub id: String,
+    pub position: u32,
+    pub name: String,
+    pub email: String,
+    pub otp_required: bool,
+    pub status: RecipientStatus,
+    pub token_hash: Option<Sha256>,
+    pub emailed_at: Option<i64>,
+    pub email_error: Option<String>,
+    pub viewed_at: Option<i64>,
+    pub consented_at: Option<i64>,
+    pub signed_at: Option<i64>,
+    pub declined_at: Option<i64>,
+    pub decline_reason: Option<String>,
+    pub browser_geo: Option<String>,
+}
+
+const RECIPIENT_COLUMNS: &str = "document_id, id, position, name, email, otp_required, status, token_hash, emailed_at, \
+     email_error, viewed_at, consented_at, signed_at, declined_at, decline_reason, browser_geo";
+
+fn decode_recipient(r: &sqlx::sqlite::SqliteRow) -> Result<RecipientRow, sqlx::Error> {
+    let corrupt = |what: &str| sqlx::Error::Decode(format!("recipient: {what}").into());
+    let status: String = r.try_get("status")?;
+    let token: Option<Vec<u8>> = r.try_get("token_hash")?;
+    let position: i64 = r.try_get("position")?;
+    Ok(RecipientRow {
+        document_id: r.try_get("document_id")?,
+        id: r.try_get("id")?,
+        position: u32::try_from(position).map_err(|_| corrupt("position"))?,
+        name: r.try_get("name")?,
+        email: r.try_get("email")?,
+        otp_required: r.try_get::<i64, _>("otp_required")? == 1,
+        status: RecipientStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        token_hash: token.map(|t| Sha256::from_slice(&t)).transpose().map_err(|_| corrupt("token hash"))?,
+        emailed_at: r.try_get("emailed_at")?,
+        email_error: r.try_get("email_error")?,
+        viewed_at: r.try_get("viewed_at")?,
+        consented_at: r.try_get("consented_at")?,
+        signed_at: r.try_get("signed_at")?,
+        declined_at: r.try_get("declined_at")?,
+        decline_reason: r.try_get("decline_reason")?,
+        browser_geo: r.try_get("browser_geo")?,
+    })
+}
+
+pub async fn recipients(pool: &SqlitePool, document_id: &str) -> Result<Vec<RecipientRow>, sqlx::Error> {
+    let rows =
+        sqlx::query(&format!("SELECT {RECIPIENT_COLUMNS} FROM recipients WHERE document_id = ? ORDER BY position"))
+            .bind(document_id)
+            .fetch_all(pool)
+            .await?;
+    rows.iter().map(decode_recipient).collect()
+}
+
+pub async fn recipient_by_token(pool: &SqlitePool, token_hash: &Sha256) -> Result<Option<RecipientRow>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {RECIPIENT_COLUMNS} FROM recipients WHERE token_hash = ?"))
+        .bind(token_hash.as_bytes().as_slice())
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(decode_recipient).transpose()
+}
+
+pub async fn insert_recipient(
+    conn: &mut SqliteConnection,
+    document_id: &str,
+    id: &str,
+    position: u32,
+    name: &str,
+    email: &str,
+    otp: bool,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO recipients (document_id, id, position, name, email, otp_required, status) \
+         VALUES (?, ?, ?, ?, ?, ?, 'waiting')",
+    )
+    .bind(document_id)
+    .bind(id)
+    .bind(i64::from(position))
+    .bind(name)
+    .bind(email)
+    .bind(i64::from(otp))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Issues a (new) link: the old one, if any, stops working.
+pub async fn issue_link(
+    pool: &SqlitePool,
+    document_id: &str,
+    id: &str,
+    token_hash: &Sha256,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE recipients SET token_hash = ?, link_issued_at = ?, \
+         status = CASE status WHEN 'waiting' THEN 'sent' ELSE status END \
+         WHERE document_id = ? AND id = ? AND status IN ('waiting', 'sent', 'viewed') \
+         AND (SELECT status FROM documents WHERE id = ?) = 'sent'",
+    )
+    .bind(token_hash.as_bytes().as_slice())
+    .bind(now)
+    .bind(document_id)
+    .bind(id)
+    .bind(document_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn record_email(
+    conn: &mut SqliteConnection,
+    document_id: &str,
+    id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE recipients SET emailed_at = ?, email_error = NULL WHERE document_id = ? AND id = ?")
+        .bind(now)
+        .bind(document_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn record_email_error(
+    pool: &SqlitePool,
+    document_id: &str,
+    id: &str,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE recipients SET email_error = ? WHERE document_id = ? AND id = ?")
+        .bind(error)
+        .bind(document_id)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// First open: true if this call recorded it.
+pub async fn mark_viewed(
+    conn: &mut SqliteConnection,
+    document_id: &str,
+    id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE recipients SET viewed_at = ?, status = CASE status WHEN 'sent' THEN 'viewed' ELSE status END \
+         WHERE document_id = ? AND id = ? AND viewed_at IS NULL",
+    )
+    .bind(now)
+    .bind(document_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn mark_consented(
+    conn: &mut SqliteConnection,
+    document_id: &str,
+    id: &str,
+    browser_geo: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE recipients SET consented_at = ?, browser_geo = ? \
+         WHERE document_id = ? AND id = ? AND consented_at IS NULL AND status IN ('sent', 'viewed')",
+    )
+    .bind(now)
+    .bind(browser_geo)
+    .bind(document_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records the signature; false when the recipient is no longer able to sign (already signed,
+/// declined, or the document left `sent`), so a double submit records one signature.
+#[allow(clippy::too_many_arguments)]
+pub async fn mark_signed(
+    conn: &mut SqliteConnection,
+    document_id: &str,
+    id: &str,
+    signature: Option<(&str, &Sha256)>,
+    initials: Option<(&str, &Sha256)>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE recipients SET status = 'signed', signed_at = ?, signature_key = ?, signature_sha256 = ?, \
+         initials_key = ?, initials_sha256 = ? \
+         WHERE document_id = ? AND id = ? AND status IN ('sent', 'viewed') \
+         AND (SELECT status FROM documents WHERE id = ?) = 'sent'",
+    )
+    .bind(now)
+    .bind(signature.map(|s| s.0))
+    .bind(signature.map(|s| s.1.as_bytes().to_vec()))
+    .bind(initials.map(|s| s.0))
+    .bind(initials.map(|s| s.1.as_bytes().to_vec()))
+    .bind(document_id)
+    .bind(id)
+    .bind(document_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn insert_value(
+    conn: &mut SqliteConnection,
+    document_id: &str,
+    field_id: &str,
+    recipient_id: &str,
+    value_json: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO field_values (document_id, field_id, recipient_id, value_json, filled_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(document_id)
+    .bind(field_id)
+    .bind(recipient_id)
+    .bind(value_json)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_declined(
+    conn: &mut SqliteConnection,
+    document_id: &str,
+    id: &str,
+    reason: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE recipients SET status = 'declined', declined_at = ?, decline_reason = ? \
+         WHERE document_id = ? AND id = ? AND status IN ('sent', 'viewed')",
+    )
+    .bind(now)
+    .bind(reason)
+    .bind(document_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn otp(pool: &SqlitePool, document_id: &str, id: &str) -> Result<Option<OtpState>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT code_hash, issued_at, attempts, locked_at, verified_at FROM otp_codes WHERE document_id = ? AND recipient_id = ?",
+    )
+    .bind(document_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        let hash: Vec<u8> = r.try_get(0)?;
+        let attempts: i64 = r.try_get(2)?;
+        Ok(OtpState {
+            code_hash: Sha256::from_slice(&hash).map_err(|e| sqlx::Error::Decode(e.into()))?,
+            issued_at: Timestamp::from_micros(r.try_get(1)?),
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            locked_at: r.try_get::<Option<i64>, _>(3)?.map(Timestamp::from_micros),
+            verified_at: r.try_get::<Option<i64>, _>(4)?.map(Timestamp::from_micros),
+        })
+    })
+    .transpose()
+}
+
+pub async fn store_otp(pool: &SqlitePool, document_id: &str, id: &str, state: &OtpState) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO otp_codes (document_id, recipient_id, code_hash, issued_at, attempts, locked_at, verified_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (document_id, recipient_id) DO UPDATE SET \
+         code_hash = excluded.code_hash, issued_at = excluded.issued_at, attempts = excluded.attempts, \
+         locked_at = excluded.locked_at, verified_at = excluded.verified_at",
+    )
+    .bind(document_id)
+    .bind(id)
+    .bind(state.code_hash.as_bytes().as_slice())
+    .bind(state.issued_at.as_micros())
+    .bind(i64::from(state.attempts))
+    .bind(state.locked_at.map(Timestamp::as_micros))
+    .bind(state.verified_at.map(Timestamp::as_micros))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Counts a wrong code or marks the code used, only if nobody else did in between (two
+/// browsers guessing at once cannot get more than the allowed tries).
+pub async fn update_otp(
+    pool: &SqlitePool,
+    document_id: &str,
+    id: &str,
+    before: &OtpState,
+    after: &OtpState,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE otp_codes SET attempts = ?, locked_at = ?, verified_at = ? \
+         WHERE document_id = ? AND recipient_id = ? AND code_hash = ? AND attempts = ? AND verified_at IS NULL",
+    )
+    .bind(i64::from(after.attempts))
+    .bind(after.locked_at.map(Timestamp::as_micros))
+    .bind(after.verified_at.map(Timestamp::as_micros))
+    .bind(document_id)
+    .bind(id)
+    .bind(before.code_hash.as_bytes().as_slice())
+    .bind(i64::from(before.attempts))
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

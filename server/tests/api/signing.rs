@@ -1,0 +1,601 @@
+//! The signing ceremony over HTTP: prepare, send, sign by link, and every refusal on the way.
+//! Mail goes to the file outbox here (read back from the `.eml` files); the browser tests read
+//! it back from a real SMTP server (MailDev).
+
+use crate::helpers::{Options, TestApp, pdf, spawn_app_with};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+/// A 1×1 transparent PNG: a valid signature image for the server's checks.
+const PNG_1X1: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+struct Ceremony {
+    app: TestApp,
+    id: String,
+    sha256: String,
+}
+
+fn outbox(app: &TestApp) -> PathBuf {
+    app.data.path().join("outbox")
+}
+
+/// A signed-in owner with one uploaded two-page PDF.
+async fn owner_with_document(configure: impl FnOnce(&mut attesta_server::config::Config) + Send + 'static) -> Ceremony {
+    let app = spawn_app_with(Options::configured(configure)).await;
+    app.set_up_owner().await;
+    let bytes = pdf(2, "Agreement");
+    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let id = app.upload_ok("agreement.pdf", bytes).await;
+    Ceremony { app, id, sha256 }
+}
+
+impl Ceremony {
+    async fn call(&self, path: &str, body: Value) -> reqwest::Response {
+        self.app.client.post(self.app.url(path)).json(&body).send().await.expect("request")
+    }
+
+    async fn ok(&self, path: &str, body: Value) -> Value {
+        let r = self.call(path, body).await;
+        let status = r.status();
+        let text = r.text().await.expect("body");
+        assert!(status.is_success(), "{path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    async fn revision(&self) -> i64 {
+        self.ok("/api/draft", json!({ "id": self.id })).await["revision"].as_i64().expect("revision")
+    }
+
+    /// Saves a draft with these signers (name, email, code?), one signature field each, plus
+    /// `extra` fields; returns the new revision.
+    async fn save(&self, order: &str, signers: &[(&str, &str, bool)], extra: Vec<Value>) -> i64 {
+        let recipients: Vec<Value> = signers
+            .iter()
+            .enumerate()
+            .map(|(i, (name, email, otp))| json!({ "id": format!("r{}", i + 1), "name": name, "email": email, "otp": otp }))
+            .collect();
+        let mut fields: Vec<Value> = (0..signers.len())
+            .map(|i| {
+                json!({ "id": format!("s{}", i + 1), "recipient": format!("r{}", i + 1), "kind": "signature", "page": 1,
+                        "rect": { "x": 72.0, "y": 100.0 + 60.0 * i as f64, "width": 180.0, "height": 48.0 },
+                        "required": true, "label": "" })
+            })
+            .collect();
+        fields.extend(extra);
+        let draft = json!({ "order": order, "recipients": recipients, "fields": fields, "message": "Please sign." });
+        let revision = self.revision().await;
+        self.ok("/api/draft/save", json!({ "id": self.id, "revision": revision, "draft": draft }))
+            .await
+            .as_i64()
+            .expect("rev")
+    }
+
+    async fn send(&self, order: &str, signers: &[(&str, &str, bool)], extra: Vec<Value>) {
+        let revision = self.save(order, signers, extra).await;
+        self.ok("/api/draft/send", json!({ "id": self.id, "revision": revision })).await;
+    }
+
+    async fn status(&self) -> Value {
+        self.ok("/api/signing/status", json!({ "id": self.id })).await
+    }
+
+    async fn event_types(&self) -> Vec<String> {
+        sqlx::query_scalar::<_, String>("SELECT event_type FROM audit_events WHERE document_id = ? ORDER BY seq")
+            .bind(&self.id)
+            .fetch_all(&self.app.pool)
+            .await
+            .expect("events")
+    }
+
+    /// The newest signing link mailed to `email`.
+    fn link_for(&self, email: &str) -> Option<String> {
+        mails(&self.app).into_iter().rev().find(|m| m.to.contains(email)).and_then(|m| token_in(&m.body))
+    }
+
+    fn mails_to(&self, email: &str) -> Vec<Mail> {
+        mails(&self.app).into_iter().filter(|m| m.to.contains(email)).collect()
+    }
+}
+
+/// A signer: their own cookie jar (a different browser), same site.
+struct Signer {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Signer {
+    fn new(app: &TestApp, token: String) -> Self {
+        Self { client: crate::helpers::client_with_origin(&app.address), base: app.address.clone(), token }
+    }
+
+    async fn call(&self, endpoint: &str, mut body: Value) -> reqwest::Response {
+        body["token"] = json!(self.token);
+        self.client.post(format!("{}/api/sign/{endpoint}", self.base)).json(&body).send().await.expect("request")
+    }
+
+    async fn expect(&self, endpoint: &str, body: Value, status: StatusCode) -> String {
+        let r = self.call(endpoint, body).await;
+        let got = r.status();
+        let text = r.text().await.expect("body");
+        assert_eq!(got, status, "{endpoint}: {text}");
+        text
+    }
+
+    async fn open(&self) -> Value {
+        serde_json::from_str(&self.expect("open", json!({}), StatusCode::OK).await).expect("json")
+    }
+
+    async fn consent(&self) {
+        self.expect("consent", json!({ "geo": null }), StatusCode::OK).await;
+    }
+
+    fn submission(&self, sha256: &str, values: Value) -> Value {
+        json!({ "submission": { "values": values, "signature_png": PNG_1X1, "signature_method": "drawn",
+                                "initials_png": null, "initials_method": null, "client_sha256": sha256 } })
+    }
+
+    async fn sign(&self, sha256: &str, field: &str) {
+        let body = self.submission(sha256, json!({ field: { "type": "applied" } }));
+        self.expect("submit", body, StatusCode::OK).await;
+    }
+}
+
+struct Mail {
+    to: String,
+    subject: String,
+    body: String,
+}
+
+/// Every mail in the outbox, oldest first, with quoted-printable soft breaks and escapes undone.
+fn mails(app: &TestApp) -> Vec<Mail> {
+    let mut files: Vec<_> = std::fs::read_dir(outbox(app))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .map(|p| {
+            let raw = std::fs::read_to_string(p).expect("eml");
+            let header = |name: &str| {
+                raw.lines().find(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:"))).unwrap_or("").to_owned()
+            };
+            Mail { to: header("to").to_lowercase(), subject: header("subject"), body: unquote(&raw) }
+        })
+        .collect()
+}
+
+fn unquote(raw: &str) -> String {
+    let joined = raw.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn token_in(text: &str) -> Option<String> {
+    let start = text.find("/sign/")? + "/sign/".len();
+    let token: String =
+        text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    (token.len() == 43).then_some(token)
+}
+
+fn mail_dir(c: &mut attesta_server::config::Config) {
+    // The outbox lives in the test's data folder: the database path tells where that is.
+    let db = c.database.url.clone();
+    let path = secrecy::ExposeSecret::expose_secret(&db).trim_start_matches("sqlite://").to_owned();
+    c.mail.outbox_dir = PathBuf::from(path).with_file_name("outbox");
+}
+
+#[tokio::test]
+async fn a_sequential_ceremony_mails_each_signer_in_turn_and_completes_with_every_event() {
+    let c = owner_with_document(mail_dir).await;
+    c.send(
+        "sequential",
+        &[("Bob Builder", "bob@example.com", false), ("Carol Danvers", "carol@example.com", false)],
+        vec![],
+    )
+    .await;
+    let status = c.status().await;
+    assert_eq!(status["status"], "sent");
+    assert_eq!(status["recipients"][0]["status"], "sent");
+    assert_eq!(status["recipients"][1]["status"], "waiting");
+    assert!(c.link_for("carol@example.com").is_none(), "the second signer waits for the first");
+    let request = &c.mails_to("bob@example.com")[0];
+    assert!(request.subject.contains("sign"), "{}", request.subject);
+
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").expect("bob's link"));
+    let view = bob.open().await;
+    assert_eq!(view["recipient_name"], "Bob Builder");
+    assert_eq!(view["fields"].as_array().map(Vec::len), Some(1), "only bob's own field: {view}");
+    assert!(view["disclosure"].as_str().is_some_and(|d| d.contains("Ada Lovelace")));
+    bob.open().await; // a second open is not a second view
+    bob.consent().await;
+    bob.sign(&c.sha256, "s1").await;
+    assert_eq!(c.status().await["status_label"], "Partially signed (1 of 2)");
+    let used = bob.expect("open", json!({}), StatusCode::GONE).await;
+    assert!(used.contains("already signed"), "{used}");
+
+    let carol = Signer::new(&c.app, c.link_for("carol@example.com").expect("carol's link after bob signed"));
+    carol.open().await;
+    carol.consent().await;
+    carol.sign(&c.sha256, "s2").await;
+
+    let status = c.status().await;
+    assert_eq!(status["status"], "completed", "{status}");
+    assert_eq!(
+        c.event_types().await,
+        [
+            "document.uploaded",
+            "document.sent",
+            "recipient.email_sent",
+            "recipient.viewed",
+            "recipient.consented",
+            "recipient.signed",
+            "recipient.email_sent",
+            "recipient.viewed",
+            "recipient.consented",
+            "recipient.signed",
+            "document.completed",
+        ]
+    );
+    // The signed event carries the browser's hash and the signature image's.
+    let details: String = sqlx::query_scalar(
+        "SELECT record FROM audit_events WHERE document_id = ? AND event_type = 'recipient.signed' ORDER BY seq LIMIT 1",
+    )
+    .bind(&c.id)
+    .fetch_one(&c.app.pool)
+    .await
+    .expect("signed event");
+    let record: Value = serde_json::from_str(&details).expect("record json");
+    assert_eq!(record["client_file_sha256"], c.sha256.as_str());
+    assert_eq!(record["details"]["images"]["signature"]["method"], "drawn");
+    // Everyone hears about completion; the link no longer works.
+    assert!(c.mails_to("ada@example.com").iter().any(|m| m.subject.to_lowercase().contains("signed")));
+    let after = carol.expect("open", json!({}), StatusCode::GONE).await;
+    assert!(after.contains("completed"), "{after}");
+    assert!(!after.contains("agreement"), "a dead link says nothing about the document: {after}");
+    let r = c.app.post_form("/api/documents/verify", &[("id", &c.id)]).await;
+    let outcome: Value = r.json().await.expect("verify json");
+    assert_eq!(outcome["valid"], true, "the whole chain verifies: {outcome}");
+}
+
+#[tokio::test]
+async fn a_parallel_ceremony_mails_everyone_at_once() {
+    let c = owner_with_document(mail_dir).await;
+    let people =
+        [("A One", "a@example.com", false), ("B Two", "b@example.com", false), ("C Three", "c@example.com", false)];
+    c.send("parallel", &people, vec![]).await;
+    let links: Vec<String> = people.iter().map(|p| c.link_for(p.1).expect("everyone has a link")).collect();
+    // Any order works: the last signs first.
+    for (i, token) in links.iter().enumerate().rev() {
+        let s = Signer::new(&c.app, token.clone());
+        s.open().await;
+        s.consent().await;
+        s.sign(&c.sha256, &format!("s{}", i + 1)).await;
+    }
+    assert_eq!(c.status().await["status"], "completed");
+    let types = c.event_types().await;
+    assert_eq!(types.iter().filter(|t| *t == "recipient.signed").count(), 3);
+    assert_eq!(types.last().map(String::as_str), Some("document.completed"));
+}
+
+#[tokio::test]
+async fn sending_checks_the_draft_and_then_freezes_it() {
+    let c = owner_with_document(mail_dir).await;
+    // No recipients: refused with the reason, nothing sent.
+    let revision = c.revision().await;
+    let r = c.call("/api/draft/send", json!({ "id": c.id, "revision": revision })).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.expect("body").contains("add at least one recipient"));
+    // A duplicate email and a signer without a field.
+    let recipients = json!([
+        { "id": "r1", "name": "Bob", "email": "bob@example.com" },
+        { "id": "r2", "name": "Bob again", "email": "BOB@example.com" }
+    ]);
+    let draft = json!({ "order": "parallel", "recipients": recipients, "fields": [
+        { "id": "s1", "recipient": "r1", "kind": "signature", "page": 1,
+          "rect": { "x": 72, "y": 72, "width": 180, "height": 48 }, "required": true }
+    ]});
+    let revision = c.ok("/api/draft/save", json!({ "id": c.id, "revision": revision, "draft": draft })).await;
+    let r = c.call("/api/draft/send", json!({ "id": c.id, "revision": revision })).await;
+    let text = r.text().await.expect("body");
+    assert!(text.contains("is already recipient 1") && text.contains("place at least one field"), "{text}");
+    // A field off the page is refused at save time.
+    let off = json!({ "order": "parallel", "recipients": recipients, "fields": [
+        { "id": "s9", "recipient": "r1", "kind": "signature", "page": 3,
+          "rect": { "x": 72, "y": 72, "width": 180, "height": 48 }, "required": true }
+    ]});
+    let r = c.call("/api/draft/save", json!({ "id": c.id, "revision": revision, "draft": off })).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.expect("body").contains("page 3 does not exist"));
+    let stale = c.call("/api/draft/save", json!({ "id": c.id, "revision": 0, "draft": draft })).await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT, "a save from an older revision is a conflict");
+
+    c.send("parallel", &[("Bob", "bob@example.com", false)], vec![]).await;
+    let r = c.call("/api/draft/save", json!({ "id": c.id, "revision": c.revision().await, "draft": draft })).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT, "a sent document's layout cannot change");
+    // Not even behind the application's back.
+    let direct =
+        sqlx::query("UPDATE documents SET layout_json = '{}' WHERE id = ?").bind(&c.id).execute(&c.app.pool).await;
+    assert!(direct.is_err(), "the database refuses to change a sent layout");
+    let sent: String = sqlx::query_scalar(
+        "SELECT json_extract(record, '$.details.layout_sha256') FROM audit_events WHERE document_id = ? AND event_type = 'document.sent'",
+    )
+    .bind(&c.id)
+    .fetch_one(&c.app.pool)
+    .await
+    .expect("sent event");
+    assert_eq!(sent.len(), 64);
+}
+
+#[tokio::test]
+async fn wrong_malformed_and_expired_links_reveal_nothing() {
+    let c = owner_with_document(mail_dir).await;
+    c.send("parallel", &[("Bob", "bob@example.com", false)], vec![]).await;
+    let token = c.link_for("bob@example.com").expect("link");
+    for bad in ["nope", &"A".repeat(43), &format!("{}x", &token[..42])] {
+        let s = Signer::new(&c.app, bad.to_owned());
+        let text = s.expect("open", json!({}), StatusCode::GONE).await;
+        assert!(text.contains("invalid") && !text.contains("Agreement") && !text.contains("Bob"), "{text}");
+    }
+    // The page for a bad link is a clear page, not an error dump.
+    let page = c.app.client.get(c.app.url("/sign/not-a-token")).send().await.expect("page");
+    let html = page.text().await.expect("html");
+    assert!(html.contains("This link cannot be used"), "{html}");
+    let file = c.app.client.get(c.app.url("/sign/not-a-token/file")).send().await.expect("file");
+    assert_eq!(file.status(), StatusCode::GONE);
+
+    sqlx::query("UPDATE documents SET status = 'expired' WHERE id = ?")
+        .bind(&c.id)
+        .execute(&c.app.pool)
+        .await
+        .expect("expire");
+    let s = Signer::new(&c.app, token);
+    let text = s.expect("open", json!({}), StatusCode::GONE).await;
+    assert!(text.contains("expired"), "{text}");
+}
+
+#[tokio::test]
+async fn nobody_signs_out_of_order() {
+    let c = owner_with_document(mail_dir).await;
+    c.send("sequential", &[("Bob", "bob@example.com", false), ("Carol", "carol@example.com", false)], vec![]).await;
+    // Carol has no link yet; give her one behind the server's back to test its own check.
+    let token = attesta_core::signing::token::SigningToken::from_random([9; 32]);
+    sqlx::query("UPDATE recipients SET token_hash = ?, status = 'sent' WHERE document_id = ? AND id = 'r2'")
+        .bind(token.hash().as_bytes().as_slice())
+        .bind(&c.id)
+        .execute(&c.app.pool)
+        .await
+        .expect("plant a link");
+    let carol = Signer::new(&c.app, token.as_str().to_owned());
+    carol.open().await;
+    carol.consent().await;
+    let body = carol.submission(&c.sha256, json!({ "s2": { "type": "applied" } }));
+    let text = carol.expect("submit", body, StatusCode::CONFLICT).await;
+    assert!(text.contains("not your turn"), "{text}");
+    assert!(!c.event_types().await.contains(&"recipient.signed".to_owned()));
+}
+
+#[tokio::test]
+async fn a_signature_needs_consent_every_required_field_and_the_same_file() {
+    let c = owner_with_document(mail_dir).await;
+    let text_field = json!({ "id": "t1", "recipient": "r1", "kind": "text", "page": 2,
+        "rect": { "x": 72, "y": 300, "width": 160, "height": 22 }, "required": true, "label": "Job title" });
+    let tick = json!({ "id": "c1", "recipient": "r1", "kind": "checkbox", "page": 2,
+        "rect": { "x": 72, "y": 200, "width": 18, "height": 18 }, "required": false, "label": "" });
+    c.send("parallel", &[("Bob", "bob@example.com", false)], vec![text_field, tick]).await;
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").expect("link"));
+    bob.open().await;
+
+    let complete = json!({ "s1": { "type": "applied" }, "t1": { "type": "text", "value": "Director" } });
+    let text = bob.expect("submit", bob.submission(&c.sha256, complete.clone()), StatusCode::CONFLICT).await;
+    assert!(text.contains("agree to sign electronically first"), "{text}");
+    bob.consent().await;
+
+    let missing = json!({ "s1": { "type": "applied" } });
+    let text = bob.expect("submit", bob.submission(&c.sha256, missing), StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(text.contains("Job title"), "{text}");
+
+    let other = "0".repeat(64);
+    let text = bob.expect("submit", bob.submission(&other, complete.clone()), StatusCode::CONFLICT).await;
+    assert!(text.contains(&other) && text.contains(&c.sha256), "both hashes are named: {text}");
+
+    let mut not_png = bob.submission(&c.sha256, complete.clone());
+    not_png["submission"]["signature_png"] = json!("aGVsbG8=");
+    let text = bob.expect("submit", not_png, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(text.contains("not a PNG"), "{text}");
+
+    let foreign =
+        json!({ "s1": { "type": "applied" }, "t1": { "type": "text", "value": "x" }, "zz": { "type": "applied" } });
+    bob.expect("submit", bob.submission(&c.sha256, foreign), StatusCode::UNPROCESSABLE_ENTITY).await;
+
+    assert!(!c.event_types().await.contains(&"recipient.signed".to_owned()), "no refusal recorded a signature");
+    assert_eq!(c.app.count("field_values").await, 0);
+
+    bob.expect("submit", bob.submission(&c.sha256, complete.clone()), StatusCode::OK).await;
+    // A replayed submission is refused: the link is used (here also the document completed).
+    let text = bob.expect("submit", bob.submission(&c.sha256, complete), StatusCode::GONE).await;
+    assert!(text.contains("completed"), "{text}");
+    assert_eq!(c.event_types().await.iter().filter(|t| *t == "recipient.signed").count(), 1);
+    let values: Vec<String> =
+        sqlx::query_scalar("SELECT value_json FROM field_values WHERE document_id = ? ORDER BY field_id")
+            .bind(&c.id)
+            .fetch_all(&c.app.pool)
+            .await
+            .expect("values");
+    assert_eq!(values.len(), 2, "signature and text; the unticked optional box is not stored: {values:?}");
+    assert_eq!(c.app.count("blobs").await, 2, "the document and the signature image");
+}
+
+#[tokio::test]
+async fn one_time_codes_are_emailed_checked_and_lock_after_five_wrong_tries() {
+    let c = owner_with_document(mail_dir).await;
+    c.send("parallel", &[("Bob", "bob@example.com", true)], vec![]).await;
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").expect("link"));
+    let view = bob.open().await;
+    assert_eq!(view["otp_required"], true);
+    assert_eq!(view["otp_destination"], "b***@example.com");
+    bob.consent().await;
+    // Without the code, no signature.
+    let body = bob.submission(&c.sha256, json!({ "s1": { "type": "applied" } }));
+    bob.expect("submit", body.clone(), StatusCode::FORBIDDEN).await;
+
+    bob.expect("code", json!({}), StatusCode::OK).await;
+    let mail = c.mails_to("bob@example.com").into_iter().last().expect("code mail");
+    let code = code_in(&mail.body).expect("the code is in the body");
+    assert!(mail.subject.starts_with("Subject: Your signing code"), "{}", mail.subject);
+    assert!(!mail.subject.contains(&code), "the code stays out of the subject: {}", mail.subject);
+    // Asking again at once is refused with a wait.
+    let r = bob.call("code", json!({})).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+
+    for left in (1..5).rev() {
+        let text = bob.expect("verify", json!({ "code": "000000" }), StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert!(text.contains(&format!("{left} tries left")) || mail.body.contains("000 000"), "{text}");
+    }
+    let r = bob.call("verify", json!({ "code": "000000" })).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Locked: even asking for a new code waits.
+    let r = bob.call("code", json!({})).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = r.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!(wait > 60, "a lock lasts minutes: {wait}");
+    let types = c.event_types().await;
+    assert!(types.contains(&"recipient.otp_sent".to_owned()) && !types.contains(&"recipient.otp_verified".to_owned()));
+}
+
+#[tokio::test]
+async fn the_right_code_lets_this_browser_sign_and_no_other() {
+    let c = owner_with_document(mail_dir).await;
+    c.send("parallel", &[("Bob", "bob@example.com", true)], vec![]).await;
+    let token = c.link_for("bob@example.com").expect("link");
+    let bob = Signer::new(&c.app, token.clone());
+    bob.open().await;
+    bob.consent().await;
+    bob.expect("code", json!({}), StatusCode::OK).await;
+    let mail = c.mails_to("bob@example.com").into_iter().last().expect("code mail");
+    let code = code_in(&mail.body).expect("a 6-digit code in the mail");
+    bob.expect("verify", json!({ "code": code }), StatusCode::OK).await;
+    // Someone else holding the link (a forwarded email) has not proved the inbox.
+    let other = Signer::new(&c.app, token);
+    let body = other.submission(&c.sha256, json!({ "s1": { "type": "applied" } }));
+    other.expect("submit", body.clone(), StatusCode::FORBIDDEN).await;
+    bob.expect("submit", body, StatusCode::OK).await;
+    let types = c.event_types().await;
+    let verified = types.iter().position(|t| t == "recipient.otp_verified").expect("verified");
+    let signed = types.iter().position(|t| t == "recipient.signed").expect("signed");
+    assert!(verified < signed);
+}
+
+fn code_in(body: &str) -> Option<String> {
+    // The code is written `123 456`.
+    let chars: Vec<char> = body.chars().collect();
+    chars.windows(7).find_map(|w| {
+        let ok = w[..3].iter().all(char::is_ascii_digit) && w[3] == ' ' && w[4..].iter().all(char::is_ascii_digit);
+        ok.then(|| w.iter().filter(|c| c.is_ascii_digit()).collect())
+    })
+}
+
+#[tokio::test]
+async fn voiding_ends_every_link_and_tells_the_recipients() {
+    let c = owner_with_document(mail_dir).await;
+    c.send("parallel", &[("Bob", "bob@example.com", false), ("Carol", "carol@example.com", false)], vec![]).await;
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").expect("link"));
+    bob.open().await;
+    bob.consent().await;
+    let r = c.call("/api/signing/void", json!({ "id": c.id, "reason": "  " })).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "a void needs a reason");
+    c.ok("/api/signing/void", json!({ "id": c.id, "reason": "Wrong amount" })).await;
+    assert_eq!(c.status().await["status"], "voided");
+    let body = bob.submission(&c.sha256, json!({ "s1": { "type": "applied" } }));
+    let text = bob.expect("submit", body, StatusCode::GONE).await;
+    assert!(text.contains("cancelled"), "{text}");
+    assert!(c.mails_to("carol@example.com").iter().any(|m| m.body.contains("Wrong amount")));
+    assert_eq!(c.event_types().await.iter().filter(|t| *t == "document.voided").count(), 1);
+    let again = c.call("/api/signing/void", json!({ "id": c.id, "reason": "again" })).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn a_decline_ends_the_ceremony_and_tells_the_sender() {
+    let c = owner_with_document(mail_dir).await;
+    c.send("sequential", &[("Bob", "bob@example.com", false), ("Carol", "carol@example.com", false)], vec![]).await;
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").expect("link"));
+    bob.open().await;
+    bob.expect("decline", json!({ "reason": "" }), StatusCode::UNPROCESSABLE_ENTITY).await;
+    bob.expect("decline", json!({ "reason": "Not my company" }), StatusCode::OK).await;
+    let status = c.status().await;
+    assert_eq!(status["status"], "declined");
+    assert_eq!(status["recipients"][0]["decline_reason"], "Not my company");
+    assert!(c.link_for("carol@example.com").is_none(), "nobody after a decline is asked");
+    assert!(c.mails_to("ada@example.com").iter().any(|m| m.body.contains("Not my company")));
+    bob.expect("open", json!({}), StatusCode::GONE).await;
+}
+
+#[tokio::test]
+async fn resending_replaces_the_link() {
+    let c = owner_with_document(mail_dir).await;
+    c.send("parallel", &[("Bob", "bob@example.com", false)], vec![]).await;
+    let old = c.link_for("bob@example.com").expect("link");
+    c.ok("/api/signing/resend", json!({ "id": c.id, "recipient": "r1" })).await;
+    let new = c.link_for("bob@example.com").expect("new link");
+    assert_ne!(old, new);
+    Signer::new(&c.app, old).expect("open", json!({}), StatusCode::GONE).await;
+    Signer::new(&c.app, new).open().await;
+    let sent = c.event_types().await.iter().filter(|t| *t == "recipient.email_sent").count();
+    assert_eq!(sent, 2);
+}
+
+#[tokio::test]
+async fn the_signer_file_is_the_sent_file() {
+    let c = owner_with_document(mail_dir).await;
+    c.send("parallel", &[("Bob", "bob@example.com", false)], vec![]).await;
+    let token = c.link_for("bob@example.com").expect("link");
+    let r = c.app.client.get(c.app.url(&format!("/sign/{token}/file"))).send().await.expect("file");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+    let bytes = r.bytes().await.expect("bytes");
+    assert_eq!(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)), c.sha256);
+}
+
+#[tokio::test]
+async fn public_signing_endpoints_are_rate_limited() {
+    let c = owner_with_document(|cfg| {
+        mail_dir(cfg);
+        cfg.signing.public_requests_per_minute = 2;
+        cfg.signing.public_burst = 3;
+    })
+    .await;
+    let s = Signer::new(&c.app, "x".repeat(43));
+    let mut limited = None;
+    for _ in 0..10 {
+        let r = s.call("open", json!({})).await;
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(r);
+            break;
+        }
+    }
+    let r = limited.expect("the limit is reached within 10 requests");
+    let wait: u64 = r.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    // The signed-in app is not affected.
+    assert_eq!(c.app.get("/healthz").await.status(), StatusCode::OK);
+    c.status().await;
+}
