@@ -39,7 +39,6 @@ CREATE TABLE recipients (
     signed_at       INTEGER,
     declined_at     INTEGER,
     decline_reason  TEXT,
-    browser_geo     TEXT,                         -- JSON, only with the signer's permission
     signature_key   TEXT    REFERENCES blobs (key),
     signature_sha256 BLOB,
     initials_key    TEXT    REFERENCES blobs (key),
@@ -63,7 +62,8 @@ CREATE TABLE otp_codes (
     recipient_id TEXT    NOT NULL,
     code_hash    BLOB    NOT NULL CHECK (length(code_hash) = 32),
     issued_at    INTEGER NOT NULL,
-    attempts     INTEGER NOT NULL DEFAULT 0,
+    attempts     INTEGER NOT NULL DEFAULT 0,     -- wrong entries of this code
+    total_failures INTEGER NOT NULL DEFAULT 0,   -- wrong entries of every code for this link
     locked_at    INTEGER,
     verified_at  INTEGER,
     PRIMARY KEY (document_id, recipient_id),

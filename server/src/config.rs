@@ -50,6 +50,9 @@ pub struct SigningConfig {
     /// How long after a locked code before a new one can be sent.
     #[serde(with = "humantime_serde")]
     pub otp_lock_pause: Duration,
+    /// Wrong codes, over every code sent for one link, after which only a new link (resent by
+    /// the sender) lets the signer in.
+    pub otp_max_total_failures: u32,
     /// Requests per minute one client address may make to the signers' public pages and
     /// endpoints (`/sign/…`, `/api/sign/…`); more get 429 with Retry-After.
     pub public_requests_per_minute: u32,
@@ -66,6 +69,7 @@ impl Default for SigningConfig {
             otp_max_attempts: otp.max_attempts,
             otp_resend_pause: otp.resend_pause,
             otp_lock_pause: otp.lock_pause,
+            otp_max_total_failures: otp.max_total_failures,
             public_requests_per_minute: 120,
             public_burst: 60,
         }
@@ -79,6 +83,7 @@ impl SigningConfig {
             max_attempts: self.otp_max_attempts,
             resend_pause: self.otp_resend_pause,
             lock_pause: self.otp_lock_pause,
+            max_total_failures: self.otp_max_total_failures,
         }
     }
 }

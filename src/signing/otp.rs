@@ -2,7 +2,10 @@
 //! one can be asked for only after a pause.
 //!
 //! The rules live here as plain functions over the stored state, so every server process that
-//! shares the database applies the same ones. Codes are stored as `SHA-256("attesta/v1/otp" ||
+//! shares the database applies the same ones. Wrong codes also count across codes: after
+//! [`OtpPolicy::max_total_failures`] for one link no code is sent or accepted any more, until the
+//! sender resends the link (a fresh link starts a fresh count). Without that, asking for a new
+//! code after every four wrong guesses would allow thousands of guesses a day. Codes are stored as `SHA-256("attesta/v1/otp" ||
 //! 0x00 || recipient || 0x00 || code)`; a database reader would still have to try the million
 //! codes, which is why a code lives 10 minutes and dies after 5 wrong tries.
 
@@ -21,6 +24,8 @@ pub struct OtpPolicy {
     pub resend_pause: Duration,
     /// How long after a lock before a new code may be sent.
     pub lock_pause: Duration,
+    /// Wrong codes, over all codes sent for one link, after which codes stop.
+    pub max_total_failures: u32,
 }
 
 impl Default for OtpPolicy {
@@ -30,6 +35,7 @@ impl Default for OtpPolicy {
             max_attempts: 5,
             resend_pause: Duration::from_secs(30),
             lock_pause: Duration::from_secs(5 * 60),
+            max_total_failures: 10,
         }
     }
 }
@@ -43,6 +49,8 @@ pub struct OtpState {
     pub attempts: u32,
     pub locked_at: Option<Timestamp>,
     pub verified_at: Option<Timestamp>,
+    /// Wrong codes over every code sent for this link.
+    pub total_failures: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -51,6 +59,8 @@ pub enum OtpRefusal {
     TooSoon { retry_after: Duration },
     #[error("too many wrong codes; you can ask for a new code in {} min", retry_after.as_secs().div_ceil(60).max(1))]
     Locked { retry_after: Duration },
+    #[error("too many wrong codes for this link: ask the sender to send you a new link")]
+    Exhausted,
 }
 
 /// What checking an entered code concluded.
@@ -67,6 +77,8 @@ pub enum OtpOutcome {
     },
     /// No code was sent yet, or it was already used.
     NoCode,
+    /// Too many wrong codes over all codes for this link: only a new link helps.
+    Exhausted,
     /// Not six digits.
     Malformed,
 }
@@ -97,6 +109,9 @@ impl OtpPolicy {
     /// Whether a new code may be sent now, given the current one (if any).
     pub fn may_issue(&self, current: Option<&OtpState>, now: Timestamp) -> Result<(), OtpRefusal> {
         let Some(state) = current else { return Ok(()) };
+        if state.total_failures >= self.max_total_failures {
+            return Err(OtpRefusal::Exhausted);
+        }
         if let Some(locked) = state.locked_at {
             let until = locked.saturating_add(self.lock_pause);
             if now < until {
@@ -117,6 +132,9 @@ impl OtpPolicy {
         if state.verified_at.is_some() {
             return OtpOutcome::NoCode;
         }
+        if state.total_failures >= self.max_total_failures {
+            return OtpOutcome::Exhausted;
+        }
         if let Some(locked) = state.locked_at {
             let until = locked.saturating_add(self.lock_pause);
             return OtpOutcome::Locked { retry_after: until.duration_since(now).max(Duration::from_secs(1)) };
@@ -130,6 +148,11 @@ impl OtpPolicy {
             return OtpOutcome::Verified;
         }
         state.attempts += 1;
+        state.total_failures += 1;
+        if state.total_failures >= self.max_total_failures {
+            state.locked_at = Some(now);
+            return OtpOutcome::Exhausted;
+        }
         if state.attempts >= self.max_attempts {
             state.locked_at = Some(now);
             return OtpOutcome::Wrong { remaining: 0 };
@@ -150,7 +173,14 @@ mod tests {
     }
 
     fn issued(code: &str, t: i64) -> OtpState {
-        OtpState { code_hash: code_hash("r1", code), issued_at: at(t), attempts: 0, locked_at: None, verified_at: None }
+        OtpState {
+            code_hash: code_hash("r1", code),
+            issued_at: at(t),
+            attempts: 0,
+            locked_at: None,
+            verified_at: None,
+            total_failures: 0,
+        }
     }
 
     #[test]
@@ -192,6 +222,25 @@ mod tests {
     }
 
     #[test]
+    fn wrong_codes_count_across_codes_until_a_new_link() {
+        let p = OtpPolicy::default();
+        let mut s = issued("123456", 0);
+        for _ in 0..4 {
+            p.verify(&mut s, "r1", "000000", at(1));
+        }
+        // A new code keeps the running total (the server carries it over).
+        let mut s = OtpState { total_failures: s.total_failures, ..issued("654321", 100) };
+        for _ in 0..5 {
+            p.verify(&mut s, "r1", "000000", at(101));
+        }
+        assert_eq!(s.total_failures, 9);
+        let mut s = OtpState { total_failures: 9, ..issued("111111", 1000) };
+        assert_eq!(p.verify(&mut s, "r1", "000000", at(1001)), OtpOutcome::Exhausted);
+        assert_eq!(p.verify(&mut s, "r1", "111111", at(1002)), OtpOutcome::Exhausted, "not even the right code");
+        assert_eq!(p.may_issue(Some(&s), at(1_000_000)), Err(OtpRefusal::Exhausted));
+    }
+
+    #[test]
     fn resending_needs_a_short_pause() {
         let p = OtpPolicy::default();
         let s = issued("123456", 100);
@@ -228,7 +277,7 @@ mod tests {
             for g in guesses {
                 match p.verify(&mut s, "r1", &format!("{:06}", g % 999_999), at(1)) {
                     OtpOutcome::Wrong { .. } => wrong += 1,
-                    OtpOutcome::Locked { .. } => {}
+                    OtpOutcome::Locked { .. } | OtpOutcome::Exhausted => {}
                     other => prop_assert!(false, "unexpected {:?}", other),
                 }
             }

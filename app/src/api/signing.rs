@@ -77,7 +77,6 @@ pub struct SignerView {
     pub title: String,
     pub sender: String,
     pub recipient_name: String,
-    pub recipient_email: String,
     pub position: u32,
     pub total: u32,
     pub order: SigningOrder,
@@ -96,7 +95,7 @@ pub struct SignerView {
 }
 
 /// What the signer submits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Submission {
     pub values: BTreeMap<LocalId, FieldInput>,
     /// PNG, base64, when a signature field is used.
@@ -107,6 +106,9 @@ pub struct Submission {
     pub initials_method: Option<String>,
     /// SHA-256 (hex) of the exact PDF bytes the browser showed.
     pub client_sha256: String,
+    /// The browser's location at signing, only when the signer allowed it.
+    #[serde(default)]
+    pub geo: Option<BrowserGeo>,
 }
 
 #[server(prefix = "/api", endpoint = "draft", input = leptos::server_fn::codec::Json)]
@@ -192,15 +194,29 @@ pub async fn resend_link(id: String, recipient: String) -> Result<(), AppError> 
 
 #[server(prefix = "/api/sign", endpoint = "open", input = leptos::server_fn::codec::Json)]
 pub async fn open_signing(token: String) -> Result<SignerView, AppError> {
-    use crate::ssr::{context, request_meta, respond, session};
+    use crate::ssr::{context, respond, session};
     respond(
         async {
             let ctx = context()?;
-            let view = ctx.signing.open(&token, request_meta().await).await?;
+            let view = ctx.signing.open(&token).await?;
             let verified = session::signer_verified(&view.recipient_key).await;
             let mut view = view.view;
             view.otp_verified = !view.otp_required || (view.otp_verified && verified);
             Ok(view)
+        }
+        .await,
+    )
+}
+
+/// The page is showing the document: the first call records `recipient.viewed`. Made by the
+/// running page, not by rendering the link, so link scanners in mail systems are not views.
+#[server(prefix = "/api/sign", endpoint = "viewed", input = leptos::server_fn::codec::Json)]
+pub async fn record_view(token: String) -> Result<(), AppError> {
+    use crate::ssr::{context, request_meta, respond};
+    respond(
+        async {
+            let ctx = context()?;
+            ctx.signing.record_view(&token, request_meta().await).await
         }
         .await,
     )
@@ -260,11 +276,13 @@ pub async fn submit_signing(token: String, submission: Submission) -> Result<(),
 
 #[server(prefix = "/api/sign", endpoint = "decline", input = leptos::server_fn::codec::Json)]
 pub async fn decline_signing(token: String, reason: String) -> Result<(), AppError> {
-    use crate::ssr::{context, request_meta, respond};
+    use crate::ssr::{context, request_meta, respond, session};
     respond(
         async {
             let ctx = context()?;
-            ctx.signing.decline(&token, &reason, request_meta().await).await
+            let key = ctx.signing.recipient_key(&token).await?;
+            let verified = session::signer_verified(&key).await;
+            ctx.signing.decline(&token, &reason, verified, request_meta().await).await
         }
         .await,
     )

@@ -112,9 +112,12 @@ impl Ed {
 
     fn touched(self) {
         self.version.update(|v| *v += 1);
-        if matches!(self.save.get_untracked(), SaveState::Saved) {
+        // A new edit may be the fix for what the last save refused: try again, and let the
+        // next answer say what is still wrong.
+        if matches!(self.save.get_untracked(), SaveState::Saved | SaveState::Failed(_)) {
             self.save.set(SaveState::Pending);
         }
+        self.problems.update(|p| p.retain(|p| p.target == "document"));
     }
 
     fn undo(self) {
@@ -221,6 +224,19 @@ impl Ed {
         self.change(|d| d.fields.retain(|f| &f.id != id));
         self.selected.set(None);
     }
+}
+
+/// Waits in the browser (and returns at once on the server, where nothing waits).
+async fn sleep_ms(ms: i32) {
+    #[cfg(feature = "hydrate")]
+    {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ms;
 }
 
 /// Positions to a hundredth of a point: far below what anyone sees, and stable in JSON.
@@ -365,7 +381,7 @@ fn save_now(ed: Ed) {
             Ok(new_revision) => {
                 ed.revision.set(new_revision);
                 ed.saved_version.set(version);
-                ed.problems.update(|p| p.retain(|p| p.target != "save"));
+                ed.problems.update(Vec::clear);
                 ed.save.set(if ed.version.get_untracked() == version { SaveState::Saved } else { SaveState::Pending });
             }
             Err(AppError::Problems(p)) => {
@@ -437,6 +453,10 @@ fn SendButton(ed: Ed) -> impl IntoView {
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             let id = ed.id.get_value();
+            // Let an autosave in flight land first: it moves the revision this send must name.
+            while matches!(ed.save.get_untracked(), SaveState::Saving) {
+                sleep_ms(50).await;
+            }
             // Save what is on screen first, so what is sent is what the sender sees.
             if ed.version.get_untracked() != ed.saved_version.get_untracked() {
                 let version = ed.version.get_untracked();

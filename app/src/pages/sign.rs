@@ -8,7 +8,8 @@
 #[cfg(not(feature = "hydrate"))]
 use crate::api::signing::BrowserGeo;
 use crate::api::signing::{
-    SignerView, Submission, consent, decline_signing, open_signing, request_code, submit_signing, verify_code,
+    SignerView, Submission, consent, decline_signing, open_signing, record_view, request_code, submit_signing,
+    verify_code,
 };
 use crate::components::pdf_pages::{PdfPages, percent_box};
 use crate::components::signature_pad::{CaptureMethod, CapturedImage, PadKind, SignaturePad};
@@ -75,6 +76,8 @@ struct St {
     error: RwSignal<Option<String>>,
     finished: RwSignal<Option<&'static str>>,
     busy: RwSignal<bool>,
+    /// The signer allowed their location to be recorded (asked again when they sign).
+    share_location: RwSignal<bool>,
 }
 
 impl St {
@@ -119,12 +122,20 @@ fn Signer(data: SignerView, token: String) -> impl IntoView {
         error: RwSignal::new(None),
         finished: RwSignal::new(None),
         busy: RwSignal::new(false),
+        share_location: RwSignal::new(false),
     };
     #[cfg(feature = "hydrate")]
     {
         let url = data.file_url.clone();
         Effect::new(move |_| client::load_pdf(url.clone(), st));
     }
+    // The page runs in a browser: that is a view (a link scanner fetching the URL is not).
+    Effect::new(move |_| {
+        let token = st.token.get_value();
+        leptos::task::spawn_local(async move {
+            let _ = record_view(token).await;
+        });
+    });
     let pages = data.pages.clone();
     let today = StoredValue::new(data.today.clone());
     let name = StoredValue::new(data.recipient_name.clone());
@@ -206,8 +217,11 @@ fn Consent(st: St, disclosure: String) -> impl IntoView {
                 let _ = share;
                 None
             };
+            // The view is on record before the consent, however fast the signer taps.
+            let _ = record_view(token.clone()).await;
             match consent(token, geo).await {
                 Ok(()) => {
+                    st.share_location.set(share);
                     st.consented.set(true);
                     st.error.set(None);
                 }
@@ -467,9 +481,15 @@ fn GuideBar(st: St) -> impl IntoView {
             initials_method: ini.as_ref().map(|s| s.1.clone()),
             initials_png: ini.map(|s| s.0),
             client_sha256: sha,
+            geo: None,
         };
         let token = st.token.get_value();
+        let share = st.share_location.get_untracked();
         leptos::task::spawn_local(async move {
+            #[cfg(feature = "hydrate")]
+            let submission = Submission { geo: if share { client::locate().await } else { None }, ..submission };
+            #[cfg(not(feature = "hydrate"))]
+            let _ = share;
             match submit_signing(token, submission).await {
                 Ok(()) => st.finished.set(Some("signed")),
                 Err(e) => st.error.set(Some(e.to_string())),
@@ -506,6 +526,21 @@ fn GuideBar(st: St) -> impl IntoView {
             >
                 {move || if st.busy.get() { "Signing…" } else { "Finish" }}
             </button>
+            <Show when=move || st.signature.with(Option::is_some) || st.initials.with(Option::is_some)>
+                <button
+                    type="button"
+                    class="button button--quiet button--small"
+                    data-testid="redraw"
+                    on:click=move |_| {
+                        // Take the adopted marks back off every field; the next tap draws anew.
+                        st.signature.set(None);
+                        st.initials.set(None);
+                        st.values.update(|v| v.retain(|_, value| *value != FieldInput::Applied));
+                    }
+                >
+                    "Redraw"
+                </button>
+            </Show>
             <button type="button" class="button button--quiet button--small" data-testid="decline" on:click=move |_| declining.set(true)>
                 "Decline"
             </button>

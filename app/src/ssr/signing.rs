@@ -21,7 +21,10 @@ pub trait SigningPort: Send + Sync {
     async fn void(&self, viewer: &User, id: &str, reason: &str, meta: RequestMeta) -> Result<(), AppError>;
     async fn resend(&self, viewer: &User, id: &str, recipient: &str, meta: RequestMeta) -> Result<(), AppError>;
 
-    async fn open(&self, token: &str, meta: RequestMeta) -> Result<OpenedLink, AppError>;
+    /// What the signer's page shows; records nothing.
+    async fn open(&self, token: &str) -> Result<OpenedLink, AppError>;
+    /// The first call records `recipient.viewed`.
+    async fn record_view(&self, token: &str, meta: RequestMeta) -> Result<(), AppError>;
     /// The key of the link's recipient, for the session check; refuses unusable links.
     async fn recipient_key(&self, token: &str) -> Result<String, AppError>;
     async fn consent(&self, token: &str, geo: Option<BrowserGeo>, meta: RequestMeta) -> Result<(), AppError>;
@@ -35,5 +38,11 @@ pub trait SigningPort: Send + Sync {
         code_verified_here: bool,
         meta: RequestMeta,
     ) -> Result<(), AppError>;
-    async fn decline(&self, token: &str, reason: &str, meta: RequestMeta) -> Result<(), AppError>;
+    async fn decline(
+        &self,
+        token: &str,
+        reason: &str,
+        code_verified_here: bool,
+        meta: RequestMeta,
+    ) -> Result<(), AppError>;
 }

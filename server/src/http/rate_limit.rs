@@ -33,6 +33,19 @@ impl PublicLimit {
     }
 }
 
+/// The key an address counts under: IPv4 as is, IPv6 by its /64 (one customer's network hands
+/// out a whole /64, so single addresses would be free to rotate through).
+fn bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let mut segments = v6.segments();
+            segments[4..].fill(0);
+            IpAddr::V6(segments.into())
+        }
+    }
+}
+
 pub async fn limit(State(limit): State<PublicLimit>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if !PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p)) {
@@ -42,7 +55,7 @@ pub async fn limit(State(limit): State<PublicLimit>, request: Request, next: Nex
     if limit.seen.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
         limit.limiter.retain_recent();
     }
-    let ip = request.extensions().get::<ClientAddress>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0);
+    let ip = request.extensions().get::<ClientAddress>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| bucket(c.0));
     match limit.limiter.check_key(&ip) {
         Ok(()) => next.run(request).await,
         Err(not_until) => {
@@ -58,5 +71,22 @@ pub async fn limit(State(limit): State<PublicLimit>, request: Request, next: Nex
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
             response
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bucket;
+    use std::net::IpAddr;
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().expect("ip");
+        let c: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(bucket(a), bucket(b));
+        assert_ne!(bucket(a), bucket(c));
+        let v4: IpAddr = "192.0.2.7".parse().expect("ip");
+        assert_eq!(bucket(v4), v4);
     }
 }

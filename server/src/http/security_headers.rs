@@ -28,8 +28,11 @@ pub fn content_security_policy(nonce: Option<&str>) -> String {
 }
 
 pub async fn apply(State(cfg): State<SecurityHeaders>, request: Request, next: Next) -> Response {
-    // A signing link is a secret in the path: never send it on as a Referer.
-    let secret_path = request.uri().path().starts_with("/sign/");
+    // A signing link is a secret in the path: never send it on as a Referer. What the signer's
+    // pages and endpoints answer (names, titles) is for them only: never cached anywhere.
+    let path = request.uri().path();
+    let secret_path = path.starts_with("/sign/");
+    let signer_data = secret_path || path.starts_with("/api/sign/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY)
@@ -38,6 +41,9 @@ pub async fn apply(State(cfg): State<SecurityHeaders>, request: Request, next: N
         headers.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if signer_data {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    }
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static(if secret_path { "no-referrer" } else { "strict-origin-when-cross-origin" }),

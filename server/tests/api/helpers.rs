@@ -69,6 +69,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.auth.max_failures_per_address = options.max_failures_per_address;
     config.server.public_url = options.public_url;
     config.log.filter = "warn".to_owned();
+    // Debug builds of every test's server share two cores with the other tests' hashing, PDF
+    // parsing and encryption: 30 s has been seen to run out for a first page render (408). No
+    // test here is about the time limit itself.
+    config.server.request_timeout = Duration::from_secs(120);
     config.storage.path = data.path().join("blobs");
     config.storage.spool_dir = data.path().join("spool");
     config.storage.master_key_file = data.path().join("master.key");

@@ -89,9 +89,49 @@ impl Ceremony {
             .expect("events")
     }
 
-    /// The newest signing link mailed to `email`.
-    fn link_for(&self, email: &str) -> Option<String> {
+    /// The newest signing link mailed to `email` so far.
+    fn link_now(&self, email: &str) -> Option<String> {
         mails(&self.app).into_iter().rev().find(|m| m.to.contains(email)).and_then(|m| token_in(&m.body))
+    }
+
+    /// The newest signing link mailed to `email` other than `not`, waiting up to 10 s for it
+    /// (mail goes out after the request that caused it has answered).
+    async fn link_after(&self, email: &str, not: Option<&str>) -> Option<String> {
+        for _ in 0..200 {
+            if let Some(link) = self.link_now(email).filter(|l| Some(l.as_str()) != not) {
+                return Some(link);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        None
+    }
+
+    async fn link_for(&self, email: &str) -> Option<String> {
+        self.link_after(email, None).await
+    }
+
+    /// Waits until the document reaches `status` (follow-up work runs after the answer).
+    async fn status_becomes(&self, status: &str) -> Value {
+        for _ in 0..200 {
+            let s = self.status().await;
+            if s["status"] == status {
+                return s;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the document never became {status}: {}", self.status().await);
+    }
+
+    /// Waits until `n` mails went to `email`.
+    async fn mails_arrive(&self, email: &str, n: usize) -> Vec<Mail> {
+        for _ in 0..200 {
+            let m = self.mails_to(email);
+            if m.len() >= n {
+                return m;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.mails_to(email)
     }
 
     fn mails_to(&self, email: &str) -> Vec<Mail> {
@@ -124,8 +164,12 @@ impl Signer {
         text
     }
 
+    /// Opens the link as the signer's page does: the view (rendered) and the view recorded (by
+    /// the running page).
     async fn open(&self) -> Value {
-        serde_json::from_str(&self.expect("open", json!({}), StatusCode::OK).await).expect("json")
+        let view = serde_json::from_str(&self.expect("open", json!({}), StatusCode::OK).await).expect("json");
+        self.expect("viewed", json!({}), StatusCode::OK).await;
+        view
     }
 
     async fn consent(&self) {
@@ -215,29 +259,33 @@ async fn a_sequential_ceremony_mails_each_signer_in_turn_and_completes_with_ever
     assert_eq!(status["status"], "sent");
     assert_eq!(status["recipients"][0]["status"], "sent");
     assert_eq!(status["recipients"][1]["status"], "waiting");
-    assert!(c.link_for("carol@example.com").is_none(), "the second signer waits for the first");
-    let request = &c.mails_to("bob@example.com")[0];
+    c.link_for("bob@example.com").await.expect("bob's link");
+    assert!(c.link_now("carol@example.com").is_none(), "the second signer waits for the first");
+    let request = &c.mails_arrive("bob@example.com", 1).await[0];
     assert!(request.subject.contains("sign"), "{}", request.subject);
 
-    let bob = Signer::new(&c.app, c.link_for("bob@example.com").expect("bob's link"));
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").await.expect("bob's link"));
     let view = bob.open().await;
     assert_eq!(view["recipient_name"], "Bob Builder");
     assert_eq!(view["fields"].as_array().map(Vec::len), Some(1), "only bob's own field: {view}");
     assert!(view["disclosure"].as_str().is_some_and(|d| d.contains("Ada Lovelace")));
     bob.open().await; // a second open is not a second view
+    // Rendering the link (as a mail scanner fetching it does) records nothing.
+    let scanned = c.app.client.get(c.app.url(&format!("/sign/{}", bob.token))).send().await.expect("page");
+    assert_eq!(scanned.status(), StatusCode::OK);
+    assert_eq!(scanned.headers()["cache-control"], "private, no-store");
     bob.consent().await;
     bob.sign(&c.sha256, "s1").await;
     assert_eq!(c.status().await["status_label"], "Partially signed (1 of 2)");
     let used = bob.expect("open", json!({}), StatusCode::GONE).await;
     assert!(used.contains("already signed"), "{used}");
 
-    let carol = Signer::new(&c.app, c.link_for("carol@example.com").expect("carol's link after bob signed"));
+    let carol = Signer::new(&c.app, c.link_for("carol@example.com").await.expect("carol's link after bob signed"));
     carol.open().await;
     carol.consent().await;
     carol.sign(&c.sha256, "s2").await;
 
-    let status = c.status().await;
-    assert_eq!(status["status"], "completed", "{status}");
+    c.status_becomes("completed").await;
     assert_eq!(
         c.event_types().await,
         [
@@ -266,7 +314,12 @@ async fn a_sequential_ceremony_mails_each_signer_in_turn_and_completes_with_ever
     assert_eq!(record["client_file_sha256"], c.sha256.as_str());
     assert_eq!(record["details"]["images"]["signature"]["method"], "drawn");
     // Everyone hears about completion; the link no longer works.
-    assert!(c.mails_to("ada@example.com").iter().any(|m| m.subject.to_lowercase().contains("signed")));
+    let owner_mail = c.mails_arrive("ada@example.com", 1).await;
+    assert!(
+        owner_mail.iter().any(|m| m.subject.to_lowercase().contains("signed")),
+        "{:?}",
+        owner_mail.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
     let after = carol.expect("open", json!({}), StatusCode::GONE).await;
     assert!(after.contains("completed"), "{after}");
     assert!(!after.contains("agreement"), "a dead link says nothing about the document: {after}");
@@ -281,7 +334,10 @@ async fn a_parallel_ceremony_mails_everyone_at_once() {
     let people =
         [("A One", "a@example.com", false), ("B Two", "b@example.com", false), ("C Three", "c@example.com", false)];
     c.send("parallel", &people, vec![]).await;
-    let links: Vec<String> = people.iter().map(|p| c.link_for(p.1).expect("everyone has a link")).collect();
+    let mut links = Vec::new();
+    for p in &people {
+        links.push(c.link_for(p.1).await.expect("everyone has a link"));
+    }
     // Any order works: the last signs first.
     for (i, token) in links.iter().enumerate().rev() {
         let s = Signer::new(&c.app, token.clone());
@@ -289,7 +345,7 @@ async fn a_parallel_ceremony_mails_everyone_at_once() {
         s.consent().await;
         s.sign(&c.sha256, &format!("s{}", i + 1)).await;
     }
-    assert_eq!(c.status().await["status"], "completed");
+    c.status_becomes("completed").await;
     let types = c.event_types().await;
     assert_eq!(types.iter().filter(|t| *t == "recipient.signed").count(), 3);
     assert_eq!(types.last().map(String::as_str), Some("document.completed"));
@@ -348,7 +404,7 @@ async fn sending_checks_the_draft_and_then_freezes_it() {
 async fn wrong_malformed_and_expired_links_reveal_nothing() {
     let c = owner_with_document(mail_dir).await;
     c.send("parallel", &[("Bob", "bob@example.com", false)], vec![]).await;
-    let token = c.link_for("bob@example.com").expect("link");
+    let token = c.link_for("bob@example.com").await.expect("link");
     for bad in ["nope", &"A".repeat(43), &format!("{}x", &token[..42])] {
         let s = Signer::new(&c.app, bad.to_owned());
         let text = s.expect("open", json!({}), StatusCode::GONE).await;
@@ -400,7 +456,7 @@ async fn a_signature_needs_consent_every_required_field_and_the_same_file() {
     let tick = json!({ "id": "c1", "recipient": "r1", "kind": "checkbox", "page": 2,
         "rect": { "x": 72, "y": 200, "width": 18, "height": 18 }, "required": false, "label": "" });
     c.send("parallel", &[("Bob", "bob@example.com", false)], vec![text_field, tick]).await;
-    let bob = Signer::new(&c.app, c.link_for("bob@example.com").expect("link"));
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").await.expect("link"));
     bob.open().await;
 
     let complete = json!({ "s1": { "type": "applied" }, "t1": { "type": "text", "value": "Director" } });
@@ -429,9 +485,10 @@ async fn a_signature_needs_consent_every_required_field_and_the_same_file() {
     assert_eq!(c.app.count("field_values").await, 0);
 
     bob.expect("submit", bob.submission(&c.sha256, complete.clone()), StatusCode::OK).await;
-    // A replayed submission is refused: the link is used (here also the document completed).
+    // A replayed submission is refused: the link is used (and, a moment later, the document
+    // completed: either answer is right).
     let text = bob.expect("submit", bob.submission(&c.sha256, complete), StatusCode::GONE).await;
-    assert!(text.contains("completed"), "{text}");
+    assert!(text.contains("already signed") || text.contains("completed"), "{text}");
     assert_eq!(c.event_types().await.iter().filter(|t| *t == "recipient.signed").count(), 1);
     let values: Vec<String> =
         sqlx::query_scalar("SELECT value_json FROM field_values WHERE document_id = ? ORDER BY field_id")
@@ -447,7 +504,7 @@ async fn a_signature_needs_consent_every_required_field_and_the_same_file() {
 async fn one_time_codes_are_emailed_checked_and_lock_after_five_wrong_tries() {
     let c = owner_with_document(mail_dir).await;
     c.send("parallel", &[("Bob", "bob@example.com", true)], vec![]).await;
-    let bob = Signer::new(&c.app, c.link_for("bob@example.com").expect("link"));
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").await.expect("link"));
     let view = bob.open().await;
     assert_eq!(view["otp_required"], true);
     assert_eq!(view["otp_destination"], "b***@example.com");
@@ -485,7 +542,7 @@ async fn one_time_codes_are_emailed_checked_and_lock_after_five_wrong_tries() {
 async fn the_right_code_lets_this_browser_sign_and_no_other() {
     let c = owner_with_document(mail_dir).await;
     c.send("parallel", &[("Bob", "bob@example.com", true)], vec![]).await;
-    let token = c.link_for("bob@example.com").expect("link");
+    let token = c.link_for("bob@example.com").await.expect("link");
     let bob = Signer::new(&c.app, token.clone());
     bob.open().await;
     bob.consent().await;
@@ -517,7 +574,7 @@ fn code_in(body: &str) -> Option<String> {
 async fn voiding_ends_every_link_and_tells_the_recipients() {
     let c = owner_with_document(mail_dir).await;
     c.send("parallel", &[("Bob", "bob@example.com", false), ("Carol", "carol@example.com", false)], vec![]).await;
-    let bob = Signer::new(&c.app, c.link_for("bob@example.com").expect("link"));
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").await.expect("link"));
     bob.open().await;
     bob.consent().await;
     let r = c.call("/api/signing/void", json!({ "id": c.id, "reason": "  " })).await;
@@ -527,7 +584,7 @@ async fn voiding_ends_every_link_and_tells_the_recipients() {
     let body = bob.submission(&c.sha256, json!({ "s1": { "type": "applied" } }));
     let text = bob.expect("submit", body, StatusCode::GONE).await;
     assert!(text.contains("cancelled"), "{text}");
-    assert!(c.mails_to("carol@example.com").iter().any(|m| m.body.contains("Wrong amount")));
+    assert!(c.mails_arrive("carol@example.com", 2).await.iter().any(|m| m.body.contains("Wrong amount")));
     assert_eq!(c.event_types().await.iter().filter(|t| *t == "document.voided").count(), 1);
     let again = c.call("/api/signing/void", json!({ "id": c.id, "reason": "again" })).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
@@ -537,15 +594,15 @@ async fn voiding_ends_every_link_and_tells_the_recipients() {
 async fn a_decline_ends_the_ceremony_and_tells_the_sender() {
     let c = owner_with_document(mail_dir).await;
     c.send("sequential", &[("Bob", "bob@example.com", false), ("Carol", "carol@example.com", false)], vec![]).await;
-    let bob = Signer::new(&c.app, c.link_for("bob@example.com").expect("link"));
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").await.expect("link"));
     bob.open().await;
     bob.expect("decline", json!({ "reason": "" }), StatusCode::UNPROCESSABLE_ENTITY).await;
     bob.expect("decline", json!({ "reason": "Not my company" }), StatusCode::OK).await;
     let status = c.status().await;
     assert_eq!(status["status"], "declined");
     assert_eq!(status["recipients"][0]["decline_reason"], "Not my company");
-    assert!(c.link_for("carol@example.com").is_none(), "nobody after a decline is asked");
-    assert!(c.mails_to("ada@example.com").iter().any(|m| m.body.contains("Not my company")));
+    assert!(c.link_now("carol@example.com").is_none(), "nobody after a decline is asked");
+    assert!(c.mails_arrive("ada@example.com", 1).await.iter().any(|m| m.body.contains("Not my company")));
     bob.expect("open", json!({}), StatusCode::GONE).await;
 }
 
@@ -553,9 +610,9 @@ async fn a_decline_ends_the_ceremony_and_tells_the_sender() {
 async fn resending_replaces_the_link() {
     let c = owner_with_document(mail_dir).await;
     c.send("parallel", &[("Bob", "bob@example.com", false)], vec![]).await;
-    let old = c.link_for("bob@example.com").expect("link");
+    let old = c.link_for("bob@example.com").await.expect("link");
     c.ok("/api/signing/resend", json!({ "id": c.id, "recipient": "r1" })).await;
-    let new = c.link_for("bob@example.com").expect("new link");
+    let new = c.link_after("bob@example.com", Some(&old)).await.expect("new link");
     assert_ne!(old, new);
     Signer::new(&c.app, old).expect("open", json!({}), StatusCode::GONE).await;
     Signer::new(&c.app, new).open().await;
@@ -567,7 +624,7 @@ async fn resending_replaces_the_link() {
 async fn the_signer_file_is_the_sent_file() {
     let c = owner_with_document(mail_dir).await;
     c.send("parallel", &[("Bob", "bob@example.com", false)], vec![]).await;
-    let token = c.link_for("bob@example.com").expect("link");
+    let token = c.link_for("bob@example.com").await.expect("link");
     let r = c.app.client.get(c.app.url(&format!("/sign/{token}/file"))).send().await.expect("file");
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["referrer-policy"], "no-referrer");
@@ -598,4 +655,103 @@ async fn public_signing_endpoints_are_rate_limited() {
     // The signed-in app is not affected.
     assert_eq!(c.app.get("/healthz").await.status(), StatusCode::OK);
     c.status().await;
+}
+
+/// Three pages: portrait Letter, landscape A4, and a Letter page turned 90° with its crop box
+/// away from the origin.
+fn mixed_pages_pdf() -> Vec<u8> {
+    let content = "BT /F1 18 Tf 72 500 Td (Mixed) Tj ET";
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [5 0 R 6 0 R 7 0 R] /Count 3 >>".to_owned(),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
+            .to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 842 595] /Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
+            .to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /CropBox [50 60 400 700] /Rotate 90 \
+         /Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
+            .to_owned(),
+    ];
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    out
+}
+
+#[tokio::test]
+async fn pages_are_measured_as_shown_landscape_rotated_and_cropped() {
+    let app = spawn_app_with(Options::configured(mail_dir)).await;
+    app.set_up_owner().await;
+    let id = app.upload_ok("mixed.pdf", mixed_pages_pdf()).await;
+    let c = Ceremony { app, id, sha256: String::new() };
+    let view = c.ok("/api/draft", json!({ "id": c.id })).await;
+    let pages = view["pages"].as_array().expect("pages");
+    assert_eq!(pages.len(), 3);
+    assert_eq!((pages[1]["x1"].as_f64(), pages[1]["y1"].as_f64()), (Some(842.0), Some(595.0)), "landscape");
+    assert_eq!(pages[2]["rotate"], 90);
+    assert_eq!((pages[2]["x0"].as_f64(), pages[2]["y0"].as_f64()), (Some(50.0), Some(60.0)), "crop box offset");
+    assert_eq!((pages[2]["x1"].as_f64(), pages[2]["y1"].as_f64()), (Some(400.0), Some(700.0)));
+
+    let draft = |x: f64, y: f64| {
+        json!({ "order": "parallel", "recipients": [{ "id": "r1", "name": "Bob", "email": "bob@example.com" }],
+                "fields": [{ "id": "s1", "recipient": "r1", "kind": "signature", "page": 3,
+                             "rect": { "x": x, "y": y, "width": 48, "height": 180 }, "required": true }] })
+    };
+    let revision = view["revision"].as_i64().expect("revision");
+    // On the turned page a 180 × 48 signature is 48 × 180 in user space, inside the crop box.
+    let saved = c.ok("/api/draft/save", json!({ "id": c.id, "revision": revision, "draft": draft(60.0, 70.0) })).await;
+    // Left of the crop box is off the visible page.
+    let r = c.call("/api/draft/save", json!({ "id": c.id, "revision": saved, "draft": draft(10.0, 70.0) })).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.expect("body").contains("not inside its page"));
+}
+
+#[tokio::test]
+async fn wrong_codes_add_up_across_codes_until_the_sender_resends_the_link() {
+    let c = owner_with_document(|cfg| {
+        mail_dir(cfg);
+        cfg.signing.otp_resend_pause = std::time::Duration::ZERO;
+        cfg.signing.otp_lock_pause = std::time::Duration::ZERO;
+    })
+    .await;
+    c.send("parallel", &[("Bob", "bob@example.com", true)], vec![]).await;
+    let first = c.link_for("bob@example.com").await.expect("link");
+    let bob = Signer::new(&c.app, first.clone());
+    bob.open().await;
+    bob.consent().await;
+    // Declining ends the ceremony for everyone: not without the code either.
+    bob.expect("decline", json!({ "reason": "not me" }), StatusCode::FORBIDDEN).await;
+    let mut refused = 0;
+    for _ in 0..2 {
+        bob.expect("code", json!({}), StatusCode::OK).await;
+        for _ in 0..5 {
+            let r = bob.call("verify", json!({ "code": "000000" })).await;
+            assert!(!r.status().is_success());
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 10);
+    // Ten wrong codes over two codes: no new code, whatever the wait.
+    let text = bob.expect("code", json!({}), StatusCode::CONFLICT).await;
+    assert!(text.contains("ask the sender"), "{text}");
+    // A resent link starts afresh.
+    c.ok("/api/signing/resend", json!({ "id": c.id, "recipient": "r1" })).await;
+    let fresh = c.link_after("bob@example.com", Some(&first)).await.expect("new link");
+    let bob = Signer::new(&c.app, fresh);
+    bob.expect("code", json!({}), StatusCode::OK).await;
+    let mail = c.mails_to("bob@example.com").into_iter().last().expect("code mail");
+    bob.expect("verify", json!({ "code": code_in(&mail.body).expect("code") }), StatusCode::OK).await;
 }

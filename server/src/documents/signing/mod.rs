@@ -228,7 +228,9 @@ impl Documents {
             }));
         self.append(append).await?;
         tracing::info!(document_id = %document.id, recipients = sendable.recipients.len(), "document sent");
-        self.issue_due_links(&document.id).await;
+        // Mail goes out after the answer: a slow mail server never holds up (or times out) the
+        // sender's request, and `reconcile` finishes the job if the process stops half-way.
+        self.in_background(document.id.clone(), |this, id| async move { this.issue_due_links(&id).await });
         Ok(())
     }
 
@@ -261,7 +263,11 @@ impl Documents {
     async fn issue_link_and_email(&self, id: &str, recipient: &RecipientRow, resend: bool) -> Result<(), SigningError> {
         let token = new_token();
         let now = self.inner.clock.now().as_micros();
-        if !repo::issue_link(&self.inner.pool, id, &recipient.id, &token.hash(), now).await? {
+        if !repo::issue_link(&self.inner.pool, id, &recipient.id, &token.hash(), !resend, now).await? {
+            if !resend {
+                // Another request issued this first link a moment ago.
+                return Ok(());
+            }
             return Err(conflict("this person cannot get a link now"));
         }
         let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
@@ -330,8 +336,21 @@ impl Documents {
     ) -> Result<(StoredDocument, SigningOrder, Vec<RecipientRow>, Option<String>), SigningError> {
         let document = self.visible(viewer, id).await?;
         let (recipients, order) = self.ceremony_state(id).await?;
+        if document.status == DocumentStatus::Sent && needs_reconcile(order, &recipients) {
+            self.in_background(document.id.clone(), |this, id| async move { this.after_signature(&id).await });
+        }
         let row = repo::draft(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
         Ok((document, order, recipients, row.void_reason))
+    }
+
+    /// Runs follow-up work (mail, completion) after the request that caused it has answered.
+    fn in_background<F, Fut>(&self, id: String, work: F)
+    where
+        F: FnOnce(Documents, String) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let this = self.clone();
+        tokio::spawn(work(this, id));
     }
 
     /// Cancels a sent document; recipients who had a link are told.
@@ -387,12 +406,18 @@ impl Documents {
         }
         let recipients = repo::recipients(&self.inner.pool, id).await?;
         let r = recipients.iter().find(|r| r.id == recipient).ok_or(DocumentError::NotFound)?;
+        let (_, order) = self.ceremony_state(id).await?;
+        let statuses: Vec<_> = recipients.iter().map(|x| x.status).collect();
+        let index = recipients.iter().position(|x| x.id == r.id).unwrap_or(usize::MAX);
         match r.status {
             RecipientStatus::Sent | RecipientStatus::Viewed => {}
+            // Their turn came but their first link never went out (the server stopped mid-way).
+            RecipientStatus::Waiting if ceremony::due_for_link(order, &statuses).contains(&index) => {}
             RecipientStatus::Waiting => return Err(conflict("it is not this person's turn yet")),
             RecipientStatus::Signed => return Err(conflict("this person has already signed")),
             RecipientStatus::Declined => return Err(conflict("this person declined")),
         }
+        repo::reset_otp(&self.inner.pool, id, &r.id).await?;
         self.issue_link_and_email(id, r, true).await
     }
 
@@ -436,9 +461,11 @@ impl Documents {
         Ok(Link { document, recipient, recipients, layout, order })
     }
 
-    /// The signer opens their link; the first open is `recipient.viewed`.
-    pub async fn open(&self, token: &str, meta: &RequestMeta) -> Result<Link, SigningError> {
-        let mut link = self.link(token).await?;
+    /// The signer's page is showing the document in a browser: the first time is
+    /// `recipient.viewed`. Called by the page once it runs (a POST from the WASM client), never
+    /// by rendering the link, so mail scanners that fetch links do not count as views.
+    pub async fn record_view(&self, token: &str, meta: &RequestMeta) -> Result<(), SigningError> {
+        let link = self.link(token).await?;
         if link.recipient.viewed_at.is_none() {
             let event = self.recipient_event(&link, EventType::RecipientViewed, None, json!({}))?;
             let (doc_id, rid) = (link.document.id.clone(), link.recipient.id.clone());
@@ -457,9 +484,8 @@ impl Documents {
                 Ok(_) | Err(EvidenceError::Refused(_)) => {}
                 Err(e) => return Err(internal(format!("recording the view: {e}"))),
             }
-            link = self.link(token).await?;
         }
-        Ok(link)
+        Ok(())
     }
 
     /// The ESIGN/UETA consent, with the browser's location if the signer allowed it.
@@ -475,23 +501,28 @@ impl Documents {
             return Ok(());
         }
         let browser = geo.map(|(lat, lon, _)| browser_geolocation(lat, lon)).transpose()?;
-        let browser_json =
-            geo.map(|(lat, lon, acc)| json!({ "latitude": lat, "longitude": lon, "accuracy": acc }).to_string());
         let details = json!({
             "disclosure_sha256": disclosure_sha256.to_hex(),
             "location_shared": browser.is_some(),
         });
         let event = self.recipient_event(&link, EventType::RecipientConsented, None, details)?;
         let (doc_id, rid) = (link.document.id.clone(), link.recipient.id.clone());
+        let token_hash = link.recipient.token_hash;
         let now = self.inner.clock.now().as_micros();
         let personal = self.recipient_personal(&link.recipient, meta, browser);
         let append = Append::event(parse_id(&doc_id)?, event, personal).with_effect(Box::new(move |conn| {
             Box::pin(async move {
-                repo::mark_consented(conn, &doc_id, &rid, browser_json.as_deref(), now).await?;
+                if !repo::mark_consented(conn, &doc_id, &rid, token_hash.as_ref(), now).await? {
+                    return Err(EffectError::Refused("already consented".to_owned()));
+                }
                 Ok(())
             })
         }));
-        self.append(append).await
+        match self.inner.evidence.append(append).await {
+            // Two tabs agreed at once: one consent is recorded, and that is what counts.
+            Ok(_) | Err(EvidenceError::Refused(_)) => Ok(()),
+            Err(e) => Err(internal(format!("recording the consent: {e}"))),
+        }
     }
 
     /// Emails a one-time code, if the rules allow one now.
@@ -503,11 +534,11 @@ impl Documents {
         let (doc_id, rid) = (link.document.id.as_str(), link.recipient.id.as_str());
         let current = repo::otp(&self.inner.pool, doc_id, rid).await?;
         let now = self.inner.clock.now();
-        self.inner.otp.may_issue(current.as_ref(), now).map_err(|e| SigningError::TooMany {
-            message: e.to_string(),
-            retry_after: match e {
-                otp::OtpRefusal::TooSoon { retry_after } | otp::OtpRefusal::Locked { retry_after } => retry_after,
-            },
+        self.inner.otp.may_issue(current.as_ref(), now).map_err(|e| match e {
+            otp::OtpRefusal::TooSoon { retry_after } | otp::OtpRefusal::Locked { retry_after } => {
+                SigningError::TooMany { message: e.to_string(), retry_after }
+            }
+            otp::OtpRefusal::Exhausted => conflict(e.to_string()),
         })?;
         let code = otp::code_from_random(rand::random::<u32>());
         let state = OtpState {
@@ -516,8 +547,14 @@ impl Documents {
             attempts: 0,
             locked_at: None,
             verified_at: None,
+            total_failures: current.as_ref().map_or(0, |c| c.total_failures),
         };
-        repo::store_otp(&self.inner.pool, doc_id, rid, &state).await?;
+        if !repo::store_otp(&self.inner.pool, doc_id, rid, &state, current.as_ref()).await? {
+            return Err(SigningError::TooMany {
+                message: "a code was sent moments ago; check your inbox".to_owned(),
+                retry_after: self.inner.otp.resend_pause,
+            });
+        }
         let mail = templates::otp_code(templates::OtpCode {
             recipient_name: link.recipient.name.clone(),
             recipient_email: link.recipient.email.clone(),
@@ -561,6 +598,9 @@ impl Documents {
                 });
             }
             OtpOutcome::NoCode => return Err(invalid("code", "ask for a new code")),
+            OtpOutcome::Exhausted => {
+                return Err(conflict("too many wrong codes for this link: ask the sender to send you a new link"));
+            }
             OtpOutcome::Malformed => return Err(invalid("code", "the code is 6 digits")),
         }
         let event =
@@ -647,15 +687,24 @@ impl Documents {
                 (_, Some(v)) => serde_json::to_value(v).map_err(internal)?,
                 (_, None) => continue,
             };
+            // Details are permanent and public: what a signer typed may be personal, so the
+            // evidence says only that it was filled (the value is in the document itself).
+            let public = match values.get(&field.id) {
+                Some(FieldInput::Text(text)) => json!({ "type": "text", "chars": text.chars().count() }),
+                _ => value.clone(),
+            };
             field_details.push(
-                json!({ "id": field.id.as_str(), "kind": field.kind.as_str(), "page": field.page, "value": value }),
+                json!({ "id": field.id.as_str(), "kind": field.kind.as_str(), "page": field.page, "value": public }),
             );
             rows.push((field.id.to_string(), value.to_string()));
         }
         let details = json!({ "recipient": r.id, "position": r.position, "fields": field_details, "images": images });
         let event = self.recipient_event(&link, EventType::RecipientSigned, Some(client), details)?;
-        let geo = r.browser_geo.as_deref().and_then(stored_browser_geo);
+        // The location comes with the signature itself, from the browser that signs, and only
+        // when the signer allowed it.
+        let geo = submission.geo.map(|g| browser_geolocation(g.latitude, g.longitude)).transpose()?;
         let personal = self.recipient_personal(r, meta, geo);
+        let token_hash = r.token_hash;
         let (doc_id, recipient_id) = (link.document.id.clone(), r.id.clone());
         let blob_rows: Vec<_> = stored.iter().map(|(_, b, _)| b.clone()).collect();
         let sig = stored.iter().find(|(k, _, _)| *k == "signature").map(|(_, b, s)| (b.key.clone(), *s));
@@ -668,7 +717,7 @@ impl Documents {
                 }
                 let sig = sig.as_ref().map(|(k, s)| (k.as_str(), s));
                 let ini = ini.as_ref().map(|(k, s)| (k.as_str(), s));
-                if !repo::mark_signed(conn, &doc_id, &recipient_id, sig, ini, at).await? {
+                if !repo::mark_signed(conn, &doc_id, &recipient_id, token_hash.as_ref(), sig, ini, at).await? {
                     return Err(EffectError::Refused(
                         "this signature was already recorded, or signing has ended".to_owned(),
                     ));
@@ -688,7 +737,7 @@ impl Documents {
             return Err(e);
         }
         tracing::info!(document_id = %link.document.id, recipient = %r.id, "recipient signed");
-        self.after_signature(&link.document.id).await;
+        self.in_background(link.document.id.clone(), |this, id| async move { this.after_signature(&id).await });
         Ok(())
     }
 
@@ -751,8 +800,18 @@ impl Documents {
     }
 
     /// The signer declines: the document ends, and the sender is told.
-    pub async fn decline(&self, token: &str, reason: &str, meta: &RequestMeta) -> Result<(), SigningError> {
+    pub async fn decline(
+        &self,
+        token: &str,
+        reason: &str,
+        code_verified_here: bool,
+        meta: &RequestMeta,
+    ) -> Result<(), SigningError> {
         let link = self.link(token).await?;
+        // Declining ends the ceremony for everyone: it takes the same proof of identity as signing.
+        if link.recipient.otp_required && !code_verified_here {
+            return Err(SigningError::Document(DocumentError::Forbidden));
+        }
         let reason = ceremony::clean_reason(reason).map_err(|m| invalid("reason", m))?;
         let statuses: Vec<_> = link.recipients.iter().map(|x| x.status).collect();
         let index = link
@@ -763,13 +822,13 @@ impl Documents {
         ceremony::may_act(link.order, &statuses, index).map_err(|e| conflict(e.to_string()))?;
         let details = json!({ "recipient": link.recipient.id, "position": link.recipient.position, "reason": reason });
         let event = self.recipient_event(&link, EventType::RecipientDeclined, None, details)?;
-        let geo = link.recipient.browser_geo.as_deref().and_then(stored_browser_geo);
-        let personal = self.recipient_personal(&link.recipient, meta, geo);
+        let personal = self.recipient_personal(&link.recipient, meta, None);
         let (doc_id, rid, why) = (link.document.id.clone(), link.recipient.id.clone(), reason.clone());
+        let token_hash = link.recipient.token_hash;
         let now = self.inner.clock.now().as_micros();
         let append = Append::event(parse_id(&doc_id)?, event, personal).with_effect(Box::new(move |conn| {
             Box::pin(async move {
-                if !repo::mark_declined(conn, &doc_id, &rid, &why, now).await?
+                if !repo::mark_declined(conn, &doc_id, &rid, token_hash.as_ref(), &why, now).await?
                     || !repo::finish(conn, &doc_id, "declined", None, now).await?
                 {
                     return Err(EffectError::Refused("signing has already ended".to_owned()));
@@ -907,6 +966,13 @@ impl Documents {
     }
 }
 
+/// Whether a sent document has follow-up work that did not happen: everyone signed but it is not
+/// completed, or someone's turn came and they have no link (the process stopped in between).
+fn needs_reconcile(order: SigningOrder, recipients: &[RecipientRow]) -> bool {
+    let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
+    ceremony::is_complete(&statuses) || !ceremony::due_for_link(order, &statuses).is_empty()
+}
+
 /// `document/recipient`: what a browser session remembers a verified code for.
 fn recipient_key(r: &RecipientRow) -> String {
     format!("{}/{}", r.document_id, r.id)
@@ -929,11 +995,6 @@ fn browser_geolocation(lat: f64, lon: f64) -> Result<Geolocation, SigningError> 
     })
 }
 
-fn stored_browser_geo(json: &str) -> Option<Geolocation> {
-    let v: serde_json::Value = serde_json::from_str(json).ok()?;
-    browser_geolocation(v["latitude"].as_f64()?, v["longitude"].as_f64()?).ok()
-}
-
 /// A signature image from the browser: base64 of a PNG, within size limits.
 fn decode_png(b64: &str, what: &'static str) -> Result<Vec<u8>, SigningError> {
     use base64::Engine as _;
@@ -944,6 +1005,9 @@ fn decode_png(b64: &str, what: &'static str) -> Result<Vec<u8>, SigningError> {
     let png = base64::engine::general_purpose::STANDARD
         .decode(b64)
         .map_err(|_| invalid(what, format!("the {what} image is not valid base64")))?;
+    if png.len() > MAX_IMAGE_BYTES {
+        return Err(invalid(what, format!("the {what} image is too large")));
+    }
     const MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
     if png.len() < 24 || &png[..8] != MAGIC || &png[12..16] != b"IHDR" {
         return Err(invalid(what, format!("the {what} image is not a PNG")));

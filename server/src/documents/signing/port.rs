@@ -127,8 +127,8 @@ impl SigningPort for Documents {
         Ok(Documents::resend(self, viewer, id, recipient, &meta).await?)
     }
 
-    async fn open(&self, token: &str, meta: RequestMeta) -> Result<OpenedLink, AppError> {
-        let link = Documents::open(self, token, &meta).await?;
+    async fn open(&self, token: &str) -> Result<OpenedLink, AppError> {
+        let link = self.link(token).await?;
         let pages = self.pages(&link.document).await?;
         let (sender_name, sender_email) = self.owner_contact(&link.document).await?;
         let sender = format!("{sender_name} <{sender_email}>");
@@ -144,7 +144,6 @@ impl SigningPort for Documents {
             disclosure: self.disclosure_text(&sender),
             sender,
             recipient_name: link.recipient.name.clone(),
-            recipient_email: link.recipient.email.clone(),
             position: link.recipient.position,
             total: u32::try_from(link.recipients.len()).unwrap_or(u32::MAX),
             order: link.order,
@@ -158,6 +157,10 @@ impl SigningPort for Documents {
             today: crate::clock::utc_date(self.inner.clock.now()),
         };
         Ok(OpenedLink { view, recipient_key: super::recipient_key(&link.recipient) })
+    }
+
+    async fn record_view(&self, token: &str, meta: RequestMeta) -> Result<(), AppError> {
+        Ok(Documents::record_view(self, token, &meta).await?)
     }
 
     async fn recipient_key(&self, token: &str) -> Result<String, AppError> {
@@ -190,8 +193,14 @@ impl SigningPort for Documents {
         Ok(Documents::sign(self, token, submission, code_verified_here, &meta).await?)
     }
 
-    async fn decline(&self, token: &str, reason: &str, meta: RequestMeta) -> Result<(), AppError> {
-        Ok(Documents::decline(self, token, reason, &meta).await?)
+    async fn decline(
+        &self,
+        token: &str,
+        reason: &str,
+        code_verified_here: bool,
+        meta: RequestMeta,
+    ) -> Result<(), AppError> {
+        Ok(Documents::decline(self, token, reason, code_verified_here, &meta).await?)
     }
 }
 

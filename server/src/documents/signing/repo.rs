@@ -132,11 +132,10 @@ pub struct RecipientRow {
     pub signed_at: Option<i64>,
     pub declined_at: Option<i64>,
     pub decline_reason: Option<String>,
-    pub browser_geo: Option<String>,
 }
 
 const RECIPIENT_COLUMNS: &str = "document_id, id, position, name, email, otp_required, status, token_hash, emailed_at, \
-     email_error, viewed_at, consented_at, signed_at, declined_at, decline_reason, browser_geo";
+     email_error, viewed_at, consented_at, signed_at, declined_at, decline_reason";
 
 fn decode_recipient(r: &sqlx::sqlite::SqliteRow) -> Result<RecipientRow, sqlx::Error> {
     let corrupt = |what: &str| sqlx::Error::Decode(format!("recipient: {what}").into());
@@ -159,7 +158,6 @@ fn decode_recipient(r: &sqlx::sqlite::SqliteRow) -> Result<RecipientRow, sqlx::E
         signed_at: r.try_get("signed_at")?,
         declined_at: r.try_get("declined_at")?,
         decline_reason: r.try_get("decline_reason")?,
-        browser_geo: r.try_get("browser_geo")?,
     })
 }
 
@@ -204,20 +202,23 @@ pub async fn insert_recipient(
     Ok(())
 }
 
-/// Issues a (new) link: the old one, if any, stops working.
+/// Issues a link: the first one (only from `waiting`, so two processes racing to issue it
+/// issue one) or a replacement (the old one stops working).
 pub async fn issue_link(
     pool: &SqlitePool,
     document_id: &str,
     id: &str,
     token_hash: &Sha256,
+    first: bool,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
+    let allowed = if first { "('waiting')" } else { "('waiting', 'sent', 'viewed')" };
+    let done = sqlx::query(&format!(
         "UPDATE recipients SET token_hash = ?, link_issued_at = ?, \
          status = CASE status WHEN 'waiting' THEN 'sent' ELSE status END \
-         WHERE document_id = ? AND id = ? AND status IN ('waiting', 'sent', 'viewed') \
-         AND (SELECT status FROM documents WHERE id = ?) = 'sent'",
-    )
+         WHERE document_id = ? AND id = ? AND status IN {allowed} \
+         AND (SELECT status FROM documents WHERE id = ?) = 'sent'"
+    ))
     .bind(token_hash.as_bytes().as_slice())
     .bind(now)
     .bind(document_id)
@@ -277,21 +278,22 @@ pub async fn mark_viewed(
     Ok(done.rows_affected() == 1)
 }
 
+/// Records consent while `token_hash` is still the recipient's link (a resend replaces it).
 pub async fn mark_consented(
     conn: &mut SqliteConnection,
     document_id: &str,
     id: &str,
-    browser_geo: Option<&str>,
+    token_hash: Option<&Sha256>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE recipients SET consented_at = ?, browser_geo = ? \
-         WHERE document_id = ? AND id = ? AND consented_at IS NULL AND status IN ('sent', 'viewed')",
+        "UPDATE recipients SET consented_at = ? \
+         WHERE document_id = ? AND id = ? AND consented_at IS NULL AND status IN ('sent', 'viewed') AND token_hash = ?",
     )
     .bind(now)
-    .bind(browser_geo)
     .bind(document_id)
     .bind(id)
+    .bind(token_hash.map(|h| h.as_bytes().to_vec()))
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -304,6 +306,7 @@ pub async fn mark_signed(
     conn: &mut SqliteConnection,
     document_id: &str,
     id: &str,
+    token_hash: Option<&Sha256>,
     signature: Option<(&str, &Sha256)>,
     initials: Option<(&str, &Sha256)>,
     now: i64,
@@ -311,7 +314,7 @@ pub async fn mark_signed(
     let done = sqlx::query(
         "UPDATE recipients SET status = 'signed', signed_at = ?, signature_key = ?, signature_sha256 = ?, \
          initials_key = ?, initials_sha256 = ? \
-         WHERE document_id = ? AND id = ? AND status IN ('sent', 'viewed') \
+         WHERE document_id = ? AND id = ? AND status IN ('sent', 'viewed') AND token_hash = ? \
          AND (SELECT status FROM documents WHERE id = ?) = 'sent'",
     )
     .bind(now)
@@ -321,6 +324,7 @@ pub async fn mark_signed(
     .bind(initials.map(|s| s.1.as_bytes().to_vec()))
     .bind(document_id)
     .bind(id)
+    .bind(token_hash.map(|h| h.as_bytes().to_vec()))
     .bind(document_id)
     .execute(conn)
     .await?;
@@ -352,17 +356,19 @@ pub async fn mark_declined(
     conn: &mut SqliteConnection,
     document_id: &str,
     id: &str,
+    token_hash: Option<&Sha256>,
     reason: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE recipients SET status = 'declined', declined_at = ?, decline_reason = ? \
-         WHERE document_id = ? AND id = ? AND status IN ('sent', 'viewed')",
+         WHERE document_id = ? AND id = ? AND status IN ('sent', 'viewed') AND token_hash = ?",
     )
     .bind(now)
     .bind(reason)
     .bind(document_id)
     .bind(id)
+    .bind(token_hash.map(|h| h.as_bytes().to_vec()))
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -370,7 +376,8 @@ pub async fn mark_declined(
 
 pub async fn otp(pool: &SqlitePool, document_id: &str, id: &str) -> Result<Option<OtpState>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT code_hash, issued_at, attempts, locked_at, verified_at FROM otp_codes WHERE document_id = ? AND recipient_id = ?",
+        "SELECT code_hash, issued_at, attempts, locked_at, verified_at, total_failures FROM otp_codes \
+         WHERE document_id = ? AND recipient_id = ?",
     )
     .bind(document_id)
     .bind(id)
@@ -385,27 +392,58 @@ pub async fn otp(pool: &SqlitePool, document_id: &str, id: &str) -> Result<Optio
             attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
             locked_at: r.try_get::<Option<i64>, _>(3)?.map(Timestamp::from_micros),
             verified_at: r.try_get::<Option<i64>, _>(4)?.map(Timestamp::from_micros),
+            total_failures: u32::try_from(r.try_get::<i64, _>(5)?).unwrap_or(u32::MAX),
         })
     })
     .transpose()
 }
 
-pub async fn store_otp(pool: &SqlitePool, document_id: &str, id: &str, state: &OtpState) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO otp_codes (document_id, recipient_id, code_hash, issued_at, attempts, locked_at, verified_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (document_id, recipient_id) DO UPDATE SET \
-         code_hash = excluded.code_hash, issued_at = excluded.issued_at, attempts = excluded.attempts, \
-         locked_at = excluded.locked_at, verified_at = excluded.verified_at",
-    )
-    .bind(document_id)
-    .bind(id)
-    .bind(state.code_hash.as_bytes().as_slice())
-    .bind(state.issued_at.as_micros())
-    .bind(i64::from(state.attempts))
-    .bind(state.locked_at.map(Timestamp::as_micros))
-    .bind(state.verified_at.map(Timestamp::as_micros))
-    .execute(pool)
-    .await?;
+/// Stores a new code in place of `previous` (the code the caller saw, by its issue time), or as
+/// the first one; false when another request replaced it meanwhile, so two requests racing
+/// past the resend pause send one code, not two.
+pub async fn store_otp(
+    pool: &SqlitePool,
+    document_id: &str,
+    id: &str,
+    state: &OtpState,
+    previous: Option<&OtpState>,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        match previous {
+            Some(previous) => sqlx::query(
+                "UPDATE otp_codes SET code_hash = ?, issued_at = ?, attempts = 0, locked_at = NULL, verified_at = NULL \
+                 WHERE document_id = ? AND recipient_id = ? AND issued_at = ?",
+            )
+            .bind(state.code_hash.as_bytes().as_slice())
+            .bind(state.issued_at.as_micros())
+            .bind(document_id)
+            .bind(id)
+            .bind(previous.issued_at.as_micros())
+            .execute(pool)
+            .await?,
+            None => {
+                sqlx::query(
+                    "INSERT INTO otp_codes (document_id, recipient_id, code_hash, issued_at) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (document_id, recipient_id) DO NOTHING",
+                )
+                .bind(document_id)
+                .bind(id)
+                .bind(state.code_hash.as_bytes().as_slice())
+                .bind(state.issued_at.as_micros())
+                .execute(pool)
+                .await?
+            }
+        };
+    Ok(done.rows_affected() == 1)
+}
+
+/// Forgets the codes of a link being replaced: a new link starts a new count.
+pub async fn reset_otp(pool: &SqlitePool, document_id: &str, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM otp_codes WHERE document_id = ? AND recipient_id = ?")
+        .bind(document_id)
+        .bind(id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -419,12 +457,13 @@ pub async fn update_otp(
     after: &OtpState,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE otp_codes SET attempts = ?, locked_at = ?, verified_at = ? \
+        "UPDATE otp_codes SET attempts = ?, locked_at = ?, verified_at = ?, total_failures = ? \
          WHERE document_id = ? AND recipient_id = ? AND code_hash = ? AND attempts = ? AND verified_at IS NULL",
     )
     .bind(i64::from(after.attempts))
     .bind(after.locked_at.map(Timestamp::as_micros))
     .bind(after.verified_at.map(Timestamp::as_micros))
+    .bind(i64::from(after.total_failures))
     .bind(document_id)
     .bind(id)
     .bind(before.code_hash.as_bytes().as_slice())
