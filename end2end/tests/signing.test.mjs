@@ -147,6 +147,13 @@ async function prepareAndSend(page, server, id, order, signers) {
   await page.getByTestId('undo').click();
   assert.equal(await placed.count(), signers.length * 2);
 
+  // The inspector moves the selected field to another page, at the same spot.
+  await last.click();
+  await page.getByTestId('field-page').fill('2');
+  await page.getByTestId('field-page').press('Tab');
+  await page.locator('[data-page-box="2"] [data-testid="placed-field"]').waitFor();
+  assert.equal(await placed.count(), signers.length * 2);
+
   await page.getByTestId('save-state').getByText('All changes saved').waitFor({ timeout: 10_000 });
   await screenshot(page, `sign-${order}-1-prepared`);
   // Zoom keeps fields on their spot: the same fraction of the page before and after.

@@ -210,6 +210,19 @@ impl Ed {
         Some((field, geometry, view))
     }
 
+    /// Moves a field to page `n`, at the same place relative to the page as shown.
+    fn move_to_page(self, id: &LocalId, n: u32) {
+        let Some((_, _, view)) = self.field_view(id) else { return };
+        let Some(target) = self.page(n) else { return };
+        let rect = round_rect(target.to_pdf(view.clamp_into_page()));
+        self.change(|d| {
+            if let Some(f) = d.fields.iter_mut().find(|f| &f.id == id) {
+                f.page = n;
+                f.rect = rect;
+            }
+        });
+    }
+
     fn duplicate(self, id: &LocalId) {
         let Some((field, geometry, view)) = self.field_view(id) else { return };
         let (w, h) = geometry.display_size();
@@ -827,6 +840,21 @@ fn Inspector(ed: Ed) -> impl IntoView {
                         data-testid="field-label"
                         prop:value=move || field.get().map(|f| f.label).unwrap_or_default()
                         on:change=move |ev| { let v = event_target_value(&ev); update(Box::new(move |f| f.label = v)) }
+                    />
+                </label>
+                <label class="field-label">
+                    "Page"
+                    <input
+                        type="number"
+                        min="1"
+                        max=ed.pages.with_value(Vec::len)
+                        data-testid="field-page"
+                        prop:value=move || field.get().map(|f| f.page.to_string()).unwrap_or_default()
+                        on:change=move |ev| {
+                            if let (Some(id), Ok(n)) = (ed.selected.get_untracked(), event_target_value(&ev).parse::<u32>()) {
+                                ed.move_to_page(&id, n);
+                            }
+                        }
                     />
                 </label>
                 <label class="checkbox">

@@ -80,3 +80,25 @@ async fn an_unknown_page_is_a_404() {
     let r = app.client.get(app.url("/no-such-page")).header("accept", "text/html").send().await.expect("request");
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test]
+async fn pages_are_gzipped_for_browsers_that_ask_and_pdfs_are_not() {
+    let app = spawn_app().await;
+    app.set_up_owner().await;
+    let page = app.client.get(app.url("/")).header("accept-encoding", "gzip").send().await.expect("page");
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers().get("content-encoding").map(|v| v.to_str().unwrap_or("")), Some("gzip"));
+    let plain = app.client.get(app.url("/")).send().await.expect("page");
+    assert!(plain.headers().get("content-encoding").is_none(), "only when asked");
+    let id = app.upload_ok("c.pdf", pdf(3, "compress me")).await;
+    let file = app
+        .client
+        .get(app.url(&format!("/documents/{id}/file")))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("file");
+    assert_eq!(file.status(), 200);
+    assert!(file.headers().get("content-encoding").is_none(), "PDFs go as stored");
+    assert!(file.headers().contains_key("content-length"));
+}

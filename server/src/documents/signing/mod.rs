@@ -245,7 +245,7 @@ impl Documents {
         };
         let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
         for index in ceremony::due_for_link(order, &statuses) {
-            if let Err(e) = self.issue_link_and_email(id, &recipients[index], false).await {
+            if let Err(e) = self.issue_link_and_email(id, &recipients[index], None).await {
                 tracing::error!(document_id = %id, recipient = %recipients[index].id, error = %e, "issuing a signing link");
             }
         }
@@ -260,7 +260,15 @@ impl Documents {
 
     /// A fresh link for `recipient` (replacing any older one), emailed; `recipient.email_sent`
     /// once the mail server took it.
-    async fn issue_link_and_email(&self, id: &str, recipient: &RecipientRow, resend: bool) -> Result<(), SigningError> {
+    /// `by` is the user whose action sends it (a resend), or `None` when the system sends it on
+    /// its own (the first links, the next signer's).
+    async fn issue_link_and_email(
+        &self,
+        id: &str,
+        recipient: &RecipientRow,
+        by: Option<(&User, &RequestMeta)>,
+    ) -> Result<(), SigningError> {
+        let resend = by.is_some();
         let token = new_token();
         let now = self.inner.clock.now().as_micros();
         if !repo::issue_link(&self.inner.pool, id, &recipient.id, &token.hash(), !resend, now).await? {
@@ -290,7 +298,7 @@ impl Documents {
             message,
             otp_required: recipient.otp_required,
         });
-        self.deliver(&document, recipient, mail, json!({ "purpose": "signing_request", "resend": resend })).await
+        self.deliver(&document, recipient, mail, json!({ "purpose": "signing_request", "resend": resend }), by).await
     }
 
     /// Sends one mail to a recipient and records it; a failure is kept for the sender to see.
@@ -300,18 +308,31 @@ impl Documents {
         recipient: &RecipientRow,
         mail: Mail,
         mut details: serde_json::Value,
+        by: Option<(&User, &RequestMeta)>,
     ) -> Result<(), SigningError> {
         if let Err(e) = self.inner.mailer.send(mail).await {
             let text = e.to_string();
             repo::record_email_error(&self.inner.pool, &document.id, &recipient.id, &text).await?;
-            return Err(internal(format!("email to recipient {}: {text}", recipient.id)));
+            // The sender sees why (it is their mail server); the log has it too.
+            tracing::warn!(document_id = %document.id, recipient = %recipient.id, error = %text, "mail not delivered");
+            return Err(conflict(format!("the email to {} could not be sent: {text}", recipient.email)));
         }
         details["recipient"] = json!(recipient.id);
         details["position"] = json!(recipient.position);
-        let event = self.system_event(EventType::RecipientEmailSent, document.sha256, details)?;
+        // Sent at a user's request (a resend, a void): they are the actor, with their request's
+        // origin; sent by the ceremony itself: the system, with the recipient as addressee.
+        let (event, personal) = match by {
+            Some((user, meta)) => (
+                self.user_event(EventType::RecipientEmailSent, user, document.sha256, details)?,
+                self.personal(user, meta),
+            ),
+            None => (
+                self.system_event(EventType::RecipientEmailSent, document.sha256, details)?,
+                self.recipient_personal(recipient, &RequestMeta::default(), None),
+            ),
+        };
         let (doc_id, rid) = (document.id.clone(), recipient.id.clone());
         let now = self.inner.clock.now().as_micros();
-        let personal = self.recipient_personal(recipient, &RequestMeta::default(), None);
         let append = Append::event(parse_id(&document.id)?, event, personal).with_effect(Box::new(move |conn| {
             Box::pin(async move {
                 repo::record_email(conn, &doc_id, &rid, now).await?;
@@ -385,7 +406,9 @@ impl Documents {
                 document_title: document.title.clone(),
                 reason: Some(reason.clone()),
             });
-            if let Err(e) = self.deliver(&document, &r, mail, json!({ "purpose": "voided_notice" })).await {
+            if let Err(e) =
+                self.deliver(&document, &r, mail, json!({ "purpose": "voided_notice" }), Some((viewer, meta))).await
+            {
                 tracing::warn!(document_id = %id, recipient = %r.id, error = %e, "void notice not delivered");
             }
         }
@@ -398,7 +421,7 @@ impl Documents {
         viewer: &User,
         id: &str,
         recipient: &str,
-        _meta: &RequestMeta,
+        meta: &RequestMeta,
     ) -> Result<(), SigningError> {
         let document = self.owned(viewer, id).await?;
         if document.status != DocumentStatus::Sent {
@@ -418,7 +441,7 @@ impl Documents {
             RecipientStatus::Declined => return Err(conflict("this person declined")),
         }
         repo::reset_otp(&self.inner.pool, id, &r.id).await?;
-        self.issue_link_and_email(id, r, true).await
+        self.issue_link_and_email(id, r, Some((viewer, meta))).await
     }
 
     // ---- the signer ---------------------------------------------------------------------
@@ -670,7 +693,13 @@ impl Documents {
             ("initials", &initials, submission.initials_method.as_deref()),
         ] {
             if let Some(png) = png {
-                let (blob, sha) = self.store_image(png).await?;
+                let (blob, sha) = match self.store_image(png).await {
+                    Ok(stored_image) => stored_image,
+                    Err(e) => {
+                        self.delete_blobs(stored.iter().map(|(_, b, _)| b)).await;
+                        return Err(e);
+                    }
+                };
                 let method = match method {
                     Some("typed") => "typed",
                     _ => "drawn",
@@ -729,11 +758,7 @@ impl Documents {
             })
         }));
         if let Err(e) = self.append(append).await {
-            for (_, b, _) in &stored {
-                if let Ok(key) = crate::blob::BlobKey::parse(&b.key) {
-                    let _ = self.inner.blobs.delete(&key).await;
-                }
-            }
+            self.delete_blobs(stored.iter().map(|(_, b, _)| b)).await;
             return Err(e);
         }
         tracing::info!(document_id = %link.document.id, recipient = %r.id, "recipient signed");
@@ -860,6 +885,17 @@ impl Documents {
             Ok(_) => Ok(()),
             Err(EvidenceError::Refused(why)) => Err(conflict(why)),
             Err(e) => Err(internal(format!("recording the event: {e}"))),
+        }
+    }
+
+    /// Takes stored images back out when the signature they belong to was not recorded.
+    async fn delete_blobs<'a>(&self, rows: impl Iterator<Item = &'a super::repo::BlobRow>) {
+        for row in rows {
+            if let Ok(key) = crate::blob::BlobKey::parse(&row.key)
+                && let Err(e) = self.inner.blobs.delete(&key).await
+            {
+                tracing::error!(blob = %key, error = %e, "could not remove the image of a refused signature");
+            }
         }
     }
 
