@@ -255,11 +255,12 @@ async fn a_sequential_ceremony_mails_each_signer_in_turn_and_completes_with_ever
         vec![],
     )
     .await;
+    // The first link goes out just after the answer to Send.
+    c.link_for("bob@example.com").await.expect("bob's link");
     let status = c.status().await;
     assert_eq!(status["status"], "sent");
     assert_eq!(status["recipients"][0]["status"], "sent");
     assert_eq!(status["recipients"][1]["status"], "waiting");
-    c.link_for("bob@example.com").await.expect("bob's link");
     assert!(c.link_now("carol@example.com").is_none(), "the second signer waits for the first");
     let request = &c.mails_arrive("bob@example.com", 1).await[0];
     assert!(request.subject.contains("sign"), "{}", request.subject);
