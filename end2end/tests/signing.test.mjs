@@ -119,7 +119,10 @@ async function prepareAndSend(page, server, id, order, signers) {
   await hydrated(page);
   await page.locator('attesta-pdf[data-state="ready"]').waitFor({ timeout: 30_000 });
   await page.getByTestId(`order-${order}`).check();
-  for (const [i, s] of signers.entries()) await addRecipient(page, i, s.name, s.email);
+  for (const [i, s] of signers.entries()) {
+    await addRecipient(page, i, s.name, s.email);
+    if (s.otp) await page.getByTestId('recipient').nth(i).getByTestId('recipient-otp').check();
+  }
 
   for (const [i] of signers.entries()) {
     await page.getByTestId('active-recipient').selectOption({ index: i });
@@ -192,8 +195,20 @@ async function drawWithTouch(page, context) {
   await cdp.detach();
 }
 
+/** The newest one-time code mailed to `email` (written `123 456`). */
+async function codeFor(email) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const mail = (await mailsTo(email)).filter((m) => /code/i.test(m.subject)).pop();
+    const code = mail && (mail.text || '').match(/\b(\d{3}) (\d{3})\b/);
+    if (code) return code[1] + code[2];
+    if (Date.now() > deadline) throw new Error(`no code mailed to ${email}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** A signer opens the link on a phone and signs every field, drawing with a finger. */
-async function signOnPhone(link, device, label) {
+async function signOnPhone(link, device, label, { otpEmail } = {}) {
   const { context, page, problems } = await openPage(browser, device);
   try {
     await page.goto(link);
@@ -204,6 +219,23 @@ async function signOnPhone(link, device, label) {
     await page.getByTestId('consent-agree').tap();
     await page.getByTestId('consent-continue').tap();
     await page.getByTestId('consent').waitFor({ state: 'detached' });
+    if (otpEmail) {
+      // The sender asked for a code: fields stay locked until the emailed code is entered.
+      await page.getByTestId('code-check').waitFor();
+      assert.ok(await page.getByTestId('next-field').isDisabled());
+      await page.getByTestId('code-send').tap();
+      await page.getByTestId('code-note').getByText('Code sent').waitFor();
+      await page.getByTestId('code-input').fill('000000');
+      await page.getByTestId('code-verify').tap();
+      await page.getByTestId('code-note').getByText('tries left').waitFor();
+      // The browser logs the refused code's 422: expected here, and only this one.
+      const refused = problems.findIndex((p) => p.includes('status of 422'));
+      assert.ok(refused >= 0, 'the wrong code was refused by the server');
+      problems.splice(refused, 1);
+      await page.getByTestId('code-input').fill(await codeFor(otpEmail));
+      await page.getByTestId('code-verify').tap();
+      await page.getByTestId('code-check').waitFor({ state: 'detached' });
+    }
     await page.locator('attesta-pdf[data-state="ready"]').waitFor({ timeout: 30_000 });
     await page.locator('[data-pdf-slot="1"][data-rendered="true"]').waitFor({ timeout: 30_000 });
     const progress = page.getByTestId('progress');
@@ -319,12 +351,12 @@ test('parallel: three signers on phones, in any order', { skip }, async () => {
     const signers = [
       { name: 'Dan One', email: 'dan.par@example.com' },
       { name: 'Eve Two', email: 'eve.par@example.com' },
-      { name: 'Fay Three', email: 'fay.par@example.com' },
+      { name: 'Fay Three', email: 'fay.par@example.com', otp: true },
     ];
     await prepareAndSend(page, server, id, 'parallel', signers);
     const links = [];
     for (const s of signers) links.push(await linkFor(s.email));
-    await signOnPhone(links[2], PHONE, 'sign-parallel-fay');
+    await signOnPhone(links[2], PHONE, 'sign-parallel-fay', { otpEmail: signers[2].email });
     await signOnPhone(links[0], SMALL_PHONE, 'sign-parallel-dan');
     await signOnPhone(links[1], PHONE_LANDSCAPE, 'sign-parallel-eve');
     await expectCompletedAndVerified(page, server, id, [
@@ -333,7 +365,13 @@ test('parallel: three signers on phones, in any order', { skip }, async () => {
       'recipient.email_sent',
       'recipient.email_sent',
       'recipient.email_sent',
-      ...['fay', 'dan', 'eve'].flatMap(() => ['recipient.viewed', 'recipient.consented', 'recipient.signed']),
+      // Fay was asked for an emailed code: sent, one wrong entry (not an event), verified.
+      'recipient.viewed',
+      'recipient.consented',
+      'recipient.otp_sent',
+      'recipient.otp_verified',
+      'recipient.signed',
+      ...['dan', 'eve'].flatMap(() => ['recipient.viewed', 'recipient.consented', 'recipient.signed']),
       'document.completed',
     ]);
     // A used link shows a clear page that names nothing.
