@@ -247,6 +247,8 @@ async function signOnPhone(link, device, label, { otpEmail } = {}) {
     await page.getByTestId('next-field').tap();
     const field = page.locator('[data-testid="sign-field"][data-kind="signature"] button');
     await field.tap();
+    // The sheet takes the focus, for keyboard and screen-reader users.
+    await page.waitForFunction(() => document.activeElement?.dataset?.testid === 'sigpad-tab-draw', null, { timeout: 5_000 });
     await drawWithTouch(page, context);
     await screenshot(page, `${label}-1-drawn`);
     await page.getByTestId('sigpad-adopt').tap();

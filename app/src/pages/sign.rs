@@ -142,6 +142,19 @@ fn Signer(data: SignerView, token: String) -> impl IntoView {
     let sequence =
         if data.total > 1 { Some(format!("You are signer {} of {}", data.position, data.total)) } else { None };
     let data = StoredValue::new(data);
+    // Keyboard and screen-reader users land in the pad when it opens.
+    Effect::new(move |_| {
+        if st.pad.with(Option::is_some) {
+            #[cfg(feature = "hydrate")]
+            request_animation_frame(|| {
+                if let Ok(Some(tab)) = document().query_selector("[data-testid=\"sigpad-tab-draw\"]")
+                    && let Ok(tab) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(tab)
+                {
+                    let _ = tab.focus();
+                }
+            });
+        }
+    });
     view! {
         <Show
             when=move || st.finished.get().is_none()
@@ -174,7 +187,17 @@ fn Signer(data: SignerView, token: String) -> impl IntoView {
                 {move || st.pad.get().map(|(kind, field)| {
                     let signer_name = name.get_value();
                     view! {
-                        <div class="sheet" role="dialog" aria-modal="true" aria-label=if kind == PadKind::Signature { "Your signature" } else { "Your initials" }>
+                        <div
+                            class="sheet"
+                            role="dialog"
+                            aria-modal="true"
+                            aria-labelledby=crate::components::signature_pad::title_id(kind)
+                            on:keydown=move |ev| {
+                                if ev.key() == "Escape" {
+                                    st.pad.set(None);
+                                }
+                            }
+                        >
                             <div class="sheet__panel">
                                 <SignaturePad
                                     kind=kind
