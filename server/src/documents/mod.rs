@@ -18,7 +18,7 @@ use attesta_app::ssr::documents::RequestMeta;
 use attesta_core::User;
 use attesta_core::documents::{DocumentId, DocumentSource, DocumentStatus, Refusal, Title, UploadLimits, events};
 use attesta_core::evidence::{
-    Actor, ActorId, ActorKind, Details, EventId, EventType, NewEvent, PersonalData, Sha256, Text,
+    Actor, ActorId, ActorKind, Details, EventId, EventType, Geolocation, NewEvent, PersonalData, Sha256, Text,
 };
 use attesta_core::ports::Clock;
 use attesta_core::storage::envelope::Keyring;
@@ -290,6 +290,19 @@ impl Documents {
         client_file_sha256: Option<Sha256>,
         details: serde_json::Value,
     ) -> Result<NewEvent, anyhow::Error> {
+        let actor = Actor { kind: ActorKind::User, id: Some(ActorId::parse(&format!("user:{}", actor.id.0))?) };
+        self.event_by(event_type, actor, file_sha256, client_file_sha256, details)
+    }
+
+    /// A new event by any actor, now, with a fresh id; `details` must be an object to count.
+    fn event_by(
+        &self,
+        event_type: EventType,
+        actor: Actor,
+        file_sha256: Sha256,
+        client_file_sha256: Option<Sha256>,
+        details: serde_json::Value,
+    ) -> Result<NewEvent, anyhow::Error> {
         let details = match details {
             serde_json::Value::Object(map) => Details::new(map)?,
             _ => Details::empty(),
@@ -298,7 +311,7 @@ impl Documents {
             event_id: EventId::parse(&new_event_id())?,
             event_type,
             time: self.inner.clock.now(),
-            actor: Actor { kind: ActorKind::User, id: Some(ActorId::parse(&format!("user:{}", actor.id.0))?) },
+            actor,
             file_sha256,
             client_file_sha256,
             details,
@@ -307,13 +320,19 @@ impl Documents {
 
     /// The actor's identity and the request's origin, kept apart from the hashed record.
     fn personal(&self, actor: &User, meta: &RequestMeta) -> PersonalData {
+        self.personal_of(actor.name.as_str(), actor.email.as_str(), meta, None)
+    }
+
+    /// Someone's name and email with the request's address and user agent, and a location: the
+    /// browser's when given (shared with permission), else looked up from the address.
+    fn personal_of(&self, name: &str, email: &str, meta: &RequestMeta, browser: Option<Geolocation>) -> PersonalData {
         let text = |s: &str| Text::new(s.chars().take(512).collect::<String>()).ok();
         PersonalData {
-            email: text(actor.email.as_str()),
-            name: text(actor.name.as_str()),
+            email: text(email),
+            name: text(name),
             ip: meta.ip.and_then(|ip| text(&ip.to_string())),
             user_agent: meta.user_agent.as_deref().and_then(text),
-            geo: meta.ip.and_then(|ip| self.inner.geo.as_ref().and_then(|g| g.locate(ip))),
+            geo: browser.or_else(|| meta.ip.and_then(|ip| self.inner.geo.as_ref().and_then(|g| g.locate(ip)))),
         }
     }
 }

@@ -16,8 +16,7 @@ use attesta_app::ssr::documents::RequestMeta;
 use attesta_core::User;
 use attesta_core::documents::DocumentStatus;
 use attesta_core::evidence::{
-    Actor, ActorId, ActorKind, Details, EventId, EventType, GeoSource, Geolocation, Latitude, Longitude, NewEvent,
-    PersonalData, Sha256, Text,
+    Actor, ActorId, ActorKind, EventType, GeoSource, Geolocation, Latitude, Longitude, NewEvent, PersonalData, Sha256,
 };
 use attesta_core::signing::ceremony::{self, FieldInput, RecipientStatus};
 use attesta_core::signing::geometry::PageGeometry;
@@ -516,13 +515,16 @@ impl Documents {
         &self,
         token: &str,
         geo: Option<(f64, f64, Option<f64>)>,
-        disclosure_sha256: Sha256,
         meta: &RequestMeta,
     ) -> Result<(), SigningError> {
         let link = self.link(token).await?;
         if link.recipient.consented_at.is_some() {
             return Ok(());
         }
+        // What the signer agreed to: the text their page showed, rendered the same way.
+        let disclosure_sha256 = attesta_core::signing::disclosure::text_sha256(
+            &self.disclosure_text(&self.sender_of(&link.document).await?),
+        );
         let browser = geo.map(|(lat, lon, _)| browser_geolocation(lat, lon)).transpose()?;
         let details = json!({
             "disclosure_sha256": disclosure_sha256.to_hex(),
@@ -973,32 +975,24 @@ impl Documents {
         client_file_sha256: Option<Sha256>,
         details: serde_json::Value,
     ) -> Result<NewEvent, SigningError> {
-        let details = match details {
-            serde_json::Value::Object(map) => Details::new(map).map_err(internal)?,
-            _ => Details::empty(),
-        };
-        Ok(NewEvent {
-            event_id: EventId::parse(&super::new_event_id()).map_err(internal)?,
-            event_type,
-            time: self.inner.clock.now(),
-            actor,
-            file_sha256,
-            client_file_sha256,
-            details,
-        })
+        self.event_by(event_type, actor, file_sha256, client_file_sha256, details).map_err(internal)
     }
 
     /// A recipient's identity and the request's origin; the browser's location when they shared
     /// it, else the address's.
     fn recipient_personal(&self, r: &RecipientRow, meta: &RequestMeta, browser: Option<Geolocation>) -> PersonalData {
-        let text = |s: &str| Text::new(s.chars().take(512).collect::<String>()).ok();
-        PersonalData {
-            email: text(&r.email),
-            name: text(&r.name),
-            ip: meta.ip.and_then(|ip| text(&ip.to_string())),
-            user_agent: meta.user_agent.as_deref().and_then(text),
-            geo: browser.or_else(|| meta.ip.and_then(|ip| self.inner.geo.as_ref().and_then(|g| g.locate(ip)))),
-        }
+        self.personal_of(&r.name, &r.email, meta, browser)
+    }
+
+    /// `Name <email>` of the person who sent `document`, as signers are shown it.
+    async fn sender_of(&self, document: &StoredDocument) -> Result<String, SigningError> {
+        let (name, email) = self.owner_contact(document).await?;
+        Ok(format!("{name} <{email}>"))
+    }
+
+    /// The consumer disclosure exactly as shown for a document from `sender` (and as hashed).
+    fn disclosure_text(&self, sender: &str) -> String {
+        attesta_core::signing::disclosure::render(&self.inner.disclosure_template, sender)
     }
 }
 

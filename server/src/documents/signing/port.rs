@@ -7,8 +7,8 @@ use attesta_app::ssr::documents::RequestMeta;
 use attesta_app::ssr::signing::{OpenedLink, SigningPort};
 use attesta_core::User;
 use attesta_core::documents::DocumentStatus;
+use attesta_core::signing::LocalId;
 use attesta_core::signing::ceremony::RecipientStatus;
-use attesta_core::signing::{LocalId, disclosure};
 
 impl From<SigningError> for AppError {
     fn from(e: SigningError) -> Self {
@@ -38,12 +38,6 @@ fn mask_email(email: &str) -> String {
             format!("{first}***@{domain}")
         }
         None => "your email address".to_owned(),
-    }
-}
-
-impl Documents {
-    fn disclosure_text(&self, sender: &str) -> String {
-        disclosure::render(&self.inner.disclosure_template, sender)
     }
 }
 
@@ -130,8 +124,7 @@ impl SigningPort for Documents {
     async fn open(&self, token: &str) -> Result<OpenedLink, AppError> {
         let link = self.link(token).await?;
         let pages = self.pages(&link.document).await?;
-        let (sender_name, sender_email) = self.owner_contact(&link.document).await?;
-        let sender = format!("{sender_name} <{sender_email}>");
+        let sender = self.sender_of(&link.document).await?;
         let rid = LocalId::parse(&link.recipient.id).ok_or(SigningError::Link(LinkProblem::Invalid))?;
         let fields = link.layout.fields_of(&rid, &pages).into_iter().cloned().collect();
         let otp_verified = !link.recipient.otp_required
@@ -168,11 +161,8 @@ impl SigningPort for Documents {
     }
 
     async fn consent(&self, token: &str, geo: Option<BrowserGeo>, meta: RequestMeta) -> Result<(), AppError> {
-        let link = self.link(token).await?;
-        let (sender_name, sender_email) = self.owner_contact(&link.document).await?;
-        let text = self.disclosure_text(&format!("{sender_name} <{sender_email}>"));
         let geo = geo.map(|g| (g.latitude, g.longitude, g.accuracy));
-        Ok(Documents::consent(self, token, geo, disclosure::text_sha256(&text), &meta).await?)
+        Ok(Documents::consent(self, token, geo, &meta).await?)
     }
 
     async fn request_code(&self, token: &str, meta: RequestMeta) -> Result<(), AppError> {
