@@ -6,38 +6,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { startServer } from '../support/server.mjs';
+import { makePdf } from '../support/pdf.mjs';
 import { DESKTOP, PHONE, launch, openPage, hydrated, screenshot } from '../support/browser.mjs';
 
 const OWNER = { name: 'Ada Lovelace', email: 'ada@example.com', password: 'correct horse battery staple' };
 const MAILDEV = process.env.ATTESTA_TEST_MAILDEV_URL;
 const PHONE_LANDSCAPE = { ...PHONE, name: 'phone-landscape', viewport: { width: 740, height: 360 } };
 const SMALL_PHONE = { ...PHONE, name: 'phone-360', viewport: { width: 360, height: 740 } };
-
-/** A small valid PDF with `pages` pages of text. */
-function makePdf(title, pages) {
-  const content = `BT /F1 24 Tf 72 700 Td (${title}) Tj ET`;
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    `<< /Type /Pages /Kids [${Array.from({ length: pages }, (_, i) => `${i + 5} 0 R`).join(' ')}] /Count ${pages} >>`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-    `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
-    ...Array.from(
-      { length: pages },
-      () => '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>',
-    ),
-  ];
-  let out = '%PDF-1.7\n';
-  const offsets = [];
-  objects.forEach((body, i) => {
-    offsets.push(out.length);
-    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
-  });
-  const xref = out.length;
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  for (const o of offsets) out += `${String(o).padStart(10, '0')} 00000 n \n`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(out, 'latin1');
-}
 
 const sha256 = (buffer) => createHash('sha256').update(buffer).digest('hex');
 

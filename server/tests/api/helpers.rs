@@ -253,6 +253,11 @@ pub fn pdf(pages: usize, text: &str) -> Vec<u8> {
                 .to_owned(),
         );
     }
+    pdf_of_objects(&objects)
+}
+
+/// A PDF file of `objects` (numbered from 1, object 1 the catalog), with its xref table.
+pub fn pdf_of_objects(objects: &[String]) -> Vec<u8> {
     let mut out = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
     let mut offsets = Vec::new();
     for (i, body) in objects.iter().enumerate() {

@@ -2,7 +2,7 @@
 //! Mail goes to the file outbox here (read back from the `.eml` files); the browser tests read
 //! it back from a real SMTP server (MailDev).
 
-use crate::helpers::{Options, TestApp, pdf, spawn_app_with};
+use crate::helpers::{Options, TestApp, pdf, pdf_of_objects, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -682,21 +682,7 @@ fn mixed_pages_pdf() -> Vec<u8> {
          /Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
             .to_owned(),
     ];
-    let mut out = b"%PDF-1.7\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for o in offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
-    );
-    out
+    pdf_of_objects(&objects)
 }
 
 #[tokio::test]
