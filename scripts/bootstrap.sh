@@ -86,3 +86,18 @@ else
   echo "$version" > "$vendor/VERSION"
   echo "copied pdfjs-dist $version"
 fi
+
+# pyHanko validates the PAdES seal in the tests (server/tests/seal.rs) and is the seal benchmark's
+# baseline. Its command line is a separate package, pyhanko-cli. Everything is pinned in
+# scripts/pyhanko-requirements.txt; the venv is rebuilt only when that file changes.
+step "pyHanko (PDF signature validator for the seal tests)"
+want=$(sha256sum scripts/pyhanko-requirements.txt | cut -d' ' -f1)
+if [ -x "$ATTESTA_TEST_PYHANKO" ] && [ "$(cat "$PYHANKO_VENV/.attesta-requirements-hash" 2>/dev/null)" = "$want" ]; then
+  echo "present ($("$ATTESTA_TEST_PYHANKO" --version))"
+else
+  rm -rf "$PYHANKO_VENV"
+  python3 -m venv "$PYHANKO_VENV"
+  "$PYHANKO_VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/pyhanko-requirements.txt
+  echo "$want" > "$PYHANKO_VENV/.attesta-requirements-hash"
+  "$ATTESTA_TEST_PYHANKO" --version
+fi

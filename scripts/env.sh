@@ -13,3 +13,9 @@ export PATH="$REPO_ROOT/end2end/node_modules/.bin:$PATH"
 
 CARGO_LEPTOS_VERSION=0.3.8
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+# pyHanko, the independent PAdES validator of the seal tests (installed by bootstrap.sh from
+# scripts/pyhanko-requirements.txt). ATTESTA_TEST_* because the server warns about any other
+# ATTESTA* variable that is not a configuration key.
+PYHANKO_VENV="$HOME/.cache/attesta/venv-pyhanko"
+export ATTESTA_TEST_PYHANKO="${ATTESTA_TEST_PYHANKO:-$PYHANKO_VENV/bin/pyhanko}"

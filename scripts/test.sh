@@ -18,8 +18,8 @@ cargo clippy --locked --workspace --exclude attesta-frontend --all-targets -- -D
 step "clippy: core and app (hydrate) on wasm32"
 cargo clippy --locked -p attesta-core -p attesta-frontend --target wasm32-unknown-unknown -- -D warnings
 
-# One trap stops both test servers, set before either starts so a failed start is cleaned up too.
-trap 'bash scripts/services/s3.sh stop >/dev/null 2>&1 || true; bash scripts/services/mail.sh stop >/dev/null 2>&1 || true' EXIT
+# One trap stops every test server, set before any starts so a failed start is cleaned up too.
+trap 'bash scripts/services/s3.sh stop >/dev/null 2>&1 || true; bash scripts/services/mail.sh stop >/dev/null 2>&1 || true; bash scripts/services/tsa.sh stop >/dev/null 2>&1 || true' EXIT
 
 step "S3-compatible test server (SeaweedFS, loopback only)"
 bash scripts/services/s3.sh start
@@ -28,6 +28,14 @@ eval "$(bash scripts/services/s3.sh env)"
 step "SMTP test server (MailDev, loopback only)"
 bash scripts/services/mail.sh start
 eval "$(bash scripts/services/mail.sh env)"
+
+step "RFC 3161 test time-stamping authority (openssl ts, loopback only)"
+bash scripts/services/tsa.sh start
+eval "$(bash scripts/services/tsa.sh env)"
+
+# The seal tests run pyHanko, pdfsig and qpdf (installed by bootstrap.sh): here a missing one
+# fails the run instead of skipping those checks.
+export ATTESTA_TEST_REQUIRE_VALIDATORS=1
 
 step "Rust tests"
 cargo test --locked --workspace --exclude attesta-frontend --features attesta-core/pdf

@@ -11,6 +11,8 @@ pub mod accounts;
 pub mod documents;
 pub mod evidence;
 pub mod ports;
+#[cfg(feature = "pdf")]
+pub mod seal;
 pub mod signing;
 pub mod storage;
 pub mod throttle;

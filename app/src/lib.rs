@@ -79,6 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/documents/:id/prepare") view=PreparePage ssr=SsrMode::Async />
                     // No account: the link is the credential.
                     <Route path=path!("/sign/:token") view=SignPage ssr=SsrMode::Async />
+                    <Route path=path!("/verify") view=pages::verify::VerifyPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -246,8 +246,15 @@ async function timelineTypes(page) {
 }
 
 async function expectCompletedAndVerified(page, server, id, expected) {
-  await page.goto(`${server.url}/documents/${id}`);
-  await hydrated(page);
+  // Completion seals in the background: the page shows the downloads once the seal exists.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    await page.goto(`${server.url}/documents/${id}`);
+    await hydrated(page);
+    if (await page.getByTestId('download-sealed').count()) break;
+    if (Date.now() > deadline) throw new Error('the document was never sealed');
+    await new Promise((r) => setTimeout(r, 500));
+  }
   await page.locator('[data-testid="signing-panel"][data-status="completed"]').waitFor({ timeout: 20_000 });
   const types = await timelineTypes(page);
   // The sender's own page views are recorded too; the ceremony's events are in this order.
@@ -263,6 +270,63 @@ async function expectCompletedAndVerified(page, server, id, expected) {
   }
   assert.match(await verdict.innerText(), /Valid/);
   assert.equal(await page.locator('.check--fail').count(), 0);
+}
+
+/** Saves a file the page offers for download (each download is an audit event). */
+async function download(page, testId) {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()]);
+  const chunks = [];
+  for await (const chunk of await file.createReadStream()) chunks.push(chunk);
+  return { name: file.suggestedFilename(), buffer: Buffer.concat(chunks) };
+}
+
+/**
+ * Checks the files on the public /verify page, signed out, on `device`. Verification runs in the
+ * page: once it has loaded, not one request leaves it, whatever is dropped in.
+ */
+async function verifyOffline(server, device, files, expectValid, shot) {
+  const { context, page, problems } = await openPage(browser, device);
+  try {
+    await page.goto(`${server.url}/verify`);
+    await hydrated(page);
+    const requests = [];
+    page.on('request', (r) => requests.push(`${r.method()} ${r.url()}`));
+    await page.getByTestId('verify-input').setInputFiles(files);
+    const verdict = page.getByTestId('verify-verdict');
+    await verdict.waitFor({ timeout: 30_000 });
+    const text = await verdict.innerText();
+    if (expectValid) {
+      assert.match(text, /^Valid/, text + (await page.getByTestId('verify-checks').innerText()));
+      assert.equal(await page.locator('.check--fail').count(), 0);
+    } else {
+      assert.match(text, /Not valid/, text);
+      assert.ok((await page.locator('.check--fail').count()) > 0);
+    }
+    assert.deepEqual(requests, [], 'the files never leave the device');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the report fits the screen (${overflow}px too wide)`);
+    if (shot) await screenshot(page, shot);
+    assert.deepEqual(problems, []);
+    return page;
+  } finally {
+    await context.close();
+  }
+}
+
+/** Downloads the sealed PDF and the evidence from the document page and checks them on /verify. */
+async function downloadAndVerify(page, server, verifyOn) {
+  const sealed = await download(page, 'download-sealed');
+  const evidence = await download(page, 'download-evidence');
+  assert.match(sealed.name, /\(signed\)\.pdf$/);
+  assert.match(evidence.name, /^attesta-evidence-.*\.json$/);
+  assert.equal(sha256(sealed.buffer), (await page.getByTestId('sealed-sha256').innerText()).trim());
+  const pdf = { name: sealed.name, mimeType: 'application/pdf', buffer: sealed.buffer };
+  const json = { name: evidence.name, mimeType: 'application/json', buffer: evidence.buffer };
+  await verifyOffline(server, verifyOn, [pdf], true, `verify-${verifyOn.name}-pdf`);
+  await verifyOffline(server, verifyOn, [pdf, json], true, `verify-${verifyOn.name}-both`);
+  const tampered = Buffer.from(sealed.buffer);
+  tampered[Math.floor(tampered.length / 2)] ^= 0x01;
+  await verifyOffline(server, verifyOn, [{ ...pdf, buffer: tampered }], false, `verify-${verifyOn.name}-tampered`);
 }
 
 let browser;
@@ -310,8 +374,10 @@ test('sequential: prepared on a desktop, signed in turn on two phones', { skip }
       'recipient.consented',
       'recipient.signed',
       'document.completed',
+      'document.sealed',
     ]);
     await screenshot(page, 'sign-sequential-4-completed');
+    await downloadAndVerify(page, server, PHONE);
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
@@ -350,7 +416,9 @@ test('parallel: three signers on phones, in any order', { skip }, async () => {
       'recipient.signed',
       ...['dan', 'eve'].flatMap(() => ['recipient.viewed', 'recipient.consented', 'recipient.signed']),
       'document.completed',
+      'document.sealed',
     ]);
+    await downloadAndVerify(page, server, DESKTOP);
     // A used link shows a clear page that names nothing.
     const { context: late, page: latePage } = await openPage(browser, PHONE);
     await latePage.goto(links[0]);

@@ -35,6 +35,7 @@ async fn run(quick: bool) {
     config.storage.path = data.path().join("blobs");
     config.storage.spool_dir = data.path().join("spool");
     config.storage.master_key_file = data.path().join("master.key");
+    config.seal.dir = data.path().join("seal");
     config.documents.max_upload_bytes = 200 * 1024 * 1024;
     config.log.filter = "error".to_owned();
     let app = Application::build(config).await.expect("server");

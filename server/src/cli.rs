@@ -7,7 +7,8 @@ use crate::config::Config;
 use crate::evidence::EvidenceLog;
 use crate::{Application, shutdown_signal, telemetry};
 use attesta_core::Role;
-use attesta_core::evidence::{DocumentId, VerifierKey, verify_package_json};
+use attesta_core::evidence::sealed::{Inputs, verify_document};
+use attesta_core::evidence::{DocumentId, VerifierKey};
 use attesta_core::ports::Clock as _;
 use clap::{Parser, Subcommand};
 use std::io::{BufRead, IsTerminal};
@@ -35,15 +36,23 @@ pub enum Command {
     User(UserCommand),
     /// Check the configuration and print it, secrets redacted.
     Config,
-    /// Verify an evidence package offline: prints each check; exit 0 valid, 1 tampered or
-    /// inconsistent, 2 unreadable.
+    /// Verify offline: an evidence package, a sealed PDF (with the package attached inside
+    /// it), or both. Prints each check; exit 0 valid, 1 tampered or inconsistent, 2 unreadable.
+    #[command(arg_required_else_help = true)]
     Verify {
         /// The evidence package (JSON).
-        package: PathBuf,
+        package: Option<PathBuf>,
+        /// A sealed PDF: its seal, its attached evidence, and its bytes against that evidence.
+        #[arg(long)]
+        pdf: Option<PathBuf>,
         /// The log's verifier key (name+id+base64) to require, instead of trusting the one the
         /// package carries. Get it from the instance's /log/key, or from an earlier package.
         #[arg(long)]
         log_key: Option<String>,
+        /// PEM file of the certificate authority the seal must chain to (the instance's
+        /// /seal/ca.pem). Without it the seal's signature is checked but not who issued it.
+        #[arg(long)]
+        seal_ca: Option<PathBuf>,
     },
     /// The transparency log of this instance.
     #[command(subcommand)]
@@ -134,7 +143,9 @@ pub fn main() -> ExitCode {
             print!("{}", config.to_redacted_toml());
             ExitCode::SUCCESS
         }
-        Command::Verify { package, log_key } => verify_package(&package, log_key.as_deref()),
+        Command::Verify { package, pdf, log_key, seal_ca } => {
+            verify(package.as_deref(), pdf.as_deref(), log_key.as_deref(), seal_ca.as_deref())
+        }
         Command::Log(LogCommand::Verify) => either(runtime.block_on(log_verify(config))),
         Command::Log(LogCommand::Checkpoint) => either(runtime.block_on(log_checkpoint(config))),
         Command::Log(LogCommand::Key) => either(runtime.block_on(log_key(config))),
@@ -167,28 +178,39 @@ async fn rotate_key(config: Config) -> Result<ExitCode, ExitCode> {
     Ok(if report.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn verify_package(path: &Path, log_key: Option<&str>) -> ExitCode {
+fn verify(package: Option<&Path>, pdf: Option<&Path>, log_key: Option<&str>, seal_ca: Option<&Path>) -> ExitCode {
     let key = match log_key.map(VerifierKey::parse).transpose() {
         Ok(k) => k,
-        Err(e) => {
-            eprintln!("attesta: --log-key: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return failed(2, format!("--log-key: {e}")),
     };
-    let bytes = match std::fs::read(path) {
+    let read = |path: &Path| std::fs::read(path).map_err(|e| failed(2, format!("cannot read {}: {e}", path.display())));
+    let package_bytes = match package.map(read).transpose() {
         Ok(b) => b,
-        Err(e) => {
-            eprintln!("attesta: cannot read {}: {e}", path.display());
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    match verify_package_json(&bytes, key.as_ref()) {
-        Err(e) => {
-            eprintln!("attesta: {} is not a readable evidence package: {e}", path.display());
-            ExitCode::from(2)
-        }
+    let pdf_bytes = match pdf.map(read).transpose() {
+        Ok(b) => b,
+        Err(code) => return code,
+    };
+    let anchors = match seal_ca.map(|path| read(path).map(|pem| (path, pem))).transpose() {
+        Ok(None) => Vec::new(),
+        Ok(Some((path, pem))) => match pem_certificates(&pem) {
+            Some(certs) if !certs.is_empty() => certs,
+            _ => return failed(2, format!("{}: no PEM certificate in it", path.display())),
+        },
+        Err(code) => return code,
+    };
+    let inputs = Inputs {
+        pdf: pdf_bytes.as_deref(),
+        package: package_bytes.as_deref(),
+        log_key: key.as_ref(),
+        seal_anchors: &anchors,
+    };
+    match verify_document(inputs) {
+        Err(e) => failed(2, e),
         Ok(report) => {
             print!("{report}");
+            println!();
             if report.is_valid() {
                 println!("VALID: every check passed");
                 ExitCode::SUCCESS
@@ -198,6 +220,22 @@ fn verify_package(path: &Path, log_key: Option<&str>) -> ExitCode {
             }
         }
     }
+}
+
+/// The DER of every `CERTIFICATE` block in a PEM file.
+pub fn pem_certificates(pem: &[u8]) -> Option<Vec<Vec<u8>>> {
+    use base64::Engine as _;
+    let text = std::str::from_utf8(pem).ok()?;
+    let mut certs = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+        let body = &rest[start + "-----BEGIN CERTIFICATE-----".len()..];
+        let end = body.find("-----END CERTIFICATE-----")?;
+        let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        certs.push(base64::engine::general_purpose::STANDARD.decode(b64).ok()?);
+        rest = &body[end..];
+    }
+    Some(certs)
 }
 
 /// The commands below return `Err(code)` when they stop early, having said why on stderr.

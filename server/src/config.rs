@@ -29,7 +29,49 @@ pub struct Config {
     pub mail: MailConfig,
     pub geoip: GeoIpConfig,
     pub signing: SigningConfig,
+    pub seal: SealConfig,
     pub log: LogConfig,
+}
+
+/// The document seal: the certificate and key completed PDFs are signed with (PAdES), and the
+/// time-stamping authority that vouches for when. Without a certificate of its own the instance
+/// makes one on first run (an instance CA and a seal certificate it issued, under `dir`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SealConfig {
+    /// The seal certificate, PEM: the seal's certificate and the CA certificates above it.
+    pub certificate_file: Option<PathBuf>,
+    /// The seal's private key, PKCS#8 PEM (ECDSA P-256 or RSA), unencrypted; with `certificate_file`.
+    pub key_file: Option<PathBuf>,
+    /// Instead of the two PEM files: a PKCS#12 (.p12/.pfx) file holding key and chain.
+    pub pkcs12_file: Option<PathBuf>,
+    #[serde(serialize_with = "redacted")]
+    pub pkcs12_password: SecretString,
+    /// Where the embedded seal identity lives (created on first run when no certificate is configured).
+    pub dir: PathBuf,
+    /// The organisation (O) in a created certificate's subject; empty: the public URL's host.
+    pub organization: String,
+    /// An RFC 3161 time-stamping authority, e.g. `http://timestamp.digicert.com`; unset: seals
+    /// carry no timestamp (PAdES B-B) and their time is the server's own claim.
+    pub tsa_url: Option<String>,
+    /// How long a request to the time-stamping authority may take.
+    #[serde(with = "humantime_serde")]
+    pub tsa_timeout: Duration,
+}
+
+impl Default for SealConfig {
+    fn default() -> Self {
+        Self {
+            certificate_file: None,
+            key_file: None,
+            pkcs12_file: None,
+            pkcs12_password: SecretString::from(""),
+            dir: PathBuf::from("data/seal"),
+            organization: String::new(),
+            tsa_url: None,
+            tsa_timeout: Duration::from_secs(15),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -524,6 +566,7 @@ impl Config {
                 ));
             }
         }
+        self.validate_seal(&mut errors);
         if self.log.filter.parse::<tracing_subscriber::EnvFilter>().is_err() {
             errors.push(format!(
                 "log.filter: expected a tracing filter such as info or info,attesta_server=debug, got {:?}",
@@ -531,6 +574,57 @@ impl Config {
             ));
         }
         if errors.is_empty() { Ok(()) } else { Err(ConfigError(errors)) }
+    }
+
+    fn validate_seal(&self, errors: &mut Vec<String>) {
+        let seal = &self.seal;
+        let pem = seal.certificate_file.is_some() || seal.key_file.is_some();
+        if pem && seal.pkcs12_file.is_some() {
+            errors.push(
+                "seal.pkcs12_file: set either seal.certificate_file and seal.key_file (PEM) or seal.pkcs12_file, not both"
+                    .to_owned(),
+            );
+        }
+        match (&seal.certificate_file, &seal.key_file) {
+            (Some(_), None) => errors.push("seal.key_file: required with seal.certificate_file".to_owned()),
+            (None, Some(_)) => errors.push("seal.certificate_file: required with seal.key_file".to_owned()),
+            _ => {}
+        }
+        for (key, path) in [
+            ("seal.certificate_file", &seal.certificate_file),
+            ("seal.key_file", &seal.key_file),
+            ("seal.pkcs12_file", &seal.pkcs12_file),
+        ] {
+            if let Some(path) = path
+                && !path.is_file()
+            {
+                errors.push(format!("{key}: {} is not a readable file", path.display()));
+            }
+        }
+        if seal.pkcs12_file.is_none() && !seal.pkcs12_password.expose_secret().is_empty() {
+            errors.push("seal.pkcs12_password: set without seal.pkcs12_file".to_owned());
+        }
+        if let Some(url) = &seal.tsa_url {
+            match url::Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+                _ => errors.push(format!(
+                    "seal.tsa_url: expected an http:// or https:// URL such as http://timestamp.digicert.com, got {url:?}"
+                )),
+            }
+        }
+        if seal.tsa_timeout.is_zero() {
+            errors.push("seal.tsa_timeout: expected a duration above zero, such as 15s".to_owned());
+        }
+    }
+
+    /// The host people reach this instance at (`sign.example.com`), which names the seal.
+    pub fn public_host(&self) -> String {
+        let origin = self.public_origin();
+        let host_port = origin.split_once("://").map_or(origin.as_str(), |(_, h)| h);
+        match url::Url::parse(&origin).ok().and_then(|u| u.host_str().map(str::to_owned)) {
+            Some(host) => host.trim_start_matches('[').trim_end_matches(']').to_owned(),
+            None => host_port.to_owned(),
+        }
     }
 
     /// The origin (scheme, host, port) people reach this instance at.

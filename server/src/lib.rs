@@ -12,6 +12,7 @@ pub mod mail;
 pub mod markdown;
 pub mod password;
 pub mod private_file;
+pub mod seal;
 pub mod storage;
 pub mod store;
 pub mod telemetry;
@@ -53,7 +54,9 @@ pub struct Application {
     session_store: SessionStore,
     public_origin: String,
     evidence: evidence::EvidenceLog,
+    sealer: seal::Sealer,
     checkpoint_interval: std::time::Duration,
+    documents: documents::Documents,
 }
 
 impl Application {
@@ -71,15 +74,33 @@ impl Application {
         let evidence = open_evidence(&config, pool.clone())?;
         // There is always a checkpoint to serve, from the empty log onwards.
         evidence.checkpoint(clock::SystemClock.now().as_micros()).await.context("signing the first checkpoint")?;
+        let sealer = open_sealer(&config)?;
 
         let session_store = SessionStore::new(pool.clone()).with_table_name("sessions").map_err(anyhow::Error::msg)?;
         session_store.migrate().await.context("creating the sessions table")?;
 
-        let documents = open_documents(&config, pool.clone(), evidence.clone(), &public_origin).await?;
-        let router =
-            router(&config, pool.clone(), session_store.clone(), &public_origin, bound, evidence.clone(), documents);
+        let documents = open_documents(&config, pool.clone(), evidence.clone(), &public_origin, sealer.clone()).await?;
+        let router = router(
+            &config,
+            pool.clone(),
+            session_store.clone(),
+            &public_origin,
+            bound,
+            evidence.clone(),
+            documents.clone(),
+        );
         let checkpoint_interval = config.evidence.checkpoint_interval;
-        Ok(Self { listener, router, pool, session_store, public_origin, evidence, checkpoint_interval })
+        Ok(Self {
+            listener,
+            router,
+            pool,
+            session_store,
+            public_origin,
+            evidence,
+            sealer,
+            checkpoint_interval,
+            documents,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -98,6 +119,14 @@ impl Application {
         self.evidence.clone()
     }
 
+    pub fn sealer(&self) -> seal::Sealer {
+        self.sealer.clone()
+    }
+
+    pub fn documents(&self) -> documents::Documents {
+        self.documents.clone()
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests in flight.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let sweeper = {
@@ -106,13 +135,29 @@ impl Application {
             tokio::spawn(store.continuously_delete_expired(tokio::time::Duration::from_secs(600)))
         };
         let checkpointer = tokio::spawn(sign_checkpoints(self.evidence.clone(), self.checkpoint_interval));
+        let completer = tokio::spawn(finish_completions(self.documents.clone()));
         let result = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
         checkpointer.abort();
+        completer.abort();
         self.pool.close().await;
         result
+    }
+}
+
+/// Completes, seals and mails what a stopped process (or a failed step) left undone: at start,
+/// then every minute.
+async fn finish_completions(documents: documents::Documents) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let n = documents.finish_pending().await;
+        if n > 0 {
+            tracing::info!(documents = n, "finished pending completions");
+        }
     }
 }
 
@@ -143,12 +188,20 @@ pub fn open_evidence(config: &Config, pool: SqlitePool) -> anyhow::Result<eviden
     Ok(evidence::EvidenceLog::start(pool, signer))
 }
 
+/// The document sealer: the configured seal identity, or the embedded one (made on first run).
+pub fn open_sealer(config: &Config) -> anyhow::Result<seal::Sealer> {
+    let sealer = seal::Sealer::from_config(&config.seal, &config.public_host(), clock::SystemClock.now())?;
+    tracing::info!(seal = %sealer.subject(), tsa = sealer.tsa_url().as_deref().unwrap_or("none"), "document seal");
+    Ok(sealer)
+}
+
 /// The document service over the configured storage.
 pub async fn open_documents(
     config: &Config,
     pool: SqlitePool,
     evidence: evidence::EvidenceLog,
     public_origin: &str,
+    sealer: seal::Sealer,
 ) -> anyhow::Result<documents::Documents> {
     let mailer = mail::Mailer::from_config(config)?;
     tracing::info!(mail = %mailer.describe(), "outgoing mail");
@@ -177,6 +230,7 @@ pub async fn open_documents(
         public_origin: public_origin.to_owned(),
         otp: config.signing.otp_policy(),
         disclosure_template,
+        sealer,
     })
 }
 
@@ -210,6 +264,15 @@ fn router(
         documents: Arc::new(documents.clone()),
         signing: Arc::new(documents.clone()),
         max_upload_bytes: config.documents.max_upload_bytes,
+        trust: attesta_app::api::verify::TrustAnchors {
+            log_key: evidence.signer().verifier_key().to_string(),
+            seal_anchors: documents
+                .sealer()
+                .trust_anchors_der()
+                .iter()
+                .map(|der| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der))
+                .collect(),
+        },
     };
     let files_state = documents::http::DocumentsState { documents: documents.clone(), context: context.clone() };
 
@@ -249,9 +312,12 @@ fn router(
 
     // Files move in and out slowly over slow links: they get their own, longer time limit, and
     // the upload its own size limit (the documents' limit, checked as the body streams).
+    let seal_pem: Arc<str> = documents.sealer().trust_anchors_pem().into();
     let files = Router::new()
         .route("/api/documents", post(documents::http::upload))
         .route("/documents/{id}/file", get(documents::http::file))
+        .route("/documents/{id}/sealed.pdf", get(documents::http::sealed))
+        .route("/documents/{id}/evidence.json", get(documents::http::evidence))
         .route("/sign/{token}/file", get(documents::http::signer_file))
         .with_state(files_state)
         .layer(DefaultBodyLimit::disable())
@@ -277,7 +343,8 @@ fn router(
         .route("/readyz", get(health::readyz).with_state(health::Readiness { pool, blobs: documents.blobs().clone() }))
         .route("/metrics", get(metrics::render).with_state(metrics_state))
         .route("/log/checkpoint", get(http::log::checkpoint).with_state(evidence.clone()))
-        .route("/log/key", get(http::log::key).with_state(evidence));
+        .route("/log/key", get(http::log::key).with_state(evidence))
+        .route("/seal/ca.pem", get(http::log::seal_anchors).with_state(seal_pem));
 
     let trace = TraceLayer::new_for_http()
         .make_span_with(telemetry::request_span)

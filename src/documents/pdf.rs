@@ -207,14 +207,14 @@ fn drop_stream_content(id: (u32, u16), object: &mut Object) -> Option<((u32, u16
 }
 
 /// lopdf's error, shortened to something a person can act on.
-fn describe(error: &lopdf::Error) -> String {
+pub(crate) fn describe(error: &lopdf::Error) -> String {
     let text = error.to_string();
     let first_line = text.lines().next().unwrap_or("unreadable structure");
     first_line.chars().take(160).collect()
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use lopdf::{Dictionary, dictionary};
 

@@ -23,6 +23,8 @@ pub mod event;
 pub mod hash;
 pub mod merkle;
 pub mod package;
+#[cfg(feature = "pdf")]
+pub mod sealed;
 pub mod verify;
 
 #[cfg(test)]
@@ -40,5 +42,5 @@ pub use event::{
 };
 pub use hash::{FileHasher, HashError, Sha256};
 pub use merkle::{Frontier, MemoryTree, NodeId, NodeSource, ProofError};
-pub use package::{EvidencePackage, PackageError};
+pub use package::{EvidencePackage, PackageError, PackagedEvent};
 pub use verify::{Report, Status, verify_package, verify_package_json};

@@ -66,12 +66,12 @@ impl Report {
         self.checks.iter().find(|c| c.name == name)
     }
 
-    fn add(&mut self, name: &'static str, failures: Vec<String>, detail: impl Into<Option<String>>) {
+    pub(crate) fn add(&mut self, name: &'static str, failures: Vec<String>, detail: impl Into<Option<String>>) {
         let (status, detail) = if failures.is_empty() { (Status::Pass, detail.into()) } else { (Status::Fail, None) };
         self.checks.push(Check { name, status, detail, failures });
     }
 
-    fn skip(&mut self, name: &'static str, why: String) {
+    pub(crate) fn skip(&mut self, name: &'static str, why: String) {
         self.checks.push(Check { name, status: Status::Skip, detail: Some(why), failures: Vec::new() });
     }
 }
@@ -99,6 +99,43 @@ impl fmt::Display for Report {
             write!(f, "INVALID: {failed} of {} checks failed", self.checks.len())
         }
     }
+}
+
+/// A sentence for each check name, for reports people read (the document page, `/verify`).
+pub fn check_label(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "format_version" => "The package is in a format this verifier reads",
+        "log_key" => "The log's public key is readable",
+        "key_pinned" => "The log key is the one this server publishes",
+        "checkpoint_signature" => "The log checkpoint is signed by the log's key",
+        "event_hashes" => "Each event's hash matches its content",
+        "document_ids" => "Every event belongs to this document",
+        "sequence_numbers" => "Events are numbered without gaps",
+        "hash_chain" => "The events form one unbroken chain from the document's start",
+        "document_head" => "The signed head covers the last event, so none were cut off",
+        "personal_data" => "Personal data matches what each event committed to",
+        "log_order" => "Events sit in the log in the order they happened",
+        "inclusion_proofs" => "Every event is included in the signed log",
+        "file_hashes" => "The document's file hashes agree with its events",
+        "embedded_package" => "The PDF carries its evidence package",
+        "packages_agree" => "The evidence inside the PDF begins the evidence package given",
+        "original_file" => "The original upload is the start of this file, unchanged",
+        "signed_file" => "The signed document is the start of this file, unchanged",
+        "sealed_file" => "This file is the sealed file the evidence names",
+        // The seal's checks (`crate::seal::verify_seal`).
+        "trust_anchors" => "The seal's trust anchors are readable certificates",
+        "seal_present" => "The PDF carries a PAdES seal",
+        "byte_range" => "The seal's signed ranges leave out only the signature itself",
+        "whole_file" => "The seal covers the whole file: nothing was added after it",
+        "signature_container" => "The seal's signature is a well-formed CMS container",
+        "message_digest" => "The signed bytes are exactly the file's bytes",
+        "seal_signature" => "The seal's signature verifies with the signer's key",
+        "signing_certificate" => "The signature names the certificate that made it",
+        "certificate_chain" => "The seal certificate chains to this service's seal authority",
+        "timestamp" => "The timestamp covers this signature and is signed by its authority",
+        "timestamp_trust" => "The timestamp authority is trusted",
+        _ => return None,
+    })
 }
 
 fn label(position: usize, event: &PackagedEvent) -> String {

@@ -195,6 +195,45 @@ impl PageGeometry {
         }
     }
 
+    /// Where a point shown at fractions `(u, v)` of the displayed page, from the top left, lies
+    /// in user space (the module's table).
+    fn point(&self, u: f64, v: f64) -> (f64, f64) {
+        let (w, h) = self.box_size();
+        match self.rotate {
+            90 => (self.x0 + v * w, self.y0 + u * h),
+            180 => (self.x1 - u * w, self.y0 + v * h),
+            270 => (self.x1 - v * w, self.y1 - u * h),
+            _ => (self.x0 + u * w, self.y1 - v * h),
+        }
+    }
+
+    /// The matrix (`[a b c d e f]` of a PDF `cm`) that draws a form of `r`'s displayed size,
+    /// upright as a reader sees the page, into `r`: what a flattener uses so a signature on a
+    /// turned page is upright on screen and paper, like the one the signer saw.
+    ///
+    /// The form's space runs from `(0, 0)` at its lower left to its displayed width and height
+    /// ([`Self::display_size_of`]), y up.
+    pub fn form_matrix(&self, r: PdfRect) -> [f64; 6] {
+        let v = self.to_view(r);
+        let (dw, dh) = self.display_size_of(r);
+        let origin = self.point(v.left, v.top + v.height);
+        let right = self.point(v.left + v.width, v.top + v.height);
+        let up = self.point(v.left, v.top);
+        [
+            (right.0 - origin.0) / dw,
+            (right.1 - origin.1) / dw,
+            (up.0 - origin.0) / dh,
+            (up.1 - origin.1) / dh,
+            origin.0,
+            origin.1,
+        ]
+    }
+
+    /// A user-space rectangle's width and height as shown: swapped on a page turned a quarter.
+    pub fn display_size_of(&self, r: PdfRect) -> (f64, f64) {
+        if self.quarter_turned() { (r.height, r.width) } else { (r.width, r.height) }
+    }
+
     /// Whether `r` is a valid rectangle lying on the visible page, allowing
     /// [`CONTAINS_EPSILON`] of overhang on each side.
     pub fn contains(&self, r: &PdfRect) -> bool {

@@ -70,6 +70,19 @@ pub struct DocumentDetail {
     pub timeline: Vec<TimelineEntry>,
     /// Recipients and where each stands (empty until the document is prepared and sent).
     pub signing: crate::api::signing::SigningStatus,
+    /// The signed and sealed files, once every signer signed.
+    pub completion: Completion,
+}
+
+/// Where completion stands: the signed document (every mark drawn in), then the sealed PDF.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Completion {
+    pub signed_sha256: Option<String>,
+    pub sealed_sha256: Option<String>,
+    /// UTC microseconds.
+    pub sealed_at: Option<i64>,
+    /// Why the last completion step failed; it is tried again every minute.
+    pub error: Option<String>,
 }
 
 /// One check of the evidence verifier.

@@ -42,6 +42,9 @@ fn UserNav() -> impl IntoView {
                         <A href="/" exact=true>
                             "Documents"
                         </A>
+                        <a href="/verify" rel="external">
+                            "Verify"
+                        </a>
                     </nav>
                     <div class="user-menu">
                         <span class="user-menu__who" data-testid="signed-in-user">

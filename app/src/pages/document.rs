@@ -1,7 +1,9 @@
 //! One document: its facts, its pages, its audit timeline, and a button that runs the evidence
 //! verifier and shows each check.
 
-use crate::api::documents::{CheckResult, DeleteDocument, DocumentDetail, TimelineEntry, VerifyDocument, get_document};
+use crate::api::documents::{
+    CheckResult, Completion, DeleteDocument, DocumentDetail, TimelineEntry, VerifyDocument, get_document,
+};
 use crate::components::layout::{Loading, RequireUser};
 use crate::format;
 use leptos::prelude::*;
@@ -41,8 +43,12 @@ pub fn DocumentPage() -> impl IntoView {
 #[component]
 fn Detail(detail: DocumentDetail) -> impl IntoView {
     let row = detail.row.clone();
-    let file_url = format!("/documents/{}/file", row.id);
-    let download_url = format!("{file_url}?download=1");
+    // Once sealed, the pages shown are the sealed PDF's: every signature drawn in, the certificate last.
+    let file_url = match detail.completion.sealed_sha256 {
+        Some(_) => format!("/documents/{}/sealed.pdf?download=0", row.id),
+        None => format!("/documents/{}/file", row.id),
+    };
+    let download_url = format!("/documents/{}/file?download=1", row.id);
     view! {
         <Title text=row.title.clone() />
         <article class="page document" aria-labelledby="document-title">
@@ -93,13 +99,14 @@ fn Detail(detail: DocumentDetail) -> impl IntoView {
                     .then(|| {
                         view! {
                             <a class="button button--quiet" href=download_url.clone() rel="external" download="">
-                                "Download PDF"
+                                {if detail.completion.sealed_sha256.is_some() { "Download original PDF" } else { "Download PDF" }}
                             </a>
                         }
                     })}
                 {detail.can_delete.then(|| view! { <DeleteDraft id=row.id.clone() /> })}
             </div>
             <crate::pages::signing_status::SigningPanel id=row.id.clone() initial=detail.signing.clone() />
+            <CompletionPanel id=row.id.clone() completion=detail.completion.clone() status=row.status.clone() />
             <VerifyPanel id=row.id.clone() />
             {detail
                 .has_file
@@ -123,6 +130,62 @@ fn Detail(detail: DocumentDetail) -> impl IntoView {
             <Timeline entries=detail.timeline.clone() />
         </article>
     }
+}
+
+/// The signed and sealed PDF and the evidence package, once every signer signed.
+#[component]
+fn CompletionPanel(id: String, completion: Completion, status: String) -> impl IntoView {
+    if status != "completed" {
+        return None;
+    }
+    let sealed_url = format!("/documents/{id}/sealed.pdf");
+    let evidence_url = format!("/documents/{id}/evidence.json");
+    let body = match (&completion.sealed_sha256, completion.sealed_at) {
+        (Some(sha), Some(at)) => view! {
+            <p>
+                "Signed by everyone and sealed on " {format::time(at)}
+                ". The PDF carries every signature, a certificate of completion listing each step, the evidence package, and a PAdES seal: anyone can check it, here or with any PDF validator."
+            </p>
+            <dl class="facts">
+                <div class="facts__wide">
+                    <dt>"Sealed PDF SHA-256"</dt>
+                    <dd class="hash-row">
+                        <code class="hash" data-testid="sealed-sha256">{sha.clone()}</code>
+                        <CopyButton text=sha.clone() />
+                    </dd>
+                </div>
+            </dl>
+            <div class="document__actions">
+                <a class="button button--primary" href=sealed_url rel="external" download="" data-testid="download-sealed">
+                    "Download signed PDF"
+                </a>
+                <a class="button button--quiet" href=evidence_url rel="external" download="" data-testid="download-evidence">
+                    "Download evidence package"
+                </a>
+                <a class="button button--quiet" href="/verify" rel="external">
+                    "Verify a copy"
+                </a>
+            </div>
+        }
+        .into_any(),
+        _ => view! {
+            <p role="status" data-testid="sealing">
+                "Everyone has signed. The signed PDF, its certificate of completion and its seal are being prepared; this page shows them once ready."
+            </p>
+            {completion.error.clone().map(|e| view! {
+                <p class="form-error" role="alert">"The last attempt failed and is retried every minute: " {e}</p>
+            })}
+        }
+        .into_any(),
+    };
+    Some(view! {
+        <section class="panel" aria-labelledby="completion-heading" data-testid="completion-panel">
+            <div class="panel__header">
+                <h2 id="completion-heading">"Signed document"</h2>
+            </div>
+            {body}
+        </section>
+    })
 }
 
 #[component]
@@ -242,7 +305,7 @@ fn VerifyPanel(id: String) -> impl IntoView {
 }
 
 #[component]
-fn Check(check: CheckResult) -> impl IntoView {
+pub(crate) fn Check(check: CheckResult) -> impl IntoView {
     let icon = match check.status.as_str() {
         "pass" => "✓",
         "fail" => "✗",

@@ -7,3 +7,4 @@ pub mod setup;
 pub mod sign;
 pub mod signing_status;
 pub mod upload;
+pub mod verify;

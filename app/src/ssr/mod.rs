@@ -22,6 +22,8 @@ pub struct ServerContext {
     pub signing: std::sync::Arc<dyn signing::SigningPort>,
     /// Largest upload accepted, in bytes (the upload page checks it before sending).
     pub max_upload_bytes: u64,
+    /// The keys `/verify` pins.
+    pub trust: crate::api::verify::TrustAnchors,
 }
 
 /// The client's address as the server decided it (the peer, or `X-Forwarded-For` from a

@@ -213,3 +213,49 @@ fn a_zero_smtp_timeout_is_refused() {
     let err = Config::load(&no_file(), env(&[("ATTESTA__MAIL__SMTP_TIMEOUT", "0s")])).err().expect("refused");
     assert!(err.to_string().contains("mail.smtp_timeout"), "{err}");
 }
+
+#[test]
+fn the_seal_defaults_to_the_embedded_identity_without_a_timestamp() {
+    let loaded = Config::load(&no_file(), env(&[])).expect("defaults are valid");
+    let seal = &loaded.config.seal;
+    assert_eq!(seal.dir, PathBuf::from("data/seal"));
+    assert!(seal.certificate_file.is_none() && seal.key_file.is_none() && seal.pkcs12_file.is_none());
+    assert_eq!(seal.tsa_url, None);
+    assert_eq!(seal.tsa_timeout, Duration::from_secs(15));
+    assert_eq!(loaded.config.public_host(), "127.0.0.1");
+    let loaded = Config::load(&no_file(), env(&[("ATTESTA__SERVER__PUBLIC_URL", "https://sign.example.com:8443")]))
+        .expect("valid");
+    assert_eq!(loaded.config.public_host(), "sign.example.com");
+}
+
+#[test]
+fn seal_settings_that_cannot_work_are_refused_at_start_up() {
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    let path = file.path().to_str().expect("utf-8 path");
+    let refused = |pairs: &[(&str, &str)]| Config::load(&no_file(), env(pairs)).err().expect("refused").to_string();
+
+    let err = refused(&[
+        ("ATTESTA__SEAL__CERTIFICATE_FILE", path),
+        ("ATTESTA__SEAL__KEY_FILE", path),
+        ("ATTESTA__SEAL__PKCS12_FILE", path),
+    ]);
+    assert!(err.contains("seal.pkcs12_file: set either"), "{err}");
+    let err = refused(&[("ATTESTA__SEAL__CERTIFICATE_FILE", path)]);
+    assert!(err.contains("seal.key_file: required with seal.certificate_file"), "{err}");
+    let err =
+        refused(&[("ATTESTA__SEAL__KEY_FILE", "/nonexistent/seal.key"), ("ATTESTA__SEAL__CERTIFICATE_FILE", path)]);
+    assert!(err.contains("seal.key_file: /nonexistent/seal.key is not a readable file"), "{err}");
+    let err = refused(&[("ATTESTA__SEAL__PKCS12_PASSWORD", "secret")]);
+    assert!(err.contains("seal.pkcs12_password: set without seal.pkcs12_file"), "{err}");
+    let err = refused(&[("ATTESTA__SEAL__TSA_URL", "timestamp.example.com")]);
+    assert!(err.contains("seal.tsa_url: expected an http:// or https:// URL"), "{err}");
+    let err = refused(&[("ATTESTA__SEAL__TSA_TIMEOUT", "0s")]);
+    assert!(err.contains("seal.tsa_timeout"), "{err}");
+
+    let loaded = Config::load(
+        &no_file(),
+        env(&[("ATTESTA__SEAL__PKCS12_FILE", path), ("ATTESTA__SEAL__PKCS12_PASSWORD", "p12 secret")]),
+    )
+    .expect("valid");
+    assert!(!loaded.config.to_redacted_toml().contains("p12 secret"), "the password is never printed");
+}

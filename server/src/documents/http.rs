@@ -9,7 +9,7 @@
 //! - `GET /documents/{id}/file`: the PDF, inline; `?download=1` as an attachment.
 
 use super::ingest::IngestError;
-use super::{DocumentError, Documents, StoredDocument, UploadInfo};
+use super::{DocumentError, Documents, FileKind, StoredDocument, UploadInfo};
 use attesta_app::ssr::documents::RequestMeta;
 use attesta_app::ssr::{ClientAddress, ServerContext};
 use attesta_core::User;
@@ -252,49 +252,109 @@ pub async fn file(
     Query(params): Query<FileParams>,
     request: Request,
 ) -> Response {
+    let download = params.download.as_deref().is_some_and(|d| d == "1" || d == "true");
+    serve_file(state, session, id, FileKind::Original, download, request).await
+}
+
+/// `GET /documents/{id}/sealed.pdf`: the sealed PDF, as a download unless `?download=0`.
+pub async fn sealed(
+    State(state): State<DocumentsState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(params): Query<FileParams>,
+    request: Request,
+) -> Response {
+    let download = !params.download.as_deref().is_some_and(|d| d == "0" || d == "false");
+    serve_file(state, session, id, FileKind::Sealed, download, request).await
+}
+
+async fn serve_file(
+    state: DocumentsState,
+    session: Session,
+    id: String,
+    kind: FileKind,
+    download: bool,
+    request: Request,
+) -> Response {
     let user = match signed_in(&state, &session).await {
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
-    let download = params.download.as_deref().is_some_and(|d| d == "1" || d == "true");
-    let opened = match state.documents.open_file(&user, &id, download, &meta(&request)).await {
+    let opened = match state.documents.open_file(&user, &id, kind, download, &meta(&request)).await {
         Ok(o) => o,
-        Err(DocumentError::NotFound) | Err(DocumentError::Forbidden) => {
-            return error(StatusCode::NOT_FOUND, "not_found", "no such document");
-        }
-        Err(DocumentError::Conflict(why)) => return error(StatusCode::CONFLICT, "conflict", why),
-        Err(DocumentError::Internal(e)) => {
-            let shown = attesta_app::ssr::internal(format!("reading a document: {e:#}"));
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", shown.to_string());
-        }
+        Err(e) => return read_error(e),
     };
-    let document = opened.document;
-    let disposition = format!(
-        "{}; filename=\"{}\"; filename*=UTF-8''{}",
-        if download { "attachment" } else { "inline" },
-        ascii_file_name(&document.title),
-        attesta_app::format::percent_encode(&format!("{}.pdf", document.title)),
-    );
+    let disposition = disposition(download, &opened.file_name);
     let mut response = Response::new(Body::from_stream(opened.stream));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(document.size));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(opened.size));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&format!("sha-256=:{}:", document.sha256.to_base64())) {
+    if let Ok(v) = HeaderValue::from_str(&format!("sha-256=:{}:", opened.sha256.to_base64())) {
         headers.insert("repr-digest", v);
     }
     response
 }
 
-fn ascii_file_name(title: &str) -> String {
-    let name: String = title
+/// `GET /documents/{id}/evidence.json`: the evidence package, including this download.
+pub async fn evidence(
+    State(state): State<DocumentsState>,
+    session: Session,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let user = match signed_in(&state, &session).await {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    let (document, package) = match state.documents.download_package(&user, &id, &meta(&request)).await {
+        Ok(p) => p,
+        Err(e) => return read_error(e),
+    };
+    let name = super::completion::package_file_name(&document.id);
+    let mut response = Response::new(Body::from(package.to_json()));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    if let Ok(v) = HeaderValue::from_str(&disposition(true, &name)) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+fn read_error(e: DocumentError) -> Response {
+    match e {
+        DocumentError::NotFound | DocumentError::Forbidden => {
+            error(StatusCode::NOT_FOUND, "not_found", "no such document")
+        }
+        DocumentError::Conflict(why) => error(StatusCode::CONFLICT, "conflict", why),
+        DocumentError::Internal(e) => {
+            let shown = attesta_app::ssr::internal(format!("reading a document: {e:#}"));
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal", shown.to_string())
+        }
+    }
+}
+
+/// `attachment` or `inline`, with an ASCII fallback name and the UTF-8 one (RFC 6266).
+fn disposition(download: bool, name: &str) -> String {
+    format!(
+        "{}; filename=\"{}\"; filename*=UTF-8''{}",
+        if download { "attachment" } else { "inline" },
+        ascii_file_name(name),
+        attesta_app::format::percent_encode(name),
+    )
+}
+
+/// `name` with everything but plain ASCII letters, digits, spaces and `-_.()` as `_`.
+fn ascii_file_name(name: &str) -> String {
+    let name: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.') { c } else { '_' })
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | '(' | ')') { c } else { '_' })
         .collect();
-    format!("{}.pdf", name.trim())
+    name.trim().to_owned()
 }
 
 /// `GET /sign/{token}/file`: the document for the signer holding the link (no account). The

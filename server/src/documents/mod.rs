@@ -3,6 +3,7 @@
 //! database transaction as the change (through the evidence sequencer's effects), so there is
 //! never a change without its evidence or evidence of a change that did not happen.
 
+pub mod completion;
 pub mod http;
 pub mod ingest;
 mod markdown_pdf;
@@ -28,6 +29,7 @@ use sqlx::SqlitePool;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use read::FileKind;
 pub use repo::StoredDocument;
 
 /// Everything the document service works with. Cheap to clone.
@@ -51,6 +53,8 @@ struct Inner {
     otp: attesta_core::signing::otp::OtpPolicy,
     /// The consumer disclosure shown before signing (`{sender}` is filled in).
     disclosure_template: String,
+    /// Seals completed documents (PAdES).
+    sealer: crate::seal::Sealer,
 }
 
 /// What the uploader said about the file.
@@ -77,6 +81,7 @@ pub struct DocumentsSetup {
     pub public_origin: String,
     pub otp: attesta_core::signing::otp::OtpPolicy,
     pub disclosure_template: String,
+    pub sealer: crate::seal::Sealer,
 }
 
 impl Documents {
@@ -97,12 +102,54 @@ impl Documents {
                 public_origin: setup.public_origin,
                 otp: setup.otp,
                 disclosure_template: setup.disclosure_template,
+                sealer: setup.sealer,
             }),
         })
     }
 
+    /// Stores `bytes` encrypted like any document file; returns its row (not yet inserted: the
+    /// caller inserts it with the event that refers to it) and the plaintext's hash.
+    pub(crate) async fn store_bytes(
+        &self,
+        bytes: &[u8],
+        content_type: &str,
+    ) -> anyhow::Result<(repo::BlobRow, Sha256)> {
+        let spooled = ingest::spool(
+            &self.inner.spool_dir,
+            futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(bytes))]),
+            bytes.len() as u64,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let key = new_blob_key();
+        let keyring = self.inner.keyring.clone();
+        let key_text = key.as_str().to_owned();
+        let spool_dir = self.inner.spool_dir.clone();
+        let file = spooled.file.try_clone()?;
+        let encrypted = tokio::task::spawn_blocking(move || ingest::encrypt(&file, &keyring, &key_text, &spool_dir))
+            .await?
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        self.inner.blobs.put_file(&key, &encrypted.path).await?;
+        let row = repo::BlobRow {
+            key: key.as_str().to_owned(),
+            sha256: spooled.sha256,
+            size: spooled.len,
+            stored_size: encrypted.stored_size,
+            wrapped_key: encrypted.wrapped_key.to_string(),
+            master_key_id: encrypted.wrapped_key.master_key_id().to_string(),
+            content_type: content_type.to_owned(),
+            created_at: self.inner.clock.now().as_micros(),
+        };
+        Ok((row, spooled.sha256))
+    }
+
     pub fn limits(&self) -> UploadLimits {
         self.inner.limits
+    }
+
+    /// The seal completed documents get (its trust anchors are published).
+    pub fn sealer(&self) -> &crate::seal::Sealer {
+        &self.inner.sealer
     }
 
     pub fn blobs(&self) -> &Arc<dyn BlobStore> {

@@ -50,6 +50,13 @@ impl DocumentsPort for Documents {
     async fn detail(&self, viewer: &User, id: &str) -> Result<DocumentDetail, AppError> {
         let document = self.visible(viewer, id).await?;
         let timeline = self.timeline(&document).await?;
+        let state = self.completion(&document.id).await?;
+        let completion = attesta_app::api::documents::Completion {
+            signed_sha256: state.signed_sha256.map(|s| s.to_hex()),
+            sealed_sha256: state.sealed_sha256.map(|s| s.to_hex()),
+            sealed_at: state.sealed_at,
+            error: state.error.filter(|_| document.owner_id == viewer.id.0 || viewer.role.can_administer()),
+        };
         Ok(DocumentDetail {
             row: row(&document),
             sha256: document.sha256.to_hex(),
@@ -60,6 +67,7 @@ impl DocumentsPort for Documents {
             timeline,
             // Filled in by the server function from the signing port.
             signing: Default::default(),
+            completion,
         })
     }
 

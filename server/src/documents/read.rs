@@ -8,7 +8,7 @@ use attesta_app::ssr::documents::RequestMeta;
 use attesta_core::User;
 use attesta_core::documents::DocumentId;
 use attesta_core::evidence::{
-    ActorKind, EventType, FileHasher, Geolocation, Status, verify_checkpoint, verify_package,
+    ActorKind, EventType, EvidencePackage, FileHasher, Geolocation, Sha256, Status, verify_checkpoint, verify_package,
 };
 use attesta_core::storage::envelope::{DataKey, Decryptor, WrappedKey};
 use bytes::Bytes;
@@ -19,23 +19,87 @@ use serde_json::json;
 pub struct OpenedFile {
     pub document: StoredDocument,
     pub stream: BlobStream,
+    pub size: u64,
+    pub sha256: Sha256,
+    /// The name to save it under.
+    pub file_name: String,
+}
+
+/// Which of a document's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// The file as uploaded.
+    Original,
+    /// The sealed PDF, once the signing is complete.
+    Sealed,
 }
 
 impl Documents {
-    /// Opens the document's file for `viewer`, after appending `document.viewed` (shown in the
-    /// browser) or `document.downloaded` (saved as a file): the evidence comes first.
+    /// Opens one of the document's files for `viewer`, after appending `document.viewed` (shown
+    /// in the browser) or `document.downloaded` (saved as a file): the evidence comes first.
     pub async fn open_file(
         &self,
         viewer: &User,
         id: &str,
+        kind: FileKind,
         download: bool,
         meta: &RequestMeta,
     ) -> Result<OpenedFile, DocumentError> {
         let document = self.visible(viewer, id).await?;
-        let stream = self.decrypted(&document).await?;
+        let state = self.completion(id).await?;
+        let (stream, size, sha256, file_name) = match kind {
+            FileKind::Original => {
+                (self.decrypted(&document).await?, document.size, document.sha256, format!("{}.pdf", document.title))
+            }
+            FileKind::Sealed => {
+                let (Some(key), Some(size), Some(sha)) =
+                    (state.sealed_blob_key.as_deref(), state.sealed_size, state.sealed_sha256)
+                else {
+                    return Err(DocumentError::NotFound);
+                };
+                (self.decrypted_blob(key).await?, size, sha, super::completion::sealed_file_name(&document.title))
+            }
+        };
         let event_type = if download { EventType::DocumentDownloaded } else { EventType::DocumentViewed };
-        let event =
-            self.new_event(event_type, viewer, document.sha256, None, json!({})).map_err(DocumentError::Internal)?;
+        let which = if kind == FileKind::Sealed { "sealed" } else { "original" };
+        self.record_read(viewer, &document, &state, event_type, json!({ "file": which }), meta).await?;
+        Ok(OpenedFile { document, stream, size, sha256, file_name })
+    }
+
+    /// The document's evidence package, after appending the download that it then includes.
+    pub async fn download_package(
+        &self,
+        viewer: &User,
+        id: &str,
+        meta: &RequestMeta,
+    ) -> Result<(StoredDocument, EvidencePackage), DocumentError> {
+        let document = self.visible(viewer, id).await?;
+        let state = self.completion(id).await?;
+        let details = json!({ "file": "evidence_package" });
+        self.record_read(viewer, &document, &state, EventType::DocumentDownloaded, details, meta).await?;
+        let doc_id = DocumentId::parse(&document.id).map_err(|_| DocumentError::NotFound)?;
+        let package = self
+            .inner
+            .evidence
+            .package(&doc_id, self.inner.clock.now().as_micros())
+            .await
+            .map_err(|e| DocumentError::Internal(e.into()))?;
+        Ok((document, package))
+    }
+
+    /// Appends a view or download; its file hash is the document's current file (the sealed
+    /// one once sealed).
+    async fn record_read(
+        &self,
+        viewer: &User,
+        document: &StoredDocument,
+        state: &super::completion::CompletionState,
+        event_type: EventType,
+        details: serde_json::Value,
+        meta: &RequestMeta,
+    ) -> Result<(), DocumentError> {
+        let current = state.sealed_sha256.or(state.signed_sha256).unwrap_or(document.sha256);
+        let event = self.new_event(event_type, viewer, current, None, details).map_err(DocumentError::Internal)?;
         let append = crate::evidence::Append::event(
             DocumentId::parse(&document.id).map_err(|_| DocumentError::NotFound)?,
             event,
@@ -46,12 +110,27 @@ impl Documents {
             .append(append)
             .await
             .map_err(|e| DocumentError::Internal(anyhow::anyhow!("recording the read: {e}")))?;
-        Ok(OpenedFile { document, stream })
+        Ok(())
     }
 
     /// The plaintext of the document's file, decrypted as it streams from the store.
     pub async fn decrypted(&self, document: &StoredDocument) -> Result<BlobStream, DocumentError> {
-        let key = document.blob_key.as_deref().ok_or(DocumentError::NotFound)?;
+        self.decrypted_blob(document.blob_key.as_deref().ok_or(DocumentError::NotFound)?).await
+    }
+
+    /// A whole stored object, decrypted, in memory (images, and PDFs completion rewrites).
+    pub(super) async fn read_blob(&self, key: &str) -> Result<Vec<u8>, DocumentError> {
+        let mut stream = self.decrypted_blob(key).await?;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| DocumentError::Internal(anyhow::anyhow!("blob {key}: {e}")))?;
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+
+    /// The plaintext of a stored object, decrypted as it streams from the store.
+    pub(super) async fn decrypted_blob(&self, key: &str) -> Result<BlobStream, DocumentError> {
         let row = repo::blob(&self.inner.pool, key).await?.ok_or(DocumentError::NotFound)?;
         let wrapped: WrappedKey = row
             .wrapped_key
@@ -140,55 +219,74 @@ impl Documents {
         Ok(VerifyOutcome { valid, checks, tree_size })
     }
 
-    async fn file_check(
-        &self,
-        document: &StoredDocument,
-        package: &attesta_core::evidence::EvidencePackage,
-    ) -> CheckResult {
+    /// The stored files against the evidence: the original against the upload's hash, and
+    /// once completed the signed and sealed files against theirs; the newest one must be the
+    /// file the evidence's last event names.
+    async fn file_check(&self, document: &StoredDocument, package: &EvidencePackage) -> CheckResult {
         let mut result = CheckResult {
             name: "stored_file".to_owned(),
-            label: "The stored file is the one the evidence names".to_owned(),
+            label: "The stored files are the ones the evidence names".to_owned(),
             status: "pass".to_owned(),
             detail: None,
             failures: Vec::new(),
         };
-        let expected = package.document.latest_sha256;
-        if document.blob_key.is_none() {
+        let Some(original_key) = document.blob_key.as_deref() else {
             result.status = "skip".to_owned();
             result.detail = Some("the file was deleted with the draft; its hash stays in the evidence".to_owned());
             return result;
-        }
-        let mut stream = match self.decrypted(document).await {
-            Ok(s) => s,
+        };
+        let state = match self.completion(&document.id).await {
+            Ok(state) => state,
             Err(e) => {
                 result.status = "fail".to_owned();
-                result.failures.push(format!("the file cannot be read: {e}"));
+                result.failures.push(format!("the completion state cannot be read: {e}"));
                 return result;
             }
         };
-        let mut hasher = FileHasher::new();
-        while let Some(chunk) = stream.next().await {
-            match chunk {
-                Ok(bytes) => hasher.update(&bytes),
-                Err(e) => {
-                    result.status = "fail".to_owned();
-                    result.failures.push(format!("the stored file does not decrypt intact: {e}"));
-                    return result;
-                }
+        let mut files = vec![("original", original_key, package.document.original_sha256)];
+        if let (Some(key), Some(sha)) = (state.signed_blob_key.as_deref(), state.signed_sha256) {
+            files.push(("signed", key, sha));
+        }
+        if let (Some(key), Some(sha)) = (state.sealed_blob_key.as_deref(), state.sealed_sha256) {
+            files.push(("sealed", key, sha));
+        }
+        let mut found = Vec::new();
+        for (what, key, expected) in &files {
+            match self.hash_blob(key).await {
+                Ok(actual) if actual == *expected => found.push(format!("{what} {}", actual.to_hex())),
+                Ok(actual) => result.failures.push(format!(
+                    "the stored {what} file hashes to {}, the evidence names {}",
+                    actual.to_hex(),
+                    expected.to_hex()
+                )),
+                Err(e) => result.failures.push(format!("the stored {what} file does not decrypt intact: {e}")),
             }
         }
-        let actual = hasher.finish();
-        if actual == expected && actual == document.sha256 {
-            result.detail = Some(format!("SHA-256 {}", actual.to_hex()));
-        } else {
-            result.status = "fail".to_owned();
+        if document.sha256 != package.document.original_sha256 {
+            result.failures.push("the document's recorded hash is not the one of its first event".to_owned());
+        }
+        let newest = files.last().map(|(_, _, sha)| *sha);
+        if newest != Some(package.document.latest_sha256) {
             result.failures.push(format!(
-                "the stored file hashes to {}, the evidence names {}",
-                actual.to_hex(),
-                expected.to_hex()
+                "the last event names the file {}, which is not the newest stored file",
+                package.document.latest_sha256.to_hex()
             ));
         }
+        if result.failures.is_empty() {
+            result.detail = Some(format!("SHA-256 {}", found.join(", ")));
+        } else {
+            result.status = "fail".to_owned();
+        }
         result
+    }
+
+    async fn hash_blob(&self, key: &str) -> Result<Sha256, DocumentError> {
+        let mut stream = self.decrypted_blob(key).await?;
+        let mut hasher = FileHasher::new();
+        while let Some(chunk) = stream.next().await {
+            hasher.update(&chunk.map_err(|e| DocumentError::Internal(anyhow::anyhow!("{e}")))?);
+        }
+        Ok(hasher.finish())
     }
 }
 
@@ -201,25 +299,8 @@ fn status(status: Status) -> String {
     .to_owned()
 }
 
-/// A sentence for each of the verifier's check names.
 fn check_label(name: &str) -> String {
-    match name {
-        "format_version" => "The package is in a format this verifier reads",
-        "log_key" => "The log's public key is readable",
-        "key_pinned" => "The log key is the one this server publishes",
-        "checkpoint_signature" => "The log checkpoint is signed by the log's key",
-        "event_hashes" => "Each event's hash matches its content",
-        "document_ids" => "Every event belongs to this document",
-        "sequence_numbers" => "Events are numbered without gaps",
-        "hash_chain" => "The events form one unbroken chain from the document's start",
-        "document_head" => "The signed head covers the last event, so none were cut off",
-        "personal_data" => "Personal data matches what each event committed to",
-        "log_order" => "Events sit in the log in the order they happened",
-        "inclusion_proofs" => "Every event is included in the signed log",
-        "file_hashes" => "The document's file hashes agree with its events",
-        _ => return name.replace('_', " "),
-    }
-    .to_owned()
+    attesta_core::evidence::verify::check_label(name).map(str::to_owned).unwrap_or_else(|| name.replace('_', " "))
 }
 
 fn describe_location(geo: &Geolocation) -> String {

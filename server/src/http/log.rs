@@ -30,3 +30,9 @@ pub async fn checkpoint(State(log): State<EvidenceLog>) -> Response {
 pub async fn key(State(log): State<EvidenceLog>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{}\n", log.signer().verifier_key()))
 }
+
+/// `GET /seal/ca.pem`: the certificate authority sealed PDFs chain to, for validators
+/// (`pyhanko sign validate --trust`, `attesta verify --seal-ca`).
+pub async fn seal_anchors(State(pem): State<std::sync::Arc<str>>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/x-pem-file")], pem.to_string())
+}

@@ -26,6 +26,7 @@ use crate::clock::SystemClock;
 use crate::config::{Config, MailTransport, SmtpTls};
 use anyhow::Context as _;
 use attesta_core::ports::Clock;
+use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
@@ -51,6 +52,24 @@ pub struct Mail {
     pub html: String,
     /// `(name, email)` for the `Reply-To` header, e.g. the person who sent a document.
     pub reply_to: Option<(String, String)>,
+    /// Files sent with the mail (the sealed PDF and the evidence package at completion).
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to a mail.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The file name the reader sees; plain, no path.
+    pub file_name: String,
+    /// MIME type, e.g. `application/pdf`.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Attachment({:?}, {}, {} bytes)", self.file_name, self.content_type, self.bytes.len())
+    }
 }
 
 /// Why a mail was not sent. Says which step failed and against which server; never holds the
@@ -219,9 +238,21 @@ impl Mailer {
         if let Some((name, email)) = &mail.reply_to {
             builder = builder.reply_to(mailbox("reply-to", name, email)?);
         }
-        let message = builder
-            .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
-            .map_err(|e| MailError::Invalid(e.to_string()))?;
+        let body = MultiPart::alternative_plain_html(mail.text, mail.html);
+        let body = if mail.attachments.is_empty() {
+            body
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for file in mail.attachments {
+                one_line("attachment name", &file.file_name)?;
+                let content_type = ContentType::parse(&file.content_type)
+                    .map_err(|e| MailError::Invalid(format!("attachment type {:?}: {e}", file.content_type)))?;
+                mixed =
+                    mixed.singlepart(lettre::message::Attachment::new(file.file_name).body(file.bytes, content_type));
+            }
+            mixed
+        };
+        let message = builder.multipart(body).map_err(|e| MailError::Invalid(e.to_string()))?;
         Ok((message, message_id))
     }
 }

@@ -72,6 +72,12 @@ pub struct CompletedNotice {
     pub document_title: String,
     /// Where the signed document and its evidence can be downloaded, when the party may.
     pub link: Option<String>,
+    /// This instance's `/verify` page.
+    pub verify_url: String,
+    /// The signed checkpoint of the transparency log that covers the attached evidence.
+    pub checkpoint: String,
+    /// The sealed PDF and the evidence package.
+    pub attachments: Vec<super::Attachment>,
 }
 
 /// Longest title quoted in a subject; longer ones are cut with "…" (the body has it whole).
@@ -182,19 +188,32 @@ pub fn completed_notice(c: CompletedNotice) -> Mail {
     let title = one_line(&c.document_title);
     let subject = format!("“{}” is signed by everyone", shorten(&title, SUBJECT_TITLE_CHARS));
 
-    let mut doc = Doc::new(&format!("Everyone has signed “{title}”."));
+    let mut doc = Doc::new(&format!("Everyone has signed “{title}”. Your signed copy and its evidence are attached."));
     doc.greeting(&c.to_name);
     doc.para(&[T("Everyone has signed "), Q(&title), T(". The signing is complete.")]);
-    match &c.link {
-        Some(link) => {
-            doc.para(&[T("Download the signed document and its evidence record, which anyone can verify, \
-                 and keep them with your records.")]);
-            doc.button("Download the signed document", link);
-        }
-        None => doc.para(&[T("Ask the sender if you need a copy of the signed document.")]),
+    if !c.attachments.is_empty() {
+        doc.para(&[T(
+            "Attached are the signed document, sealed, with a certificate of completion listing every step, \
+             and its evidence record. Keep both: they prove what was signed, by whom and when, without \
+             relying on us.",
+        )]);
+    }
+    doc.para(&[T("The evidence is anchored in this signed checkpoint of the transparency log. Once you hold it, \
+         no one, including whoever runs this service, can quietly rewrite that history:")]);
+    doc.preformatted(&c.checkpoint);
+    doc.para(&[
+        T("Anyone can check the document at "),
+        B(c.verify_url.trim()),
+        T(": the check runs in the browser \
+         and the file never leaves the device."),
+    ]);
+    if let Some(link) = &c.link {
+        doc.button("Open the document", link);
     }
     doc.footer("Sent by Attesta because you took part in signing this document.");
-    doc.into_mail(&c.to_name, &c.to_email, subject, None)
+    let mut mail = doc.into_mail(&c.to_name, &c.to_email, subject, None);
+    mail.attachments = c.attachments;
+    mail
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -348,6 +367,22 @@ impl Doc {
         self.text.push_str(&format!("{label}:\n{}\n\n", link.trim()));
     }
 
+    /// Text kept exactly as it is, line by line, in a fixed-width face (a signed checkpoint).
+    fn preformatted(&mut self, text: &str) {
+        self.html.push_str(&format!(
+            "<pre style=\"margin:0 0 16px 0;padding:12px 14px;background:#f4f4f5;border-radius:6px;\
+             font-family:'SFMono-Regular',Consolas,'Liberation Mono',Menlo,monospace;font-size:12px;\
+             white-space:pre-wrap;word-break:break-all;\">{}</pre>\n",
+            escape_html(text)
+        ));
+        for line in text.lines() {
+            self.text.push_str("    ");
+            self.text.push_str(line);
+            self.text.push('\n');
+        }
+        self.text.push('\n');
+    }
+
     /// A one-time code, large and spaced for reading aloud or typing.
     fn code(&mut self, code: &str) {
         self.html.push_str(&format!(
@@ -394,6 +429,7 @@ impl Doc {
             text,
             html,
             reply_to,
+            attachments: Vec::new(),
         }
     }
 }
@@ -453,6 +489,9 @@ mod tests {
                 to_email: "zoe@example.com".to_owned(),
                 document_title: title.to_owned(),
                 link: Some("https://sign.example.com/documents/1/signed".to_owned()),
+                verify_url: "https://sign.example.com/verify".to_owned(),
+                checkpoint: "sign.example.com/log\n4\nAAAA\n\n— sign.example.com/log abc\n".to_owned(),
+                attachments: Vec::new(),
             }),
         ]
     }
@@ -593,8 +632,12 @@ mod tests {
             to_email: "a@example.com".to_owned(),
             document_title: "Lease".to_owned(),
             link: None,
+            verify_url: "https://sign.example.com/verify".to_owned(),
+            checkpoint: "sign.example.com/log\n4\nAAAA\n".to_owned(),
+            attachments: Vec::new(),
         });
         assert!(no_link.text.starts_with("Hello,\n"));
+        assert!(no_link.text.contains("    sign.example.com/log\n    4\n"), "{}", no_link.text);
         assert!(!no_link.html.contains("<a "));
     }
 }

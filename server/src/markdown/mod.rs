@@ -13,11 +13,11 @@
 
 mod blocks;
 mod document;
-mod fonts;
+pub(crate) mod fonts;
 mod layout;
 mod parse;
-mod pdf;
-mod theme;
+pub(crate) mod pdf;
+pub(crate) mod theme;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -46,7 +46,7 @@ pub enum PageSize {
 
 impl PageSize {
     /// Width and height in PDF points.
-    fn dimensions(self) -> (f32, f32) {
+    pub fn dimensions(self) -> (f32, f32) {
         match self {
             PageSize::A4 => (595.276, 841.89),
             PageSize::Letter => (612.0, 792.0),

@@ -67,7 +67,7 @@ fn color(c: Rgb) -> rgb::Color {
     rgb::Color::new(c.0, c.1, c.2)
 }
 
-fn fill(c: Rgb) -> Fill {
+pub(crate) fn fill(c: Rgb) -> Fill {
     Fill { paint: color(c).into(), opacity: NormalizedF32::ONE, rule: FillRule::NonZero }
 }
 
@@ -100,8 +100,16 @@ fn draw(surface: &mut Surface<'_>, fonts: &FontSet, op: &Op) {
     }
 }
 
-/// Draws text run by run, switching to the fallback font wherever the requested face lacks a glyph.
-fn draw_text(surface: &mut Surface<'_>, fonts: &FontSet, at: (f32, f32), face: Face, size: f32, c: Rgb, text: &str) {
+/// Draws text run by run (baseline at `at`), switching to the fallback font wherever the requested face lacks a glyph.
+pub(crate) fn draw_text(
+    surface: &mut Surface<'_>,
+    fonts: &FontSet,
+    at: (f32, f32),
+    face: Face,
+    size: f32,
+    c: Rgb,
+    text: &str,
+) {
     if text.is_empty() {
         return;
     }

@@ -16,6 +16,7 @@ pub struct TestApp {
     pub client: Client,
     pub pool: sqlx::SqlitePool,
     pub evidence: attesta_server::evidence::EvidenceLog,
+    pub documents: attesta_server::documents::Documents,
     pub data: TempDir,
 }
 
@@ -76,6 +77,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     config.storage.path = data.path().join("blobs");
     config.storage.spool_dir = data.path().join("spool");
     config.storage.master_key_file = data.path().join("master.key");
+    config.seal.dir = data.path().join("seal");
     if let Some(configure) = options.configure {
         configure(&mut config);
     }
@@ -85,9 +87,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool();
     let evidence = app.evidence();
+    let documents = app.documents();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let client = client_with_origin(&address);
-    TestApp { address, client, pool, evidence, data }
+    TestApp { address, client, pool, evidence, documents, data }
 }
 
 pub fn client_with_origin(origin: &str) -> Client {

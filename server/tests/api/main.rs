@@ -3,6 +3,7 @@
 
 mod auth;
 mod cli;
+mod completion;
 mod csrf;
 mod documents;
 mod evidence;

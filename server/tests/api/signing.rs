@@ -8,13 +8,13 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 
 /// A 1×1 transparent PNG: a valid signature image for the server's checks.
-const PNG_1X1: &str =
+pub(crate) const PNG_1X1: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 
-struct Ceremony {
-    app: TestApp,
-    id: String,
-    sha256: String,
+pub(crate) struct Ceremony {
+    pub(crate) app: TestApp,
+    pub(crate) id: String,
+    pub(crate) sha256: String,
 }
 
 fn outbox(app: &TestApp) -> PathBuf {
@@ -22,7 +22,9 @@ fn outbox(app: &TestApp) -> PathBuf {
 }
 
 /// A signed-in owner with one uploaded two-page PDF.
-async fn owner_with_document(configure: impl FnOnce(&mut attesta_server::config::Config) + Send + 'static) -> Ceremony {
+pub(crate) async fn owner_with_document(
+    configure: impl FnOnce(&mut attesta_server::config::Config) + Send + 'static,
+) -> Ceremony {
     let app = spawn_app_with(Options::configured(configure)).await;
     app.set_up_owner().await;
     let bytes = pdf(2, "Agreement");
@@ -32,11 +34,11 @@ async fn owner_with_document(configure: impl FnOnce(&mut attesta_server::config:
 }
 
 impl Ceremony {
-    async fn call(&self, path: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn call(&self, path: &str, body: Value) -> reqwest::Response {
         self.app.client.post(self.app.url(path)).json(&body).send().await.expect("request")
     }
 
-    async fn ok(&self, path: &str, body: Value) -> Value {
+    pub(crate) async fn ok(&self, path: &str, body: Value) -> Value {
         let r = self.call(path, body).await;
         let status = r.status();
         let text = r.text().await.expect("body");
@@ -44,13 +46,13 @@ impl Ceremony {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
-    async fn revision(&self) -> i64 {
+    pub(crate) async fn revision(&self) -> i64 {
         self.ok("/api/draft", json!({ "id": self.id })).await["revision"].as_i64().expect("revision")
     }
 
     /// Saves a draft with these signers (name, email, code?), one signature field each, plus
     /// `extra` fields; returns the new revision.
-    async fn save(&self, order: &str, signers: &[(&str, &str, bool)], extra: Vec<Value>) -> i64 {
+    pub(crate) async fn save(&self, order: &str, signers: &[(&str, &str, bool)], extra: Vec<Value>) -> i64 {
         let recipients: Vec<Value> = signers
             .iter()
             .enumerate()
@@ -72,16 +74,16 @@ impl Ceremony {
             .expect("rev")
     }
 
-    async fn send(&self, order: &str, signers: &[(&str, &str, bool)], extra: Vec<Value>) {
+    pub(crate) async fn send(&self, order: &str, signers: &[(&str, &str, bool)], extra: Vec<Value>) {
         let revision = self.save(order, signers, extra).await;
         self.ok("/api/draft/send", json!({ "id": self.id, "revision": revision })).await;
     }
 
-    async fn status(&self) -> Value {
+    pub(crate) async fn status(&self) -> Value {
         self.ok("/api/signing/status", json!({ "id": self.id })).await
     }
 
-    async fn event_types(&self) -> Vec<String> {
+    pub(crate) async fn event_types(&self) -> Vec<String> {
         sqlx::query_scalar::<_, String>("SELECT event_type FROM audit_events WHERE document_id = ? ORDER BY seq")
             .bind(&self.id)
             .fetch_all(&self.app.pool)
@@ -90,13 +92,13 @@ impl Ceremony {
     }
 
     /// The newest signing link mailed to `email` so far.
-    fn link_now(&self, email: &str) -> Option<String> {
+    pub(crate) fn link_now(&self, email: &str) -> Option<String> {
         mails(&self.app).into_iter().rev().find(|m| m.to.contains(email)).and_then(|m| token_in(&m.body))
     }
 
     /// The newest signing link mailed to `email` other than `not`, waiting up to 10 s for it
     /// (mail goes out after the request that caused it has answered).
-    async fn link_after(&self, email: &str, not: Option<&str>) -> Option<String> {
+    pub(crate) async fn link_after(&self, email: &str, not: Option<&str>) -> Option<String> {
         for _ in 0..200 {
             if let Some(link) = self.link_now(email).filter(|l| Some(l.as_str()) != not) {
                 return Some(link);
@@ -106,12 +108,12 @@ impl Ceremony {
         None
     }
 
-    async fn link_for(&self, email: &str) -> Option<String> {
+    pub(crate) async fn link_for(&self, email: &str) -> Option<String> {
         self.link_after(email, None).await
     }
 
     /// Waits until the document reaches `status` (follow-up work runs after the answer).
-    async fn status_becomes(&self, status: &str) -> Value {
+    pub(crate) async fn status_becomes(&self, status: &str) -> Value {
         for _ in 0..200 {
             let s = self.status().await;
             if s["status"] == status {
@@ -123,7 +125,7 @@ impl Ceremony {
     }
 
     /// Waits until `n` mails went to `email`.
-    async fn mails_arrive(&self, email: &str, n: usize) -> Vec<Mail> {
+    pub(crate) async fn mails_arrive(&self, email: &str, n: usize) -> Vec<Mail> {
         for _ in 0..200 {
             let m = self.mails_to(email);
             if m.len() >= n {
@@ -134,29 +136,29 @@ impl Ceremony {
         self.mails_to(email)
     }
 
-    fn mails_to(&self, email: &str) -> Vec<Mail> {
+    pub(crate) fn mails_to(&self, email: &str) -> Vec<Mail> {
         mails(&self.app).into_iter().filter(|m| m.to.contains(email)).collect()
     }
 }
 
 /// A signer: their own cookie jar (a different browser), same site.
-struct Signer {
+pub(crate) struct Signer {
     client: reqwest::Client,
     base: String,
     token: String,
 }
 
 impl Signer {
-    fn new(app: &TestApp, token: String) -> Self {
+    pub(crate) fn new(app: &TestApp, token: String) -> Self {
         Self { client: crate::helpers::client_with_origin(&app.address), base: app.address.clone(), token }
     }
 
-    async fn call(&self, endpoint: &str, mut body: Value) -> reqwest::Response {
+    pub(crate) async fn call(&self, endpoint: &str, mut body: Value) -> reqwest::Response {
         body["token"] = json!(self.token);
         self.client.post(format!("{}/api/sign/{endpoint}", self.base)).json(&body).send().await.expect("request")
     }
 
-    async fn expect(&self, endpoint: &str, body: Value, status: StatusCode) -> String {
+    pub(crate) async fn expect(&self, endpoint: &str, body: Value, status: StatusCode) -> String {
         let r = self.call(endpoint, body).await;
         let got = r.status();
         let text = r.text().await.expect("body");
@@ -166,35 +168,35 @@ impl Signer {
 
     /// Opens the link as the signer's page does: the view (rendered) and the view recorded (by
     /// the running page).
-    async fn open(&self) -> Value {
+    pub(crate) async fn open(&self) -> Value {
         let view = serde_json::from_str(&self.expect("open", json!({}), StatusCode::OK).await).expect("json");
         self.expect("viewed", json!({}), StatusCode::OK).await;
         view
     }
 
-    async fn consent(&self) {
+    pub(crate) async fn consent(&self) {
         self.expect("consent", json!({ "geo": null }), StatusCode::OK).await;
     }
 
-    fn submission(&self, sha256: &str, values: Value) -> Value {
+    pub(crate) fn submission(&self, sha256: &str, values: Value) -> Value {
         json!({ "submission": { "values": values, "signature_png": PNG_1X1, "signature_method": "drawn",
                                 "initials_png": null, "initials_method": null, "client_sha256": sha256 } })
     }
 
-    async fn sign(&self, sha256: &str, field: &str) {
+    pub(crate) async fn sign(&self, sha256: &str, field: &str) {
         let body = self.submission(sha256, json!({ field: { "type": "applied" } }));
         self.expect("submit", body, StatusCode::OK).await;
     }
 }
 
-struct Mail {
-    to: String,
-    subject: String,
-    body: String,
+pub(crate) struct Mail {
+    pub(crate) to: String,
+    pub(crate) subject: String,
+    pub(crate) body: String,
 }
 
 /// Every mail in the outbox, oldest first, with quoted-printable soft breaks and escapes undone.
-fn mails(app: &TestApp) -> Vec<Mail> {
+pub(crate) fn mails(app: &TestApp) -> Vec<Mail> {
     let mut files: Vec<_> = std::fs::read_dir(outbox(app))
         .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
@@ -239,7 +241,7 @@ fn token_in(text: &str) -> Option<String> {
     (token.len() == 43).then_some(token)
 }
 
-fn mail_dir(c: &mut attesta_server::config::Config) {
+pub(crate) fn mail_dir(c: &mut attesta_server::config::Config) {
     // The outbox lives in the test's data folder: the database path tells where that is.
     let db = c.database.url.clone();
     let path = secrecy::ExposeSecret::expose_secret(&db).trim_start_matches("sqlite://").to_owned();
@@ -287,6 +289,7 @@ async fn a_sequential_ceremony_mails_each_signer_in_turn_and_completes_with_ever
     carol.sign(&c.sha256, "s2").await;
 
     c.status_becomes("completed").await;
+    crate::completion::sealed_sha256(&c).await;
     assert_eq!(
         c.event_types().await,
         [
@@ -301,6 +304,7 @@ async fn a_sequential_ceremony_mails_each_signer_in_turn_and_completes_with_ever
             "recipient.consented",
             "recipient.signed",
             "document.completed",
+            "document.sealed",
         ]
     );
     // The signed event carries the browser's hash and the signature image's.
@@ -347,9 +351,10 @@ async fn a_parallel_ceremony_mails_everyone_at_once() {
         s.sign(&c.sha256, &format!("s{}", i + 1)).await;
     }
     c.status_becomes("completed").await;
+    crate::completion::sealed_sha256(&c).await;
     let types = c.event_types().await;
     assert_eq!(types.iter().filter(|t| *t == "recipient.signed").count(), 3);
-    assert_eq!(types.last().map(String::as_str), Some("document.completed"));
+    assert_eq!(&types[types.len() - 2..], ["document.completed", "document.sealed"]);
 }
 
 #[tokio::test]

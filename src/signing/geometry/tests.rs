@@ -305,3 +305,44 @@ proptest! {
         }
     }
 }
+
+/// Applies a `cm` matrix to a point of form space.
+fn apply(m: [f64; 6], x: f64, y: f64) -> (f64, f64) {
+    (m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5])
+}
+
+#[test]
+fn a_form_drawn_into_a_field_is_upright_on_every_rotation() {
+    let field = pdf(100.0, 200.0, 60.0, 30.0);
+    // Rotate 0: identity scaled, origin at the field's lower left.
+    let m = page([0.0, 0.0, 612.0, 792.0], 0).form_matrix(field);
+    for (a, b) in m.iter().zip([1.0, 0.0, 0.0, 1.0, 100.0, 200.0]) {
+        assert!(close(*a, b, 1e-9), "{m:?}");
+    }
+    // Rotate 90: shown right is user +y, shown up is user -x, so the form's lower left (as
+    // shown) is the field's corner with the largest x and smallest y.
+    let g = page([0.0, 0.0, 612.0, 792.0], 90);
+    assert_eq!(g.display_size_of(field), (30.0, 60.0));
+    let m = g.form_matrix(field);
+    for (a, b) in m.iter().zip([0.0, 1.0, -1.0, 0.0, 160.0, 200.0]) {
+        assert!(close(*a, b, 1e-9), "{m:?}");
+    }
+    // Every rotation: the form's corners land on the field's corners, and its top-left corner
+    // lands where the page shows the field's top left.
+    for rotate in [0, 90, 180, 270] {
+        let g = page([10.0, -20.0, 622.0, 772.0], rotate);
+        let m = g.form_matrix(field);
+        let (dw, dh) = g.display_size_of(field);
+        let corners: Vec<(f64, f64)> =
+            [(0.0, 0.0), (dw, 0.0), (0.0, dh), (dw, dh)].iter().map(|&(x, y)| apply(m, x, y)).collect();
+        for (x, y) in &corners {
+            assert!(*x >= field.x - 1e-9 && *x <= field.x + field.width + 1e-9, "rotate {rotate}: {corners:?}");
+            assert!(*y >= field.y - 1e-9 && *y <= field.y + field.height + 1e-9, "rotate {rotate}: {corners:?}");
+        }
+        let shown = g.to_view(field);
+        let top_left = apply(m, 0.0, dh);
+        let back = g.to_view(pdf(top_left.0, top_left.1, 1e-6, 1e-6));
+        assert!(close(back.left, shown.left, 1e-6), "rotate {rotate}: {back:?} vs {shown:?}");
+        assert!(close(back.top + back.height, shown.top, 1e-6), "rotate {rotate}: {back:?} vs {shown:?}");
+    }
+}

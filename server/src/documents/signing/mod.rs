@@ -341,7 +341,7 @@ impl Documents {
         self.append(append).await
     }
 
-    async fn owner_contact(&self, document: &StoredDocument) -> Result<(String, String), SigningError> {
+    pub(super) async fn owner_contact(&self, document: &StoredDocument) -> Result<(String, String), SigningError> {
         let row: (String, String) = sqlx::query_as("SELECT name, email FROM users WHERE id = ?")
             .bind(document.owner_id)
             .fetch_one(&self.inner.pool)
@@ -768,61 +768,14 @@ impl Documents {
         Ok(())
     }
 
-    /// Completes the document when everyone signed, or sends the next link.
+    /// Completes the document when everyone signed (see `completion`), or sends the next link.
     async fn after_signature(&self, id: &str) {
         let Ok((recipients, _)) = self.ceremony_state(id).await else { return };
         let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
-        if !ceremony::is_complete(&statuses) {
+        if ceremony::is_complete(&statuses) {
+            self.complete(id).await;
+        } else {
             self.issue_due_links(id).await;
-            return;
-        }
-        let result = async {
-            let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
-            let details = json!({ "signers": recipients.len() });
-            let event = self.system_event(EventType::DocumentCompleted, document.sha256, details)?;
-            let doc_id = document.id.clone();
-            let now = self.inner.clock.now().as_micros();
-            let append = Append::event(parse_id(id)?, event, PersonalData::none()).with_effect(Box::new(move |conn| {
-                Box::pin(async move {
-                    if !repo::finish(conn, &doc_id, "completed", None, now).await? {
-                        return Err(EffectError::Refused("already completed".to_owned()));
-                    }
-                    Ok(())
-                })
-            }));
-            match self.inner.evidence.append(append).await {
-                Ok(_) => {}
-                // Two last signatures at once: the other one completed it.
-                Err(EvidenceError::Refused(_)) => return Ok::<(), SigningError>(()),
-                Err(e) => return Err(internal(e)),
-            }
-            tracing::info!(document_id = %id, "document completed");
-            let link = format!("{}/documents/{}", self.inner.public_origin, document.id);
-            let (owner_name, owner_email) = self.owner_contact(&document).await?;
-            let mut mails = vec![templates::completed_notice(templates::CompletedNotice {
-                to_name: owner_name,
-                to_email: owner_email,
-                document_title: document.title.clone(),
-                link: Some(link),
-            })];
-            for r in &recipients {
-                mails.push(templates::completed_notice(templates::CompletedNotice {
-                    to_name: r.name.clone(),
-                    to_email: r.email.clone(),
-                    document_title: document.title.clone(),
-                    link: None,
-                }));
-            }
-            for mail in mails {
-                if let Err(e) = self.inner.mailer.send(mail).await {
-                    tracing::warn!(document_id = %id, error = %e, "completion notice not delivered");
-                }
-            }
-            Ok(())
-        }
-        .await;
-        if let Err(e) = result {
-            tracing::error!(document_id = %id, error = %e, "completing a document");
         }
     }
 
@@ -903,35 +856,7 @@ impl Documents {
 
     /// Stores a PNG encrypted like any document file; returns its row (not yet inserted) and hash.
     async fn store_image(&self, png: &[u8]) -> Result<(super::repo::BlobRow, Sha256), SigningError> {
-        let spooled = super::ingest::spool(
-            &self.inner.spool_dir,
-            futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::copy_from_slice(png))]),
-            MAX_IMAGE_BYTES as u64,
-        )
-        .await
-        .map_err(|e| internal(format!("{e:?}")))?;
-        let key = super::new_blob_key();
-        let keyring = self.inner.keyring.clone();
-        let key_text = key.as_str().to_owned();
-        let spool_dir = self.inner.spool_dir.clone();
-        let file = spooled.file.try_clone().map_err(internal)?;
-        let encrypted =
-            tokio::task::spawn_blocking(move || super::ingest::encrypt(&file, &keyring, &key_text, &spool_dir))
-                .await
-                .map_err(internal)?
-                .map_err(|e| internal(format!("{e:?}")))?;
-        self.inner.blobs.put_file(&key, &encrypted.path).await.map_err(internal)?;
-        let row = super::repo::BlobRow {
-            key: key.as_str().to_owned(),
-            sha256: spooled.sha256,
-            size: spooled.len,
-            stored_size: encrypted.stored_size,
-            wrapped_key: encrypted.wrapped_key.to_string(),
-            master_key_id: encrypted.wrapped_key.master_key_id().to_string(),
-            content_type: "image/png".to_owned(),
-            created_at: self.inner.clock.now().as_micros(),
-        };
-        Ok((row, spooled.sha256))
+        self.store_bytes(png, "image/png").await.map_err(internal)
     }
 
     fn user_event(

@@ -1,0 +1,154 @@
+//! The completion columns of `documents`, and what the flattener reads: field values and the
+//! signers' images.
+
+use super::CompletionState;
+use attesta_core::evidence::Sha256;
+use sqlx::{Row as _, SqliteConnection, SqlitePool};
+use std::collections::BTreeMap;
+
+pub async fn state(pool: &SqlitePool, id: &str) -> Result<CompletionState, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT signed_sha256, signed_size, signed_blob_key, sealed_sha256, sealed_size, sealed_blob_key, sealed_at, \
+         completion_mailed_at, completion_error FROM documents WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(CompletionState::default()) };
+    let hash = |column: &str| -> Result<Option<Sha256>, sqlx::Error> {
+        let bytes: Option<Vec<u8>> = row.try_get(column)?;
+        bytes
+            .map(|b| {
+                Sha256::from_slice(&b).map_err(|_| sqlx::Error::Decode(format!("{column} is not 32 bytes").into()))
+            })
+            .transpose()
+    };
+    let size = |column: &str| -> Result<Option<u64>, sqlx::Error> {
+        let n: Option<i64> = row.try_get(column)?;
+        Ok(n.and_then(|n| u64::try_from(n).ok()))
+    };
+    let error: Option<String> = row.try_get("completion_error")?;
+    Ok(CompletionState {
+        signed_sha256: hash("signed_sha256")?,
+        signed_size: size("signed_size")?,
+        signed_blob_key: row.try_get("signed_blob_key")?,
+        sealed_sha256: hash("sealed_sha256")?,
+        sealed_size: size("sealed_size")?,
+        sealed_blob_key: row.try_get("sealed_blob_key")?,
+        sealed_at: row.try_get("sealed_at")?,
+        mailed_at: row.try_get("completion_mailed_at")?,
+        error: error.filter(|e| !e.is_empty()),
+    })
+}
+
+/// Documents with completion work left: every signer signed but not completed, completed but
+/// not sealed, or sealed but the parties not mailed.
+pub async fn pending(pool: &SqlitePool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM documents WHERE (status = 'completed' AND completion_mailed_at IS NULL) \
+         OR (status = 'sent' AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.document_id = documents.id \
+             AND r.status <> 'signed') AND EXISTS (SELECT 1 FROM recipients r WHERE r.document_id = documents.id)) \
+         ORDER BY updated_at",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Records the last failure (empty clears it).
+pub async fn record_error(pool: &SqlitePool, id: &str, error: &str) -> Result<(), sqlx::Error> {
+    let error: String = error.chars().take(2000).collect();
+    sqlx::query("UPDATE documents SET completion_error = NULLIF(?, '') WHERE id = ?")
+        .bind(error)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_signed(
+    conn: &mut SqliteConnection,
+    id: &str,
+    key: &str,
+    sha: &Sha256,
+    size: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE documents SET signed_blob_key = ?, signed_sha256 = ?, signed_size = ? \
+         WHERE id = ? AND signed_sha256 IS NULL",
+    )
+    .bind(key)
+    .bind(sha.as_bytes().as_slice())
+    .bind(size)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_sealed(
+    conn: &mut SqliteConnection,
+    id: &str,
+    key: &str,
+    sha: &Sha256,
+    size: i64,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE documents SET sealed_blob_key = ?, sealed_sha256 = ?, sealed_size = ?, sealed_at = ?, updated_at = ? \
+         WHERE id = ? AND status = 'completed' AND sealed_at IS NULL",
+    )
+    .bind(key)
+    .bind(sha.as_bytes().as_slice())
+    .bind(size)
+    .bind(at)
+    .bind(at)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks the completion mail as being sent; false when another worker already did.
+pub async fn claim_mailing(pool: &SqlitePool, id: &str, at: i64) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE documents SET completion_mailed_at = ? WHERE id = ? AND completion_mailed_at IS NULL")
+            .bind(at)
+            .bind(id)
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives the claim back after every mail failed, so a later run sends them again.
+pub async fn release_mailing(pool: &SqlitePool, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE documents SET completion_mailed_at = NULL WHERE id = ?").bind(id).execute(pool).await?;
+    Ok(())
+}
+
+/// Every filled field's value, by field id.
+pub async fn values(pool: &SqlitePool, id: &str) -> Result<BTreeMap<String, serde_json::Value>, sqlx::Error> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT field_id, value_json FROM field_values WHERE document_id = ?")
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+    rows.into_iter()
+        .map(|(field, json)| {
+            let value = serde_json::from_str(&json)
+                .map_err(|e| sqlx::Error::Decode(format!("field value {field}: {e}").into()))?;
+            Ok((field, value))
+        })
+        .collect()
+}
+
+/// `(recipient id, "signature" | "initials", blob key)` for every stored image.
+pub async fn images(pool: &SqlitePool, id: &str) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, 'signature', signature_key FROM recipients WHERE document_id = ? AND signature_key IS NOT NULL \
+         UNION ALL SELECT id, 'initials', initials_key FROM recipients WHERE document_id = ? AND initials_key IS NOT NULL",
+    )
+    .bind(id)
+    .bind(id)
+    .fetch_all(pool)
+    .await
+}
