@@ -5,6 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { startServer } from '../support/server.mjs';
 import { makePdf } from '../support/pdf.mjs';
 import { DESKTOP, PHONE, launch, openPage, hydrated, screenshot } from '../support/browser.mjs';
@@ -320,6 +322,10 @@ async function downloadAndVerify(page, server, verifyOn) {
   assert.match(sealed.name, /\(signed\)\.pdf$/);
   assert.match(evidence.name, /^attesta-evidence-.*\.json$/);
   assert.equal(sha256(sealed.buffer), (await page.getByTestId('sealed-sha256').innerText()).trim());
+  // Kept beside the screenshots, to look at.
+  const results = resolve(import.meta.dirname, '..', 'test-results');
+  mkdirSync(results, { recursive: true });
+  writeFileSync(resolve(results, `sealed-${verifyOn.name}.pdf`), sealed.buffer);
   const pdf = { name: sealed.name, mimeType: 'application/pdf', buffer: sealed.buffer };
   const json = { name: evidence.name, mimeType: 'application/json', buffer: evidence.buffer };
   await verifyOffline(server, verifyOn, [pdf], true, `verify-${verifyOn.name}-pdf`);

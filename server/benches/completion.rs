@@ -17,9 +17,12 @@ use attesta_core::signing::Draft;
 use attesta_server::documents::completion::certificate::{Certificate, RecipientLine};
 use attesta_server::documents::completion::render;
 use attesta_server::evidence::{Append, EvidenceLog};
+use attesta_server::seal::identity::{self, SealIdentity, SealNames};
+use attesta_server::seal::pades::sign_pdf;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn corpus() -> Option<Vec<PathBuf>> {
@@ -188,7 +191,23 @@ fn main() {
             signed_at: Some(2),
         },
     ];
-    println!("## Completion ({rounds} rounds each, median; 40-event chain; two signers)");
+    let now = Timestamp::from_micros(1_795_329_000_000_000);
+    let names = SealNames { instance: "bench.example.test".to_owned(), organization: "Bench".to_owned() };
+    let made = identity::generate(&names, now).expect("identity");
+    let identity =
+        SealIdentity::from_pem(format!("{}{}", made.seal_pem, made.ca_pem).as_bytes(), &made.seal_key_pem).expect("id");
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+    let (key, cert, ca) =
+        (write("seal.key", &made.seal_key_pem), write("seal.pem", &made.seal_pem), write("ca.pem", &made.ca_pem));
+    let pyhanko = std::env::var_os("ATTESTA_TEST_PYHANKO").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/attesta/venv-pyhanko/bin/pyhanko")
+    });
+    let pyhanko = pyhanko.is_file().then_some(pyhanko);
+    println!("## Completion ({rounds} rounds each, median; 40-event chain; two signers; seal B-B, ECDSA P-256)");
     for target in [20usize, 100] {
         let Some((path, original, n)) = closest(&paths, target) else { continue };
         let pages = attesta_core::documents::pdf::page_geometry(&original).expect("pages");
@@ -217,15 +236,60 @@ fn main() {
             certify.push(t.elapsed());
             certified = bytes;
         }
-        let (f, c) = (median(flatten), median(certify));
+        let mut seal = Vec::new();
+        let mut sealed = Vec::new();
+        for _ in 0..rounds {
+            let t = Instant::now();
+            sealed = sign_pdf(&certified, &identity, now).expect("sealed");
+            seal.push(t.elapsed());
+        }
+        let report = attesta_core::seal::verify_seal(&sealed, &[identity.anchors()[0].der.clone()]);
+        assert!(report.is_valid(), "{report}");
+        let (f, c, s) = (median(flatten), median(certify), median(seal));
         println!(
-            "  {} ({n} pages, {} KB): flatten {:.1} ms ({} fields), certificate + attach {:.1} ms, output {} KB",
+            "  {} ({n} pages, {} KB): flatten {:.1} ms ({} fields), certificate + attach {:.1} ms, seal {:.1} ms; \
+             total {:.1} ms; sealed file {} KB",
             path.file_name().and_then(|s| s.to_str()).unwrap_or("?"),
             original.len() / 1024,
             ms(f),
             layout.fields.len(),
             ms(c),
-            certified.len() / 1024
+            ms(s),
+            ms(f + c + s),
+            sealed.len() / 1024
         );
+        if let Some(pyhanko) = &pyhanko {
+            let input = dir.path().join("certified.pdf");
+            std::fs::write(&input, &certified).expect("write");
+            let output = dir.path().join("pyhanko.pdf");
+            let mut times = Vec::new();
+            for _ in 0..rounds.min(5) {
+                let _ = std::fs::remove_file(&output);
+                let t = Instant::now();
+                let out = Command::new(pyhanko)
+                    .args(["sign", "addsig", "--field", "Sig1", "pemder", "--key"])
+                    .arg(&key)
+                    .arg("--cert")
+                    .arg(&cert)
+                    .arg("--chain")
+                    .arg(&ca)
+                    .arg("--no-pass")
+                    .arg(&input)
+                    .arg(&output)
+                    .output()
+                    .expect("pyhanko runs");
+                times.push(t.elapsed());
+                assert!(out.status.success(), "pyhanko: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            let theirs = median(times);
+            println!(
+                "    pyHanko signing the same certified PDF, same key: {:.1} ms, {:.0}x our seal step",
+                ms(theirs),
+                theirs.as_secs_f64() / s.as_secs_f64()
+            );
+        }
+    }
+    if pyhanko.is_none() {
+        println!("  (pyHanko is not installed: scripts/bootstrap.sh makes its venv)");
     }
 }
