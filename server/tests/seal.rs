@@ -22,6 +22,9 @@ use validators::{Syntax, Validators, pdfsig, pyhanko, pyhanko_with, qpdf_check, 
 #[path = "support/validators.rs"]
 mod validators;
 
+#[path = "support/pdf.rs"]
+mod pdf;
+
 /// The test time-stamping authority's URL and root certificate, when it runs.
 fn test_tsa() -> Option<(String, PathBuf)> {
     match (std::env::var("ATTESTA_TEST_TSA_URL"), std::env::var_os("ATTESTA_TEST_TSA_CA")) {
@@ -115,36 +118,7 @@ fn assert_all_accept_with(
 
 /// A hand-written PDF with a classic cross-reference table.
 fn classic_pdf(pages: usize) -> Vec<u8> {
-    let content = "BT /F1 18 Tf 72 720 Td (Agreement) Tj ET";
-    let mut objects = vec![
-        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
-        String::new(),
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
-        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
-    ];
-    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", i + 5)).collect();
-    objects[1] = format!("<< /Type /Pages /Kids [{}] /Count {pages} >>", kids.join(" "));
-    for _ in 0..pages {
-        objects.push(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
-                .to_owned(),
-        );
-    }
-    let mut out = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, body) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for offset in offsets {
-        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
-    );
-    out
+    pdf::pdf(pages, "Agreement")
 }
 
 /// `pdf` with one more page appended as an incremental update by lopdf, the way the completion
