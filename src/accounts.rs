@@ -217,6 +217,10 @@ pub enum AccountError {
     WrongCredentials,
     #[error("this account is disabled")]
     Disabled,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("no such user")]
+    UnknownUser,
     #[error("too many failed sign-in attempts: try again in {} seconds", retry_after.as_secs().max(1))]
     Throttled { retry_after: Duration },
     #[error(transparent)]
@@ -337,6 +341,42 @@ impl AccountService {
 
     pub async fn user(&self, id: UserId) -> Result<Option<User>, AccountError> {
         Ok(self.store.user_by_id(id).await?)
+    }
+
+    /// Every user, for someone who may administer them.
+    pub async fn list_users(&self, actor: &User) -> Result<Vec<User>, AccountError> {
+        if !actor.role.can_administer() {
+            return Err(AccountError::Forbidden("only owners and admins may see the users"));
+        }
+        Ok(self.store.list_users().await?)
+    }
+
+    /// Disables or re-enables `target`. Disabling ends every session of the target at once.
+    /// See [`may_disable`] for who may.
+    pub async fn set_disabled(&self, actor: &User, target: UserId, disabled: bool) -> Result<User, AccountError> {
+        let current = self.store.user_by_id(target).await?.ok_or(AccountError::UnknownUser)?;
+        may_disable(actor, &current)?;
+        self.store.set_disabled(target, disabled).await?.ok_or(AccountError::UnknownUser)
+    }
+
+    /// Ends every session of `user`, on every device ("sign out everywhere").
+    pub async fn end_all_sessions(&self, user: UserId) -> Result<(), AccountError> {
+        Ok(self.store.bump_session_generation(user).await?)
+    }
+}
+
+/// Whether `actor` may disable or re-enable `target`: owners may change anyone but themselves,
+/// admins only members; nobody changes themselves (an instance must not lock out its last
+/// administrator by accident) and the owner is never disabled.
+pub fn may_disable(actor: &User, target: &User) -> Result<(), AccountError> {
+    if actor.id == target.id {
+        return Err(AccountError::Forbidden("you cannot disable your own account"));
+    }
+    match (actor.role, target.role) {
+        (_, Role::Owner) => Err(AccountError::Forbidden("the owner's account cannot be disabled")),
+        (Role::Owner, _) | (Role::Admin, Role::Member) => Ok(()),
+        (Role::Admin, _) => Err(AccountError::Forbidden("only the owner may disable an admin")),
+        (Role::Member, _) => Err(AccountError::Forbidden("only owners and admins may disable users")),
     }
 }
 

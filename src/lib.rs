@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod ports;
 #[cfg(feature = "pdf")]
 pub mod seal;
+pub mod sessions;
 pub mod signing;
 pub mod storage;
 pub mod throttle;

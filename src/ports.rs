@@ -59,6 +59,13 @@ pub trait AccountStore: Send + Sync {
     async fn record_failure(&self, keys: &[ThrottleKey], at: Timestamp) -> Result<(), StoreError>;
     async fn failures_since(&self, key: &ThrottleKey, since: Timestamp) -> Result<Vec<Timestamp>, StoreError>;
     async fn clear_failures(&self, key: &ThrottleKey) -> Result<(), StoreError>;
+    /// Every user, in the order they were created.
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    /// Sets whether `id` is disabled; disabling also bumps the session generation, in the same
+    /// statement, so no session of theirs outlives it. `None` when there is no such user.
+    async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError>;
+    /// Bumps the session generation of `id`: every session started before ends.
+    async fn bump_session_generation(&self, id: UserId) -> Result<(), StoreError>;
 }
 
 /// Password hashing. The server's implementation is argon2id with a fresh random salt.

@@ -80,6 +80,13 @@ pub fn App() -> impl IntoView {
                     // No account: the link is the credential.
                     <Route path=path!("/sign/:token") view=SignPage ssr=SsrMode::Async />
                     <Route path=path!("/verify") view=pages::verify::VerifyPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/settings/sessions")
+                        view=pages::settings::SessionsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/settings/users") view=pages::settings::UsersPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -402,6 +402,17 @@ impl Default for DatabaseConfig {
     }
 }
 
+impl AuthConfig {
+    /// The session timeouts as the session rules take them.
+    pub fn session_policy(&self) -> attesta_core::sessions::SessionPolicy {
+        attesta_core::sessions::SessionPolicy {
+            idle_timeout: self.session_idle_timeout,
+            absolute_timeout: self.session_absolute_timeout,
+            touch_every: Duration::from_secs(60),
+        }
+    }
+}
+
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {

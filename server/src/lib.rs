@@ -57,6 +57,7 @@ pub struct Application {
     sealer: seal::Sealer,
     checkpoint_interval: std::time::Duration,
     documents: documents::Documents,
+    session_policy: attesta_core::sessions::SessionPolicy,
 }
 
 impl Application {
@@ -90,6 +91,7 @@ impl Application {
             documents.clone(),
         );
         let checkpoint_interval = config.evidence.checkpoint_interval;
+        let session_policy = config.auth.session_policy();
         Ok(Self {
             listener,
             router,
@@ -100,6 +102,7 @@ impl Application {
             sealer,
             checkpoint_interval,
             documents,
+            session_policy,
         })
     }
 
@@ -134,12 +137,14 @@ impl Application {
             let store = self.session_store.clone();
             tokio::spawn(store.continuously_delete_expired(tokio::time::Duration::from_secs(600)))
         };
+        let registry_sweeper = tokio::spawn(purge_session_records(self.pool.clone(), self.session_policy));
         let checkpointer = tokio::spawn(sign_checkpoints(self.evidence.clone(), self.checkpoint_interval));
         let completer = tokio::spawn(finish_completions(self.documents.clone()));
         let result = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
+        registry_sweeper.abort();
         checkpointer.abort();
         completer.abort();
         self.pool.close().await;
@@ -157,6 +162,23 @@ async fn finish_completions(documents: documents::Documents) {
         let n = documents.finish_pending().await;
         if n > 0 {
             tracing::info!(documents = n, "finished pending completions");
+        }
+    }
+}
+
+/// Deletes session records that can no longer let anyone in (revoked or idle), every ten minutes.
+async fn purge_session_records(pool: SqlitePool, policy: attesta_core::sessions::SessionPolicy) {
+    use attesta_core::sessions::SessionRegistry as _;
+    let registry = store::sessions::SqliteSessions::new(pool);
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(600));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let cutoff = policy.idle_cutoff(clock::SystemClock.now());
+        match registry.purge(cutoff).await {
+            Ok(n) if n > 0 => tracing::debug!(records = n, "purged ended sessions"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "purging ended sessions failed"),
         }
     }
 }
@@ -260,7 +282,8 @@ fn router(
 ) -> Router {
     let context = ServerContext {
         accounts: accounts(config, pool.clone()),
-        session_absolute_timeout: config.auth.session_absolute_timeout,
+        session_policy: config.auth.session_policy(),
+        sessions: Arc::new(store::sessions::SqliteSessions::new(pool.clone())),
         documents: Arc::new(documents.clone()),
         signing: Arc::new(documents.clone()),
         max_upload_bytes: config.documents.max_upload_bytes,
@@ -275,6 +298,8 @@ fn router(
         },
     };
     let files_state = documents::http::DocumentsState { documents: documents.clone(), context: context.clone() };
+    let session_check =
+        Router::new().route("/auth/session", get(http::session_check::check)).with_state(context.clone());
 
     let leptos_options = LeptosOptions::builder()
         .output_name("attesta")
@@ -333,6 +358,7 @@ fn router(
         .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(::http::StatusCode::REQUEST_TIMEOUT, config.server.request_timeout))
         .merge(files)
+        .merge(session_check)
         .layer(sessions)
         .layer(from_fn_with_state(csrf_policy, csrf::refuse_cross_site))
         .layer(from_fn_with_state(public_limit, rate_limit::limit))

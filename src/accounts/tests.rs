@@ -65,6 +65,25 @@ impl AccountStore for MemoryStore {
         self.failures.lock().expect("lock").retain(|(kk, _)| *kk != k);
         Ok(())
     }
+    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        Ok(self.users.lock().expect("lock").iter().map(|(u, _)| u.clone()).collect())
+    }
+    async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError> {
+        let mut users = self.users.lock().expect("lock");
+        Ok(users.iter_mut().find(|(u, _)| u.id == id).map(|(u, _)| {
+            u.disabled = disabled;
+            if disabled {
+                u.session_generation += 1;
+            }
+            u.clone()
+        }))
+    }
+    async fn bump_session_generation(&self, id: UserId) -> Result<(), StoreError> {
+        if let Some((u, _)) = self.users.lock().expect("lock").iter_mut().find(|(u, _)| u.id == id) {
+            u.session_generation += 1;
+        }
+        Ok(())
+    }
 }
 
 /// Stands in for argon2: the tests are about the rules, not the hash.
@@ -212,4 +231,42 @@ fn email_parsing_accepts_real_addresses_and_refuses_others() {
 fn passwords_never_appear_in_debug_output() {
     let p = NewPassword::parse("a very secret passphrase").expect("valid");
     assert!(!format!("{p:?}").contains("secret"));
+}
+
+#[test]
+fn owners_and_admins_disable_others_within_their_rank() {
+    let (svc, _) = service();
+    let owner = block_on(svc.set_up_owner("Olive Owner", "owner@example.com", PW)).expect("setup");
+    let admin = block_on(svc.create_user("Ada Admin", "admin@example.com", PW, Role::Admin)).expect("admin");
+    let admin2 = block_on(svc.create_user("Abe Admin", "admin2@example.com", PW, Role::Admin)).expect("admin 2");
+    let member = block_on(svc.create_user("Mia Member", "member@example.com", PW, Role::Member)).expect("member");
+
+    let refused = |actor: &User, target: &User| {
+        matches!(block_on(svc.set_disabled(actor, target.id, true)), Err(AccountError::Forbidden(_)))
+    };
+    assert!(refused(&owner, &owner), "nobody disables themselves");
+    assert!(refused(&admin, &owner), "the owner is never disabled");
+    assert!(refused(&admin, &admin2), "admins do not disable admins");
+    assert!(refused(&member, &admin), "members disable nobody");
+    assert!(matches!(block_on(svc.list_users(&member)), Err(AccountError::Forbidden(_))));
+    assert_eq!(block_on(svc.list_users(&admin)).expect("list").len(), 4);
+
+    let disabled = block_on(svc.set_disabled(&admin, member.id, true)).expect("admin disables a member");
+    assert!(disabled.disabled);
+    assert_eq!(disabled.session_generation, member.session_generation + 1, "disabling ends every session");
+    assert!(matches!(block_on(svc.log_in(attempt("member@example.com", PW))), Err(AccountError::Disabled)));
+    let enabled = block_on(svc.set_disabled(&owner, member.id, false)).expect("the owner re-enables");
+    assert!(!enabled.disabled);
+    assert!(block_on(svc.log_in(attempt("member@example.com", PW))).is_ok());
+    block_on(svc.set_disabled(&owner, admin2.id, true)).expect("the owner disables an admin");
+    assert!(matches!(block_on(svc.set_disabled(&owner, UserId(999), true)), Err(AccountError::UnknownUser)));
+}
+
+#[test]
+fn ending_all_sessions_bumps_the_generation() {
+    let (svc, _) = service();
+    let owner = block_on(svc.set_up_owner("Olive Owner", "owner@example.com", PW)).expect("setup");
+    block_on(svc.end_all_sessions(owner.id)).expect("end");
+    let after = block_on(svc.user(owner.id)).expect("read").expect("exists");
+    assert_eq!(after.session_generation, owner.session_generation + 1);
 }

@@ -87,7 +87,7 @@ async fn log_in_inner(email: String, password: String) -> Result<(), AppError> {
 
 #[server(prefix = "/api", endpoint = "logout")]
 pub async fn log_out() -> Result<(), AppError> {
-    crate::ssr::respond(crate::ssr::session::end().await)?;
+    crate::ssr::respond(async { crate::ssr::session::end(&crate::ssr::context()?).await }.await)?;
     leptos_axum::redirect("/login");
     Ok(())
 }

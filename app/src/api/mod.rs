@@ -3,5 +3,7 @@
 
 pub mod auth;
 pub mod documents;
+pub mod sessions;
 pub mod signing;
+pub mod users;
 pub mod verify;

@@ -2,6 +2,7 @@
 //! user, and the main landmark.
 
 use crate::api::auth::use_auth;
+use crate::components::session_watch::{SessionWatch, announce_sign_out};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -33,6 +34,12 @@ pub fn Layout(children: Children) -> impl IntoView {
 #[component]
 fn UserNav() -> impl IntoView {
     let auth = use_auth();
+    // A sign-out here ends the session in every tab of this browser, and they hear it at once.
+    Effect::new(move |_| {
+        if let Some(Ok(())) = auth.log_out.value().get() {
+            announce_sign_out();
+        }
+    });
     move || {
         Suspend::new(async move {
             let user = auth.session.await.ok().and_then(|s| s.user);
@@ -45,7 +52,9 @@ fn UserNav() -> impl IntoView {
                         <a href="/verify" rel="external">
                             "Verify"
                         </a>
+                        <A href="/settings">"Settings"</A>
                     </nav>
+                    <SessionWatch />
                     <div class="user-menu">
                         <span class="user-menu__who" data-testid="signed-in-user">
                             <span class="user-menu__name">{user.name.clone()}</span>

@@ -1,4 +1,5 @@
 pub mod form;
 pub mod layout;
 pub mod pdf_pages;
+pub mod session_watch;
 pub mod signature_pad;

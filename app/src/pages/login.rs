@@ -6,6 +6,7 @@ use crate::components::layout::Loading;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -13,6 +14,9 @@ pub fn LoginPage() -> impl IntoView {
     let action = auth.log_in;
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
     let pending = action.pending();
+    // Set when a tab was sent here because its session ended (elsewhere, or revoked).
+    let query = use_query_map();
+    let signed_out = move || query.with(|q| q.get("signed_out").is_some());
     view! {
         <Title text="Sign in" />
         <Suspense fallback=Loading>
@@ -24,6 +28,11 @@ pub fn LoginPage() -> impl IntoView {
                         view! {
                             <section class="auth-card" aria-labelledby="login-heading">
                                 <h1 id="login-heading">"Sign in to Attesta"</h1>
+                                <Show when=signed_out>
+                                    <p class="callout callout--info" role="status" data-testid="signed-out">
+                                        "You were signed out. Sign in again to continue."
+                                    </p>
+                                </Show>
                                 <ActionForm action=action attr:class="form" attr:novalidate=true>
                                     <FormError error=error />
                                     <Field name="email" label="Email" kind="email" autocomplete="username" error=error />

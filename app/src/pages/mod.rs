@@ -3,6 +3,7 @@ pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod prepare;
+pub mod settings;
 pub mod setup;
 pub mod sign;
 pub mod signing_status;

@@ -10,14 +10,15 @@ use crate::error::AppError;
 use attesta_core::{AccountError, AccountService, User};
 use leptos::prelude::*;
 use std::net::IpAddr;
-use std::time::Duration;
 
 /// Everything a server function may use, provided by the server for each request.
 #[derive(Clone)]
 pub struct ServerContext {
     pub accounts: AccountService,
-    /// A session ends this long after sign-in, however active it is.
-    pub session_absolute_timeout: Duration,
+    /// How long sessions last.
+    pub session_policy: attesta_core::sessions::SessionPolicy,
+    /// Which sessions exist, for listing and revoking them.
+    pub sessions: std::sync::Arc<dyn attesta_core::sessions::SessionRegistry>,
     pub documents: std::sync::Arc<dyn documents::DocumentsPort>,
     pub signing: std::sync::Arc<dyn signing::SigningPort>,
     /// Largest upload accepted, in bytes (the upload page checks it before sending).
@@ -87,6 +88,8 @@ pub fn account_error(e: AccountError) -> AppError {
         AccountError::InvalidRole => AppError::validation("role", e.to_string()),
         AccountError::EmailTaken | AccountError::AlreadySetUp => AppError::Conflict(e.to_string()),
         AccountError::WrongCredentials | AccountError::Disabled => AppError::Unauthorized(e.to_string()),
+        AccountError::Forbidden(_) => AppError::Forbidden,
+        AccountError::UnknownUser => AppError::NotFound,
         AccountError::Throttled { retry_after } => {
             let secs = retry_after.as_secs().max(1);
             if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {

@@ -52,8 +52,8 @@ fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> 
     api_error(status, code, message).into_response()
 }
 
-async fn signed_in(state: &DocumentsState, session: &Session) -> Result<User, ApiError> {
-    match attesta_app::ssr::session::user_of(&state.context, session).await {
+async fn signed_in(state: &DocumentsState, session: &Session, meta: &RequestMeta) -> Result<User, ApiError> {
+    match attesta_app::ssr::session::user_of(&state.context, session, meta).await {
         Ok(Some(user)) => Ok(user),
         Ok(None) => Err(api_error(StatusCode::UNAUTHORIZED, "unauthorized", "sign in first")),
         Err(e) => Err(api_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())),
@@ -79,7 +79,7 @@ pub async fn upload(
     Query(params): Query<UploadParams>,
     request: Request,
 ) -> Response {
-    let user = match signed_in(&state, &session).await {
+    let user = match signed_in(&state, &session, &meta(&request)).await {
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
@@ -276,7 +276,7 @@ async fn serve_file(
     download: bool,
     request: Request,
 ) -> Response {
-    let user = match signed_in(&state, &session).await {
+    let user = match signed_in(&state, &session, &meta(&request)).await {
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
@@ -306,7 +306,7 @@ pub async fn evidence(
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
-    let user = match signed_in(&state, &session).await {
+    let user = match signed_in(&state, &session, &meta(&request)).await {
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };

@@ -11,3 +11,4 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod request_id;
 pub mod security_headers;
+pub mod session_check;

@@ -2,4 +2,5 @@
 //! the core crate (`attesta_core::ports`), so a PostgreSQL adapter can follow without touching
 //! the domain or the app.
 
+pub mod sessions;
 pub mod sqlite;

@@ -162,6 +162,31 @@ impl AccountStore for SqliteStore {
             .map_err(db)?;
         Ok(())
     }
+
+    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id");
+        let rows: Vec<UserRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await.map_err(db)?;
+        rows.into_iter().map(|r| r.into_stored().map(|s| s.user)).collect()
+    }
+
+    async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError> {
+        let sql = format!(
+            "UPDATE users SET disabled = ?2, session_generation = session_generation + ?2 \
+             WHERE id = ?1 RETURNING {USER_COLUMNS}"
+        );
+        let row: Option<UserRow> =
+            sqlx::query_as(&sql).bind(id.0).bind(disabled).fetch_optional(&self.pool).await.map_err(db)?;
+        row.map(|r| r.into_stored().map(|s| s.user)).transpose()
+    }
+
+    async fn bump_session_generation(&self, id: UserId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET session_generation = session_generation + 1 WHERE id = ?1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
 }
 
 /// Deletes failed sign-ins older than `older_than`; they no longer count for anything.

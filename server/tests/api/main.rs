@@ -11,4 +11,5 @@ mod helpers;
 mod mail;
 mod operations;
 mod s3_store;
+mod sessions;
 mod signing;

@@ -1,0 +1,145 @@
+//! The session registry in SQLite (`user_sessions`, migration 0006).
+
+use async_trait::async_trait;
+use attesta_core::ports::StoreError;
+use attesta_core::sessions::{SessionHandle, SessionRecord, SessionRegistry};
+use attesta_core::{Timestamp, UserId};
+use sqlx::{FromRow, SqlitePool};
+
+#[derive(Clone)]
+pub struct SqliteSessions {
+    pool: SqlitePool,
+}
+
+impl SqliteSessions {
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+}
+
+#[derive(FromRow)]
+struct Row {
+    handle: String,
+    user_id: i64,
+    created_at: i64,
+    last_seen_at: i64,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    revoked_at: Option<i64>,
+}
+
+impl Row {
+    fn into_record(self) -> Result<SessionRecord, StoreError> {
+        let handle = SessionHandle::parse(&self.handle)
+            .ok_or_else(|| StoreError(format!("session handle {:?} is malformed in the database", self.handle)))?;
+        Ok(SessionRecord {
+            handle,
+            user_id: UserId(self.user_id),
+            created_at: Timestamp::from_micros(self.created_at),
+            last_seen_at: Timestamp::from_micros(self.last_seen_at),
+            ip: self.ip,
+            user_agent: self.user_agent,
+            revoked_at: self.revoked_at.map(Timestamp::from_micros),
+        })
+    }
+}
+
+const COLUMNS: &str = "handle, user_id, created_at, last_seen_at, ip, user_agent, revoked_at";
+
+fn db(e: sqlx::Error) -> StoreError {
+    StoreError(e.to_string())
+}
+
+#[async_trait]
+impl SessionRegistry for SqliteSessions {
+    async fn insert(&self, r: &SessionRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO user_sessions (handle, user_id, created_at, last_seen_at, ip, user_agent) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(r.handle.as_str())
+        .bind(r.user_id.0)
+        .bind(r.created_at.as_micros())
+        .bind(r.last_seen_at.as_micros())
+        .bind(r.ip.as_deref())
+        .bind(r.user_agent.as_deref())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn get(&self, handle: &SessionHandle) -> Result<Option<SessionRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM user_sessions WHERE handle = ?1");
+        let row: Option<Row> =
+            sqlx::query_as(&sql).bind(handle.as_str()).fetch_optional(&self.pool).await.map_err(db)?;
+        row.map(Row::into_record).transpose()
+    }
+
+    async fn touch(
+        &self,
+        handle: &SessionHandle,
+        at: Timestamp,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE user_sessions SET last_seen_at = max(last_seen_at, ?2), ip = ?3, \
+             user_agent = coalesce(?4, user_agent) WHERE handle = ?1 AND revoked_at IS NULL",
+        )
+        .bind(handle.as_str())
+        .bind(at.as_micros())
+        .bind(ip)
+        .bind(user_agent)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn revoke(&self, user: UserId, handle: &SessionHandle, at: Timestamp) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE user_sessions SET revoked_at = ?3 WHERE handle = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+        )
+        .bind(handle.as_str())
+        .bind(user.0)
+        .bind(at.as_micros())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_all(&self, user: UserId, keep: Option<&SessionHandle>, at: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE user_sessions SET revoked_at = ?3 \
+             WHERE user_id = ?1 AND revoked_at IS NULL AND handle IS NOT coalesce(?2, '')",
+        )
+        .bind(user.0)
+        .bind(keep.map(SessionHandle::as_str))
+        .bind(at.as_micros())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn list(&self, user: UserId, seen_since: Timestamp) -> Result<Vec<SessionRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM user_sessions WHERE user_id = ?1 AND revoked_at IS NULL AND last_seen_at > ?2 \
+             ORDER BY last_seen_at DESC, created_at DESC"
+        );
+        let rows: Vec<Row> =
+            sqlx::query_as(&sql).bind(user.0).bind(seen_since.as_micros()).fetch_all(&self.pool).await.map_err(db)?;
+        rows.into_iter().map(Row::into_record).collect()
+    }
+
+    async fn purge(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM user_sessions WHERE revoked_at IS NOT NULL OR last_seen_at < ?1")
+            .bind(before.as_micros())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected())
+    }
+}
