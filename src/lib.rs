@@ -18,6 +18,7 @@ pub mod signing;
 pub mod storage;
 pub mod throttle;
 pub mod time;
+pub mod webhooks;
 
 pub use accounts::{AccountError, AccountService, DisplayName, EmailAddress, NewPassword, Role, User, UserId};
 pub use throttle::{ThrottleDecision, ThrottlePolicy};

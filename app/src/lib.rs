@@ -87,6 +87,11 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/settings/users") view=pages::settings::UsersPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/settings/webhooks")
+                        view=pages::webhooks::WebhooksPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </Layout>
         </Router>

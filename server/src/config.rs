@@ -30,7 +30,45 @@ pub struct Config {
     pub geoip: GeoIpConfig,
     pub signing: SigningConfig,
     pub seal: SealConfig,
+    pub webhooks: WebhooksConfig,
     pub log: LogConfig,
+}
+
+/// Signed webhooks (Standard Webhooks): delivery of document events to users' endpoints.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Whether this process makes and delivers webhook messages. Off: events are not turned
+    /// into messages meanwhile; on again, the events since are delivered then.
+    pub enabled: bool,
+    /// Allow endpoints on loopback, private, link-local and other internal addresses. Off by
+    /// default: a user's URL must not reach services inside the operator's network (SSRF).
+    pub allow_private_targets: bool,
+    /// How long one delivery (connect, send, first bytes of the answer) may take.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// The pauses before each attempt, e.g. `["0s", "5s", "5m"]`; empty: the Standard Webhooks
+    /// schedule (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, then failed).
+    pub retry_schedule: Vec<humantime_serde::Serde<Duration>>,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            allow_private_targets: false,
+            timeout: Duration::from_secs(15),
+            retry_schedule: Vec::new(),
+        }
+    }
+}
+
+impl WebhooksConfig {
+    /// The retry schedule in force.
+    pub fn schedule(&self) -> attesta_core::webhooks::RetrySchedule {
+        attesta_core::webhooks::RetrySchedule::new(self.retry_schedule.iter().map(|d| **d).collect())
+            .unwrap_or_default()
+    }
 }
 
 /// The document seal: the certificate and key completed PDFs are signed with (PAdES), and the
@@ -501,6 +539,7 @@ impl Config {
             ("server.request_timeout", self.server.request_timeout),
             ("server.transfer_timeout", self.server.transfer_timeout),
             ("evidence.checkpoint_interval", self.evidence.checkpoint_interval),
+            ("webhooks.timeout", self.webhooks.timeout),
         ] {
             if value.is_zero() {
                 errors.push(format!("{key}: expected a duration above zero, such as 30s, 15m or 12h"));

@@ -16,6 +16,7 @@ pub mod seal;
 pub mod storage;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;
 
 use crate::config::Config;
 use crate::http::{client_address, csrf, health, metrics, rate_limit, request_id, security_headers};
@@ -58,6 +59,7 @@ pub struct Application {
     checkpoint_interval: std::time::Duration,
     documents: documents::Documents,
     session_policy: attesta_core::sessions::SessionPolicy,
+    webhooks: Option<webhooks::Webhooks>,
 }
 
 impl Application {
@@ -81,6 +83,7 @@ impl Application {
         session_store.migrate().await.context("creating the sessions table")?;
 
         let documents = open_documents(&config, pool.clone(), evidence.clone(), &public_origin, sealer.clone()).await?;
+        let hooks = open_webhooks(&config, pool.clone())?;
         let router = router(
             &config,
             pool.clone(),
@@ -89,6 +92,7 @@ impl Application {
             bound,
             evidence.clone(),
             documents.clone(),
+            hooks.clone(),
         );
         let checkpoint_interval = config.evidence.checkpoint_interval;
         let session_policy = config.auth.session_policy();
@@ -103,6 +107,7 @@ impl Application {
             checkpoint_interval,
             documents,
             session_policy,
+            webhooks: config.webhooks.enabled.then_some(hooks),
         })
     }
 
@@ -140,6 +145,7 @@ impl Application {
         let registry_sweeper = tokio::spawn(purge_session_records(self.pool.clone(), self.session_policy));
         let checkpointer = tokio::spawn(sign_checkpoints(self.evidence.clone(), self.checkpoint_interval));
         let completer = tokio::spawn(finish_completions(self.documents.clone()));
+        let deliverer = self.webhooks.clone().map(|w| tokio::spawn(webhooks::worker::run(w, self.evidence.commits())));
         let result = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
@@ -147,6 +153,9 @@ impl Application {
         registry_sweeper.abort();
         checkpointer.abort();
         completer.abort();
+        if let Some(deliverer) = deliverer {
+            deliverer.abort();
+        }
         self.pool.close().await;
         result
     }
@@ -256,6 +265,16 @@ pub async fn open_documents(
     })
 }
 
+/// The webhook service (endpoints, secrets, delivery) over `pool`.
+pub fn open_webhooks(config: &Config, pool: SqlitePool) -> anyhow::Result<webhooks::Webhooks> {
+    let settings = webhooks::Settings {
+        allow_private_targets: config.webhooks.allow_private_targets,
+        timeout: config.webhooks.timeout,
+        schedule: config.webhooks.schedule(),
+    };
+    webhooks::Webhooks::new(pool, Arc::new(storage::keyring(config)?), settings)
+}
+
 /// The account rules over the configured database, for the command line.
 pub async fn account_service(config: &Config) -> anyhow::Result<AccountService> {
     Ok(accounts(config, open_database(config).await?))
@@ -271,6 +290,7 @@ fn accounts(config: &Config, pool: SqlitePool) -> AccountService {
     )
 }
 
+#[expect(clippy::too_many_arguments, reason = "each is one service the router hands on, built once in build()")]
 fn router(
     config: &Config,
     pool: SqlitePool,
@@ -279,6 +299,7 @@ fn router(
     bound: SocketAddr,
     evidence: evidence::EvidenceLog,
     documents: documents::Documents,
+    hooks: webhooks::Webhooks,
 ) -> Router {
     let context = ServerContext {
         accounts: accounts(config, pool.clone()),
@@ -286,6 +307,7 @@ fn router(
         sessions: Arc::new(store::sessions::SqliteSessions::new(pool.clone())),
         documents: Arc::new(documents.clone()),
         signing: Arc::new(documents.clone()),
+        webhooks: Arc::new(hooks),
         max_upload_bytes: config.documents.max_upload_bytes,
         trust: attesta_app::api::verify::TrustAnchors {
             log_key: evidence.signer().verifier_key().to_string(),

@@ -79,8 +79,9 @@ pub struct Rotation {
     pub failed: Vec<(String, String)>,
 }
 
-/// Re-wraps every blob's data key under the keyring's current master key. Only the `blobs` rows
-/// change; each update is its own statement, so an interrupted rotation simply resumes.
+/// Re-wraps every blob's data key, and every webhook secret's, under the keyring's current
+/// master key. Only the wrapped keys change; each update is its own statement, so an
+/// interrupted rotation simply resumes.
 pub async fn rotate(pool: &sqlx::SqlitePool, keyring: &Keyring) -> anyhow::Result<Rotation> {
     use attesta_core::storage::envelope::WrappedKey;
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, wrapped_key FROM blobs ORDER BY key")
@@ -114,5 +115,8 @@ pub async fn rotate(pool: &sqlx::SqlitePool, keyring: &Keyring) -> anyhow::Resul
             Err(e) => report.failed.push((key, e.to_string())),
         }
     }
+    crate::webhooks::secrets::rotate_master_key(pool, keyring, &mut report)
+        .await
+        .context("re-wrapping the webhook secrets")?;
     Ok(report)
 }

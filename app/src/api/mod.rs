@@ -7,3 +7,4 @@ pub mod sessions;
 pub mod signing;
 pub mod users;
 pub mod verify;
+pub mod webhooks;

@@ -9,3 +9,4 @@ pub mod sign;
 pub mod signing_status;
 pub mod upload;
 pub mod verify;
+pub mod webhooks;

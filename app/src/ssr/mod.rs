@@ -4,6 +4,7 @@
 pub mod documents;
 pub mod session;
 pub mod signing;
+pub mod webhooks;
 
 use crate::api::auth::UserDto;
 use crate::error::AppError;
@@ -21,6 +22,7 @@ pub struct ServerContext {
     pub sessions: std::sync::Arc<dyn attesta_core::sessions::SessionRegistry>,
     pub documents: std::sync::Arc<dyn documents::DocumentsPort>,
     pub signing: std::sync::Arc<dyn signing::SigningPort>,
+    pub webhooks: std::sync::Arc<dyn webhooks::WebhooksPort>,
     /// Largest upload accepted, in bytes (the upload page checks it before sending).
     pub max_upload_bytes: u64,
     /// The keys `/verify` pins.

@@ -15,7 +15,7 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::{Executor as _, QueryBuilder, Sqlite, SqlitePool};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 /// How many requests one transaction takes at most.
 const MAX_BATCH: usize = 4096;
@@ -115,6 +115,8 @@ pub struct EvidenceLog {
     pool: SqlitePool,
     signer: Arc<LogSigner>,
     requests: mpsc::Sender<Request>,
+    /// Notified after every commit that appended events (the webhook worker waits on it).
+    commits: Arc<Notify>,
 }
 
 impl EvidenceLog {
@@ -122,11 +124,25 @@ impl EvidenceLog {
     pub fn start(pool: SqlitePool, signer: LogSigner) -> Self {
         let signer = Arc::new(signer);
         let (tx, rx) = mpsc::channel(MAX_BATCH * 2);
+        let commits = Arc::new(Notify::new());
         tokio::spawn(
-            Sequencer { pool: pool.clone(), signer: signer.clone(), frontier: None, heads: HashMap::new(), conn: None }
-                .run(rx),
+            Sequencer {
+                pool: pool.clone(),
+                signer: signer.clone(),
+                frontier: None,
+                heads: HashMap::new(),
+                conn: None,
+                commits: commits.clone(),
+            }
+            .run(rx),
         );
-        Self { pool, signer, requests: tx }
+        Self { pool, signer, requests: tx, commits }
+    }
+
+    /// Notified (one permit) after each commit that appended events: work that follows
+    /// committed events, such as webhooks, waits on it instead of polling.
+    pub fn commits(&self) -> Arc<Notify> {
+        self.commits.clone()
     }
 
     pub fn signer(&self) -> &LogSigner {
@@ -289,6 +305,7 @@ struct Sequencer {
     /// The sequencer's connection, kept while requests keep coming (acquiring one from the pool
     /// costs a round trip per batch) and returned when the queue is empty.
     conn: Option<sqlx::pool::PoolConnection<Sqlite>>,
+    commits: Arc<Notify>,
 }
 
 /// Beyond this many cached chain heads the cache starts over (a head is one row to re-read).
@@ -344,6 +361,9 @@ impl Sequencer {
         }
         match self.write(appends, checkpoint_at).await {
             Ok((appended, checkpoint)) => {
+                if appended.iter().any(Result::is_ok) {
+                    self.commits.notify_one();
+                }
                 for (result, reply) in appended.into_iter().zip(append_replies) {
                     let _ = reply.send(result);
                 }

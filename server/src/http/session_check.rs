@@ -6,11 +6,11 @@
 
 use attesta_app::ssr::ServerContext;
 use attesta_app::ssr::documents::RequestMeta;
-use axum::extract::{Request, State};
 use axum::Json;
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse as _, Response};
-use serde_json::json;
 use http::{HeaderValue, StatusCode, header};
+use serde_json::json;
 use tower_sessions::Session;
 
 pub async fn check(State(context): State<ServerContext>, session: Session, request: Request) -> Response {

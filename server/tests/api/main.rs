@@ -13,3 +13,4 @@ mod operations;
 mod s3_store;
 mod sessions;
 mod signing;
+mod webhooks;
