@@ -69,6 +69,12 @@ else
 fi
 echo "wasm-opt: $(command -v wasm-opt) ($(wasm-opt --version))"
 
+# The OpenID provider the SSO tests sign in through (scripts/services/idp.sh): oidc-provider at
+# the version its lock pins; `npm ci` only when another version (or none) is installed.
+step "oidc-provider for the SSO tests (scripts/services/idp)"
+bash scripts/services/idp.sh install
+echo "present ($(node -p "require('./scripts/services/idp/node_modules/oidc-provider/package.json').version"))"
+
 # pdf.js renders document pages in the browser (docs/ARCHITECTURE.md, "Reading documents"). Its
 # build is served from /vendor/pdfjs/, copied from the pinned npm package; public/vendor is not
 # committed.

@@ -19,7 +19,7 @@ step "clippy: core and app (hydrate) on wasm32"
 cargo clippy --locked -p attesta-core -p attesta-frontend --target wasm32-unknown-unknown -- -D warnings
 
 # One trap stops every test server, set before any starts so a failed start is cleaned up too.
-trap 'bash scripts/services/s3.sh stop >/dev/null 2>&1 || true; bash scripts/services/mail.sh stop >/dev/null 2>&1 || true; bash scripts/services/tsa.sh stop >/dev/null 2>&1 || true' EXIT
+trap 'bash scripts/services/s3.sh stop >/dev/null 2>&1 || true; bash scripts/services/mail.sh stop >/dev/null 2>&1 || true; bash scripts/services/tsa.sh stop >/dev/null 2>&1 || true; bash scripts/services/idp.sh stop >/dev/null 2>&1 || true' EXIT
 
 step "S3-compatible test server (SeaweedFS, loopback only)"
 bash scripts/services/s3.sh start
@@ -33,9 +33,15 @@ step "RFC 3161 test time-stamping authority (openssl ts, loopback only)"
 bash scripts/services/tsa.sh start
 eval "$(bash scripts/services/tsa.sh env)"
 
+step "OpenID provider for the SSO tests (oidc-provider, loopback only)"
+bash scripts/services/idp.sh start
+eval "$(bash scripts/services/idp.sh env)"
+
 # The seal tests run pyHanko, pdfsig and qpdf (installed by bootstrap.sh): here a missing one
 # fails the run instead of skipping those checks.
 export ATTESTA_TEST_REQUIRE_VALIDATORS=1
+# Likewise the SSO tests: without the OpenID provider they fail instead of skipping.
+export ATTESTA_TEST_REQUIRE_SERVICES=1
 
 step "Rust tests"
 cargo test --locked --workspace --exclude attesta-frontend --features attesta-core/pdf

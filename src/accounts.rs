@@ -270,7 +270,7 @@ impl AccountService {
         let new = self.new_user(name, email, Role::Owner)?;
         let password = NewPassword::parse(password)?;
         let hash = self.hasher.hash(password.expose())?;
-        self.store.insert_user(&new, &hash, true).await?.ok_or(AccountError::AlreadySetUp)
+        self.store.insert_user(&new, Some(&hash), true).await?.ok_or(AccountError::AlreadySetUp)
     }
 
     /// Creates a user with the given role (from the command line or, later, an admin page).
@@ -279,10 +279,29 @@ impl AccountService {
         let new = self.new_user(name, email, role)?;
         let password = NewPassword::parse(password)?;
         let hash = self.hasher.hash(password.expose())?;
-        if let Some(owner) = self.store.insert_user(&NewUser { role: Role::Owner, ..new.clone() }, &hash, true).await? {
+        if let Some(owner) =
+            self.store.insert_user(&NewUser { role: Role::Owner, ..new.clone() }, Some(&hash), true).await?
+        {
             return Ok(owner);
         }
-        self.store.insert_user(&new, &hash, false).await?.ok_or(AccountError::EmailTaken)
+        self.store.insert_user(&new, Some(&hash), false).await?.ok_or(AccountError::EmailTaken)
+    }
+
+    /// Creates the account of someone signing in through SSO for the first time: a member, or
+    /// the owner when the instance has no user yet (as `create_user` does), and without a
+    /// password, so only SSO signs it in. The caller has checked that SSO may create it
+    /// (`crate::sso::decide`).
+    pub async fn create_sso_user(&self, name: &str, email: &EmailAddress) -> Result<User, AccountError> {
+        let new = self.new_user(name, email.as_str(), Role::Member)?;
+        if let Some(owner) = self.store.insert_user(&NewUser { role: Role::Owner, ..new.clone() }, None, true).await? {
+            return Ok(owner);
+        }
+        self.store.insert_user(&new, None, false).await?.ok_or(AccountError::EmailTaken)
+    }
+
+    /// The user with this email, if any (SSO looks for a local account to link).
+    pub async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<User>, AccountError> {
+        Ok(self.store.user_by_email(email).await?.map(|s| s.user))
     }
 
     fn new_user(&self, name: &str, email: &str, role: Role) -> Result<NewUser, AccountError> {

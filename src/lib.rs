@@ -15,6 +15,7 @@ pub mod ports;
 pub mod seal;
 pub mod sessions;
 pub mod signing;
+pub mod sso;
 pub mod storage;
 pub mod throttle;
 pub mod time;

@@ -48,10 +48,12 @@ pub trait AccountStore: Send + Sync {
     /// Creates a user. With `only_if_empty`, creation happens only if no user exists yet, checked
     /// in the same transaction, so two simultaneous setups cannot both create an owner.
     /// Returns `Ok(None)` when the email is taken or, with `only_if_empty`, when a user exists.
+    /// `password_hash` is `None` for an account that signs in only through SSO: no password can
+    /// ever match it (never a made-up hash that someone could guess).
     async fn insert_user(
         &self,
         user: &NewUser,
-        password_hash: &str,
+        password_hash: Option<&str>,
         only_if_empty: bool,
     ) -> Result<Option<User>, StoreError>;
     async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<StoredUser>, StoreError>;

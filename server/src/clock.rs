@@ -14,6 +14,28 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock moved by an offset the owner can change: tests use it to make time pass
+/// (an ID token expire, a session time out) without waiting.
+#[derive(Default)]
+pub struct MovableClock {
+    offset_micros: std::sync::atomic::AtomicI64,
+}
+
+impl MovableClock {
+    /// Moves this clock `by` into the future.
+    pub fn advance(&self, by: std::time::Duration) {
+        let micros = i64::try_from(by.as_micros()).unwrap_or(i64::MAX);
+        self.offset_micros.fetch_add(micros, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for MovableClock {
+    fn now(&self) -> Timestamp {
+        let offset = self.offset_micros.load(std::sync::atomic::Ordering::SeqCst);
+        Timestamp::from_micros(SystemClock.now().as_micros().saturating_add(offset))
+    }
+}
+
 /// The UTC calendar date of `at`, as `YYYY-MM-DD` (what date fields are filled with).
 pub fn utc_date(at: Timestamp) -> String {
     let nanos = i128::from(at.as_micros()) * 1_000;
@@ -25,6 +47,17 @@ pub fn utc_date(at: Timestamp) -> String {
 
 #[cfg(test)]
 mod tests {
+    use attesta_core::ports::Clock as _;
+
+    #[test]
+    fn a_movable_clock_moves_only_forward_by_what_it_is_told() {
+        let clock = super::MovableClock::default();
+        let before = super::SystemClock.now();
+        clock.advance(std::time::Duration::from_secs(3600));
+        let moved = clock.now().duration_since(before);
+        assert!(moved >= std::time::Duration::from_secs(3600) && moved < std::time::Duration::from_secs(3660));
+    }
+
     #[test]
     fn dates_are_utc_and_padded() {
         let t = attesta_core::Timestamp::from_micros(1_700_000_000 * 1_000_000);

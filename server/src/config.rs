@@ -31,6 +31,7 @@ pub struct Config {
     pub signing: SigningConfig,
     pub seal: SealConfig,
     pub webhooks: WebhooksConfig,
+    pub sso: SsoConfig,
     pub log: LogConfig,
 }
 
@@ -110,6 +111,72 @@ impl Default for SealConfig {
             tsa_timeout: Duration::from_secs(15),
         }
     }
+}
+
+/// Single sign-on with an OpenID Connect provider (authorization code flow with PKCE). The
+/// provider must send people back to `<public origin>/auth/sso/callback`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SsoConfig {
+    /// The provider's issuer URL (discovery reads `<issuer>/.well-known/openid-configuration`);
+    /// empty: SSO is off.
+    pub issuer_url: String,
+    pub client_id: String,
+    #[serde(serialize_with = "redacted")]
+    pub client_secret: SecretString,
+    /// The provider's name on the sign-in button: "Sign in with <display_name>".
+    pub display_name: String,
+    /// Email domains whose people get an account on their first SSO sign-in; empty: nobody is
+    /// created (only existing, linked accounts sign in).
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub allowed_domains: Vec<String>,
+    /// Whether a first SSO sign-in may take over the local account with the same (verified)
+    /// email. Off by default: whoever controls the provider could otherwise take any account.
+    pub link_existing_accounts: bool,
+    /// SSO is the only way in: password sign-in and the first-run setup are refused.
+    pub only: bool,
+    /// The scopes asked for; must include `openid`.
+    #[serde(deserialize_with = "list_or_comma_separated")]
+    pub scopes: Vec<String>,
+    /// How long one request to the provider may take.
+    #[serde(with = "humantime_serde")]
+    pub http_timeout: Duration,
+}
+
+impl Default for SsoConfig {
+    fn default() -> Self {
+        Self {
+            issuer_url: String::new(),
+            client_id: String::new(),
+            client_secret: SecretString::from(""),
+            display_name: "SSO".to_owned(),
+            allowed_domains: Vec::new(),
+            link_existing_accounts: false,
+            only: false,
+            scopes: vec!["openid".to_owned(), "email".to_owned(), "profile".to_owned()],
+            http_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl SsoConfig {
+    pub fn enabled(&self) -> bool {
+        !self.issuer_url.trim().is_empty()
+    }
+}
+
+/// A list from the file (`["a", "b"]`) or the environment (`a,b`, or `[a,b]`).
+fn list_or_comma_separated<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        List(Vec<String>),
+        Text(String),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::List(items) => items,
+        Either::Text(text) => text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+    })
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -469,6 +536,14 @@ impl Default for LogConfig {
     }
 }
 
+fn is_loopback_host(host: Option<&str>) -> bool {
+    match host {
+        Some("localhost") => true,
+        Some(h) => h.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
 fn redacted<S: Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(if secret.expose_secret().is_empty() { "" } else { "<redacted>" })
 }
@@ -617,6 +692,7 @@ impl Config {
             }
         }
         self.validate_seal(&mut errors);
+        self.validate_sso(&mut errors);
         if self.log.filter.parse::<tracing_subscriber::EnvFilter>().is_err() {
             errors.push(format!(
                 "log.filter: expected a tracing filter such as info or info,attesta_server=debug, got {:?}",
@@ -664,6 +740,42 @@ impl Config {
         }
         if seal.tsa_timeout.is_zero() {
             errors.push("seal.tsa_timeout: expected a duration above zero, such as 15s".to_owned());
+        }
+    }
+
+    fn validate_sso(&self, errors: &mut Vec<String>) {
+        let sso = &self.sso;
+        if !sso.enabled() {
+            if sso.only {
+                errors.push("sso.only: SSO as the only way in needs sso.issuer_url".to_owned());
+            }
+            return;
+        }
+        match url::Url::parse(sso.issuer_url.trim()) {
+            Ok(u) if u.scheme() == "https" && u.host().is_some() => {}
+            // Plain http only on this machine (a provider for tests or development).
+            Ok(u) if u.scheme() == "http" && is_loopback_host(u.host_str()) => {}
+            _ => errors.push(format!(
+                "sso.issuer_url: expected an https:// URL such as https://login.example.com/realms/acme                  (http:// only for 127.0.0.1 or localhost), got {:?}",
+                sso.issuer_url
+            )),
+        }
+        if sso.client_id.trim().is_empty() {
+            errors.push("sso.client_id: required with sso.issuer_url (the id the provider gave this app)".to_owned());
+        }
+        if sso.display_name.trim().is_empty() || sso.display_name.chars().count() > 60 {
+            errors.push("sso.display_name: expected a name of 1 to 60 characters, such as Acme".to_owned());
+        }
+        if !sso.scopes.iter().any(|s| s == "openid") {
+            errors.push(format!("sso.scopes: must include openid, got {:?}", sso.scopes));
+        }
+        for domain in &sso.allowed_domains {
+            if let Err(e) = attesta_core::sso::parse_domain(domain) {
+                errors.push(format!("sso.allowed_domains: {e}"));
+            }
+        }
+        if sso.http_timeout.is_zero() {
+            errors.push("sso.http_timeout: expected a duration above zero, such as 10s".to_owned());
         }
     }
 

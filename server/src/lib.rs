@@ -13,6 +13,7 @@ pub mod markdown;
 pub mod password;
 pub mod private_file;
 pub mod seal;
+pub mod sso;
 pub mod storage;
 pub mod store;
 pub mod telemetry;
@@ -65,6 +66,11 @@ pub struct Application {
 impl Application {
     /// Opens the database, applies migrations, binds the listener and assembles the routes.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(clock::SystemClock)).await
+    }
+
+    /// `build` with the clock accounts, sessions and SSO read (tests move it).
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn attesta_core::ports::Clock>) -> anyhow::Result<Self> {
         let pool = open_database(&config).await?;
         let addr = SocketAddr::new(config.server.host, config.server.port);
         let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
@@ -84,8 +90,19 @@ impl Application {
 
         let documents = open_documents(&config, pool.clone(), evidence.clone(), &public_origin, sealer.clone()).await?;
         let hooks = open_webhooks(&config, pool.clone())?;
+        let accounts = accounts(&config, pool.clone(), clock.clone());
+        let sso = match config.sso.enabled() {
+            true => {
+                let sso = sso::Sso::new(&config.sso, &public_origin, pool.clone(), accounts.clone(), clock)?;
+                tracing::info!(issuer = sso.issuer(), only = config.sso.only, "single sign-on");
+                Some(sso)
+            }
+            false => None,
+        };
         let router = router(
             &config,
+            accounts,
+            sso,
             pool.clone(),
             session_store.clone(),
             &public_origin,
@@ -277,14 +294,14 @@ pub fn open_webhooks(config: &Config, pool: SqlitePool) -> anyhow::Result<webhoo
 
 /// The account rules over the configured database, for the command line.
 pub async fn account_service(config: &Config) -> anyhow::Result<AccountService> {
-    Ok(accounts(config, open_database(config).await?))
+    Ok(accounts(config, open_database(config).await?, Arc::new(clock::SystemClock)))
 }
 
-fn accounts(config: &Config, pool: SqlitePool) -> AccountService {
+fn accounts(config: &Config, pool: SqlitePool, clock: Arc<dyn attesta_core::ports::Clock>) -> AccountService {
     AccountService::new(
         Arc::new(store::sqlite::SqliteStore::new(pool)),
         Arc::new(password::Argon2Hasher::new()),
-        Arc::new(clock::SystemClock),
+        clock,
         ThrottlePolicy { max_failures: config.auth.max_failures_per_account, window: config.auth.failure_window },
         ThrottlePolicy { max_failures: config.auth.max_failures_per_address, window: config.auth.failure_window },
     )
@@ -293,6 +310,8 @@ fn accounts(config: &Config, pool: SqlitePool) -> AccountService {
 #[expect(clippy::too_many_arguments, reason = "each is one service the router hands on, built once in build()")]
 fn router(
     config: &Config,
+    accounts: AccountService,
+    sso: Option<sso::Sso>,
     pool: SqlitePool,
     session_store: SessionStore,
     public_origin: &str,
@@ -302,7 +321,7 @@ fn router(
     hooks: webhooks::Webhooks,
 ) -> Router {
     let context = ServerContext {
-        accounts: accounts(config, pool.clone()),
+        accounts,
         session_policy: config.auth.session_policy(),
         sessions: Arc::new(store::sessions::SqliteSessions::new(pool.clone())),
         documents: Arc::new(documents.clone()),
@@ -318,10 +337,15 @@ fn router(
                 .map(|der| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der))
                 .collect(),
         },
+        sso: sso.as_ref().map(|_| attesta_app::api::auth::SsoInfo {
+            display_name: config.sso.display_name.trim().to_owned(),
+            only: config.sso.only,
+        }),
     };
     let files_state = documents::http::DocumentsState { documents: documents.clone(), context: context.clone() };
     let session_check =
         Router::new().route("/auth/session", get(http::session_check::check)).with_state(context.clone());
+    let sso_state = sso.map(|sso| sso::routes::SsoState { sso, context: context.clone() });
 
     let leptos_options = LeptosOptions::builder()
         .output_name("attesta")
@@ -370,6 +394,16 @@ fn router(
         .layer(DefaultBodyLimit::disable())
         .layer(TimeoutLayer::with_status_code(::http::StatusCode::REQUEST_TIMEOUT, config.server.transfer_timeout));
 
+    // Single sign-on: two GETs that need the session (and nothing else of the page stack).
+    let sso_routes = match sso_state {
+        Some(state) => Router::new()
+            .route("/auth/sso/start", get(sso::routes::start))
+            .route("/auth/sso/callback", get(sso::routes::callback))
+            .with_state(state)
+            .layer(TimeoutLayer::with_status_code(::http::StatusCode::REQUEST_TIMEOUT, config.server.request_timeout)),
+        None => Router::new(),
+    };
+
     let app = Router::new()
         .leptos_routes_with_context(&leptos_options, routes, provide.clone(), {
             let options = leptos_options.clone();
@@ -381,6 +415,7 @@ fn router(
         .layer(TimeoutLayer::with_status_code(::http::StatusCode::REQUEST_TIMEOUT, config.server.request_timeout))
         .merge(files)
         .merge(session_check)
+        .merge(sso_routes)
         .layer(sessions)
         .layer(from_fn_with_state(csrf_policy, csrf::refuse_cross_site))
         .layer(from_fn_with_state(public_limit, rate_limit::limit))

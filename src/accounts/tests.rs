@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 #[derive(Default)]
 struct MemoryStore {
-    users: Mutex<Vec<(User, String)>>,
+    users: Mutex<Vec<(User, Option<String>)>>,
     failures: Mutex<Vec<(String, Timestamp)>>,
 }
 
@@ -17,7 +17,12 @@ impl AccountStore for MemoryStore {
     async fn count_users(&self) -> Result<u64, StoreError> {
         Ok(self.users.lock().expect("lock").len() as u64)
     }
-    async fn insert_user(&self, new: &NewUser, hash: &str, only_if_empty: bool) -> Result<Option<User>, StoreError> {
+    async fn insert_user(
+        &self,
+        new: &NewUser,
+        hash: Option<&str>,
+        only_if_empty: bool,
+    ) -> Result<Option<User>, StoreError> {
         let mut users = self.users.lock().expect("lock");
         if (only_if_empty && !users.is_empty()) || users.iter().any(|(u, _)| u.email == new.email) {
             return Ok(None);
@@ -31,7 +36,7 @@ impl AccountStore for MemoryStore {
             session_generation: 0,
             created_at: new.created_at,
         };
-        users.push((user.clone(), hash.to_owned()));
+        users.push((user.clone(), hash.map(str::to_owned)));
         Ok(Some(user))
     }
     async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<StoredUser>, StoreError> {
@@ -39,7 +44,7 @@ impl AccountStore for MemoryStore {
         Ok(users
             .iter()
             .find(|(u, _)| &u.email == email)
-            .map(|(u, h)| StoredUser { user: u.clone(), password_hash: Some(h.clone()) }))
+            .map(|(u, h)| StoredUser { user: u.clone(), password_hash: h.clone() }))
     }
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         Ok(self.users.lock().expect("lock").iter().find(|(u, _)| u.id == id).map(|(u, _)| u.clone()))
@@ -269,4 +274,21 @@ fn ending_all_sessions_bumps_the_generation() {
     block_on(svc.end_all_sessions(owner.id)).expect("end");
     let after = block_on(svc.user(owner.id)).expect("read").expect("exists");
     assert_eq!(after.session_generation, owner.session_generation + 1);
+}
+
+#[test]
+fn an_sso_account_has_no_password_that_could_match() {
+    let (svc, _) = service();
+    let email = EmailAddress::parse("grace@acme.com").expect("valid email");
+    let user = block_on(svc.create_sso_user("Grace", &email)).expect("create");
+    assert_eq!(user.role, Role::Owner, "the first account of an empty instance is the owner");
+    for password in ["", "grace@acme.com", PW] {
+        assert!(
+            matches!(block_on(svc.log_in(attempt("grace@acme.com", password))), Err(AccountError::WrongCredentials)),
+            "{password:?} must not sign in an SSO-only account"
+        );
+    }
+    let other = EmailAddress::parse("alan@acme.com").expect("valid email");
+    assert_eq!(block_on(svc.create_sso_user("Alan", &other)).expect("create").role, Role::Member);
+    assert!(matches!(block_on(svc.create_sso_user("Grace again", &email)), Err(AccountError::EmailTaken)));
 }

@@ -16,11 +16,30 @@ pub struct UserDto {
     pub role: String,
 }
 
+/// Single sign-on as the login page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoInfo {
+    /// The provider's name: "Sign in with <display_name>".
+    pub display_name: String,
+    /// SSO is the only way in: no password form, no first-run setup.
+    pub only: bool,
+}
+
 /// Who is signed in, and whether the instance still needs its owner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionState {
     pub user: Option<UserDto>,
     pub needs_setup: bool,
+    pub sso: Option<SsoInfo>,
+}
+
+/// Refuses password sign-in and setup when SSO is the only way in.
+#[cfg(feature = "ssr")]
+fn refuse_when_sso_only(ctx: &crate::ssr::ServerContext) -> Result<(), AppError> {
+    match &ctx.sso {
+        Some(sso) if sso.only => Err(AppError::Forbidden),
+        _ => Ok(()),
+    }
 }
 
 #[server(prefix = "/api", endpoint = "session")]
@@ -33,11 +52,14 @@ async fn get_session_inner() -> Result<SessionState, AppError> {
     use crate::ssr::{context, session};
     let ctx = context()?;
     let user = session::current_user(&ctx).await?;
+    // With SSO as the only way in, the first SSO sign-in makes the owner: there is no setup.
+    let sso_only = ctx.sso.as_ref().is_some_and(|s| s.only);
     let needs_setup = match user {
         Some(_) => false,
+        None if sso_only => false,
         None => ctx.accounts.needs_setup().await.map_err(crate::ssr::account_error)?,
     };
-    Ok(SessionState { user: user.map(crate::ssr::user_dto), needs_setup })
+    Ok(SessionState { user: user.map(crate::ssr::user_dto), needs_setup, sso: ctx.sso.clone() })
 }
 
 #[server(prefix = "/api", endpoint = "setup")]
@@ -52,6 +74,7 @@ async fn set_up_inner(name: String, email: String, password: String, password_co
         return Err(AppError::validation("password_confirm", "the two passwords differ"));
     }
     let ctx = context()?;
+    refuse_when_sso_only(&ctx)?;
     let user = ctx.accounts.set_up_owner(&name, &email, &password).await.map_err(crate::ssr::account_error)?;
     tracing::info!(user_id = %user.id, "owner account created by setup");
     session::start(&ctx, &user).await?;
@@ -68,6 +91,10 @@ pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
 async fn log_in_inner(email: String, password: String) -> Result<(), AppError> {
     use crate::ssr::{client_address, context, session};
     let ctx = context()?;
+    if let Err(e) = refuse_when_sso_only(&ctx) {
+        tracing::info!("password sign-in refused: SSO is the only way in");
+        return Err(e);
+    }
     let client = client_address().await;
     let attempt =
         attesta_core::accounts::LoginAttempt { email: &email, password: &password, client_address: client.as_deref() };

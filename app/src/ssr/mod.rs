@@ -27,6 +27,8 @@ pub struct ServerContext {
     pub max_upload_bytes: u64,
     /// The keys `/verify` pins.
     pub trust: crate::api::verify::TrustAnchors,
+    /// Single sign-on, when configured: the button's name and whether it is the only way in.
+    pub sso: Option<crate::api::auth::SsoInfo>,
 }
 
 /// The client's address as the server decided it (the peer, or `X-Forwarded-For` from a

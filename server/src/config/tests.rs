@@ -259,3 +259,51 @@ fn seal_settings_that_cannot_work_are_refused_at_start_up() {
     .expect("valid");
     assert!(!loaded.config.to_redacted_toml().contains("p12 secret"), "the password is never printed");
 }
+
+#[test]
+fn sso_is_off_by_default_and_asks_for_openid_email_and_profile() {
+    let config = Config::load(&no_file(), env(&[])).expect("defaults are valid").config;
+    assert!(!config.sso.enabled());
+    assert!(!config.sso.only && !config.sso.link_existing_accounts);
+    assert!(config.sso.allowed_domains.is_empty());
+    assert_eq!(config.sso.scopes, ["openid", "email", "profile"]);
+}
+
+#[test]
+fn sso_settings_come_from_the_environment() {
+    let config = Config::load(
+        &no_file(),
+        env(&[
+            ("ATTESTA__SSO__ISSUER_URL", "https://login.acme.com"),
+            ("ATTESTA__SSO__CLIENT_ID", "attesta"),
+            ("ATTESTA__SSO__CLIENT_SECRET", "s3cret-value"),
+            ("ATTESTA__SSO__ALLOWED_DOMAINS", "acme.com, Acme.org"),
+            ("ATTESTA__SSO__ONLY", "true"),
+        ]),
+    )
+    .expect("valid")
+    .config;
+    assert!(config.sso.enabled() && config.sso.only);
+    assert_eq!(config.sso.allowed_domains, ["acme.com", "Acme.org"]);
+    assert!(!config.to_redacted_toml().contains("s3cret-value"), "the client secret is never printed");
+}
+
+#[test]
+fn sso_settings_that_cannot_work_are_refused_at_start_up() {
+    let refused = |pairs: &[(&str, &str)], key: &str| {
+        let Err(e) = Config::load(&no_file(), env(pairs)) else { panic!("{pairs:?} must be refused") };
+        assert!(e.to_string().contains(key), "{key} not named in: {e}");
+    };
+    refused(&[("ATTESTA__SSO__ONLY", "true")], "sso.only");
+    refused(
+        &[("ATTESTA__SSO__ISSUER_URL", "http://login.acme.com"), ("ATTESTA__SSO__CLIENT_ID", "x")],
+        "sso.issuer_url",
+    );
+    refused(&[("ATTESTA__SSO__ISSUER_URL", "https://login.acme.com")], "sso.client_id");
+    let base = [("ATTESTA__SSO__ISSUER_URL", "https://login.acme.com"), ("ATTESTA__SSO__CLIENT_ID", "x")];
+    refused(&[base[0], base[1], ("ATTESTA__SSO__ALLOWED_DOMAINS", "acme")], "sso.allowed_domains");
+    refused(&[base[0], base[1], ("ATTESTA__SSO__SCOPES", "email,profile")], "sso.scopes");
+    // Plain http is fine on this machine (a development provider).
+    Config::load(&no_file(), env(&[("ATTESTA__SSO__ISSUER_URL", "http://127.0.0.1:9400"), base[1]]))
+        .expect("a loopback provider over http is accepted");
+}

@@ -148,13 +148,14 @@ pub fn nonce() -> Result<Int, SealError> {
     Uint::new(&bytes).map(Int::from).map_err(|e| SealError::Internal(format!("making a nonce failed ({e})")))
 }
 
-/// rustls on the aws-lc-rs provider the rest of the server uses, with the system's roots.
-fn tls_config() -> anyhow::Result<rustls::ClientConfig> {
+/// rustls on the aws-lc-rs provider the rest of the server uses, with the system's roots (the SSO
+/// client uses it too).
+pub(crate) fn tls_config() -> anyhow::Result<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     let native = rustls_native_certs::load_native_certs();
     let (added, _) = roots.add_parsable_certificates(native.certs);
     if added == 0 {
-        tracing::warn!("no system root certificates found: an https:// seal.tsa_url will not connect");
+        tracing::warn!("no system root certificates found: https:// seal.tsa_url and sso.issuer_url will not connect");
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)

@@ -95,7 +95,7 @@ impl AccountStore for SqliteStore {
     async fn insert_user(
         &self,
         user: &NewUser,
-        password_hash: &str,
+        password_hash: Option<&str>,
         only_if_empty: bool,
     ) -> Result<Option<User>, StoreError> {
         // One statement, so "no user exists yet" and the insert are atomic; the UNIQUE email

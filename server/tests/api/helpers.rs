@@ -32,6 +32,8 @@ pub struct Options {
     pub configure: Option<Configure>,
     /// Reuse this data folder (to restart an app over the same database and files).
     pub data: Option<TempDir>,
+    /// The clock accounts, sessions and SSO read (default: the system clock).
+    pub clock: Option<std::sync::Arc<dyn attesta_core::ports::Clock>>,
 }
 
 impl Default for Options {
@@ -43,6 +45,7 @@ impl Default for Options {
             public_url: None,
             configure: None,
             data: None,
+            clock: None,
         }
     }
 }
@@ -83,7 +86,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     }
     attesta_server::telemetry::init(&config.log);
 
-    let app = Application::build(config).await.expect("server builds");
+    let clock = options.clock.unwrap_or_else(|| std::sync::Arc::new(attesta_server::clock::SystemClock));
+    let app = Application::build_with_clock(config, clock).await.expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool();
     let evidence = app.evidence();

@@ -13,4 +13,5 @@ mod operations;
 mod s3_store;
 mod sessions;
 mod signing;
+mod sso;
 mod webhooks;
