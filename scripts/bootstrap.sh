@@ -107,3 +107,18 @@ else
   echo "$want" > "$PYHANKO_VENV/.attesta-requirements-hash"
   "$ATTESTA_TEST_PYHANKO" --version
 fi
+
+# Schemathesis tests the REST API against its OpenAPI document (scripts/api-schema-test.sh).
+# Pinned in scripts/schemathesis-requirements.txt; the venv is rebuilt only when that file changes.
+step "Schemathesis (REST API schema tests)"
+ST_VENV="$HOME/.cache/attesta/venv-schemathesis"
+want=$(sha256sum scripts/schemathesis-requirements.txt | cut -d' ' -f1)
+if [ -x "$ST_VENV/bin/st" ] && [ "$(cat "$ST_VENV/.attesta-requirements-hash" 2>/dev/null)" = "$want" ]; then
+  echo "present ($("$ST_VENV/bin/st" --version))"
+else
+  rm -rf "$ST_VENV"
+  python3 -m venv "$ST_VENV"
+  "$ST_VENV/bin/pip" install --quiet --disable-pip-version-check -r scripts/schemathesis-requirements.txt
+  echo "$want" > "$ST_VENV/.attesta-requirements-hash"
+  "$ST_VENV/bin/st" --version
+fi

@@ -49,6 +49,9 @@ cargo test --locked --workspace --exclude attesta-frontend --features attesta-co
 step "Building the app (cargo leptos build)"
 cargo leptos build
 
+step "REST API against its OpenAPI document (Schemathesis)"
+scripts/api-schema-test.sh
+
 step "Browser tests (Playwright + Debian Chromium)"
 (cd end2end && E2E_BIN="$CARGO_TARGET_DIR/debug/attesta" npm test)
 

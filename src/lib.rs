@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounts;
+pub mod api_keys;
 pub mod documents;
 pub mod evidence;
 pub mod ports;

@@ -92,6 +92,11 @@ pub fn App() -> impl IntoView {
                         view=pages::webhooks::WebhooksPage
                         ssr=SsrMode::Async
                     />
+                    <Route
+                        path=path!("/settings/api-keys")
+                        view=pages::api_keys::ApiKeysPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </Layout>
         </Router>

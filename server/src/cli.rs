@@ -63,6 +63,25 @@ pub enum Command {
     /// Encrypted file storage.
     #[command(subcommand)]
     Storage(StorageCommand),
+    /// API keys for the REST API (/api/v1).
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create an API key for a user and print it (the only time it is shown) on standard output.
+    Create {
+        /// The email of the user the key acts as.
+        #[arg(long)]
+        email: String,
+        /// A name to recognise the key by (shown in the audit trail: "via API key '<name>'").
+        #[arg(long)]
+        name: String,
+        /// Comma-separated: read, send, admin (admin ⊇ send ⊇ read).
+        #[arg(long, default_value = "read")]
+        scopes: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +177,25 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Storage(StorageCommand::RotateKey) => either(runtime.block_on(rotate_key(config))),
+        Command::ApiKey(ApiKeyCommand::Create { email, name, scopes }) => {
+            either(runtime.block_on(create_api_key(config, &email, &name, &scopes)))
+        }
+    }
+}
+
+async fn create_api_key(config: Config, email: &str, name: &str, scopes: &str) -> Result<ExitCode, ExitCode> {
+    let email = attesta_core::EmailAddress::parse(email).map_err(|e| failed(2, format!("--email: {e}")))?;
+    let scopes = attesta_core::api_keys::Scopes::parse(scopes).map_err(|e| failed(2, format!("--scopes: {e}")))?;
+    let pool = crate::open_database(&config).await.map_err(|e| failed(2, format!("{e:#}")))?;
+    let now = SystemClock.now().as_micros();
+    match crate::api::keys::create_for_email(&pool, &email, name, &scopes, now).await {
+        Ok((key, _)) => {
+            println!("{}", key.expose());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(crate::api::keys::KeyError::UnknownUser) => Err(failed(1, format!("no user with the email {email}"))),
+        Err(crate::api::keys::KeyError::Invalid(e)) => Err(failed(2, format!("--name: {e}"))),
+        Err(e) => Err(failed(1, format!("{e:#}"))),
     }
 }
 

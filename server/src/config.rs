@@ -32,6 +32,7 @@ pub struct Config {
     pub seal: SealConfig,
     pub webhooks: WebhooksConfig,
     pub sso: SsoConfig,
+    pub api: ApiConfig,
     pub log: LogConfig,
 }
 
@@ -69,6 +70,25 @@ impl WebhooksConfig {
     pub fn schedule(&self) -> attesta_core::webhooks::RetrySchedule {
         attesta_core::webhooks::RetrySchedule::new(self.retry_schedule.iter().map(|d| **d).collect())
             .unwrap_or_default()
+    }
+}
+
+/// The REST API (`/api/v1`): per-key rate limit and body size.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Requests per minute one API key may make on average; more get 429 with Retry-After.
+    pub requests_per_minute: u32,
+    /// Requests allowed in a burst above that rate.
+    pub burst: u32,
+    /// Largest JSON body (the JSON part of a multipart request included), in bytes. Files are
+    /// limited by `documents.max_upload_bytes`.
+    pub max_json_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self { requests_per_minute: 120, burst: 60, max_json_bytes: 1024 * 1024 }
     }
 }
 
@@ -634,6 +654,12 @@ impl Config {
         {
             errors.push(
                 "signing.otp_max_attempts, signing.public_requests_per_minute, signing.public_burst: expected whole numbers of at least 1"
+                    .to_owned(),
+            );
+        }
+        if self.api.requests_per_minute == 0 || self.api.burst == 0 || self.api.max_json_bytes == 0 {
+            errors.push(
+                "api.requests_per_minute, api.burst, api.max_json_bytes: expected whole numbers of at least 1"
                     .to_owned(),
             );
         }

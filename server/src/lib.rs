@@ -1,5 +1,6 @@
 //! Attesta's server: the axum application, its adapters, and the command line.
 
+pub mod api;
 pub mod blob;
 pub mod cli;
 pub mod clock;
@@ -341,11 +342,19 @@ fn router(
             display_name: config.sso.display_name.trim().to_owned(),
             only: config.sso.only,
         }),
+        api_keys: Arc::new(api::keys::KeysPort { pool: pool.clone(), clock: Arc::new(clock::SystemClock) }),
     };
     let files_state = documents::http::DocumentsState { documents: documents.clone(), context: context.clone() };
     let session_check =
         Router::new().route("/auth/session", get(http::session_check::check)).with_state(context.clone());
     let sso_state = sso.map(|sso| sso::routes::SsoState { sso, context: context.clone() });
+    let api_state = api::ApiState {
+        pool: pool.clone(),
+        accounts: context.accounts.clone(),
+        documents: documents.clone(),
+        limit: api::auth::KeyLimit::new(config.api.requests_per_minute, config.api.burst),
+        max_json_bytes: config.api.max_json_bytes,
+    };
 
     let leptos_options = LeptosOptions::builder()
         .output_name("attesta")
@@ -378,6 +387,8 @@ fn router(
     let metrics_state = metrics::MetricsState { handle: metrics::handle(), pool: pool.clone() };
     let csrf_policy = csrf::CsrfPolicy { public_origin: Arc::from(public_origin) };
     let proxies = client_address::TrustedProxies(config.server.trusted_proxies.clone().into());
+    // Bearer keys only, never cookies: outside the session and cross-site layers.
+    let rest = api::router(api_state, proxies.clone(), config.server.transfer_timeout);
     let public_limit =
         rate_limit::PublicLimit::new(config.signing.public_requests_per_minute, config.signing.public_burst);
 
@@ -443,7 +454,7 @@ fn router(
     let compression = CompressionLayer::new().gzip(true).compress_when(
         DefaultPredicate::new().and(NotForContentType::const_new("application/pdf")).and(SizeAbove::new(1024)),
     );
-    ops.merge(app).route_layer(from_fn(metrics::track)).layer(
+    ops.merge(rest).merge(app).route_layer(from_fn(metrics::track)).layer(
         ServiceBuilder::new()
             .layer(compression)
             .layer(axum::middleware::map_request(request_id::drop_unacceptable))

@@ -209,9 +209,11 @@ named_enum!(
 );
 
 named_enum!(
-    /// Who acted: a signed-in user, a recipient through their link, or the system itself.
+    /// Who acted: a signed-in user, a user through one of their API keys (`api_key:<public id>`),
+    /// a recipient through their link, or the system itself.
     ActorKind, "an actor kind", 1 {
         User => "user",
+        ApiKey => "api_key",
         Recipient => "recipient",
         System => "system",
     }

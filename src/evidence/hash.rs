@@ -26,6 +26,8 @@ pub mod tag {
     pub const SIGNING_TOKEN: &str = "attesta/v1/signing-token";
     /// A one-time code, as stored: `SHA-256("attesta/v1/otp" || 0x00 || recipient id || 0x00 || code)`.
     pub const OTP: &str = "attesta/v1/otp";
+    /// The stored form of an API key's secret.
+    pub const API_KEY: &str = "attesta/v1/api-key";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,6 +1,7 @@
 //! Server functions, one module per resource. Each is a public HTTP endpoint under `/api`:
 //! it finds the user, checks permission, calls one core service and returns a DTO.
 
+pub mod api_keys;
 pub mod auth;
 pub mod documents;
 pub mod sessions;

@@ -1,3 +1,4 @@
+pub mod api_keys;
 pub mod document;
 pub mod home;
 pub mod login;

@@ -12,6 +12,15 @@ use std::net::IpAddr;
 pub struct RequestMeta {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+    /// Set when the user acts through an API key: the evidence then names the key as the actor.
+    pub api_key: Option<ApiKeyActor>,
+}
+
+/// The API key a request came with, as the audit trail names it.
+#[derive(Debug, Clone)]
+pub struct ApiKeyActor {
+    pub public_id: attesta_core::api_keys::PublicId,
+    pub name: String,
 }
 
 #[async_trait::async_trait]

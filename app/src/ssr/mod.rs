@@ -1,6 +1,7 @@
 //! Server-only glue: the services the server hands to server functions, and the mapping of
 //! domain errors to the user-safe [`AppError`].
 
+pub mod api_keys;
 pub mod documents;
 pub mod session;
 pub mod signing;
@@ -29,6 +30,8 @@ pub struct ServerContext {
     pub trust: crate::api::verify::TrustAnchors,
     /// Single sign-on, when configured: the button's name and whether it is the only way in.
     pub sso: Option<crate::api::auth::SsoInfo>,
+    /// The user's REST API keys (settings page).
+    pub api_keys: std::sync::Arc<dyn api_keys::ApiKeysPort>,
 }
 
 /// The client's address as the server decided it (the peer, or `X-Forwarded-For` from a
@@ -57,7 +60,7 @@ pub async fn request_meta() -> documents::RequestMeta {
         .await
         .ok()
         .and_then(|h| h.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned));
-    documents::RequestMeta { ip, user_agent }
+    documents::RequestMeta { ip, user_agent, api_key: None }
 }
 
 pub async fn client_address() -> Option<String> {

@@ -64,6 +64,7 @@ fn meta(request: &Request) -> RequestMeta {
     RequestMeta {
         ip: request.extensions().get::<ClientAddress>().map(|c| c.0),
         user_agent: request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        api_key: None,
     }
 }
 
@@ -339,7 +340,7 @@ fn read_error(e: DocumentError) -> Response {
 }
 
 /// `attachment` or `inline`, with an ASCII fallback name and the UTF-8 one (RFC 6266).
-fn disposition(download: bool, name: &str) -> String {
+pub(crate) fn disposition(download: bool, name: &str) -> String {
     format!(
         "{}; filename=\"{}\"; filename*=UTF-8''{}",
         if download { "attachment" } else { "inline" },

@@ -4,6 +4,7 @@
 //! never a change without its evidence or evidence of a change that did not happen.
 
 pub mod completion;
+mod for_api;
 pub mod http;
 pub mod ingest;
 mod markdown_pdf;
@@ -29,7 +30,8 @@ use sqlx::SqlitePool;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use read::FileKind;
+pub use for_api::Answer;
+pub use read::{FileKind, OpenedFile};
 pub use repo::StoredDocument;
 
 /// Everything the document service works with. Cheap to clone.
@@ -240,7 +242,8 @@ impl Documents {
         // For Markdown the client hashed the source, which the details record; the event's
         // client hash is about the stored file only.
         let client_sha256 = if source == DocumentSource::Pdf { info.client_sha256 } else { None };
-        let event = self.new_event(EventType::DocumentUploaded, owner, document.sha256, client_sha256, details)?;
+        let event =
+            self.new_event(EventType::DocumentUploaded, owner, meta, document.sha256, client_sha256, details)?;
         let row = document.clone();
         let blob_row = repo::BlobRow {
             key: blob_key.as_str().to_owned(),
@@ -288,7 +291,7 @@ impl Documents {
         }
         let details = json!({ "title": document.title });
         let event = self
-            .new_event(EventType::DocumentDeleted, viewer, document.sha256, None, details)
+            .new_event(EventType::DocumentDeleted, viewer, meta, document.sha256, None, details)
             .map_err(DocumentError::Internal)?;
         let doc_id = document.id.clone();
         let blob_key = document.blob_key.clone();
@@ -329,15 +332,21 @@ impl Documents {
         Ok(document)
     }
 
+    /// An event by `actor`, or by their API key when the request came with one (the key is the
+    /// actor; the user's name and email stay the personal data).
     fn new_event(
         &self,
         event_type: EventType,
         actor: &User,
+        meta: &RequestMeta,
         file_sha256: Sha256,
         client_file_sha256: Option<Sha256>,
         details: serde_json::Value,
     ) -> Result<NewEvent, anyhow::Error> {
-        let actor = Actor { kind: ActorKind::User, id: Some(ActorId::parse(&format!("user:{}", actor.id.0))?) };
+        let actor = match &meta.api_key {
+            Some(key) => Actor { kind: ActorKind::ApiKey, id: Some(ActorId::parse(&key.public_id.actor_id())?) },
+            None => Actor { kind: ActorKind::User, id: Some(ActorId::parse(&format!("user:{}", actor.id.0))?) },
+        };
         self.event_by(event_type, actor, file_sha256, client_file_sha256, details)
     }
 

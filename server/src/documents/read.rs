@@ -99,7 +99,8 @@ impl Documents {
         meta: &RequestMeta,
     ) -> Result<(), DocumentError> {
         let current = state.sealed_sha256.or(state.signed_sha256).unwrap_or(document.sha256);
-        let event = self.new_event(event_type, viewer, current, None, details).map_err(DocumentError::Internal)?;
+        let event =
+            self.new_event(event_type, viewer, meta, current, None, details).map_err(DocumentError::Internal)?;
         let append = crate::evidence::Append::event(
             DocumentId::parse(&document.id).map_err(|_| DocumentError::NotFound)?,
             event,
@@ -153,12 +154,13 @@ impl Documents {
             Ok(events) => events,
             Err(e) => return Err(DocumentError::Internal(e.into())),
         };
+        let key_names = crate::api::keys::names(&self.inner.pool).await.map_err(DocumentError::from)?;
         Ok(events
             .into_iter()
             .map(|(event, log_index)| {
                 let record = event.record();
                 let personal = event.personal();
-                let actor = match (&record.actor().kind, personal) {
+                let mut actor = match (&record.actor().kind, personal) {
                     (ActorKind::System, _) => "system".to_owned(),
                     (_, Some(p)) => match (&p.name, &p.email) {
                         (Some(n), Some(e)) => format!("{} <{}>", n.as_str(), e.as_str()),
@@ -168,6 +170,15 @@ impl Documents {
                     },
                     (kind, None) => format!("{} (personal data purged)", kind.as_str()),
                 };
+                // "Ada Lovelace <ada@…> via API key 'CRM'": the key acted, for its user.
+                if record.actor().kind == ActorKind::ApiKey {
+                    let public_id =
+                        record.actor().id.as_ref().and_then(|a| a.as_str().strip_prefix("api_key:")).unwrap_or("");
+                    match key_names.get(public_id) {
+                        Some(name) => actor.push_str(&format!(" via API key '{name}'")),
+                        None => actor.push_str(&format!(" via API key {public_id}")),
+                    }
+                }
                 TimelineEntry {
                     seq: record.seq(),
                     log_index,

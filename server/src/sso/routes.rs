@@ -97,6 +97,7 @@ pub async fn callback(
     let meta = attesta_app::ssr::documents::RequestMeta {
         ip: client.map(|axum::Extension(c)| c.0),
         user_agent: headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        api_key: None,
     };
     match finish(&state, &session, query, &meta).await {
         Ok(next) => Redirect::to(&next).into_response(),

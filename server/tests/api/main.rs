@@ -10,6 +10,7 @@ mod evidence;
 mod helpers;
 mod mail;
 mod operations;
+mod rest;
 mod s3_store;
 mod sessions;
 mod signing;

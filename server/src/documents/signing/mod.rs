@@ -204,7 +204,7 @@ impl Documents {
             "recipients": sendable.recipients.len(),
             "fields": sendable.fields.len(),
         });
-        let event = self.user_event(EventType::DocumentSent, viewer, document.sha256, details)?;
+        let event = self.user_event(EventType::DocumentSent, viewer, meta, document.sha256, details)?;
         let now = self.inner.clock.now().as_micros();
         let doc_id = document.id.clone();
         let order = sendable.order.as_str();
@@ -322,7 +322,7 @@ impl Documents {
         // origin; sent by the ceremony itself: the system, with the recipient as addressee.
         let (event, personal) = match by {
             Some((user, meta)) => (
-                self.user_event(EventType::RecipientEmailSent, user, document.sha256, details)?,
+                self.user_event(EventType::RecipientEmailSent, user, meta, document.sha256, details)?,
                 self.personal(user, meta),
             ),
             None => (
@@ -380,7 +380,8 @@ impl Documents {
             return Err(conflict("only a document out for signature can be voided"));
         }
         let reason = ceremony::clean_reason(reason).map_err(|m| invalid("reason", m))?;
-        let event = self.user_event(EventType::DocumentVoided, viewer, document.sha256, json!({ "reason": reason }))?;
+        let event =
+            self.user_event(EventType::DocumentVoided, viewer, meta, document.sha256, json!({ "reason": reason }))?;
         let (doc_id, why) = (document.id.clone(), reason.clone());
         let now = self.inner.clock.now().as_micros();
         let append =
@@ -863,10 +864,12 @@ impl Documents {
         &self,
         t: EventType,
         user: &User,
+        meta: &RequestMeta,
         file: Sha256,
         details: serde_json::Value,
     ) -> Result<NewEvent, SigningError> {
-        self.new_event(t, user, file, None, details).map_err(|e| SigningError::Document(DocumentError::Internal(e)))
+        self.new_event(t, user, meta, file, None, details)
+            .map_err(|e| SigningError::Document(DocumentError::Internal(e)))
     }
 
     fn system_event(&self, t: EventType, file: Sha256, details: serde_json::Value) -> Result<NewEvent, SigningError> {

@@ -1,0 +1,116 @@
+//! Who is calling: the bearer API key, checked on every request, then its rate limit and scope.
+//!
+//! `/api/v1` never looks at cookies. A browser that happens to hold a session gets no authority
+//! here (no ambient authority), which is also why the cross-site refusal does not apply to it.
+
+use super::ApiState;
+use super::error::ApiError;
+use super::keys::{self, KeyInfo, Rejection};
+use attesta_app::ssr::ClientAddress;
+use attesta_app::ssr::documents::{ApiKeyActor, RequestMeta};
+use attesta_core::User;
+use attesta_core::api_keys::{Scope, bearer};
+use attesta_core::ports::Clock as _;
+use axum::extract::FromRequestParts;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use http::header;
+use http::request::Parts;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+/// Requests per key over time (GCRA): `per_minute` on average with a burst.
+#[derive(Clone)]
+pub struct KeyLimit(Arc<DefaultKeyedRateLimiter<i64>>);
+
+impl KeyLimit {
+    pub fn new(per_minute: u32, burst: u32) -> Self {
+        let rate = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        Self(Arc::new(RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst))))
+    }
+
+    fn check(&self, key_id: i64) -> Result<(), ApiError> {
+        self.0.check_key(&key_id).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            ApiError {
+                retry_after: Some(secs.max(1)),
+                ..ApiError::new(
+                    http::StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "too many requests with this API key: wait as long as Retry-After says",
+                )
+            }
+        })
+    }
+}
+
+/// An authenticated caller: the key, its user, and the request's origin for the evidence.
+pub struct Caller {
+    pub key: KeyInfo,
+    pub user: User,
+    pub meta: RequestMeta,
+}
+
+impl Caller {
+    /// Refuses with 403 unless the key has `scope` (or one that includes it).
+    pub fn require(&self, scope: Scope) -> Result<(), ApiError> {
+        if self.key.scopes.allow(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                http::StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                format!("this API key lacks the `{}` scope", scope.as_str()),
+            ))
+        }
+    }
+
+    /// Whose documents the key reaches: with `admin`, whatever its user sees in the app (an
+    /// owner or admin sees all); otherwise only its user's own.
+    pub fn owner_filter(&self) -> Option<i64> {
+        let sees_all = matches!(self.user.role, attesta_core::Role::Owner | attesta_core::Role::Admin);
+        if self.key.scopes.allow(Scope::Admin) && sees_all { None } else { Some(self.user.id.0) }
+    }
+
+    /// The document if this key may reach it (404 otherwise, saying nothing about others').
+    pub async fn document(&self, state: &ApiState, id: &str) -> Result<crate::documents::StoredDocument, ApiError> {
+        let document = state.documents.visible(&self.user, id).await?;
+        if self.owner_filter().is_some_and(|owner| owner != document.owner_id) {
+            return Err(ApiError::not_found());
+        }
+        Ok(document)
+    }
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let Some(presented) = header.and_then(bearer) else {
+            return Err(ApiError::unauthorized("send an API key as `Authorization: Bearer atk_…`"));
+        };
+        let now = crate::clock::SystemClock.now().as_micros();
+        let (key, user) = match keys::authenticate(&state.pool, &state.accounts, presented, now).await {
+            Ok(found) => found,
+            Err(rejection) => {
+                tracing::info!(?rejection, "API key refused");
+                let message = match rejection {
+                    Rejection::Malformed => "the API key is malformed",
+                    Rejection::Revoked => "this API key was revoked",
+                    _ => "the API key is not valid",
+                };
+                return Err(ApiError::unauthorized(message));
+            }
+        };
+        state.limit.check(key.id)?;
+        let meta = RequestMeta {
+            ip: parts.extensions.get::<ClientAddress>().map(|c| c.0),
+            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            api_key: keys::public_id(&key).map(|public_id| ApiKeyActor { public_id, name: key.name.clone() }),
+        };
+        Ok(Self { key, user, meta })
+    }
+}

@@ -1,0 +1,713 @@
+//! `/api/v1/documents`: create (upload, prepare and send in one call), list, get, download, void.
+//!
+//! Handlers are thin: check the key's scope, call the document service with the key's user (and
+//! the key in `RequestMeta`, so the evidence names it as the actor), map to the wire types here.
+
+use super::ApiState;
+use super::auth::Caller;
+use super::error::{ApiError, ErrorBody};
+use super::idempotency::{self, Claim};
+use crate::documents::{FileKind, StoredDocument, UploadInfo};
+use attesta_core::api_keys::Scope;
+use attesta_core::documents::{DocumentStatus, ListQuery};
+use attesta_core::signing::geometry::PdfRect;
+use attesta_core::signing::{Draft, DraftField, DraftRecipient, FieldKind, LocalId, SigningOrder};
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest as _, Multipart, Path, Query, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Who signs, in the API's words. Only signers exist today; the field is there so more roles
+/// (approvers, copies) can come without breaking clients.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientRole {
+    #[default]
+    Signer,
+}
+
+/// One after another in `order`, or everyone at once.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    #[default]
+    Sequential,
+    Parallel,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Signature,
+    Initials,
+    DateSigned,
+    Text,
+    Checkbox,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRecipient {
+    #[schema(example = "Grace Hopper")]
+    pub name: String,
+    #[schema(example = "grace@example.com")]
+    pub email: String,
+    #[serde(default)]
+    pub role: RecipientRole,
+    /// Position in a sequential signing (1 first); recipients without one follow in list order.
+    #[serde(default)]
+    pub order: Option<u32>,
+    /// Ask for a one-time code sent by email before this person may sign.
+    #[serde(default)]
+    pub otp: bool,
+}
+
+/// A field, in the page's PDF user space as the app's editor stores it: points, origin at the
+/// lower-left corner of the page, unrotated.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewField {
+    /// The email of the recipient who fills it.
+    pub recipient: String,
+    pub kind: Kind,
+    /// 1-based page number.
+    #[schema(minimum = 1)]
+    pub page: u32,
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+    #[serde(default = "yes")]
+    pub required: bool,
+    #[serde(default)]
+    pub label: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The document to create: as the `document` part of a multipart request (with a `file` part
+/// holding a PDF or a `markdown` part), or as the whole JSON body with `markdown` inline.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDocument {
+    /// Defaults to the file's name.
+    pub title: Option<String>,
+    /// Markdown source, typeset to PDF (JSON bodies only; multipart sends a part instead).
+    pub markdown: Option<String>,
+    #[serde(default)]
+    pub recipients: Vec<NewRecipient>,
+    #[serde(default)]
+    pub signing_order: Order,
+    #[serde(default)]
+    pub fields: Vec<NewField>,
+    /// A note in the signing request email.
+    #[serde(default)]
+    pub message: String,
+    /// Send it for signature now; otherwise it stays a draft to finish in the app.
+    #[serde(default)]
+    pub send: bool,
+}
+
+/// The multipart form of `POST /api/v1/documents` (for the OpenAPI document).
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "describes the multipart body; the handler reads the parts itself")]
+pub struct NewDocumentForm {
+    /// `NewDocument` as JSON.
+    document: String,
+    /// The PDF.
+    #[schema(value_type = Option<String>, format = Binary)]
+    file: Option<Vec<u8>>,
+    /// Or Markdown source to typeset.
+    markdown: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecipientResource {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: RecipientRole,
+    pub order: u32,
+    /// waiting, sent, viewed, signed or declined.
+    pub status: String,
+    pub emailed_at: Option<String>,
+    pub viewed_at: Option<String>,
+    pub signed_at: Option<String>,
+    pub declined_at: Option<String>,
+    pub decline_reason: Option<String>,
+    /// The address the recipient signed or declined from.
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentResource {
+    pub id: String,
+    pub title: String,
+    /// draft, sent, completed, declined, voided, expired or deleted.
+    pub status: String,
+    /// pdf or markdown.
+    pub source: String,
+    pub pages: u32,
+    pub created_at: String,
+    /// SHA-256 (hex) of the file as uploaded.
+    pub original_sha256: String,
+    /// SHA-256 of the signed PDF (fields drawn in), once complete.
+    pub signed_sha256: Option<String>,
+    /// SHA-256 of the sealed PDF (certificate and evidence attached, PAdES-sealed).
+    pub sealed_sha256: Option<String>,
+    /// When the last signer signed.
+    pub completed_at: Option<String>,
+    pub sealed_at: Option<String>,
+    pub signing_order: Option<Order>,
+    pub void_reason: Option<String>,
+    pub recipients: Vec<RecipientResource>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentSummary {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    pub created_at: String,
+    pub original_sha256: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DocumentList {
+    pub data: Vec<DocumentSummary>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: u64,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only documents with this status.
+    pub status: Option<StatusFilter>,
+    /// 1-based.
+    #[param(minimum = 1, maximum = 1000000)]
+    pub page: Option<u32>,
+    #[param(minimum = 1, maximum = 100)]
+    pub per_page: Option<u32>,
+}
+
+/// The highest page number asked for (far past any real list; it keeps the offset in range).
+const MAX_PAGE: u32 = 1_000_000;
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFilter {
+    Draft,
+    Sent,
+    Completed,
+    Declined,
+    Voided,
+    Expired,
+    Deleted,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoidRequest {
+    /// Shown to the recipients.
+    #[schema(min_length = 1, max_length = 1000, pattern = "\\S")]
+    pub reason: String,
+}
+
+/// RFC 3339 in UTC, from microseconds.
+fn time(micros: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/documents", tag = "documents",
+    params(ListParams),
+    responses(
+        (status = 200, body = DocumentList),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list(
+    State(state): State<ApiState>,
+    caller: Caller,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<DocumentList>, ApiError> {
+    caller.require(Scope::Read)?;
+    let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let status = params.status.map(|s| match s {
+        StatusFilter::Draft => DocumentStatus::Draft,
+        StatusFilter::Sent => DocumentStatus::Sent,
+        StatusFilter::Completed => DocumentStatus::Completed,
+        StatusFilter::Declined => DocumentStatus::Declined,
+        StatusFilter::Voided => DocumentStatus::Voided,
+        StatusFilter::Expired => DocumentStatus::Expired,
+        StatusFilter::Deleted => DocumentStatus::Deleted,
+    });
+    let page = params.page.unwrap_or(1);
+    if !(1..=MAX_PAGE).contains(&page) {
+        return Err(ApiError::validation("page", "pages count from 1 to 1000000"));
+    }
+    let per_page = params.per_page.unwrap_or(25);
+    if !(1..=attesta_core::documents::MAX_PER_PAGE).contains(&per_page) {
+        return Err(ApiError::validation("per_page", "1 to 100 documents a page"));
+    }
+    let query = ListQuery { status, page, per_page, ..ListQuery::default() };
+    let (rows, total) = state.documents.list_for(caller.owner_filter(), &query).await?;
+    Ok(Json(DocumentList {
+        data: rows
+            .into_iter()
+            .map(|d| DocumentSummary {
+                id: d.id,
+                title: d.title,
+                status: d.status.as_str().to_owned(),
+                created_at: time(d.created_at),
+                original_sha256: d.sha256.to_hex(),
+            })
+            .collect(),
+        page: query.page,
+        per_page: query.per_page,
+        total,
+    }))
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/documents/{id}", tag = "documents",
+    params(("id" = String, Path, description = "The document's id")),
+    responses(
+        (status = 200, body = DocumentResource),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn get(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DocumentResource>, ApiError> {
+    caller.require(Scope::Read)?;
+    let document = caller.document(&state, &id).await?;
+    Ok(Json(resource(&state, &caller, document).await?))
+}
+
+async fn resource(state: &ApiState, caller: &Caller, document: StoredDocument) -> Result<DocumentResource, ApiError> {
+    let (document, order, recipients, void_reason) = state.documents.status(&caller.user, &document.id).await?;
+    let completion = state.documents.completion(&document.id).await?;
+    let answers = state.documents.answers(&document).await?;
+    let completed_at = (document.status == DocumentStatus::Completed)
+        .then(|| recipients.iter().filter_map(|r| r.signed_at).max())
+        .flatten()
+        .map(time);
+    Ok(DocumentResource {
+        title: document.title.clone(),
+        status: document.status.as_str().to_owned(),
+        source: document.source.as_str().to_owned(),
+        pages: document.page_count,
+        created_at: time(document.created_at),
+        original_sha256: document.sha256.to_hex(),
+        signed_sha256: completion.signed_sha256.map(|s| s.to_hex()),
+        sealed_sha256: completion.sealed_sha256.map(|s| s.to_hex()),
+        completed_at,
+        sealed_at: completion.sealed_at.map(time),
+        signing_order: (!recipients.is_empty()).then_some(match order {
+            SigningOrder::Sequential => Order::Sequential,
+            SigningOrder::Parallel => Order::Parallel,
+        }),
+        void_reason,
+        recipients: recipients
+            .into_iter()
+            .map(|r| RecipientResource {
+                ip: answers.get(&r.id).and_then(|a| a.ip.clone()),
+                id: r.id,
+                name: r.name,
+                email: r.email,
+                role: RecipientRole::Signer,
+                order: r.position,
+                status: r.status.as_str().to_owned(),
+                emailed_at: r.emailed_at.map(time),
+                viewed_at: r.viewed_at.map(time),
+                signed_at: r.signed_at.map(time),
+                declined_at: r.declined_at.map(time),
+                decline_reason: r.decline_reason,
+            })
+            .collect(),
+        id: document.id,
+    })
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/documents", tag = "documents",
+    request_body(content(
+        (NewDocument = "application/json"),
+        (NewDocumentForm = "multipart/form-data"),
+    )),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+        description = "Retrying with the same key and the same request returns the first answer (with `Idempotent-Replayed: true`) instead of creating another document. Kept 24 hours, per API key.")),
+    responses(
+        (status = 201, body = DocumentResource),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn create(State(state): State<ApiState>, caller: Caller, request: Request) -> Result<Response, ApiError> {
+    caller.require(Scope::Send)?;
+    let (parts, body) = request.into_parts();
+    let limit =
+        usize::try_from(state.documents.limits().max_bytes).unwrap_or(usize::MAX).saturating_add(state.max_json_bytes);
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is larger than this server accepts")
+    })?;
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+
+    let idempotency_key = idempotency::key_of(&parts.headers)?;
+    let claim = match &idempotency_key {
+        Some(key) => {
+            let fingerprint = idempotency::fingerprint(&content_type, &bytes);
+            match idempotency::claim(&state.pool, caller.key.id, key, &fingerprint).await? {
+                Claim::Replay(response) => return Ok(response),
+                Claim::Fresh => Some(key.clone()),
+            }
+        }
+        None => None,
+    };
+    let result = create_document(&state, &caller, &parts.headers, &content_type, bytes).await;
+    match (&claim, result) {
+        (Some(key), Ok(created)) => {
+            let body = serde_json::to_string(&created).map_err(ApiError::internal)?;
+            idempotency::store(&state.pool, caller.key.id, key, StatusCode::CREATED, &body).await?;
+            Ok(json_response(StatusCode::CREATED, body))
+        }
+        (Some(key), Err(e)) => {
+            // Nothing was created: the key is free again for a corrected retry.
+            idempotency::release(&state.pool, caller.key.id, key).await;
+            Err(e)
+        }
+        (None, Ok(created)) => Ok((StatusCode::CREATED, Json(created)).into_response()),
+        (None, Err(e)) => Err(e),
+    }
+}
+
+pub(super) fn json_response(status: StatusCode, body: String) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// The file to typeset or store, and what it was called.
+struct Source {
+    bytes: Bytes,
+    file_name: String,
+    content_type: &'static str,
+}
+
+async fn create_document(
+    state: &ApiState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    content_type: &str,
+    bytes: Bytes,
+) -> Result<DocumentResource, ApiError> {
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let (request, source) = match media.as_str() {
+        "application/json" => {
+            let mut request = parse_document(&bytes, "")?;
+            let markdown = request.markdown.take().ok_or_else(|| {
+                ApiError::validation("markdown", "a JSON body needs `markdown`; send a PDF as multipart/form-data")
+            })?;
+            let source = Source {
+                bytes: Bytes::from(markdown),
+                file_name: "document.md".to_owned(),
+                content_type: "text/markdown",
+            };
+            (request, source)
+        }
+        "multipart/form-data" => read_form(headers, bytes).await?,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send application/json (Markdown inline) or multipart/form-data (a `document` part and a `file` or `markdown` part)",
+            ));
+        }
+    };
+    let draft = draft_of(&request)?;
+    let info = UploadInfo {
+        title: request.title.clone(),
+        file_name: Some(source.file_name),
+        content_type: Some(source.content_type.to_owned()),
+        client_sha256: None,
+    };
+    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(source.bytes)]);
+    let document = state.documents.upload(&caller.user, info, body, &caller.meta).await?;
+    if let Err(e) = prepare(state, caller, &document.id, draft, request.send).await {
+        // One call, one outcome: a document that cannot be prepared as asked is not left behind
+        // as a draft (its upload and deletion stay in the evidence).
+        if let Err(cleanup) = state.documents.delete(&caller.user, &document.id, &caller.meta).await {
+            tracing::error!(document_id = %document.id, error = %cleanup, "removing a document the API could not prepare");
+        }
+        return Err(e);
+    }
+    resource(state, caller, document).await
+}
+
+async fn prepare(state: &ApiState, caller: &Caller, id: &str, draft: Draft, send: bool) -> Result<(), ApiError> {
+    if draft.recipients.is_empty() && draft.fields.is_empty() && !send {
+        return Ok(());
+    }
+    let (_, _, revision, _) = state.documents.draft(&caller.user, id).await?;
+    let revision = state.documents.save_draft(&caller.user, id, revision, draft).await?;
+    if send {
+        state.documents.send(&caller.user, id, revision, &caller.meta).await?;
+    }
+    Ok(())
+}
+
+fn parse_document(bytes: &[u8], within: &str) -> Result<NewDocument, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let field = if within.is_empty() { "body".to_owned() } else { within.to_owned() };
+        ApiError {
+            field: Some(field),
+            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_json", e.to_string())
+        }
+    })
+}
+
+async fn read_form(headers: &HeaderMap, bytes: Bytes) -> Result<(NewDocument, Source), ApiError> {
+    let mut request = Request::new(Body::from(bytes));
+    *request.headers_mut() = headers.clone();
+    let mut form = Multipart::from_request(request, &()).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (mut document, mut source) = (None, None);
+    while let Some(field) = form.next_field().await.map_err(|e| ApiError::bad_request(e.body_text()))? {
+        match field.name() {
+            Some("document") => {
+                let data = field.bytes().await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+                document = Some(parse_document(&data, "document")?);
+            }
+            Some("file") => {
+                let file_name = field.file_name().map_or_else(|| "document.pdf".to_owned(), str::to_owned);
+                let data = field.bytes().await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+                source = Some(Source { bytes: data, file_name, content_type: "application/pdf" });
+            }
+            Some("markdown") => {
+                let data = field.bytes().await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+                source =
+                    Some(Source { bytes: data, file_name: "document.md".to_owned(), content_type: "text/markdown" });
+            }
+            _ => {}
+        }
+    }
+    let document =
+        document.ok_or_else(|| ApiError::validation("document", "the form needs a `document` part (JSON)"))?;
+    if document.markdown.is_some() {
+        return Err(ApiError::validation("document.markdown", "in a form, send Markdown as its own `markdown` part"));
+    }
+    let source =
+        source.ok_or_else(|| ApiError::validation("file", "the form needs a `file` (PDF) or `markdown` part"))?;
+    Ok((document, source))
+}
+
+/// The app's draft from the API's request: recipients in their order, fields tied to them by
+/// email. Whatever needs the pages (positions inside them) is checked by the document service.
+fn draft_of(request: &NewDocument) -> Result<Draft, ApiError> {
+    if request.recipients.len() > attesta_core::signing::MAX_RECIPIENTS {
+        return Err(ApiError::validation("recipients", "too many recipients"));
+    }
+    if request.fields.len() > attesta_core::signing::MAX_FIELDS {
+        return Err(ApiError::validation("fields", "too many fields"));
+    }
+    let mut people: Vec<(u32, usize, &NewRecipient)> =
+        request.recipients.iter().enumerate().map(|(i, r)| (r.order.unwrap_or(u32::MAX), i, r)).collect();
+    people.sort_by_key(|(order, i, _)| (*order, *i));
+    let id =
+        |n: usize, prefix: &str| LocalId::parse(&format!("{prefix}{n}")).ok_or_else(|| ApiError::internal("local id"));
+    let mut recipients = Vec::with_capacity(people.len());
+    for (n, (_, _, r)) in people.iter().enumerate() {
+        recipients.push(DraftRecipient {
+            id: id(n + 1, "r")?,
+            name: r.name.trim().to_owned(),
+            email: r.email.trim().to_owned(),
+            otp: r.otp,
+        });
+    }
+    let mut fields = Vec::with_capacity(request.fields.len());
+    for (i, f) in request.fields.iter().enumerate() {
+        let owner = recipients
+            .iter()
+            .find(|r| r.email.eq_ignore_ascii_case(f.recipient.trim()))
+            .ok_or_else(|| ApiError::validation(format!("fields[{i}].recipient"), "no recipient has this email"))?;
+        let numbers = [f.x, f.y, f.width, f.height];
+        if numbers.iter().any(|n| !n.is_finite()) || f.width <= 0.0 || f.height <= 0.0 {
+            return Err(ApiError::validation(
+                format!("fields[{i}]"),
+                "position and size must be finite, size above zero",
+            ));
+        }
+        fields.push(DraftField {
+            id: id(i + 1, "f")?,
+            recipient: owner.id.clone(),
+            kind: match f.kind {
+                Kind::Signature => FieldKind::Signature,
+                Kind::Initials => FieldKind::Initials,
+                Kind::DateSigned => FieldKind::DateSigned,
+                Kind::Text => FieldKind::Text,
+                Kind::Checkbox => FieldKind::Checkbox,
+            },
+            page: f.page,
+            rect: PdfRect { x: f.x, y: f.y, width: f.width, height: f.height },
+            required: f.required,
+            label: f.label.clone(),
+        });
+    }
+    Ok(Draft {
+        order: match request.signing_order {
+            Order::Sequential => SigningOrder::Sequential,
+            Order::Parallel => SigningOrder::Parallel,
+        },
+        recipients,
+        fields,
+        message: request.message.clone(),
+    })
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/documents/{id}/void", tag = "documents",
+    params(("id" = String, Path, description = "The document's id")),
+    request_body(content = VoidRequest, content_type = "application/json"),
+    responses(
+        (status = 200, body = DocumentResource),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn void(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<VoidRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<DocumentResource>, ApiError> {
+    caller.require(Scope::Send)?;
+    let document = caller.document(&state, &id).await?;
+    let Json(body) = body.map_err(json_rejection)?;
+    state.documents.void(&caller.user, &document.id, &body.reason, &caller.meta).await?;
+    Ok(Json(resource(&state, &caller, document).await?))
+}
+
+pub(super) fn json_rejection(e: axum::extract::rejection::JsonRejection) -> ApiError {
+    use axum::extract::rejection::JsonRejection as R;
+    match e {
+        R::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
+        R::JsonSyntaxError(e) => ApiError {
+            field: Some("body".to_owned()),
+            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_json", e.body_text())
+        },
+        R::JsonDataError(e) => ApiError {
+            field: Some("body".to_owned()),
+            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_json", e.body_text())
+        },
+        R::BytesRejection(_) => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is too large")
+        }
+        other => ApiError::bad_request(other.body_text()),
+    }
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/documents/{id}/original.pdf", tag = "documents",
+    params(("id" = String, Path, description = "The document's id")),
+    responses(
+        (status = 200, description = "The file as uploaded (Markdown: as typeset)", content_type = "application/pdf", body = String),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn original(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    file(state, caller, id, FileKind::Original).await
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/documents/{id}/sealed.pdf", tag = "documents",
+    params(("id" = String, Path, description = "The document's id")),
+    responses(
+        (status = 200, description = "The sealed PDF, once every signer signed", content_type = "application/pdf", body = String),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn sealed(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    file(state, caller, id, FileKind::Sealed).await
+}
+
+async fn file(state: ApiState, caller: Caller, id: String, kind: FileKind) -> Result<Response, ApiError> {
+    caller.require(Scope::Read)?;
+    let document = caller.document(&state, &id).await?;
+    let opened = state.documents.open_file(&caller.user, &document.id, kind, true, &caller.meta).await?;
+    let mut response = Response::new(Body::from_stream(opened.stream));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(opened.size));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    if let Ok(v) = HeaderValue::from_str(&crate::documents::http::disposition(true, &opened.file_name)) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("sha-256=:{}:", opened.sha256.to_base64())) {
+        headers.insert("repr-digest", v);
+    }
+    Ok(response)
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/documents/{id}/evidence.json", tag = "documents",
+    params(("id" = String, Path, description = "The document's id")),
+    responses(
+        (status = 200, description = "The evidence package (docs/EVIDENCE.md), including this download", body = Object),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn evidence(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Read)?;
+    let document = caller.document(&state, &id).await?;
+    let (document, package) = state.documents.download_package(&caller.user, &document.id, &caller.meta).await?;
+    let mut response = json_response(StatusCode::OK, package.to_json());
+    let name = crate::documents::completion::package_file_name(&document.id);
+    if let Ok(v) = HeaderValue::from_str(&crate::documents::http::disposition(true, &name)) {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    Ok(response)
+}
