@@ -26,7 +26,8 @@ export function binaryPath() {
   return join(target, 'debug', 'attesta');
 }
 
-export async function startServer() {
+/** Starts the server; `env` adds configuration (e.g. `ATTESTA__SSO__ISSUER_URL`). */
+export async function startServer({ env = {} } = {}) {
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), 'attesta-e2e-'));
   const url = `http://127.0.0.1:${port}`;
@@ -47,6 +48,7 @@ export async function startServer() {
             ATTESTA__MAIL__SMTP_TLS: 'none',
           }
         : {}),
+      ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -10,38 +10,13 @@ import { resolve } from 'node:path';
 import { startServer } from '../support/server.mjs';
 import { makePdf } from '../support/pdf.mjs';
 import { DESKTOP, PHONE, launch, openPage, hydrated, screenshot } from '../support/browser.mjs';
+import { MAILDEV, maildev, linkFor, mailsTo, signOnPhone } from '../support/ceremony.mjs';
 
 const OWNER = { name: 'Ada Lovelace', email: 'ada@example.com', password: 'correct horse battery staple' };
-const MAILDEV = process.env.ATTESTA_TEST_MAILDEV_URL;
 const PHONE_LANDSCAPE = { ...PHONE, name: 'phone-landscape', viewport: { width: 740, height: 360 } };
 const SMALL_PHONE = { ...PHONE, name: 'phone-360', viewport: { width: 360, height: 740 } };
 
 const sha256 = (buffer) => createHash('sha256').update(buffer).digest('hex');
-
-async function maildev(path, init) {
-  const r = await fetch(MAILDEV + path, init);
-  if (!r.ok) throw new Error(`MailDev ${path}: ${r.status}`);
-  return r.status === 200 ? r.json() : null;
-}
-
-/** Waits for a signing request mailed to `email` and returns its link. */
-async function linkFor(email, { after = 0, timeout = 20_000 } = {}) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const mails = await maildev('/email');
-    const found = mails
-      .filter((m) => m.to.some((t) => t.address === email) && /sign/i.test(m.subject))
-      .map((m) => (m.text || '').match(/https?:\/\/[^\s]+\/sign\/[A-Za-z0-9_-]{43}/))
-      .filter(Boolean);
-    if (found.length > after) return found[found.length - 1][0];
-    if (Date.now() > deadline) throw new Error(`no signing link mailed to ${email}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function mailsTo(email) {
-  return (await maildev('/email')).filter((m) => m.to.some((t) => t.address === email));
-}
 
 /** Sets up the owner, uploads a PDF through the API, signs in the page. */
 async function senderWithDocument(server, context, page, title) {
@@ -151,94 +126,6 @@ async function prepareAndSend(page, server, id, order, signers) {
   await page.waitForURL(`**/documents/${id}`);
   await hydrated(page);
   await page.getByTestId('signing-panel').waitFor();
-}
-
-/** Draws a signature stroke with real touch events (CDP), inside the pad's canvas. */
-async function drawWithTouch(page, context) {
-  const canvas = page.getByTestId('sigpad-canvas');
-  await canvas.waitFor();
-  const box = await canvas.boundingBox();
-  const cdp = await context.newCDPSession(page);
-  const point = (fx, fy) => ({ x: box.x + box.width * fx, y: box.y + box.height * fy, id: 1, radiusX: 2, radiusY: 2, force: 0.5 });
-  const stroke = [];
-  for (let i = 0; i <= 24; i++) stroke.push(point(0.1 + 0.8 * (i / 24), 0.5 + 0.25 * Math.sin(i / 3)));
-  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [stroke[0]] });
-  for (const p of stroke.slice(1)) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [p] });
-  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
-  // A second stroke: the dot of an i.
-  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [point(0.5, 0.2)] });
-  await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [point(0.52, 0.22)] });
-  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
-  await cdp.detach();
-}
-
-/** The newest one-time code mailed to `email` (written `123 456`). */
-async function codeFor(email) {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const mail = (await mailsTo(email)).filter((m) => /code/i.test(m.subject)).pop();
-    const code = mail && (mail.text || '').match(/\b(\d{3}) (\d{3})\b/);
-    if (code) return code[1] + code[2];
-    if (Date.now() > deadline) throw new Error(`no code mailed to ${email}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** A signer opens the link on a phone and signs every field, drawing with a finger. */
-async function signOnPhone(link, device, label, { otpEmail } = {}) {
-  const { context, page, problems } = await openPage(browser, device);
-  try {
-    await page.goto(link);
-    await hydrated(page);
-    await page.getByTestId('consent').waitFor();
-    // Nothing can be filled before consent.
-    assert.ok(await page.getByTestId('finish').isDisabled());
-    await page.getByTestId('consent-agree').tap();
-    await page.getByTestId('consent-continue').tap();
-    await page.getByTestId('consent').waitFor({ state: 'detached' });
-    if (otpEmail) {
-      // The sender asked for a code: fields stay locked until the emailed code is entered.
-      await page.getByTestId('code-check').waitFor();
-      assert.ok(await page.getByTestId('next-field').isDisabled());
-      await page.getByTestId('code-send').tap();
-      await page.getByTestId('code-note').getByText('Code sent').waitFor();
-      await page.getByTestId('code-input').fill('000000');
-      await page.getByTestId('code-verify').tap();
-      await page.getByTestId('code-note').getByText('tries left').waitFor();
-      // The browser logs the refused code's 422: expected here, and only this one.
-      const refused = problems.findIndex((p) => p.includes('status of 422'));
-      assert.ok(refused >= 0, 'the wrong code was refused by the server');
-      problems.splice(refused, 1);
-      await page.getByTestId('code-input').fill(await codeFor(otpEmail));
-      await page.getByTestId('code-verify').tap();
-      await page.getByTestId('code-check').waitFor({ state: 'detached' });
-    }
-    await page.locator('attesta-pdf[data-state="ready"]').waitFor({ timeout: 30_000 });
-    await page.locator('[data-pdf-slot="1"][data-rendered="true"]').waitFor({ timeout: 30_000 });
-    const progress = page.getByTestId('progress');
-    assert.match(await progress.innerText(), /^0 of 1$/);
-    // The page fits the phone's width: nothing to scroll sideways.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert.ok(overflow <= 1, `page wider than the screen by ${overflow}px`);
-
-    await page.getByTestId('next-field').tap();
-    const field = page.locator('[data-testid="sign-field"][data-kind="signature"] button');
-    await field.tap();
-    // The sheet takes the focus, for keyboard and screen-reader users.
-    await page.waitForFunction(() => document.activeElement?.dataset?.testid === 'sigpad-tab-draw', null, { timeout: 5_000 });
-    await drawWithTouch(page, context);
-    await screenshot(page, `${label}-1-drawn`);
-    await page.getByTestId('sigpad-adopt').tap();
-    await page.locator('[data-testid="sign-field"][data-kind="signature"] img').waitFor();
-    assert.match(await progress.innerText(), /^1 of 1$/);
-    await screenshot(page, `${label}-2-ready`);
-    await page.getByTestId('finish').tap();
-    await page.getByTestId('sign-finished').waitFor({ timeout: 20_000 });
-    await screenshot(page, `${label}-3-done`);
-    assert.deepEqual(problems, []);
-  } finally {
-    await context.close();
-  }
 }
 
 /** The document page's timeline (shown newest first), oldest first. */
@@ -362,11 +249,11 @@ test('sequential: prepared on a desktop, signed in turn on two phones', { skip }
     const recipients = page.getByTestId('signing-recipient');
     assert.equal(await recipients.nth(1).getAttribute('data-status'), 'waiting');
 
-    await signOnPhone(first, SMALL_PHONE, 'sign-sequential-bob');
+    await signOnPhone(browser, first, SMALL_PHONE, 'sign-sequential-bob');
     // The sender's page follows along by itself.
     await page.locator('[data-testid="signing-recipient"][data-status="signed"]').waitFor({ timeout: 15_000 });
     const second = await linkFor(signers[1].email);
-    await signOnPhone(second, PHONE_LANDSCAPE, 'sign-sequential-carol');
+    await signOnPhone(browser, second, PHONE_LANDSCAPE, 'sign-sequential-carol');
 
     await expectCompletedAndVerified(page, server, id, [
       'document.uploaded',
@@ -405,9 +292,9 @@ test('parallel: three signers on phones, in any order', { skip }, async () => {
     await prepareAndSend(page, server, id, 'parallel', signers);
     const links = [];
     for (const s of signers) links.push(await linkFor(s.email));
-    await signOnPhone(links[2], PHONE, 'sign-parallel-fay', { otpEmail: signers[2].email });
-    await signOnPhone(links[0], SMALL_PHONE, 'sign-parallel-dan');
-    await signOnPhone(links[1], PHONE_LANDSCAPE, 'sign-parallel-eve');
+    await signOnPhone(browser, links[2], PHONE, 'sign-parallel-fay', { otpEmail: signers[2].email });
+    await signOnPhone(browser, links[0], SMALL_PHONE, 'sign-parallel-dan');
+    await signOnPhone(browser, links[1], PHONE_LANDSCAPE, 'sign-parallel-eve');
     await expectCompletedAndVerified(page, server, id, [
       'document.uploaded',
       'document.sent',

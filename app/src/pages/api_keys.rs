@@ -19,7 +19,10 @@ pub fn ApiKeysPage() -> impl IntoView {
         <Title text="API keys" />
         <RequireUser>
             <section class="page" aria-labelledby="api-keys-heading">
-                <h1 id="api-keys-heading">"API keys"</h1>
+                <div class="page__header">
+                    <h1 id="api-keys-heading">"API keys"</h1>
+                </div>
+                <crate::pages::settings::SettingsNav />
                 <p>
                     "Keys let a program use the REST API (" <a href="/api/v1/openapi.json">"/api/v1"</a>
                     ") as you, with at most your rights. What a key does is recorded as done by you via that key."
@@ -28,7 +31,6 @@ pub fn ApiKeysPage() -> impl IntoView {
                     <div class="panel__header">
                         <h2 id="new-key-heading">"New key"</h2>
                     </div>
-            <crate::pages::settings::SettingsNav />
                     <ActionForm action=create attr:class="form" attr:novalidate=true>
                         <FormError error=error />
                         <Field name="name" label="Name" kind="text" autocomplete="off" error=error />

@@ -71,9 +71,9 @@ async fn the_session_list_shows_each_device_and_revoking_one_ends_it_at_once() {
     let phone = browser(&app, IPHONE);
     log_in(&app, &laptop, OWNER_EMAIL, OWNER_PASSWORD).await;
     log_in(&app, &phone, OWNER_EMAIL, OWNER_PASSWORD).await;
-    assert_eq!(check(&app, &laptop).await, true);
-    assert_eq!(check(&app, &phone).await, true);
-    assert_eq!(check(&app, &browser(&app, FIREFOX)).await, false, "no cookie, no session");
+    assert!(check(&app, &laptop).await);
+    assert!(check(&app, &phone).await);
+    assert!(!check(&app, &browser(&app, FIREFOX)).await, "no cookie, no session");
 
     let listed = sessions(&app, &laptop).await;
     // The owner's setup session (the test client) is a third one.
@@ -88,8 +88,8 @@ async fn the_session_list_shows_each_device_and_revoking_one_ends_it_at_once() {
     let r =
         laptop.post(app.url("/api/sessions/revoke")).form(&[("handle", handle.as_str())]).send().await.expect("revoke");
     assert!(r.status().is_success(), "revoke: {}", r.status());
-    assert_eq!(check(&app, &phone).await, false, "the revoked session ends on its next request");
-    assert_eq!(check(&app, &laptop).await, true, "the others stay");
+    assert!(!check(&app, &phone).await, "the revoked session ends on its next request");
+    assert!(check(&app, &laptop).await, "the others stay");
     let r = phone.post(app.url("/api/sessions")).send().await.expect("request");
     assert_eq!(r.status(), 401);
     assert_eq!(sessions(&app, &laptop).await.len(), 2);
@@ -114,15 +114,15 @@ async fn signing_out_everywhere_ends_every_session_and_keeping_this_one_keeps_it
     let r = laptop.post(app.url("/api/sessions/end-all")).form(&[("keep_this", "true")]).send().await.expect("others");
     assert!(r.status().is_success());
     assert_eq!(r.json::<u64>().await.expect("count"), 2, "the phone and the setup session");
-    assert_eq!(check(&app, &laptop).await, true);
-    assert_eq!(check(&app, &phone).await, false);
+    assert!(check(&app, &laptop).await);
+    assert!(!check(&app, &phone).await);
     assert_eq!(app.whoami().await, None);
 
     log_in(&app, &phone, OWNER_EMAIL, OWNER_PASSWORD).await;
     let r = laptop.post(app.url("/api/sessions/end-all")).form(&[("keep_this", "false")]).send().await.expect("all");
     assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
-    assert_eq!(check(&app, &laptop).await, false);
-    assert_eq!(check(&app, &phone).await, false);
+    assert!(!check(&app, &laptop).await);
+    assert!(!check(&app, &phone).await);
     let live: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_sessions WHERE revoked_at IS NULL")
         .fetch_one(&app.pool)
         .await
@@ -151,7 +151,7 @@ async fn an_admin_disabling_a_user_ends_their_sessions_and_sign_ins() {
     add_member(&app).await;
     let member = browser(&app, IPHONE);
     log_in(&app, &member, MEMBER_EMAIL, MEMBER_PASSWORD).await;
-    assert_eq!(check(&app, &member).await, true);
+    assert!(check(&app, &member).await);
 
     // Members may neither list nor disable users.
     let r = member.post(app.url("/api/users")).send().await.expect("list");
@@ -175,7 +175,7 @@ async fn an_admin_disabling_a_user_ends_their_sessions_and_sign_ins() {
     let id = grace["id"].to_string();
     let r = app.post_form("/api/users/disabled", &[("id", id.as_str()), ("disabled", "true")]).await;
     assert!(r.status().is_success(), "disable: {}", r.status());
-    assert_eq!(check(&app, &member).await, false, "disabling ends the session at once");
+    assert!(!check(&app, &member).await, "disabling ends the session at once");
     let again = browser(&app, IPHONE);
     let r = again
         .post(app.url("/api/login"))
@@ -188,5 +188,5 @@ async fn an_admin_disabling_a_user_ends_their_sessions_and_sign_ins() {
     let r = app.post_form("/api/users/disabled", &[("id", id.as_str()), ("disabled", "false")]).await;
     assert!(r.status().is_success());
     log_in(&app, &again, MEMBER_EMAIL, MEMBER_PASSWORD).await;
-    assert_eq!(check(&app, &again).await, true);
+    assert!(check(&app, &again).await);
 }
