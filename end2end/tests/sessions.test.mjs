@@ -70,9 +70,11 @@ test('a laptop signed out from the phone leaves within five seconds', async () =
   const laptop = await openPage(browser, DESKTOP);
   const phone = await openPage(browser, PHONE);
   try {
+    // The laptop is signed in by the setup; the phone signs in on the page.
     await setUp(server, laptop.context);
-    await laptop.context.clearCookies();
-    await signIn(server, laptop.page, DESKTOP);
+    await laptop.page.goto(server.url + '/');
+    await hydrated(laptop.page);
+    await laptop.page.getByTestId('signed-in-user').waitFor();
     await signIn(server, phone.page, PHONE);
 
     await phone.page.goto(server.url + '/settings/sessions');
