@@ -24,18 +24,16 @@ IDP_PORT="${IDP_PORT:-9400}"
 IDP_START_TIMEOUT="${IDP_START_TIMEOUT:-30}"
 ISSUER="http://127.0.0.1:$IDP_PORT"
 
-say() { printf 'idp.sh: %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-running_pid() {
-  [ -f "$PID_FILE" ] || return 1
-  local pid; pid="$(cat "$PID_FILE")"
-  # Only our provider: a stale pid file must never make us signal an unrelated process.
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "idp.mjs" || return 1
-  echo "$pid"
-}
+NAME=idp.sh
+CMDLINE_PATTERN="idp.mjs"
+START_TIMEOUT="$IDP_START_TIMEOUT"
+SERVER_LABEL="the provider"
+HEALTH_WORD=healthy
+POLL_INTERVAL=0.25
+ALREADY_NOTE=": $ISSUER"
+STARTED_NOTE=": issuer $ISSUER"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 healthy() {
   [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$ISSUER/.well-known/openid-configuration" || true)" = 200 ]
@@ -59,53 +57,12 @@ install() {
   [ "$(installed_version)" = "$(wanted_version)" ] || die "npm ci finished but oidc-provider is not installed"
 }
 
-start() {
-  if pid="$(running_pid)"; then
-    if healthy; then say "already running (pid $pid): $ISSUER"; return 0; fi
-    say "pid $pid is running but not healthy yet; waiting"
-  else
-    install
-    ! port_in_use "$IDP_PORT" || die "port $IDP_PORT already in use (set IDP_PORT to a free one)"
-    rm -rf "$DIR"
-    mkdir -p "$DIR"
-    (cd "$IDP_DIR" && IDP_PORT="$IDP_PORT" exec setsid node "$IDP_DIR/idp.mjs" < /dev/null > "$LOG" 2>&1) &
-    echo $! > "$PID_FILE"
-    pid="$(cat "$PID_FILE")"
-  fi
-
-  local deadline=$((SECONDS + IDP_START_TIMEOUT))
-  until healthy; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      say "the provider exited during startup; last lines of $LOG:"; tail -n 30 "$LOG" >&2 || true
-      rm -f "$PID_FILE"; exit 1
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      say "not healthy after ${IDP_START_TIMEOUT}s; last lines of $LOG:"; tail -n 30 "$LOG" >&2 || true
-      stop; exit 1
-    fi
-    sleep 0.25
-  done
-  say "running (pid $pid): issuer $ISSUER"
-}
-
-stop() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$PID_FILE"; say "not running"; return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for i in $(seq 1 40); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "pid $pid still running after 10 s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    sleep 0.2
-  fi
-  rm -f "$PID_FILE"
-  say "stopped"
+launch() {
+  install
+  ! port_in_use "$IDP_PORT" || die "port $IDP_PORT already in use (set IDP_PORT to a free one)"
+  rm -rf "$DIR"
+  mkdir -p "$DIR"
+  (cd "$IDP_DIR" && IDP_PORT="$IDP_PORT" exec setsid node "$IDP_DIR/idp.mjs" < /dev/null > "$LOG" 2>&1) &
 }
 
 # Everything a test (Rust or Playwright) needs: the issuer, both clients, and a login for the dev
@@ -117,11 +74,4 @@ env_exports() {
   printf ' ATTESTA_TEST_OIDC_LOGIN=alice@acme.test ATTESTA_TEST_OIDC_PASSWORD=any-password\n'
 }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  env) env_exports ;;
-  status) if pid="$(running_pid)" && healthy; then say "running (pid $pid)"; else say "not running"; exit 1; fi ;;
-  install) install ;;
-  *) echo "usage: $0 start|stop|env|status|install" >&2; exit 2 ;;
-esac
+service_main "$@"

@@ -29,18 +29,16 @@ MAIL_WEB_PORT="${MAIL_WEB_PORT:-11080}"
 MAIL_START_TIMEOUT="${MAIL_START_TIMEOUT:-30}"
 WEB="http://127.0.0.1:$MAIL_WEB_PORT"
 
-say() { printf 'mail.sh: %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-running_pid() {
-  [ -f "$PID_FILE" ] || return 1
-  local pid; pid="$(cat "$PID_FILE")"
-  # Only our maildev: a stale pid file must never make us signal an unrelated process that reused the id.
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "maildev/bin/maildev" || return 1
-  echo "$pid"
-}
+NAME=mail.sh
+CMDLINE_PATTERN="maildev/bin/maildev"
+START_TIMEOUT="$MAIL_START_TIMEOUT"
+SERVER_LABEL=maildev
+HEALTH_WORD=healthy
+POLL_INTERVAL=0.25
+ALREADY_NOTE=": SMTP 127.0.0.1:$MAIL_SMTP_PORT, web $WEB"
+STARTED_NOTE=": SMTP 127.0.0.1:$MAIL_SMTP_PORT, web and REST API $WEB, mail in $DIR/store"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # The REST API answers, and the SMTP port accepts connections.
 healthy() {
@@ -69,59 +67,18 @@ install() {
   [ "$(installed_version)" = "$MAILDEV_VERSION" ] || die "npm finished but maildev $MAILDEV_VERSION is not in $INSTALL_DIR"
 }
 
-start() {
-  if pid="$(running_pid)"; then
-    if healthy; then say "already running (pid $pid): SMTP 127.0.0.1:$MAIL_SMTP_PORT, web $WEB"; return 0; fi
-    say "pid $pid is running but not healthy yet; waiting"
-  else
-    install
-    local p busy=""
-    for p in "$MAIL_SMTP_PORT" "$MAIL_WEB_PORT"; do port_in_use "$p" && busy="$busy $p"; done
-    [ -z "$busy" ] || die "ports already in use:$busy (set MAIL_SMTP_PORT, MAIL_WEB_PORT to free ones)"
+launch() {
+  install
+  local p busy=""
+  for p in "$MAIL_SMTP_PORT" "$MAIL_WEB_PORT"; do port_in_use "$p" && busy="$busy $p"; done
+  [ -z "$busy" ] || die "ports already in use:$busy (set MAIL_SMTP_PORT, MAIL_WEB_PORT to free ones)"
 
-    rm -rf "$DIR"
-    mkdir -p "$DIR/store"
-    # --ip/--web-ip: loopback only (the defaults are 0.0.0.0). No --outgoing-*: nothing is relayed.
-    (cd "$DIR" && exec setsid node "$MAILDEV" --ip 127.0.0.1 --smtp "$MAIL_SMTP_PORT" \
-      --web-ip 127.0.0.1 --web "$MAIL_WEB_PORT" --mail-directory "$DIR/store" \
-      < /dev/null > "$LOG" 2>&1) &
-    echo $! > "$PID_FILE"
-    pid="$(cat "$PID_FILE")"
-  fi
-
-  local deadline=$((SECONDS + MAIL_START_TIMEOUT))
-  until healthy; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      say "maildev exited during startup; last lines of $LOG:"; tail -n 30 "$LOG" >&2 || true
-      rm -f "$PID_FILE"; exit 1
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      say "not healthy after ${MAIL_START_TIMEOUT}s; last lines of $LOG:"; tail -n 30 "$LOG" >&2 || true
-      stop; exit 1
-    fi
-    sleep 0.25
-  done
-  say "running (pid $pid): SMTP 127.0.0.1:$MAIL_SMTP_PORT, web and REST API $WEB, mail in $DIR/store"
-}
-
-stop() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$PID_FILE"; say "not running"; return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for i in $(seq 1 40); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "pid $pid still running after 10 s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    sleep 0.2
-  fi
-  rm -f "$PID_FILE"
-  say "stopped"
+  rm -rf "$DIR"
+  mkdir -p "$DIR/store"
+  # --ip/--web-ip: loopback only (the defaults are 0.0.0.0). No --outgoing-*: nothing is relayed.
+  (cd "$DIR" && exec setsid node "$MAILDEV" --ip 127.0.0.1 --smtp "$MAIL_SMTP_PORT" \
+    --web-ip 127.0.0.1 --web "$MAIL_WEB_PORT" --mail-directory "$DIR/store" \
+    < /dev/null > "$LOG" 2>&1) &
 }
 
 env_exports() {
@@ -129,11 +86,4 @@ env_exports() {
     "$MAIL_SMTP_PORT" "$WEB"
 }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  env) env_exports ;;
-  status) if pid="$(running_pid)" && healthy; then say "running (pid $pid)"; else say "not running"; exit 1; fi ;;
-  install) install ;;
-  *) echo "usage: $0 start|stop|env|status|install" >&2; exit 2 ;;
-esac
+service_main "$@"

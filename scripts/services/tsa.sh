@@ -23,18 +23,16 @@ TSA_PORT="${TSA_PORT:-11318}"
 TSA_START_TIMEOUT="${TSA_START_TIMEOUT:-20}"
 URL="http://127.0.0.1:$TSA_PORT/tsa"
 
-say() { printf 'tsa.sh: %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 1; }
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-running_pid() {
-  [ -f "$PID_FILE" ] || return 1
-  local pid; pid="$(cat "$PID_FILE")"
-  # Only our server: a stale pid file must never make us signal an unrelated process.
-  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "tsa_server.py" || return 1
-  echo "$pid"
-}
+NAME=tsa.sh
+CMDLINE_PATTERN="tsa_server.py"
+START_TIMEOUT="$TSA_START_TIMEOUT"
+SERVER_LABEL="the server"
+HEALTH_WORD=answering
+POLL_INTERVAL=0.2
+ALREADY_NOTE=": $URL"
+STARTED_NOTE=": $URL, root certificate $DIR/ca.pem"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # A real request answered with a granted, verifiable token.
 healthy() {
@@ -117,64 +115,17 @@ EOF
   )
 }
 
-start() {
-  if pid="$(running_pid)"; then
-    if healthy; then say "already running (pid $pid): $URL"; return 0; fi
-    say "pid $pid is running but not answering yet; waiting"
-  else
-    command -v openssl >/dev/null || die "openssl is missing: apt-get install -y openssl"
-    command -v python3 >/dev/null || die "python3 is missing: apt-get install -y python3"
-    command -v curl >/dev/null || die "curl is missing: apt-get install -y curl"
-    ! port_in_use "$TSA_PORT" || die "port $TSA_PORT is already in use (set TSA_PORT to a free one)"
-    make_pki
-    (cd "$DIR" && exec setsid python3 "$DIR/tsa_server.py" "$TSA_PORT" "$DIR/tsa.cnf" < /dev/null > "$LOG" 2>&1) &
-    echo $! > "$PID_FILE"
-    pid="$(cat "$PID_FILE")"
-  fi
-
-  local deadline=$((SECONDS + TSA_START_TIMEOUT))
-  until healthy; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      say "the server exited during startup; last lines of $LOG:"; tail -n 30 "$LOG" >&2 || true
-      rm -f "$PID_FILE"; exit 1
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      say "not answering after ${TSA_START_TIMEOUT}s; last lines of $LOG:"; tail -n 30 "$LOG" >&2 || true
-      stop; exit 1
-    fi
-    sleep 0.2
-  done
-  say "running (pid $pid): $URL, root certificate $DIR/ca.pem"
-}
-
-stop() {
-  local pid
-  if ! pid="$(running_pid)"; then
-    rm -f "$PID_FILE"; say "not running"; return 0
-  fi
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for i in $(seq 1 40); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "pid $pid still running after 10 s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    sleep 0.2
-  fi
-  rm -f "$PID_FILE"
-  say "stopped"
+launch() {
+  command -v openssl >/dev/null || die "openssl is missing: apt-get install -y openssl"
+  command -v python3 >/dev/null || die "python3 is missing: apt-get install -y python3"
+  command -v curl >/dev/null || die "curl is missing: apt-get install -y curl"
+  ! port_in_use "$TSA_PORT" || die "port $TSA_PORT is already in use (set TSA_PORT to a free one)"
+  make_pki
+  (cd "$DIR" && exec setsid python3 "$DIR/tsa_server.py" "$TSA_PORT" "$DIR/tsa.cnf" < /dev/null > "$LOG" 2>&1) &
 }
 
 env_exports() {
   printf 'export ATTESTA_TEST_TSA_URL=%s ATTESTA_TEST_TSA_CA=%s\n' "$URL" "$DIR/ca.pem"
 }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  env) env_exports ;;
-  status) if pid="$(running_pid)" && healthy; then say "running (pid $pid)"; else say "not running"; exit 1; fi ;;
-  *) echo "usage: $0 start|stop|env|status" >&2; exit 2 ;;
-esac
+service_main "$@"
