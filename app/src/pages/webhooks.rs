@@ -331,7 +331,8 @@ fn DeliveryLog(messages: Vec<MessageDto>) -> impl IntoView {
         return view! { <p class="muted small" data-testid="webhook-log-empty">"No messages yet."</p> }.into_any();
     }
     view! {
-        <table class="timeline" data-testid="webhook-log-table">
+        <div class="table-scroll" data-testid="webhook-log-scroll">
+        <table class="log-table" data-testid="webhook-log-table">
             <thead>
                 <tr>
                     <th scope="col">"Event"</th>
@@ -368,6 +369,7 @@ fn DeliveryLog(messages: Vec<MessageDto>) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+        </div>
     }
     .into_any()
 }
