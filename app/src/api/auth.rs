@@ -114,9 +114,24 @@ async fn log_in_inner(email: String, password: String) -> Result<(), AppError> {
 
 #[server(prefix = "/api", endpoint = "logout")]
 pub async fn log_out() -> Result<(), AppError> {
-    crate::ssr::respond(async { crate::ssr::session::end(&crate::ssr::context()?).await }.await)?;
+    crate::ssr::respond(log_out_inner().await)?;
     leptos_axum::redirect("/login");
     Ok(())
+}
+
+/// Signing out ends every session of the user, on every device, at once (their open tabs leave
+/// within seconds); ending one other device only is on the sessions page.
+#[cfg(feature = "ssr")]
+async fn log_out_inner() -> Result<(), AppError> {
+    use crate::ssr::{account_error, context, internal, session};
+    let ctx = context()?;
+    if let Some((user, _)) = session::current(&ctx).await? {
+        let now = ctx.accounts.clock().now();
+        let ended = ctx.sessions.revoke_all(user.id, None, now).await.map_err(internal)?;
+        ctx.accounts.end_all_sessions(user.id).await.map_err(account_error)?;
+        tracing::info!(user_id = %user.id, sessions = ended, "signed out everywhere");
+    }
+    session::end(&ctx).await
 }
 
 /// The auth actions and the session resource, shared by every page through context so that a
@@ -135,8 +150,14 @@ pub fn provide_auth_context() {
     let set_up = ServerAction::<SetUp>::new();
     // Blocking: the server waits for it before sending the head, so a page that redirects (to
     // setup or sign-in) answers with a real 302 instead of streaming a page that then moves.
+    // Only a successful sign-in or setup changes who is signed in: a failed attempt must not
+    // refetch the session and re-render the form the person is typing into again.
     let session = Resource::new_blocking(
-        move || (log_in.version().get(), log_out.version().get(), set_up.version().get()),
+        move || {
+            let signed_in = log_in.value().with(|v| matches!(v, Some(Ok(())))).then(|| log_in.version().get());
+            let set_up_done = set_up.value().with(|v| matches!(v, Some(Ok(())))).then(|| set_up.version().get());
+            (signed_in, log_out.version().get(), set_up_done)
+        },
         |_| get_session(),
     );
     provide_context(AuthContext { log_in, log_out, set_up, session });

@@ -2,7 +2,7 @@
 //! user, and the main landmark.
 
 use crate::api::auth::use_auth;
-use crate::components::session_watch::{SessionWatch, announce_sign_out};
+use crate::components::session_watch::{SessionWatch, announce_sign_out, set_leaving};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -36,9 +36,14 @@ fn UserNav() -> impl IntoView {
     let auth = use_auth();
     // A sign-out here ends the session in every tab of this browser, and they hear it at once.
     Effect::new(move |_| {
-        if let Some(Ok(())) = auth.log_out.value().get() {
-            announce_sign_out();
+        if auth.log_out.pending().get() {
+            set_leaving(true);
         }
+    });
+    Effect::new(move |_| match auth.log_out.value().get() {
+        Some(Ok(())) => announce_sign_out(),
+        Some(Err(_)) => set_leaving(false),
+        None => {}
     });
     move || {
         Suspend::new(async move {

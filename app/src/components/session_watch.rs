@@ -20,10 +20,27 @@ pub const CHECK_EVERY_MS: u64 = 3_000;
 /// Where a tab goes once its session has ended.
 pub const SIGNED_OUT_PAGE: &str = "/login?signed_out=1";
 
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// Set while this tab signs out itself: it goes where the sign-out sends it, and must not
+    /// also follow its own announcement or a session check that sees the sign-out first.
+    static LEAVING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this tab as signing out on its own (`true` while the request runs; `false` again if
+/// it failed).
+pub fn set_leaving(leaving: bool) {
+    #[cfg(feature = "hydrate")]
+    LEAVING.set(leaving);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = leaving;
+}
+
 /// Tells the other tabs of this browser that the user signed out.
 pub fn announce_sign_out() {
     #[cfg(feature = "hydrate")]
     if let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL) {
+        LEAVING.set(true);
         let _ = channel.post_message(&wasm_bindgen::JsValue::from_str(SIGNED_OUT));
         channel.close();
     }
@@ -44,6 +61,9 @@ mod watch {
     use wasm_bindgen::closure::Closure;
 
     fn leave() {
+        if LEAVING.get() {
+            return; // this tab signed out itself and is already on its way
+        }
         if let Some(window) = web_sys::window() {
             let _ = window.location().set_href(SIGNED_OUT_PAGE);
         }

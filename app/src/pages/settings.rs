@@ -5,7 +5,7 @@ use crate::api::auth::use_auth;
 use crate::api::sessions::{RevokeSession, SessionRow, SignOutEverywhere, list_sessions};
 use crate::api::users::{SetUserDisabled, UserRow, list_users};
 use crate::components::layout::{Loading, RequireUser};
-use crate::components::session_watch::announce_sign_out;
+use crate::components::session_watch::{announce_sign_out, set_leaving};
 use crate::format;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -62,11 +62,22 @@ fn Sessions() -> impl IntoView {
     let end_all = ServerAction::<SignOutEverywhere>::new();
     let sessions = Resource::new(move || (revoke.version().get(), end_all.version().get()), |_| list_sessions());
     // Signing out everywhere ends this tab's session too: tell this browser's other tabs.
+    // Only "everywhere" (keep_this = false) ends this tab's session, and with it the other tabs
+    // of this browser (which share it): only then are they told.
+    let everywhere = RwSignal::new(false);
     Effect::new(move |_| {
-        if end_all.input().get().is_none()
-            && let Some(Ok(_)) = end_all.value().get()
-        {
-            announce_sign_out();
+        if let Some(keep_this) = end_all.input().with(|i| i.as_ref().map(|i| i.keep_this)) {
+            everywhere.set(!keep_this);
+            set_leaving(!keep_this);
+        }
+    });
+    Effect::new(move |_| {
+        if end_all.input().get().is_none() && everywhere.get_untracked() {
+            match end_all.value().get() {
+                Some(Ok(_)) => announce_sign_out(),
+                Some(Err(_)) => set_leaving(false),
+                None => {}
+            }
         }
     });
     view! {

@@ -131,6 +131,23 @@ async fn signing_out_everywhere_ends_every_session_and_keeping_this_one_keeps_it
 }
 
 #[tokio::test]
+async fn signing_out_on_one_device_signs_out_every_device() {
+    let app = spawn_app().await;
+    app.set_up_owner().await;
+    let laptop = browser(&app, FIREFOX);
+    let phone = browser(&app, IPHONE);
+    log_in(&app, &laptop, OWNER_EMAIL, OWNER_PASSWORD).await;
+    log_in(&app, &phone, OWNER_EMAIL, OWNER_PASSWORD).await;
+    let r = phone.post(app.url("/api/logout")).send().await.expect("logout");
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    assert!(!check(&app, &phone).await);
+    assert!(!check(&app, &laptop).await, "the laptop's session ended with the phone's sign-out");
+    assert_eq!(app.whoami().await, None, "and the setup session too");
+    log_in(&app, &laptop, OWNER_EMAIL, OWNER_PASSWORD).await;
+    assert!(check(&app, &laptop).await, "signing in again works");
+}
+
+#[tokio::test]
 async fn a_session_cookie_kept_after_logout_lets_nobody_in() {
     let app = spawn_app().await;
     app.set_up_owner().await;
