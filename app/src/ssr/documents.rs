@@ -16,6 +16,18 @@ pub struct RequestMeta {
     pub api_key: Option<ApiKeyActor>,
 }
 
+impl RequestMeta {
+    /// The client address (as the server's middleware resolved it) and user agent of a request
+    /// handled outside server functions; no API key.
+    pub fn of_request(extensions: &http::Extensions, headers: &http::HeaderMap) -> Self {
+        Self {
+            ip: extensions.get::<super::ClientAddress>().map(|c| c.0),
+            user_agent: headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            api_key: None,
+        }
+    }
+}
+
 /// The API key a request came with, as the audit trail names it.
 #[derive(Debug, Clone)]
 pub struct ApiKeyActor {

@@ -6,7 +6,6 @@
 use super::ApiState;
 use super::error::ApiError;
 use super::keys::{self, KeyInfo, Rejection};
-use attesta_app::ssr::ClientAddress;
 use attesta_app::ssr::documents::{ApiKeyActor, RequestMeta};
 use attesta_core::User;
 use attesta_core::api_keys::{Scope, bearer};
@@ -107,9 +106,8 @@ impl FromRequestParts<ApiState> for Caller {
         };
         state.limit.check(key.id)?;
         let meta = RequestMeta {
-            ip: parts.extensions.get::<ClientAddress>().map(|c| c.0),
-            user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
             api_key: keys::public_id(&key).map(|public_id| ApiKeyActor { public_id, name: key.name.clone() }),
+            ..RequestMeta::of_request(&parts.extensions, &parts.headers)
         };
         Ok(Self { key, user, meta })
     }

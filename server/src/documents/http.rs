@@ -10,8 +10,8 @@
 
 use super::ingest::IngestError;
 use super::{DocumentError, Documents, FileKind, StoredDocument, UploadInfo};
+use attesta_app::ssr::ServerContext;
 use attesta_app::ssr::documents::RequestMeta;
-use attesta_app::ssr::{ClientAddress, ServerContext};
 use attesta_core::User;
 use attesta_core::documents::Refusal;
 use attesta_core::evidence::Sha256;
@@ -61,11 +61,7 @@ async fn signed_in(state: &DocumentsState, session: &Session, meta: &RequestMeta
 }
 
 fn meta(request: &Request) -> RequestMeta {
-    RequestMeta {
-        ip: request.extensions().get::<ClientAddress>().map(|c| c.0),
-        user_agent: request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
-        api_key: None,
-    }
+    RequestMeta::of_request(request.extensions(), request.headers())
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -14,11 +14,7 @@ use serde_json::json;
 use tower_sessions::Session;
 
 pub async fn check(State(context): State<ServerContext>, session: Session, request: Request) -> Response {
-    let meta = RequestMeta {
-        ip: request.extensions().get::<attesta_app::ssr::ClientAddress>().map(|c| c.0),
-        user_agent: request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
-        api_key: None,
-    };
+    let meta = RequestMeta::of_request(request.extensions(), request.headers());
     let mut response = match attesta_app::ssr::session::user_of(&context, &session, &meta).await {
         Ok(user) => Json(json!({ "signed_in": user.is_some() })).into_response(),
         Err(e) => {

@@ -91,14 +91,9 @@ pub async fn callback(
     State(state): State<SsoState>,
     session: Session,
     Query(query): Query<CallbackQuery>,
-    client: Option<axum::Extension<attesta_app::ssr::ClientAddress>>,
-    headers: http::HeaderMap,
+    request: axum::extract::Request,
 ) -> Response {
-    let meta = attesta_app::ssr::documents::RequestMeta {
-        ip: client.map(|axum::Extension(c)| c.0),
-        user_agent: headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
-        api_key: None,
-    };
+    let meta = attesta_app::ssr::documents::RequestMeta::of_request(request.extensions(), request.headers());
     match finish(&state, &session, query, &meta).await {
         Ok(next) => Redirect::to(&next).into_response(),
         Err(refused) => refuse(&refused),
