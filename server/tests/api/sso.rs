@@ -409,7 +409,9 @@ impl PrivateIdp {
             .expect("node runs idp.mjs (scripts/services/idp.sh install)");
         let idp = Self { child, issuer: format!("http://127.0.0.1:{port}") };
         let discovery = format!("{}/.well-known/openid-configuration", idp.issuer);
-        for _ in 0..100 {
+        // As long as `idp.sh start` waits (IDP_START_TIMEOUT): node loading oidc-provider took
+        // over 10 s once on two busy cores while the other tests ran.
+        for _ in 0..300 {
             if reqwest::get(&discovery).await.is_ok_and(|r| r.status().is_success()) {
                 return idp;
             }
