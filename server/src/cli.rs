@@ -7,7 +7,8 @@ use crate::config::Config;
 use crate::evidence::EvidenceLog;
 use crate::{Application, shutdown_signal, telemetry};
 use attesta_core::Role;
-use attesta_core::evidence::sealed::{Inputs, verify_document};
+use attesta_core::evidence::sealed::{Inputs, verify_document_detailed};
+use attesta_core::evidence::verify::Verdict;
 use attesta_core::evidence::{DocumentId, VerifierKey};
 use attesta_core::ports::Clock as _;
 use clap::{Parser, Subcommand};
@@ -37,7 +38,9 @@ pub enum Command {
     /// Check the configuration and print it, secrets redacted.
     Config,
     /// Verify offline: an evidence package, a sealed PDF (with the package attached inside
-    /// it), or both. Prints each check; exit 0 valid, 1 tampered or inconsistent, 2 unreadable.
+    /// it), or both. Prints what the files say and each check; exit 0 valid, 1 tampered or
+    /// inconsistent, 2 unreadable, 3 not verified (nothing failed, but a check that decides
+    /// integrity could not run, e.g. without --log-key).
     #[command(arg_required_else_help = true)]
     Verify {
         /// The evidence package (JSON).
@@ -244,17 +247,16 @@ fn verify(package: Option<&Path>, pdf: Option<&Path>, log_key: Option<&str>, sea
         log_key: key.as_ref(),
         seal_anchors: &anchors,
     };
-    match verify_document(inputs) {
+    match verify_document_detailed(inputs) {
         Err(e) => failed(2, e),
-        Ok(report) => {
-            print!("{report}");
+        Ok(verification) => {
+            print!("{}", verification.summary);
             println!();
-            if report.is_valid() {
-                println!("VALID: every check passed");
-                ExitCode::SUCCESS
-            } else {
-                println!("INVALID: the evidence has been tampered with or is inconsistent");
-                ExitCode::from(1)
+            println!("{}", verification.report);
+            match verification.report.verdict() {
+                Verdict::Valid => ExitCode::SUCCESS,
+                Verdict::Invalid => ExitCode::from(1),
+                Verdict::Unverified => ExitCode::from(3),
             }
         }
     }
@@ -288,7 +290,7 @@ fn failed(code: u8, message: impl std::fmt::Display) -> ExitCode {
 
 async fn open_log(config: &Config) -> Result<EvidenceLog, ExitCode> {
     let pool = crate::open_database(config).await.map_err(|e| failed(2, format!("{e:#}")))?;
-    crate::open_evidence(config, pool).map_err(|e| failed(2, format!("{e:#}")))
+    crate::open_evidence(config, pool).await.map_err(|e| failed(2, format!("{e:#}")))
 }
 
 async fn log_verify(config: Config) -> Result<ExitCode, ExitCode> {

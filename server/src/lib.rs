@@ -81,7 +81,7 @@ impl Application {
             None => format!("http://{bound}"),
         };
 
-        let evidence = open_evidence(&config, pool.clone())?;
+        let evidence = open_evidence(&config, pool.clone()).await?;
         // There is always a checkpoint to serve, from the empty log onwards.
         evidence.checkpoint(clock::SystemClock.now().as_micros()).await.context("signing the first checkpoint")?;
         let sealer = open_sealer(&config)?;
@@ -230,10 +230,26 @@ pub async fn open_database(config: &Config) -> anyhow::Result<SqlitePool> {
 }
 
 /// The evidence log over `pool`, with the configured (or newly created) signing key.
-pub fn open_evidence(config: &Config, pool: SqlitePool) -> anyhow::Result<evidence::EvidenceLog> {
+///
+/// The log's name is fixed at its first start and kept in the key file (see
+/// [`evidence::keys::load_or_create`]); the latest stored checkpoint's origin must match it.
+pub async fn open_evidence(config: &Config, pool: SqlitePool) -> anyhow::Result<evidence::EvidenceLog> {
+    use evidence::keys::ConfiguredName;
     let name = attesta_core::evidence::KeyName::parse(&config.log_name())
         .map_err(|e| anyhow::anyhow!("evidence.log_name: {e}"))?;
-    let signer = evidence::keys::load_or_create(&config.evidence.log_key_file, &name)?;
+    let configured = if !config.evidence.log_name.is_empty() {
+        ConfiguredName::Explicit { name, setting: "evidence.log_name" }
+    } else if config.server.public_url.is_some() {
+        ConfiguredName::Explicit { name, setting: "server.public_url" }
+    } else {
+        ConfiguredName::Default(name)
+    };
+    let latest: Option<String> = sqlx::query_scalar("SELECT note FROM log_checkpoints ORDER BY tree_size DESC LIMIT 1")
+        .fetch_optional(&pool)
+        .await
+        .context("reading the latest checkpoint")?;
+    let origin = latest.as_deref().and_then(|note| note.split('\n').next()).map(str::to_owned);
+    let signer = evidence::keys::load_or_create(&config.evidence.log_key_file, &configured, origin.as_deref())?;
     Ok(evidence::EvidenceLog::start(pool, signer))
 }
 
@@ -344,7 +360,11 @@ fn router(
         }),
         api_keys: Arc::new(api::keys::KeysPort { pool: pool.clone(), clock: Arc::new(clock::SystemClock) }),
     };
-    let files_state = documents::http::DocumentsState { documents: documents.clone(), context: context.clone() };
+    let files_state = documents::http::DocumentsState {
+        documents: documents.clone(),
+        context: context.clone(),
+        csrf: csrf::CsrfPolicy { public_origin: Arc::from(public_origin) },
+    };
     let session_check =
         Router::new().route("/auth/session", get(http::session_check::check)).with_state(context.clone());
     let sso_state = sso.map(|sso| sso::routes::SsoState { sso, context: context.clone() });

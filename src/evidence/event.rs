@@ -31,9 +31,10 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 pub const MAX_ID_LEN: usize = 128;
 /// Longest personal-data text field, in bytes.
 pub const MAX_TEXT_BYTES: usize = 2048;
-/// Largest details object, as compact JSON, in bytes.
+/// Largest details object, in bytes of its JCS form (what is hashed), the braces included.
 pub const MAX_DETAILS_BYTES: usize = 64 * 1024;
-/// Deepest nesting of arrays and objects in details.
+/// Deepest value in details: the details object is at depth 0, a member of an object or an
+/// element of an array at depth `d` is at depth `d + 1`, and no value may be deeper than this.
 pub const MAX_DETAILS_DEPTH: usize = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -200,6 +201,7 @@ named_enum!(
         RecipientAcknowledged => "recipient.acknowledged",
         DocumentCompleted => "document.completed",
         DocumentSealed => "document.sealed",
+        DocumentSealCertificate => "document.seal_certificate",
         DocumentExpired => "document.expired",
         DocumentVoided => "document.voided",
         DocumentDownloaded => "document.downloaded",
@@ -225,6 +227,18 @@ named_enum!(
 pub struct Actor {
     pub kind: ActorKind,
     pub id: Option<ActorId>,
+}
+
+/// The actor id of the server itself: ids are `<kind>:<id>` for every kind (`user:42`,
+/// `recipient:r1`, `api_key:ak_…`), the system's too.
+pub const SYSTEM_ACTOR_ID: &str = "system:attesta";
+
+impl Actor {
+    /// The server itself, as the actor of the events it records on its own (mail sent,
+    /// completion, seal).
+    pub fn system() -> Self {
+        Self { kind: ActorKind::System, id: Some(ActorId::parse(SYSTEM_ACTOR_ID).expect("a valid id")) }
+    }
 }
 
 /// Personal-data text: at most [`MAX_TEXT_BYTES`] bytes, otherwise as recorded.
@@ -417,7 +431,10 @@ impl Details {
         for value in map.values() {
             check_details_value(value, 1)?;
         }
-        let size = serde_json::to_vec(&map).map_err(|_| EventError::InvalidDetails("not serialisable"))?.len();
+        // Counted in the bytes that are hashed (JCS), not in any particular JSON text of them.
+        let size = serde_json_canonicalizer::to_vec(&map)
+            .map_err(|_| EventError::InvalidDetails("not serialisable"))?
+            .len();
         if size > MAX_DETAILS_BYTES {
             return Err(EventError::InvalidDetails("larger than 64 KiB"));
         }

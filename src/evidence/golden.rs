@@ -15,12 +15,12 @@ use super::verify::verify_package;
 use crate::time::Timestamp;
 use serde_json::json;
 
-struct Example {
-    signer: LogSigner,
+pub(super) struct Example {
+    pub(super) signer: LogSigner,
     events: Vec<Event>,
     tree: MemoryTree,
     checkpoint_note: String,
-    package: EvidencePackage,
+    pub(super) package: EvidencePackage,
 }
 
 fn text(s: &str) -> Option<Text> {
@@ -28,7 +28,7 @@ fn text(s: &str) -> Option<Text> {
 }
 
 /// One document, two events, in a log that already held one unrelated leaf.
-fn example() -> Example {
+pub(super) fn example() -> Example {
     let signer = LogSigner::from_seed(KeyName::parse("log.attesta.example").expect("name"), &[0x01; 32]);
     let mut head = ChainHead::genesis(DocumentId::parse("doc-1").expect("id"));
     let file = Sha256::digest(b"%PDF-1.7 example");
@@ -38,10 +38,18 @@ fn example() -> Example {
                 event_id: EventId::parse("evt-1").expect("id"),
                 event_type: EventType::DocumentUploaded,
                 time: Timestamp::from_micros(1_795_329_000_000_000),
-                actor: Actor { kind: ActorKind::User, id: Some(ActorId::parse("42").expect("id")) },
+                actor: Actor { kind: ActorKind::User, id: Some(ActorId::parse("user:42").expect("id")) },
                 file_sha256: file,
                 client_file_sha256: Some(file),
-                details: Details::from_value(json!({"title": "Lease", "pages": 2})).expect("details"),
+                details: Details::from_value(json!({
+                    "title": "Lease",
+                    "pages": 2,
+                    "size": 16,
+                    "source": "pdf",
+                    "pdf_version": "1.7",
+                    "file_name": "lease.pdf",
+                }))
+                .expect("details"),
             },
             PersonalData {
                 email: text("owner@example.com"),
@@ -66,10 +74,10 @@ fn example() -> Example {
                 event_id: EventId::parse("evt-2").expect("id"),
                 event_type: EventType::RecipientViewed,
                 time: Timestamp::from_micros(1_795_329_060_000_000),
-                actor: Actor { kind: ActorKind::Recipient, id: Some(ActorId::parse("r-1").expect("id")) },
+                actor: Actor { kind: ActorKind::Recipient, id: Some(ActorId::parse("recipient:r-1").expect("id")) },
                 file_sha256: file,
                 client_file_sha256: None,
-                details: Details::empty(),
+                details: Details::from_value(json!({"recipient": "r-1"})).expect("details"),
             },
             PersonalData { email: text("rita@example.org"), ip: text("2001:db8::17"), ..PersonalData::none() },
             Salt::from_bytes([0x22; 32]),
@@ -139,12 +147,12 @@ fn prints_the_worked_example() {
 const GENESIS: &str = "6f451c090cb6012dd700be518343b9e682b859835bb2fff17d7526d3fd0487b6";
 const PERSONAL_JCS: &str = r#"{"email":"owner@example.com","geo":{"city":"Berlin","country":"DE","latitude":52.52,"longitude":13.405,"region":"BE","source":"ip"},"ip":"203.0.113.7","name":"Olivia Owner","user_agent":"Mozilla/5.0"}"#;
 const COMMITMENT: &str = "dd8725000f4943f63cdd8c0b49888cad14a680c028d09f5e98999b43402bde67";
-const RECORD_JCS: &str = r#"{"actor":{"id":"42","kind":"user"},"client_file_sha256":"7b90830743ea12df73f6631d1437ab6d80f6f972b642bb6dc6bfda3c203fcc0f","details":{"pages":2,"title":"Lease"},"document_id":"doc-1","event_id":"evt-1","file_sha256":"7b90830743ea12df73f6631d1437ab6d80f6f972b642bb6dc6bfda3c203fcc0f","personal_commitment":"dd8725000f4943f63cdd8c0b49888cad14a680c028d09f5e98999b43402bde67","prev_hash":"6f451c090cb6012dd700be518343b9e682b859835bb2fff17d7526d3fd0487b6","seq":0,"time":1795329000000000,"type":"document.uploaded","v":1}"#;
-const EVENT_HASH: &str = "c8bce3e4e690e041fa5180c0f2c5ea21f362ab5877b9be4c8e844439888d060d";
-const LEAF_HASH: &str = "87ea16b631f5142cc1caf70ea93852b9fc96b6789cae51025ef15fed5aa18c97";
-const SECOND_EVENT_HASH: &str = "ad92541a1b345c0be9c8ae0495d93bf1a34885969d813cd863a94220578dc7ca";
+const RECORD_JCS: &str = r#"{"actor":{"id":"user:42","kind":"user"},"client_file_sha256":"7b90830743ea12df73f6631d1437ab6d80f6f972b642bb6dc6bfda3c203fcc0f","details":{"file_name":"lease.pdf","pages":2,"pdf_version":"1.7","size":16,"source":"pdf","title":"Lease"},"document_id":"doc-1","event_id":"evt-1","file_sha256":"7b90830743ea12df73f6631d1437ab6d80f6f972b642bb6dc6bfda3c203fcc0f","personal_commitment":"dd8725000f4943f63cdd8c0b49888cad14a680c028d09f5e98999b43402bde67","prev_hash":"6f451c090cb6012dd700be518343b9e682b859835bb2fff17d7526d3fd0487b6","seq":0,"time":1795329000000000,"type":"document.uploaded","v":1}"#;
+const EVENT_HASH: &str = "3aeb1cdd4b561de451d6ead1ae5b77c34e9acc92259774742f1b234af48d4b4b";
+const LEAF_HASH: &str = "8da3a4f4abecfeb1e9807a96a880910f95be473d658516a0f0e878aa33cac089";
+const SECOND_EVENT_HASH: &str = "edde75f3bdf29cafe329af6fe7ce7d070a62b1d4597b628073a3b88cd003d436";
 const VERIFIER_KEY: &str = "log.attesta.example+2eece63b+AYqI4910CfGV/VLbLTy6XXLKZwm/HZQSG/N0iAG0D29c";
-const ROOT: &str = "dd9790191f97a04946871860f814656fdf1dedb4238e5c426b809dad146425cf";
-const CHECKPOINT_NOTE: &str = "log.attesta.example\n3\n3ZeQGR+XoElGhxhg+BRlb98d7bQjjlxCa4CdrRRkJc8=\n\n\u{2014} log.attesta.example LuzmOx8EhFUVZRKVQ/8rZ+yEWQzjUzA7uJRi/pGyGWGKzKu/ii8ImVUuQQ+ZeDiTTcIQwlHSMOa6Ppe8bosgON8rbgw=\n";
-const HEAD_NOTE: &str = "attesta/v1/document-head\ndoc-1\n2\nad92541a1b345c0be9c8ae0495d93bf1a34885969d813cd863a94220578dc7ca\n3\ndd9790191f97a04946871860f814656fdf1dedb4238e5c426b809dad146425cf\n\n\u{2014} log.attesta.example LuzmOySJegtqd5es9gn9yfKa25r26A6E7Df6ktNefBYl/qn866tD+sGOVG7Tdp0H7hwLeo3mET/zGfM6o4VO6kHm/gA=\n";
-const PACKAGE_JSON_SHA256: &str = "171102eb2edb84840776e0acd3d6b82381cfedd21895af40838dd5221f944680";
+const ROOT: &str = "cd73ac23157a802692d023b18636caf9d5515eb86dab8c63f796dbb72904e0c5";
+const CHECKPOINT_NOTE: &str = "log.attesta.example\n3\nzXOsIxV6gCaS0COxhjbK+dVRXrhtq4xj95bbtykE4MU=\n\n\u{2014} log.attesta.example LuzmO52qebffA+hBusnGV3h3iEil9OFmIBeOsMQEedjpvCMjCe90h4IZjXqXUPSjQMUwyqnLncGoGepIb3A4SuND8gg=\n";
+const HEAD_NOTE: &str = "attesta/v1/document-head\ndoc-1\n2\nedde75f3bdf29cafe329af6fe7ce7d070a62b1d4597b628073a3b88cd003d436\n3\ncd73ac23157a802692d023b18636caf9d5515eb86dab8c63f796dbb72904e0c5\n\n\u{2014} log.attesta.example LuzmO0t+yirms1Et2h6hAJcIle98CH5H0quuoabD5qZ1oE8Vb8585eEZC3M6D8F1yhD60BQf5JHjjHZPB3oj2iKsnA4=\n";
+const PACKAGE_JSON_SHA256: &str = "319874f0bdeb4f6bc756ef32073811fa97d9103ff71f8256de3bbf4fee153381";

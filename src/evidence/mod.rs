@@ -31,6 +31,8 @@ pub mod verify;
 mod fixture;
 #[cfg(test)]
 mod golden;
+#[cfg(test)]
+mod vectors;
 
 pub use chain::{ChainError, ChainHead, Event, genesis_hash, verify_chain};
 pub use checkpoint::{
@@ -43,4 +45,4 @@ pub use event::{
 pub use hash::{FileHasher, HashError, Sha256};
 pub use merkle::{Frontier, MemoryTree, NodeId, NodeSource, ProofError};
 pub use package::{EvidencePackage, PackageError, PackagedEvent};
-pub use verify::{Report, Status, verify_package, verify_package_json};
+pub use verify::{Report, Status, Verdict, verify_package, verify_package_json};

@@ -217,6 +217,12 @@ impl EvidencePackage {
         if input.len() > MAX_PACKAGE_BYTES {
             return Err(PackageError::TooLarge);
         }
+        if input.starts_with(b"\xEF\xBB\xBF") {
+            return Err(PackageError::Json("the package starts with a byte order mark (U+FEFF): it must be UTF-8 JSON without one".into()));
+        }
+        // serde would keep the last of two members with the same name, another reader the
+        // first: the same bytes would verify differently, so such input is unreadable.
+        serde_json::from_slice::<strict::NoDuplicates>(input).map_err(|e| PackageError::Json(e.to_string()))?;
         // Read the format first, so a newer package gets a clear answer rather than a schema error.
         #[derive(Deserialize)]
         struct FormatOnly {
@@ -248,6 +254,64 @@ impl EvidencePackage {
         for event in &mut self.events {
             event.personal = None;
             event.salt = None;
+        }
+    }
+}
+
+/// A walk over any JSON value that refuses an object with two members of the same name (after
+/// unescaping, so `"a"` and `"\u0061"` are the same name).
+mod strict {
+    use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+    use std::collections::BTreeSet;
+    use std::fmt;
+
+    pub struct NoDuplicates;
+
+    impl<'de> Deserialize<'de> for NoDuplicates {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(Walk)
+        }
+    }
+
+    struct Walk;
+
+    impl<'de> Visitor<'de> for Walk {
+        type Value = NoDuplicates;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E: Error>(self, _: bool) -> Result<NoDuplicates, E> {
+            Ok(NoDuplicates)
+        }
+        fn visit_i64<E: Error>(self, _: i64) -> Result<NoDuplicates, E> {
+            Ok(NoDuplicates)
+        }
+        fn visit_u64<E: Error>(self, _: u64) -> Result<NoDuplicates, E> {
+            Ok(NoDuplicates)
+        }
+        fn visit_f64<E: Error>(self, _: f64) -> Result<NoDuplicates, E> {
+            Ok(NoDuplicates)
+        }
+        fn visit_str<E: Error>(self, _: &str) -> Result<NoDuplicates, E> {
+            Ok(NoDuplicates)
+        }
+        fn visit_unit<E: Error>(self) -> Result<NoDuplicates, E> {
+            Ok(NoDuplicates)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<NoDuplicates, A::Error> {
+            while seq.next_element::<NoDuplicates>()?.is_some() {}
+            Ok(NoDuplicates)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NoDuplicates, A::Error> {
+            let mut seen = BTreeSet::new();
+            while let Some(name) = map.next_key::<String>()? {
+                if !seen.insert(name.clone()) {
+                    return Err(A::Error::custom(format!("duplicate member name {name:?}")));
+                }
+                map.next_value::<NoDuplicates>()?;
+            }
+            Ok(NoDuplicates)
         }
     }
 }

@@ -10,15 +10,24 @@
 //!   prefixes of the sealed file (completion only appends), so their recorded lengths and hashes
 //!   are checked by cutting the file there; with the seal event, the whole file's hash;
 //! - the PAdES seal ([`crate::seal::verify_seal`]): the signature covers the whole file and
-//!   chains to the instance's seal certificate authority.
+//!   chains to the instance's seal certificate authority;
+//! - the seal against the evidence (`seal_certificate`): the last signature in the file was
+//!   made with the seal certificate the log-signed evidence names (`seal_certificate_sha256` of
+//!   `document.completed`, or of a later `document.seal_certificate` or `document.sealed`). This
+//!   is what ties the seal to the log key alone: a file changed after sealing and signed again
+//!   with any other certificate fails here, whether or not a seal authority was given.
 //!
-//! `Err` means nothing could be read (the CLI exits 2); otherwise the report says what holds.
+//! `Err` means nothing could be read (the CLI exits 2); otherwise the report says what holds,
+//! and [`Summary`] what the files say (document, signers, seal, checkpoint) for people to read
+//! beside the verdict.
 
-use super::checkpoint::VerifierKey;
-use super::event::EventRecord;
+use super::checkpoint::{Checkpoint, VerifierKey, unverified_note_text};
+use super::event::{EventRecord, EventType};
 use super::hash::Sha256;
 use super::package::{EvidencePackage, MAX_PACKAGE_BYTES, PackageError};
 use super::verify::{Report, verify_package};
+use crate::Timestamp;
+use crate::seal::SealFacts;
 use lopdf::{Document, Object};
 
 /// Attached evidence packages are named `attesta-evidence-<document id>.json`.
@@ -120,6 +129,168 @@ fn collect(doc: &Document, node: &Object, out: &mut Vec<(Vec<u8>, Object)>, dept
 
 /// Runs every check; see the module docs.
 pub fn verify_document(inputs: Inputs<'_>) -> Result<Report, SealedPdfError> {
+    verify_document_detailed(inputs).map(|v| v.report)
+}
+
+/// A verification: the checks and their verdict, and what the files say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub report: Report,
+    pub summary: Summary,
+}
+
+/// What the verified files say, for people: which document, who signed it and when, who sealed
+/// it, and which log checkpoint covers it. These are the files' own statements; the report's
+/// verdict says whether they hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub document_id: Option<String>,
+    /// `document.uploaded`'s `details.title`.
+    pub title: Option<String>,
+    pub events: usize,
+    /// Each `recipient.signed`, in order.
+    pub signers: Vec<Signer>,
+    /// `document.completed`'s time.
+    pub completed: Option<Timestamp>,
+    /// The seal the PDF carries (its last signature), when a PDF was given.
+    pub seal: Option<SealFacts>,
+    /// The checkpoint the evidence is proven against.
+    pub checkpoint: Option<CheckpointFacts>,
+}
+
+/// One signature in the evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signer {
+    /// `details.recipient`.
+    pub recipient: String,
+    /// From the event's personal data; `None` once purged.
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub signed_at: Timestamp,
+}
+
+/// The checkpoint's claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointFacts {
+    /// The log's name (its origin line).
+    pub origin: String,
+    pub tree_size: u64,
+}
+
+impl Summary {
+    fn of(package: &EvidencePackage) -> Self {
+        let records = || package.events.iter().map(|e| &e.record);
+        let title = find(package, "document.uploaded")
+            .and_then(|r| r.details().as_map().get("title").and_then(|t| t.as_str()).map(str::to_owned));
+        let signers = package
+            .events
+            .iter()
+            .filter(|e| *e.record.event_type() == EventType::RecipientSigned)
+            .map(|e| Signer {
+                recipient: e.record.details().as_map().get("recipient").and_then(|r| r.as_str()).unwrap_or("").to_owned(),
+                name: e.personal.as_ref().and_then(|p| p.name.as_ref()).map(|n| n.as_str().to_owned()),
+                email: e.personal.as_ref().and_then(|p| p.email.as_ref()).map(|n| n.as_str().to_owned()),
+                signed_at: e.record.time(),
+            })
+            .collect();
+        let checkpoint = unverified_note_text(&package.log.checkpoint)
+            .and_then(|text| Checkpoint::parse_text(text).ok())
+            .map(|c| CheckpointFacts { origin: c.origin().to_owned(), tree_size: c.size() });
+        Self {
+            document_id: Some(package.document.id.to_string()),
+            title,
+            events: package.events.len(),
+            signers,
+            completed: records().rfind(|r| *r.event_type() == EventType::DocumentCompleted).map(|r| r.time()),
+            seal: None,
+            checkpoint,
+        }
+    }
+}
+
+impl std::fmt::Display for Summary {
+    /// What the files say, one fact a line, for the CLI above the checks.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::seal::format_utc;
+        let title = self.title.as_deref().unwrap_or("(untitled)");
+        match &self.document_id {
+            Some(id) => writeln!(f, "Document: {title} ({id}), {} events", self.events)?,
+            None => writeln!(f, "Document: no evidence package")?,
+        }
+        for signer in &self.signers {
+            let who = match (&signer.name, &signer.email) {
+                (Some(n), Some(e)) => format!("{n} <{e}>"),
+                (Some(n), None) => n.clone(),
+                (None, Some(e)) => e.clone(),
+                (None, None) => format!("recipient {} (personal data purged)", signer.recipient),
+            };
+            writeln!(f, "Signed by: {who} at {}", format_utc(signer.signed_at))?;
+        }
+        if let Some(at) = self.completed {
+            writeln!(f, "Completed: {}", format_utc(at))?;
+        }
+        if let Some(seal) = &self.seal {
+            let by = seal.signer_subject.as_deref().unwrap_or("no readable seal");
+            let when = seal.signing_time.map(format_utc).unwrap_or_else(|| "an unstated time".into());
+            write!(f, "Sealed by: {by} at {when}")?;
+            match (&seal.timestamp, &seal.timestamp_authority) {
+                (Some(t), Some(tsa)) => writeln!(f, ", timestamped {} by {tsa}", format_utc(*t))?,
+                _ => writeln!(f, ", no timestamp authority")?,
+            }
+        }
+        if let Some(c) = &self.checkpoint {
+            writeln!(f, "Log checkpoint: {}, tree size {}", c.origin, c.tree_size)?;
+        }
+        Ok(())
+    }
+}
+
+/// The event types whose `details.seal_certificate_sha256` names the instance's seal certificate.
+const SEAL_NAMING: [&str; 3] = ["document.completed", "document.seal_certificate", "document.sealed"];
+
+/// The seal certificate the evidence names: `seal_certificate_sha256` of the last event of a
+/// type in [`SEAL_NAMING`], with that event's position. `None` when no such event names one.
+pub fn named_seal_certificate(package: &EvidencePackage) -> Option<(Sha256, usize, &EventRecord)> {
+    let (position, record) = package
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (i, &e.record))
+        .rfind(|(_, r)| SEAL_NAMING.contains(&r.event_type().as_str()))?;
+    let text = record.details().as_map().get("seal_certificate_sha256")?.as_str()?;
+    Sha256::parse_hex(text).ok().map(|sha| (sha, position, record))
+}
+
+/// The last signature against the certificate the evidence names.
+fn check_seal_binding(report: &mut Report, package: &EvidencePackage, facts: &SealFacts) {
+    let Some((named, position, record)) = named_seal_certificate(package) else {
+        return report.add(
+            "seal_certificate",
+            vec![
+                "the evidence names no seal certificate (no document.completed recording seal_certificate_sha256), \
+                 so no signature in this file can be tied to the log"
+                    .into(),
+            ],
+            None,
+        );
+    };
+    let named_by = format!("event {position} ({})", record.event_type());
+    let failures = match &facts.signer_certificate_sha256 {
+        None => vec![format!("the file's last signature is not a readable seal to compare with {named_by}")],
+        Some(found) if *found == named => vec![],
+        Some(found) => vec![format!(
+            "the last of the file's {} signature(s) was made by {} (certificate SHA-256 {found}), not with the seal \
+             certificate {named_by} names ({named}): the file was signed again after it was sealed, or sealed elsewhere",
+            facts.signatures,
+            facts.signer_subject.as_deref().unwrap_or("an unknown signer"),
+        )],
+    };
+    let detail = format!("certificate SHA-256 {named}, named by {named_by}; nothing was signed after it");
+    report.add("seal_certificate", failures, Some(detail));
+}
+
+/// [`verify_document`], with the [`Summary`] of what was verified.
+pub fn verify_document_detailed(inputs: Inputs<'_>) -> Result<Verification, SealedPdfError> {
     if inputs.pdf.is_none() && inputs.package.is_none() {
         return Err(SealedPdfError::NoInput);
     }
@@ -149,11 +320,17 @@ pub fn verify_document(inputs: Inputs<'_>) -> Result<Report, SealedPdfError> {
         None => None,
     };
     let Some(package) = given.as_ref().or(embedded.as_ref()) else {
+        let mut summary = Summary::default();
         if let Some(pdf) = inputs.pdf {
-            report.checks.extend(crate::seal::verify_seal(pdf, inputs.seal_anchors).checks);
+            let seal = crate::seal::verify_seal_detailed(pdf, inputs.seal_anchors);
+            report.checks.extend(seal.report.checks);
+            // Without evidence nothing names the instance's seal: that is a failure, not a skip.
+            report.add("seal_certificate", vec!["no evidence names a seal certificate to compare with".into()], None);
+            summary.seal = Some(seal.facts);
         }
-        return Ok(report);
+        return Ok(Verification { report, summary });
     };
+    let mut summary = Summary::of(package);
     report.checks.extend(verify_package(package, inputs.log_key).checks);
     if let (Some(given), Some(embedded)) = (&given, &embedded) {
         report.add(
@@ -164,9 +341,12 @@ pub fn verify_document(inputs: Inputs<'_>) -> Result<Report, SealedPdfError> {
     }
     if let Some(pdf) = inputs.pdf {
         file_checks(&mut report, pdf, package);
-        report.checks.extend(crate::seal::verify_seal(pdf, inputs.seal_anchors).checks);
+        let seal = crate::seal::verify_seal_detailed(pdf, inputs.seal_anchors);
+        report.checks.extend(seal.report.checks);
+        check_seal_binding(&mut report, package, &seal.facts);
+        summary.seal = Some(seal.facts);
     }
-    Ok(report)
+    Ok(Verification { report, summary })
 }
 
 /// The attached package's events are the first events of the given one, the same document.

@@ -2,12 +2,13 @@
 //!
 //! [`verify_package_json`] separates two outcomes: `Err` means the input could not be read as an
 //! evidence package at all (the CLI exits 2); `Ok(report)` means it was read, and the report
-//! says check by check whether it is genuine (`report.is_valid()`, else the CLI exits 1).
+//! says check by check whether it is genuine, and gives one [`Verdict`].
 //!
 //! Every check runs even after another fails, so a report shows all that is wrong, and each
 //! failure says where ("event 3 (recipient.signed): hash mismatch"). Events are numbered by their
-//! position in the package, from 0. A package is valid when no check failed; a check with
-//! nothing to examine (personal data all purged, no trusted key given) is skipped, not failed.
+//! position in the package, from 0. A check with nothing to examine (personal data all purged,
+//! no trusted key given) is skipped, not failed; but a skipped check that decides integrity
+//! ([`DECISIVE`]) leaves the verdict [`Verdict::Unverified`], never valid.
 //!
 //! Trust: without a trusted key the package's own key is used, which proves only that whoever
 //! holds that key vouched for the content. Pin the log's published key to exclude a forger who
@@ -17,7 +18,7 @@ use super::chain::genesis_hash;
 use super::checkpoint::{Checkpoint, VerifierKey, open_note, unverified_note_text, verify_checkpoint};
 use super::event::EventType;
 use super::merkle::{log_leaf_hash, verify_inclusion};
-use super::package::{DocumentHead, EvidencePackage, FORMAT, PackageError, PackagedEvent};
+use super::package::{DocumentHead, EvidencePackage, PackageError, PackagedEvent};
 use serde::Serialize;
 use std::fmt;
 
@@ -51,10 +52,49 @@ pub struct Report {
     pub checks: Vec<Check>,
 }
 
+/// Checks that decide integrity: when one of them is skipped, nothing failed but nothing was
+/// proven either. `key_pinned`: without a trusted log key anyone can re-sign a forged history;
+/// `original_file` and `signed_file`: without them the PDF's bytes are not tied to the evidence.
+pub const DECISIVE: [&str; 3] = ["key_pinned", "original_file", "signed_file"];
+
+/// The one answer of a verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// No check failed and no [`DECISIVE`] check was skipped.
+    Valid,
+    /// At least one check failed.
+    Invalid,
+    /// No check failed, but a [`DECISIVE`] check could not run.
+    Unverified,
+}
+
 impl Report {
-    /// True when no check failed.
+    /// The verdict: invalid when a check failed, unverified when a [`DECISIVE`] check was
+    /// skipped, else valid.
+    pub fn verdict(&self) -> Verdict {
+        if !self.no_failures() {
+            Verdict::Invalid
+        } else if self.undecided().next().is_some() {
+            Verdict::Unverified
+        } else {
+            Verdict::Valid
+        }
+    }
+
+    /// True only for [`Verdict::Valid`].
     pub fn is_valid(&self) -> bool {
+        self.verdict() == Verdict::Valid
+    }
+
+    /// True when no check failed (the verdict may still be [`Verdict::Unverified`]).
+    pub fn no_failures(&self) -> bool {
         self.checks.iter().all(|c| c.status != Status::Fail)
+    }
+
+    /// The [`DECISIVE`] checks that were skipped.
+    pub fn undecided(&self) -> impl Iterator<Item = &Check> + '_ {
+        self.checks.iter().filter(|c| c.status == Status::Skip && DECISIVE.contains(&c.name))
     }
 
     /// Every failure as (check name, where it broke).
@@ -93,10 +133,13 @@ impl fmt::Display for Report {
             }
         }
         let failed = self.checks.iter().filter(|c| c.status == Status::Fail).count();
-        if failed == 0 {
-            write!(f, "valid: no check failed")
-        } else {
-            write!(f, "INVALID: {failed} of {} checks failed", self.checks.len())
+        match self.verdict() {
+            Verdict::Valid => write!(f, "VALID: every check passed"),
+            Verdict::Invalid => write!(f, "INVALID: {failed} of {} checks failed", self.checks.len()),
+            Verdict::Unverified => {
+                let skipped: Vec<&str> = self.undecided().map(|c| c.name).collect();
+                write!(f, "NOT VERIFIED: no check failed, but {} could not run", skipped.join(", "))
+            }
         }
     }
 }
@@ -104,7 +147,6 @@ impl fmt::Display for Report {
 /// A sentence for each check name, for reports people read (the document page, `/verify`).
 pub fn check_label(name: &str) -> Option<&'static str> {
     Some(match name {
-        "format_version" => "The package is in a format this verifier reads",
         "log_key" => "The log's public key is readable",
         "key_pinned" => "The log key is the one this server publishes",
         "checkpoint_signature" => "The log checkpoint is signed by the log's key",
@@ -122,6 +164,7 @@ pub fn check_label(name: &str) -> Option<&'static str> {
         "original_file" => "The original upload is the start of this file, unchanged",
         "signed_file" => "The signed document is the start of this file, unchanged",
         "sealed_file" => "This file is the sealed file the evidence names",
+        "seal_certificate" => "The last signature is this service's seal, made with the certificate the evidence names",
         // The seal's checks (`crate::seal::verify_seal`).
         "trust_anchors" => "The seal's trust anchors are readable certificates",
         "seal_present" => "The PDF carries a PAdES seal",
@@ -136,6 +179,34 @@ pub fn check_label(name: &str) -> Option<&'static str> {
         "timestamp_trust" => "The timestamp authority is trusted",
         _ => return None,
     })
+}
+
+/// What a failed check means, for people who do not read certificates and hashes.
+pub fn failure_meaning(name: &str) -> &'static str {
+    match name {
+        "log_key" | "checkpoint_signature" | "document_head" => {
+            "The log's signature on the evidence is missing or wrong: the evidence may have been forged."
+        }
+        "key_pinned" => "The evidence was signed by another log than this service's: it does not come from here.",
+        "event_hashes" | "hash_chain" | "document_ids" | "sequence_numbers" | "personal_data" => {
+            "The history of the document was edited after it was recorded."
+        }
+        "log_order" | "inclusion_proofs" => "Events are missing from the public log or were moved: the history was edited.",
+        "file_hashes" | "original_file" | "signed_file" | "sealed_file" => {
+            "The file's content is not what was uploaded and signed: it was changed."
+        }
+        "embedded_package" | "packages_agree" => "The evidence inside the PDF is missing or does not match.",
+        "seal_present" | "signature_container" | "seal_signature" | "signing_certificate" => {
+            "The PDF's seal is missing or broken."
+        }
+        "byte_range" | "whole_file" | "message_digest" => "The PDF was changed after it was sealed.",
+        "seal_certificate" => {
+            "The PDF was signed again after this service sealed it, or sealed by someone else: it was changed."
+        }
+        "certificate_chain" | "trust_anchors" => "The seal was not made by this service's seal authority.",
+        "timestamp" | "timestamp_trust" => "The seal's timestamp is broken or from an unknown authority.",
+        _ => "This check failed.",
+    }
 }
 
 fn label(position: usize, event: &PackagedEvent) -> String {
@@ -153,10 +224,6 @@ pub fn verify_package(package: &EvidencePackage, trusted_key: Option<&VerifierKe
     let mut report = Report::default();
     let events = &package.events;
     let document_id = &package.document.id;
-
-    let format_failures =
-        if package.format == FORMAT { vec![] } else { vec![format!("format {:?} is not {FORMAT:?}", package.format)] };
-    report.add("format_version", format_failures, Some(FORMAT.to_owned()));
 
     // Keys.
     let embedded = VerifierKey::parse(&package.log.verifier_key);

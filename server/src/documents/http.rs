@@ -7,6 +7,11 @@
 //!   `Content-Digest: sha-256=:<base64>:`). Answers 201 with the document as JSON, or an error
 //!   JSON `{"error": code, "message": text}` with 400, 401, 413, 415 or 422.
 //! - `GET /documents/{id}/file`: the PDF, inline; `?download=1` as an attachment.
+//!
+//! The GETs that serve a signed-in user a file record `document.viewed` or
+//! `document.downloaded` in their name, so they answer only requests from this site's pages or
+//! typed by the person (`crate::http::csrf::may_record_on_get`); another site's link gets a page
+//! with a link to continue from here instead.
 
 use super::ingest::IngestError;
 use super::{DocumentError, Documents, FileKind, StoredDocument, UploadInfo};
@@ -29,6 +34,8 @@ use tower_sessions::Session;
 pub struct DocumentsState {
     pub documents: Documents,
     pub context: ServerContext,
+    /// Who may make a GET that records a view or download.
+    pub csrf: crate::http::csrf::CsrfPolicy,
 }
 
 /// An error answer: its status, a stable code and a sentence.
@@ -273,6 +280,9 @@ async fn serve_file(
     download: bool,
     request: Request,
 ) -> Response {
+    if !crate::http::csrf::may_record_on_get(&state.csrf, request.headers()) {
+        return continue_from_here(request.uri());
+    }
     let user = match signed_in(&state, &session, &meta(&request)).await {
         Ok(u) => u,
         Err(e) => return e.into_response(),
@@ -303,6 +313,9 @@ pub async fn evidence(
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
+    if !crate::http::csrf::may_record_on_get(&state.csrf, request.headers()) {
+        return continue_from_here(request.uri());
+    }
     let user = match signed_in(&state, &session, &meta(&request)).await {
         Ok(u) => u,
         Err(e) => return e.into_response(),
@@ -320,6 +333,41 @@ pub async fn evidence(
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     response
+}
+
+/// 403 for a recording GET started by another site: a page whose link repeats the request from
+/// here, so the person (and only the person) can still open the file with one click.
+fn continue_from_here(uri: &http::Uri) -> Response {
+    let target = uri.path_and_query().map_or("/", |p| p.as_str());
+    let href = html_escape(target);
+    let body = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
+         content=\"width=device-width\"><title>Open the document</title></head><body><h1>Open the document</h1>\
+         <p>Another site sent you here. Opening or downloading a document is recorded in its evidence under \
+         your name, so Attesta only does it when you ask from this site.</p>\
+         <p><a href=\"{href}\">Open the document</a></p></body></html>"
+    );
+    let mut response = (StatusCode::FORBIDDEN, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
+}
+
+/// Text made safe inside an HTML attribute or element.
+fn html_escape(text: &str) -> String {
+    text.chars().fold(String::with_capacity(text.len()), |mut out, c| {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+        out
+    })
 }
 
 fn read_error(e: DocumentError) -> Response {

@@ -58,6 +58,35 @@ fn is_same_site(policy: &CsrfPolicy, headers: &HeaderMap) -> bool {
     !headers.contains_key(header::COOKIE)
 }
 
+/// Whether a GET that records evidence (a view or a download, in the signed-in person's name)
+/// may record it: the request must come from a page of this site or from the person
+/// themselves, never from another site's link, image or form riding on the `Lax` cookie.
+///
+/// - `Sec-Fetch-Site: same-origin`: a link or fetch on one of our pages;
+/// - `Sec-Fetch-Site: none`: a URL the person typed, bookmarked or opened from another
+///   application (a mail client): the browser sends `none` only when no site started the
+///   request, so no other site can produce it;
+/// - any other value (`cross-site`, `same-site`: a sibling subdomain we do not control) is refused;
+/// - without `Sec-Fetch-Site` (browsers send it only to secure origins, and old browsers not at
+///   all) a `Referer`, when present, must be of this site; with neither, a non-browser client
+///   or a typed URL is assumed, as a cross-site browser request would have carried one of them.
+pub fn may_record_on_get(policy: &CsrfPolicy, headers: &HeaderMap) -> bool {
+    match header_str(headers, "sec-fetch-site") {
+        Some(site) => matches!(site, "same-origin" | "none"),
+        None => match header_str(headers, header::REFERER.as_str()) {
+            Some(referer) => {
+                let host = header_str(headers, header::HOST.as_str());
+                url::Url::parse(referer).is_ok_and(|u| {
+                    let origin = u.origin().ascii_serialization();
+                    origin == *policy.public_origin
+                        || host.is_some_and(|h| origin.split_once("://").is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(h)))
+                })
+            }
+            None => true,
+        },
+    }
+}
+
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -114,6 +143,23 @@ mod tests {
     fn the_referer_decides_when_origin_is_absent() {
         assert!(is_same_site(&policy(), &headers(&[("referer", "https://sign.example.com/login"), ("cookie", "a=b")])));
         assert!(!is_same_site(&policy(), &headers(&[("referer", "https://evil.example/x"), ("cookie", "a=b")])));
+    }
+
+    #[test]
+    fn a_recording_get_must_come_from_this_site_or_the_person() {
+        for ok in [&[("sec-fetch-site", "same-origin")][..], &[("sec-fetch-site", "none")], &[]] {
+            assert!(may_record_on_get(&policy(), &headers(ok)), "{ok:?}");
+        }
+        let from_here = [("referer", "https://sign.example.com/documents/d1"), ("host", "sign.example.com")];
+        assert!(may_record_on_get(&policy(), &headers(&from_here)));
+        for refused in [
+            &[("sec-fetch-site", "cross-site")][..],
+            &[("sec-fetch-site", "same-site")],
+            &[("sec-fetch-site", "cross-site"), ("referer", "https://sign.example.com/")],
+            &[("referer", "https://evil.example/page"), ("host", "sign.example.com")],
+        ] {
+            assert!(!may_record_on_get(&policy(), &headers(refused)), "{refused:?}");
+        }
     }
 
     #[test]

@@ -12,8 +12,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 use std::sync::OnceLock;
 
-const ALL_CHECKS: [&str; 13] = [
-    "format_version",
+const ALL_CHECKS: [&str; 12] = [
     "log_key",
     "key_pinned",
     "checkpoint_signature",
@@ -40,7 +39,9 @@ fn package() -> EvidencePackage {
 fn detected_json(json: &[u8], key: Option<&VerifierKey>) -> bool {
     match verify_package_json(json, key) {
         Err(_) => true,
-        Ok(report) => !report.is_valid(),
+        // Tampering shows as a failed check; without a pinned key the verdict is never valid
+        // anyway, so that alone would prove nothing.
+        Ok(report) => !report.no_failures(),
     }
 }
 
@@ -56,7 +57,8 @@ fn attacker() -> LogSigner {
 fn the_fixture_packages_pass_every_check() {
     for package in [&fixture().package_a, &fixture().package_b] {
         let report = verify_package(package, None);
-        assert!(report.is_valid(), "{report}");
+        assert!(report.no_failures(), "{report}");
+        assert_eq!(report.verdict(), Verdict::Unverified, "no key pinned: nothing failed, nothing proven");
         let names: Vec<&str> = report.checks.iter().map(|c| c.name).collect();
         assert_eq!(names, ALL_CHECKS);
         assert_eq!(report.check("key_pinned").map(|c| c.status), Some(Status::Skip));
@@ -152,8 +154,11 @@ fn failures_say_which_event_broke_and_how() {
     assert_eq!(report.failures().next(), Some(("event_hashes", "event 3 (recipient.viewed): hash mismatch")));
     let text = report.to_string();
     assert!(text.contains("FAIL event_hashes\n     event 3 (recipient.viewed): hash mismatch\n"), "{text}");
-    assert!(text.ends_with("INVALID: 1 of 13 checks failed"), "{text}");
-    assert!(verify_package(&fixture().package_a, None).to_string().ends_with("valid: no check failed"));
+    assert!(text.ends_with("INVALID: 1 of 12 checks failed"), "{text}");
+    let unpinned = verify_package(&fixture().package_a, None).to_string();
+    assert!(unpinned.ends_with("NOT VERIFIED: no check failed, but key_pinned could not run"), "{unpinned}");
+    let pinned = verify_package(&fixture().package_a, Some(real_key())).to_string();
+    assert!(pinned.ends_with("VALID: every check passed"), "{pinned}");
 }
 
 #[test]
@@ -216,7 +221,8 @@ fn a_re_signed_forgery_passes_only_when_no_key_is_pinned() {
     let note = forger.sign_checkpoint(&checkpoint).expect("sign");
     let forged = EvidencePackage::assemble(rebuilt, &note, &tree, &forger).expect("forgery is self-consistent");
 
-    assert!(verify_package(&forged, None).is_valid());
+    assert!(verify_package(&forged, None).no_failures());
+    assert_eq!(verify_package(&forged, None).verdict(), Verdict::Unverified, "never valid without a pinned key");
     let pinned = verify_package(&forged, Some(real_key()));
     // The proofs do lead to the forged root; it is the signature on that root that fails.
     assert_eq!(failed(&pinned), vec!["key_pinned", "checkpoint_signature", "document_head"]);
@@ -465,7 +471,7 @@ proptest! {
     fn dropping_reordering_inserting_moving_or_rewriting_events_and_altering_proofs_is_detected(edit in edits()) {
         let tampered = apply(&edit);
         // Pinning changes nothing here: the package's own key is the real one.
-        prop_assert!(!verify_package(&tampered, None).is_valid(), "{:?} went unnoticed", edit);
+        prop_assert!(!verify_package(&tampered, None).no_failures(), "{:?} went unnoticed", edit);
     }
 }
 

@@ -127,6 +127,8 @@ impl Documents {
             "original_sha256": document.sha256.to_hex(),
             "original_size": document.size,
             "signed_size": signed.len(),
+            // The certificate that will seal it: what ties the seal to the log (EVIDENCE.md §11.1).
+            "seal_certificate_sha256": self.inner.sealer.certificate_sha256().to_hex(),
         });
         let event = self.system_event_for(EventType::DocumentCompleted, sha, details)?;
         let (doc_id, now, size) = (document.id.clone(), self.inner.clock.now().as_micros(), signed.len() as i64);
@@ -187,7 +189,10 @@ impl Documents {
         let doc_id = parse_id(&document.id)?;
         let now = self.inner.clock.now();
         // A checkpoint covering `document.completed` is made on demand if the last one does not.
-        let package = self.inner.evidence.package(&doc_id, now.as_micros()).await.map_err(internal)?;
+        let mut package = self.inner.evidence.package(&doc_id, now.as_micros()).await.map_err(internal)?;
+        if self.name_seal_certificate(document, &package, signed_key).await? {
+            package = self.inner.evidence.package(&doc_id, now.as_micros()).await.map_err(internal)?;
+        }
         let recipients = super::signing::repo::recipients(&self.inner.pool, &document.id)
             .await?
             .into_iter()
@@ -259,6 +264,36 @@ impl Documents {
                 Err(internal(e))
             }
         }
+    }
+
+    /// The attached package must name the certificate that seals the file. `document.completed`
+    /// named the one of its day; when the instance's seal certificate changed since (renewed,
+    /// replaced) or the document completed before completion named one, this appends
+    /// `document.seal_certificate` naming the current one. Returns whether it appended.
+    async fn name_seal_certificate(
+        &self,
+        document: &StoredDocument,
+        package: &attesta_core::evidence::EvidencePackage,
+        signed_key: &str,
+    ) -> Result<bool, SigningError> {
+        let current = self.inner.sealer.certificate_sha256();
+        let named = attesta_core::evidence::sealed::named_seal_certificate(package).map(|(sha, _, _)| sha);
+        if named == Some(current) {
+            return Ok(false);
+        }
+        let last = package.events.last().ok_or_else(|| internal("a completed document without events"))?;
+        let details = json!({
+            "seal_certificate_sha256": current.to_hex(),
+            "replaces": named.map(|s| s.to_hex()),
+        });
+        let event = self.system_event_for(EventType::DocumentSealCertificate, *last.record.file_sha256(), details)?;
+        tracing::info!(document_id = %document.id, signed_blob = signed_key, "the seal certificate changed since completion");
+        self.inner
+            .evidence
+            .append(Append::event(parse_id(&document.id)?, event, PersonalData::none()))
+            .await
+            .map_err(internal)?;
+        Ok(true)
     }
 
     // ---- step 3: every party holds the proof --------------------------------------------
@@ -334,8 +369,7 @@ impl Documents {
         file: Sha256,
         details: serde_json::Value,
     ) -> Result<attesta_core::evidence::NewEvent, SigningError> {
-        use attesta_core::evidence::{Actor, ActorId, ActorKind};
-        let actor = Actor { kind: ActorKind::System, id: Some(ActorId::parse("attesta").map_err(internal)?) };
+        let actor = attesta_core::evidence::Actor::system();
         self.event_by(t, actor, file, None, details).map_err(internal)
     }
 

@@ -873,7 +873,7 @@ impl Documents {
     }
 
     fn system_event(&self, t: EventType, file: Sha256, details: serde_json::Value) -> Result<NewEvent, SigningError> {
-        let actor = Actor { kind: ActorKind::System, id: Some(ActorId::parse("attesta").map_err(internal)?) };
+        let actor = Actor::system();
         self.event_as(t, actor, file, None, details)
     }
 
