@@ -5,12 +5,19 @@
 //! it, the chain, each event's inclusion in the log, the checkpoint's signature by this
 //! instance's published log key, and the file's bytes against the recorded hashes. Nothing is
 //! uploaded: the only request this page makes is for itself (the keys come with the page).
+//!
+//! The answer reads like a receipt: the verdict (the core's [`Verdict`], the same the CLI
+//! prints), then what was signed by whom and when, who sealed it and which log checkpoint
+//! covers it ([`Summary`]); on failure, the failed checks first, each in plain words, with the
+//! passed ones folded away.
 
 use crate::api::documents::CheckResult;
 use crate::api::verify::{TrustAnchors, get_trust_anchors};
 use crate::components::layout::Loading;
 use crate::format;
 use crate::pages::document::Check;
+use attesta_core::evidence::Verdict;
+use attesta_core::evidence::sealed::Summary;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -24,10 +31,12 @@ struct Given {
 /// What the verifier said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Outcome {
-    valid: bool,
-    checks: Vec<CheckResult>,
-    document_id: Option<String>,
-    events: usize,
+    verdict: Verdict,
+    /// What went wrong in plain words, each with the failed checks that say so, in report order.
+    failed: Vec<(&'static str, Vec<CheckResult>)>,
+    /// Passed and skipped checks.
+    others: Vec<CheckResult>,
+    summary: Summary,
 }
 
 #[component]
@@ -178,25 +187,7 @@ fn Verifier(anchors: TrustAnchors) -> impl IntoView {
                 outcome
                     .get()
                     .map(|result| match result {
-                        Ok(o) => {
-                            let failed = o.checks.iter().filter(|c| c.status == "fail").count();
-                            view! {
-                                <p class=if o.valid { "verdict verdict--pass" } else { "verdict verdict--fail" } data-testid="verify-verdict">
-                                    {if o.valid {
-                                        "Valid: the document is exactly what was signed, and its evidence is intact.".to_owned()
-                                    } else {
-                                        format!("Not valid: {failed} check{} failed. See why below.", if failed == 1 { "" } else { "s" })
-                                    }}
-                                </p>
-                                {o.document_id.clone().map(|id| view! {
-                                    <p class="verify__facts">"Document " <code>{id}</code> {format!(", {} events in its evidence.", o.events)}</p>
-                                })}
-                                <ul class="checks" data-testid="verify-checks">
-                                    {o.checks.into_iter().map(|c| view! { <Check check=c /> }).collect_view()}
-                                </ul>
-                            }
-                                .into_any()
-                        }
+                        Ok(o) => view! { <Answer outcome=o /> }.into_any(),
                         Err(e) => view! { <p class="verdict verdict--fail" role="alert" data-testid="verify-verdict">{e}</p> }.into_any(),
                     })
             }}
@@ -204,23 +195,150 @@ fn Verifier(anchors: TrustAnchors) -> impl IntoView {
     }
 }
 
+/// The verdict, what the files say, and the checks: failures first.
+#[component]
+fn Answer(outcome: Outcome) -> impl IntoView {
+    let Outcome { verdict, failed, others, summary } = outcome;
+    let seal_by = summary.seal.as_ref().and_then(|s| s.signer_subject.clone()).map(|s| common_name(&s));
+    let (class, headline) = match verdict {
+        Verdict::Valid => (
+            "verdict verdict--pass",
+            match &seal_by {
+                Some(by) => format!("Valid: this is exactly the document that was signed, sealed by {by}, and its evidence is intact."),
+                None => "Valid: the evidence is intact and signed by this service's log.".to_owned(),
+            },
+        ),
+        Verdict::Invalid => (
+            "verdict verdict--fail",
+            format!(
+                "Not valid: {} problem{} found. Do not rely on this file.",
+                failed.len(),
+                if failed.len() == 1 { "" } else { "s" }
+            ),
+        ),
+        Verdict::Unverified => (
+            "verdict verdict--warn",
+            "Not verified: nothing failed, but a check that decides whether the file is genuine could not run.".to_owned(),
+        ),
+    };
+    let passed = others.iter().filter(|c| c.status == "pass").count();
+    let facts_title = if verdict == Verdict::Valid { "What was signed" } else { "What the files claim (not confirmed)" };
+    view! {
+        <p class=class data-testid="verify-verdict" data-verdict=format!("{verdict:?}").to_lowercase()>{headline}</p>
+        {(!failed.is_empty()).then(|| view! {
+            <section class="verify__problems" aria-labelledby="verify-problems" data-testid="verify-problems">
+                <h2 id="verify-problems">"What is wrong"</h2>
+                <ul class="verify__problem-list">
+                    {failed.into_iter().map(|(meaning, checks)| {
+                        let names = checks.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(" ");
+                        view! {
+                        <li class="verify__problem" data-check=names>
+                            <strong>{meaning}</strong>
+                            <details class="verify__why">
+                                <summary>"Technical details"</summary>
+                                <ul class="checks">{checks.into_iter().map(|c| view! { <Check check=c /> }).collect_view()}</ul>
+                            </details>
+                        </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+        })}
+        <section class="verify__summary" aria-labelledby="verify-summary" data-testid="verify-summary">
+            <h2 id="verify-summary">{facts_title}</h2>
+            <Facts summary=summary />
+        </section>
+        <details class="verify__checks">
+            <summary>{format!("{passed} checks passed, {} not applicable", others.len() - passed)}</summary>
+            <ul class="checks" data-testid="verify-checks">
+                {others.into_iter().map(|c| view! { <Check check=c /> }).collect_view()}
+            </ul>
+        </details>
+    }
+}
+
+#[component]
+fn Facts(summary: Summary) -> impl IntoView {
+    let Summary { document_id, title, events, signers, completed, seal, checkpoint } = summary;
+    let document = match (&title, &document_id) {
+        (Some(t), Some(id)) => format!("{t} (document {id}, {events} events in its evidence)"),
+        (None, Some(id)) => format!("Document {id}, {events} events in its evidence"),
+        _ => "No evidence package was found".to_owned(),
+    };
+    view! {
+        <dl class="facts verify__facts-list">
+            <dt>"Document"</dt>
+            <dd data-testid="verify-document">{document}</dd>
+            <dt>"Signed by"</dt>
+            <dd>
+                {if signers.is_empty() {
+                    view! { <span>"No signature is recorded in the evidence."</span> }.into_any()
+                } else {
+                    view! {
+                        <ul class="verify__signers" data-testid="verify-signers">
+                            {signers.into_iter().map(|s| {
+                                let who = match (s.name, s.email) {
+                                    (Some(n), Some(e)) => format!("{n} <{e}>"),
+                                    (Some(n), None) => n,
+                                    (None, Some(e)) => e,
+                                    (None, None) => format!("Recipient {} (personal data deleted)", s.recipient),
+                                };
+                                view! { <li><strong>{who}</strong>{format!(", {}", format::time(s.signed_at.as_micros()))}</li> }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </dd>
+            {completed.map(|at| view! { <dt>"Completed"</dt><dd>{format::time(at.as_micros())}</dd> })}
+            {seal.map(|seal| {
+                let by = seal.signer_subject.as_deref().map(common_name).unwrap_or_else(|| "No readable seal".to_owned());
+                let when = seal.signing_time.map(|t| format!(" on {}", format::time(t.as_micros()))).unwrap_or_default();
+                let stamp = match (seal.timestamp, seal.timestamp_authority) {
+                    (Some(t), Some(tsa)) => format!("Timestamped {} by {}", format::time(t.as_micros()), common_name(&tsa)),
+                    _ => "No timestamp authority: the time is the seal's own statement.".to_owned(),
+                };
+                view! {
+                    <dt>"Sealed by"</dt>
+                    <dd data-testid="verify-seal">{format!("{by}{when}")}<br /><span class="check__detail">{stamp}</span></dd>
+                }
+            })}
+            {checkpoint.map(|c| view! {
+                <dt>"Recorded in"</dt>
+                <dd data-testid="verify-checkpoint">
+                    {format!("The public log {}, at entry {} of its history", c.origin, c.tree_size)}
+                </dd>
+            })}
+        </dl>
+    }
+}
+
+/// `CN=sign.example.com document seal,O=Example` → `sign.example.com document seal (Example)`.
+fn common_name(subject: &str) -> String {
+    let part = |key: &str| {
+        subject.split(',').find_map(|p| p.trim().strip_prefix(key).map(str::to_owned))
+    };
+    match (part("CN="), part("O=")) {
+        (Some(cn), Some(o)) if !cn.contains(&o) => format!("{cn} ({o})"),
+        (Some(cn), _) => cn,
+        _ => subject.to_owned(),
+    }
+}
+
 /// Runs the core verifier. `Err` only when nothing could be read.
 fn verify(pdf: Option<&[u8]>, package: Option<&[u8]>, anchors: &TrustAnchors) -> Result<Outcome, String> {
-    use attesta_core::evidence::sealed::{Inputs, embedded_package, verify_document};
-    use attesta_core::evidence::{EvidencePackage, Status, VerifierKey, verify::check_label};
+    use attesta_core::evidence::sealed::{Inputs, verify_document_detailed};
+    use attesta_core::evidence::verify::{check_label, failure_meaning};
+    use attesta_core::evidence::{Status, VerifierKey};
     use base64::Engine as _;
     let log_key = VerifierKey::parse(&anchors.log_key).ok();
     let seal_anchors: Vec<Vec<u8>> =
         anchors.seal_anchors.iter().filter_map(|b| base64::engine::general_purpose::STANDARD.decode(b).ok()).collect();
     let inputs = Inputs { pdf, package, log_key: log_key.as_ref(), seal_anchors: &seal_anchors };
-    let report = verify_document(inputs).map_err(|e| format!("Nothing could be verified: {e}."))?;
-    let read = package.and_then(|p| EvidencePackage::from_json(p).ok()).or_else(|| {
-        pdf.and_then(|p| embedded_package(p).ok().flatten()).and_then(|j| EvidencePackage::from_json(&j).ok())
-    });
-    let checks = report
-        .checks
-        .iter()
-        .map(|c| CheckResult {
+    let verification = verify_document_detailed(inputs).map_err(|e| format!("Nothing could be verified: {e}."))?;
+    let mut failed: Vec<(&'static str, Vec<CheckResult>)> = Vec::new();
+    let mut others = Vec::new();
+    for c in &verification.report.checks {
+        let result = CheckResult {
             name: c.name.to_owned(),
             label: check_label(c.name).map(str::to_owned).unwrap_or_else(|| c.name.replace('_', " ")),
             status: match c.status {
@@ -231,14 +349,18 @@ fn verify(pdf: Option<&[u8]>, package: Option<&[u8]>, anchors: &TrustAnchors) ->
             .to_owned(),
             detail: c.detail.clone(),
             failures: c.failures.clone(),
-        })
-        .collect();
-    Ok(Outcome {
-        valid: report.is_valid(),
-        checks,
-        document_id: read.as_ref().map(|p| p.document.id.to_string()),
-        events: read.map(|p| p.events.len()).unwrap_or(0),
-    })
+        };
+        if c.status == Status::Fail {
+            let meaning = failure_meaning(c.name);
+            match failed.iter_mut().find(|(m, _)| *m == meaning) {
+                Some((_, checks)) => checks.push(result),
+                None => failed.push((meaning, vec![result])),
+            }
+        } else {
+            others.push(result);
+        }
+    }
+    Ok(Outcome { verdict: verification.report.verdict(), failed, others, summary: verification.summary })
 }
 
 #[cfg(feature = "hydrate")]

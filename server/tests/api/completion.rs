@@ -27,7 +27,7 @@ fn bobs_fields() -> Vec<Value> {
 }
 
 /// Runs a parallel ceremony with two signers to its end; returns once the sealed PDF exists.
-async fn completed() -> Ceremony {
+pub(crate) async fn completed() -> Ceremony {
     let c = owner_with_document(mail_dir).await;
     c.send(
         "parallel",
@@ -61,7 +61,7 @@ pub(crate) async fn sealed_sha256(c: &Ceremony) -> String {
     panic!("never sealed: {}", c.app.document(&c.id).await["completion"]);
 }
 
-async fn get_bytes(app: &TestApp, path: &str) -> (reqwest::header::HeaderMap, Vec<u8>) {
+pub(crate) async fn get_bytes(app: &TestApp, path: &str) -> (reqwest::header::HeaderMap, Vec<u8>) {
     let r = app.client.get(app.url(path)).send().await.expect("request");
     assert!(r.status().is_success(), "{path}: {}", r.status());
     let headers = r.headers().clone();
@@ -69,7 +69,7 @@ async fn get_bytes(app: &TestApp, path: &str) -> (reqwest::header::HeaderMap, Ve
 }
 
 /// This instance's published keys, as `/verify` pins them.
-async fn published(app: &TestApp) -> (VerifierKey, Vec<Vec<u8>>, String) {
+pub(crate) async fn published(app: &TestApp) -> (VerifierKey, Vec<Vec<u8>>, String) {
     let key = app.get("/log/key").await.text().await.expect("key");
     let pem = app.get("/seal/ca.pem").await.text().await.expect("pem");
     let anchors = attesta_server::cli::pem_certificates(pem.as_bytes()).expect("pem parses");
