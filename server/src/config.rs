@@ -472,7 +472,9 @@ pub struct AuthConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct EvidenceConfig {
     /// The log's name: the origin line of its checkpoints and the name of its key, for life.
-    /// Empty means `{host}/attesta-log` from the public URL.
+    /// Empty means `{host}/attesta-log` from the public URL. Used only when the log key is
+    /// created; afterwards the name stored in the key file wins, and an explicit other name
+    /// stops the server (`evidence::keys::load_or_create`).
     pub log_name: String,
     /// The log's Ed25519 signing key, created on first run (owner-only permissions).
     pub log_key_file: PathBuf,

@@ -432,9 +432,8 @@ impl Details {
             check_details_value(value, 1)?;
         }
         // Counted in the bytes that are hashed (JCS), not in any particular JSON text of them.
-        let size = serde_json_canonicalizer::to_vec(&map)
-            .map_err(|_| EventError::InvalidDetails("not serialisable"))?
-            .len();
+        let size =
+            serde_json_canonicalizer::to_vec(&map).map_err(|_| EventError::InvalidDetails("not serialisable"))?.len();
         if size > MAX_DETAILS_BYTES {
             return Err(EventError::InvalidDetails("larger than 64 KiB"));
         }

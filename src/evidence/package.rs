@@ -218,7 +218,9 @@ impl EvidencePackage {
             return Err(PackageError::TooLarge);
         }
         if input.starts_with(b"\xEF\xBB\xBF") {
-            return Err(PackageError::Json("the package starts with a byte order mark (U+FEFF): it must be UTF-8 JSON without one".into()));
+            return Err(PackageError::Json(
+                "the package starts with a byte order mark (U+FEFF): it must be UTF-8 JSON without one".into(),
+            ));
         }
         // serde would keep the last of two members with the same name, another reader the
         // first: the same bytes would verify differently, so such input is unreadable.

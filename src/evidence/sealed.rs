@@ -187,7 +187,14 @@ impl Summary {
             .iter()
             .filter(|e| *e.record.event_type() == EventType::RecipientSigned)
             .map(|e| Signer {
-                recipient: e.record.details().as_map().get("recipient").and_then(|r| r.as_str()).unwrap_or("").to_owned(),
+                recipient: e
+                    .record
+                    .details()
+                    .as_map()
+                    .get("recipient")
+                    .and_then(|r| r.as_str())
+                    .unwrap_or("")
+                    .to_owned(),
                 name: e.personal.as_ref().and_then(|p| p.name.as_ref()).map(|n| n.as_str().to_owned()),
                 email: e.personal.as_ref().and_then(|p| p.email.as_ref()).map(|n| n.as_str().to_owned()),
                 signed_at: e.record.time(),

@@ -75,7 +75,8 @@ fn uploaded(details: Value) -> (EventType, &'static str, Value, PersonalData) {
 }
 
 fn upload_details(title: &str) -> serde_json::Map<String, Value> {
-    let Value::Object(map) = json!({"title": title, "pages": 1, "size": FILE.len(), "source": "pdf", "pdf_version": "1.7"})
+    let Value::Object(map) =
+        json!({"title": title, "pages": 1, "size": FILE.len(), "source": "pdf", "pdf_version": "1.7"})
     else {
         unreachable!("an object literal")
     };
@@ -133,15 +134,20 @@ fn vectors() -> Vec<(&'static str, Vec<u8>)> {
     let base = serde_json_canonicalizer::to_vec(&big).expect("jcs").len();
     big.insert("filler".into(), json!("A".repeat(MAX_DETAILS_BYTES - base)));
     assert_eq!(serde_json_canonicalizer::to_vec(&big).expect("jcs").len(), MAX_DETAILS_BYTES);
-    let size_at_limit = replace_once(&json_of(&package(vec![uploaded(Value::Object(big))])), "AAAA", "\\u0041\\u0041AA");
+    let size_at_limit =
+        replace_once(&json_of(&package(vec![uploaded(Value::Object(big))])), "AAAA", "\\u0041\\u0041AA");
     let size_over = edit(&size_at_limit, |v| {
         let filler = &mut v["events"][0]["record"]["details"]["filler"];
         *filler = json!(format!("{}A", filler.as_str().expect("text")));
     });
 
-    let duplicate_in_details = replace_once(&worked, "\"title\": \"Lease\"", "\"title\": \"Lease\",\n          \"title\": \"Lease\"");
-    let duplicate_at_top =
-        replace_once(&worked, "\"format\": \"attesta/evidence@v1\",", "\"format\": \"attesta/evidence@v1\",\n  \"format\": \"attesta/evidence@v1\",");
+    let duplicate_in_details =
+        replace_once(&worked, "\"title\": \"Lease\"", "\"title\": \"Lease\",\n          \"title\": \"Lease\"");
+    let duplicate_at_top = replace_once(
+        &worked,
+        "\"format\": \"attesta/evidence@v1\",",
+        "\"format\": \"attesta/evidence@v1\",\n  \"format\": \"attesta/evidence@v1\",",
+    );
     let bom = [b"\xEF\xBB\xBF".as_slice(), &worked].concat();
     let unknown_format = replace_once(&worked, "attesta/evidence@v1", "attesta/evidence@v2");
     let edited_title = replace_once(&worked, "\"title\": \"Lease\"", "\"title\": \"Loan\"");
@@ -211,7 +217,10 @@ fn the_worked_example_in_evidence_md_is_the_generated_package() {
     let doc = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/EVIDENCE.md"))
         .expect("docs/EVIDENCE.md");
     let package = super::golden::example().package.to_json();
-    assert!(doc.contains(&format!("```json\n{package}\n```")), "the package in EVIDENCE.md §12 is not the generated one");
+    assert!(
+        doc.contains(&format!("```json\n{package}\n```")),
+        "the package in EVIDENCE.md §12 is not the generated one"
+    );
     let report = verify_package_json(package.as_bytes(), Some(signer().verifier_key())).expect("readable");
     assert!(doc.contains(&format!("```text\n{report}\n```")), "the report in EVIDENCE.md §12 is not the generated one");
 }

@@ -191,7 +191,9 @@ pub fn failure_meaning(name: &str) -> &'static str {
         "event_hashes" | "hash_chain" | "document_ids" | "sequence_numbers" | "personal_data" => {
             "The history of the document was edited after it was recorded."
         }
-        "log_order" | "inclusion_proofs" => "Events are missing from the public log or were moved: the history was edited.",
+        "log_order" | "inclusion_proofs" => {
+            "Events are missing from the public log or were moved: the history was edited."
+        }
         "file_hashes" | "original_file" | "signed_file" | "sealed_file" => {
             "The file's content is not what was uploaded and signed: it was changed."
         }

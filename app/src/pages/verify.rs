@@ -204,7 +204,9 @@ fn Answer(outcome: Outcome) -> impl IntoView {
         Verdict::Valid => (
             "verdict verdict--pass",
             match &seal_by {
-                Some(by) => format!("Valid: this is exactly the document that was signed, sealed by {by}, and its evidence is intact."),
+                Some(by) => format!(
+                    "Valid: this is exactly the document that was signed, sealed by {by}, and its evidence is intact."
+                ),
                 None => "Valid: the evidence is intact and signed by this service's log.".to_owned(),
             },
         ),
@@ -218,11 +220,13 @@ fn Answer(outcome: Outcome) -> impl IntoView {
         ),
         Verdict::Unverified => (
             "verdict verdict--warn",
-            "Not verified: nothing failed, but a check that decides whether the file is genuine could not run.".to_owned(),
+            "Not verified: nothing failed, but a check that decides whether the file is genuine could not run."
+                .to_owned(),
         ),
     };
     let passed = others.iter().filter(|c| c.status == "pass").count();
-    let facts_title = if verdict == Verdict::Valid { "What was signed" } else { "What the files claim (not confirmed)" };
+    let facts_title =
+        if verdict == Verdict::Valid { "What was signed" } else { "What the files claim (not confirmed)" };
     view! {
         <p class=class data-testid="verify-verdict" data-verdict=format!("{verdict:?}").to_lowercase()>{headline}</p>
         {(!failed.is_empty()).then(|| view! {
@@ -314,9 +318,7 @@ fn Facts(summary: Summary) -> impl IntoView {
 
 /// `CN=sign.example.com document seal,O=Example` → `sign.example.com document seal (Example)`.
 fn common_name(subject: &str) -> String {
-    let part = |key: &str| {
-        subject.split(',').find_map(|p| p.trim().strip_prefix(key).map(str::to_owned))
-    };
+    let part = |key: &str| subject.split(',').find_map(|p| p.trim().strip_prefix(key).map(str::to_owned));
     match (part("CN="), part("O=")) {
         (Some(cn), Some(o)) if !cn.contains(&o) => format!("{cn} ({o})"),
         (Some(cn), _) => cn,

@@ -23,7 +23,11 @@ pub enum ConfiguredName {
 /// (its checkpoints' origin) is fixed when the key is created and stored with it: afterwards it
 /// comes from the key file, never from the configuration. `stored_origin` is the origin of the
 /// latest checkpoint in the database, if any: a key must continue that log, not start another.
-pub fn load_or_create(path: &Path, configured: &ConfiguredName, stored_origin: Option<&str>) -> anyhow::Result<LogSigner> {
+pub fn load_or_create(
+    path: &Path,
+    configured: &ConfiguredName,
+    stored_origin: Option<&str>,
+) -> anyhow::Result<LogSigner> {
     let signer = match std::fs::read_to_string(path) {
         Ok(text) => LogSigner::parse_signer_key(text.trim())
             .map_err(|e| anyhow::anyhow!("{}: not a valid log signing key: {e}", path.display()))?,

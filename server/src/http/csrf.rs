@@ -79,7 +79,9 @@ pub fn may_record_on_get(policy: &CsrfPolicy, headers: &HeaderMap) -> bool {
                 url::Url::parse(referer).is_ok_and(|u| {
                     let origin = u.origin().ascii_serialization();
                     origin == *policy.public_origin
-                        || host.is_some_and(|h| origin.split_once("://").is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(h)))
+                        || host.is_some_and(|h| {
+                            origin.split_once("://").is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(h))
+                        })
                 })
             }
             None => true,

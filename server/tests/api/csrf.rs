@@ -89,19 +89,14 @@ async fn a_cross_site_link_to_a_file_records_nothing_in_the_signed_in_users_name
             assert!(body.contains("Open the document") && body.contains(&path.replace('&', "&amp;")), "{body}");
         }
         // An old browser without fetch metadata, from another site's page.
-        let r = app.client.get(app.url(path)).header("referer", "https://evil.example/x").send().await.expect("request");
+        let r =
+            app.client.get(app.url(path)).header("referer", "https://evil.example/x").send().await.expect("request");
         assert_eq!(r.status(), 403, "{path} with a foreign referer");
     }
     assert_eq!(events().await, before, "nothing was recorded");
 
     for (n, site) in ["same-origin", "none"].into_iter().enumerate() {
-        let r = app
-            .client
-            .get(app.url(&paths[0]))
-            .header("sec-fetch-site", site)
-            .send()
-            .await
-            .expect("request");
+        let r = app.client.get(app.url(&paths[0])).header("sec-fetch-site", site).send().await.expect("request");
         assert_eq!(r.status(), 200, "{site}");
         assert_eq!(events().await, before + n + 1, "the {site} download is recorded");
     }

@@ -7,10 +7,10 @@
 use crate::completion::{completed, get_bytes, published};
 use crate::helpers::attesta;
 use attesta_core::Timestamp;
+use attesta_core::evidence::Report;
 use attesta_core::evidence::VerifierKey;
 use attesta_core::evidence::sealed::{Inputs, verify_document};
 use attesta_core::evidence::verify::{Status, Verdict};
-use attesta_core::evidence::Report;
 use attesta_core::seal::certs::Cert;
 use attesta_server::config::SealConfig;
 use attesta_server::seal::Sealer;
@@ -120,7 +120,9 @@ async fn a_sealed_pdf_changed_or_signed_again_after_sealing_fails_with_only_the_
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("VALID: every check passed") && text.contains("Signed by: Bob Builder"), "{text}");
-    for (name, bytes) in [("resealed.pdf", &resealed), ("appended.pdf", &appended), ("second.pdf", &second), ("other.pdf", &other)] {
+    for (name, bytes) in
+        [("resealed.pdf", &resealed), ("appended.pdf", &appended), ("second.pdf", &second), ("other.pdf", &other)]
+    {
         let out = run(name, bytes);
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(1), "{name}: {text}");
@@ -141,4 +143,62 @@ async fn without_a_pinned_log_key_a_genuine_file_is_not_verified_rather_than_val
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(text.contains("NOT VERIFIED") && text.contains("key_pinned"), "{text}");
+}
+
+/// The seal certificate replaced between completion and sealing (the seal failed, the operator
+/// renewed the certificate, the server restarted): `document.seal_certificate` names the new
+/// one before the seal, so the file verifies with only the log key.
+#[tokio::test]
+async fn a_seal_certificate_changed_after_completion_is_named_before_the_seal() {
+    use crate::completion::sealed_sha256;
+    use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, Options, spawn_app_with};
+    use crate::signing::{Ceremony, Signer, mail_dir, owner_with_document};
+    use std::time::Duration;
+    // A port nothing listens on: the first seal fails after completion.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let c = owner_with_document(move |config| {
+        mail_dir(config);
+        config.seal.tsa_url = Some(format!("http://127.0.0.1:{dead}/tsa"));
+        config.seal.tsa_timeout = Duration::from_secs(2);
+    })
+    .await;
+    c.send("parallel", &[("Bob Builder", "bob@example.com", false)], vec![]).await;
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").await.expect("link"));
+    bob.open().await;
+    bob.consent().await;
+    bob.sign(&c.sha256, "s1").await;
+    for _ in 0..400 {
+        if c.app.document(&c.id).await["completion"]["error"].is_string() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(c.event_types().await.last().map(String::as_str), Some("document.completed"));
+
+    // Restart with another seal identity (a new folder: a new CA and certificate).
+    let Ceremony { app, id, sha256 } = c;
+    let restarted = spawn_app_with(Options {
+        data: Some(app.data),
+        ..Options::configured(|config| {
+            mail_dir(config);
+            config.seal.dir = config.seal.dir.with_file_name("renewed-seal");
+        })
+    })
+    .await;
+    let c = Ceremony { app: restarted, id, sha256 };
+    c.app.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    sealed_sha256(&c).await;
+    let types = c.event_types().await;
+    let at = |t: &str| types.iter().position(|x| x == t).unwrap_or_else(|| panic!("{t} in {types:?}"));
+    assert!(at("document.completed") < at("document.seal_certificate"), "{types:?}");
+    assert!(at("document.seal_certificate") < at("document.sealed"), "{types:?}");
+
+    let (_, sealed) = get_bytes(&c.app, &format!("/documents/{}/sealed.pdf", c.id)).await;
+    let (key, anchors, _) = published(&c.app).await;
+    for given in [&[][..], &anchors[..]] {
+        let report = verify(&sealed, &key, given);
+        assert_eq!(report.verdict(), Verdict::Valid, "{report}");
+        let detail = report.check("seal_certificate").and_then(|c| c.detail.clone()).unwrap_or_default();
+        assert!(detail.contains("document.seal_certificate"), "{report}");
+    }
 }
