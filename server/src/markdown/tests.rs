@@ -177,7 +177,7 @@ fn headings_never_end_a_page() {
 
 #[test]
 fn letter_paper_and_explicit_title() {
-    let options = Options { page_size: PageSize::Letter, title: Some("Custom Title".to_string()) };
+    let options = Options { page_size: PageSize::Letter, title: Some("Custom Title".to_string()), ..Options::default() };
     let rendered = render_unguarded("# Heading\n\nBody.", &options).expect("render");
     assert_eq!(rendered.title.as_deref(), Some("Custom Title"));
     let document = lopdf::Document::load_mem(&rendered.pdf).expect("parse");
