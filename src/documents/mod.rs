@@ -220,7 +220,7 @@ pub enum Refusal {
     Encrypted,
     #[error("the PDF is damaged and cannot be read: {0}")]
     Corrupt(String),
-    #[error("the PDF has no pages")]
+    #[error("the PDF has no pages, so there is nothing to sign")]
     NoPages,
     #[error("the PDF is damaged and could not be repaired: {0}")]
     Unrepairable(String),

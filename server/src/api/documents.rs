@@ -430,12 +430,36 @@ pub(super) fn json_response(status: StatusCode, body: String) -> Response {
     response
 }
 
-/// The spooled request body, read from its start.
-fn reread(body: &Spooled) -> Result<tokio_util::io::ReaderStream<tokio::fs::File>, ApiError> {
-    use std::io::Seek as _;
-    let mut file = body.file.try_clone().map_err(ApiError::internal)?;
-    file.seek(std::io::SeekFrom::Start(0)).map_err(ApiError::internal)?;
-    Ok(tokio_util::io::ReaderStream::with_capacity(tokio::fs::File::from_std(file), 64 * 1024))
+/// The spooled request body, read from its start. Each read names its own offset (`pread`),
+/// so two readers of the one file (the form's two passes) never move each other's position.
+fn reread(body: &Spooled) -> Result<impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static, ApiError> {
+    use std::os::unix::fs::FileExt as _;
+    const CHUNK: usize = 64 * 1024;
+    let file = std::sync::Arc::new(body.file.try_clone().map_err(ApiError::internal)?);
+    let len = body.len;
+    Ok(futures_util::stream::try_unfold(0u64, move |offset| {
+        let file = file.clone();
+        async move {
+            if offset >= len {
+                return Ok(None);
+            }
+            let want = usize::try_from((len - offset).min(CHUNK as u64)).unwrap_or(CHUNK);
+            let chunk = tokio::task::spawn_blocking(move || {
+                let mut buffer = vec![0u8; want];
+                let mut filled = 0;
+                while filled < want {
+                    match file.read_at(&mut buffer[filled..], offset + filled as u64)? {
+                        0 => return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)),
+                        n => filled += n,
+                    }
+                }
+                Ok(buffer)
+            })
+            .await
+            .map_err(std::io::Error::other)??;
+            Ok(Some((Bytes::from(chunk), offset + want as u64)))
+        }
+    }))
 }
 
 async fn create_document(
@@ -460,7 +484,7 @@ async fn create_document(
                 ));
             }
             let mut bytes = Vec::with_capacity(body.len as usize);
-            let mut stream = reread(body)?;
+            let mut stream = std::pin::pin!(reread(body)?);
             while let Some(chunk) = stream.next().await {
                 bytes.extend_from_slice(&chunk.map_err(ApiError::internal)?);
             }

@@ -223,7 +223,7 @@ async fn damaged_and_unusual_pdfs_are_sealed_or_refused_at_upload_never_accepted
         let stored_sha = Sha256::digest(&stored).to_hex();
         assert_eq!(body["sha256"], stored_sha, "{name}");
         let events: Vec<String> = sqlx::query_scalar(
-            "SELECT record_json FROM audit_events WHERE document_id = ? AND event_type = 'document.uploaded'",
+            "SELECT record FROM audit_events WHERE document_id = ? AND event_type = 'document.uploaded'",
         )
         .bind(&id)
         .fetch_all(&app.pool)
