@@ -159,7 +159,8 @@ async fn large_pdf_through_the_api(base: &str, key: &str, dir: &std::path::Path)
         .mime_str("application/pdf")
         .expect("mime");
     let form = reqwest::multipart::Form::new().text("document", r#"{"title":"Large"}"#).part("file", part);
-    let r = client.post(format!("{base}/api/v1/documents")).bearer_auth(key).multipart(form).send().await.expect("post");
+    let r =
+        client.post(format!("{base}/api/v1/documents")).bearer_auth(key).multipart(form).send().await.expect("post");
     let status = r.status();
     let text = r.text().await.expect("body");
     let elapsed = started.elapsed();

@@ -100,14 +100,16 @@ pub fn repair(bytes: &[u8]) -> Result<Repaired, Refusal> {
         return Err(Refusal::Empty);
     }
     // Offsets count from the header in a file something was put in front of.
-    let start = bytes[..bytes.len().min(1024)].windows(5).position(|w| w == b"%PDF-").ok_or(Refusal::UnsupportedType)?;
+    let start =
+        bytes[..bytes.len().min(1024)].windows(5).position(|w| w == b"%PDF-").ok_or(Refusal::UnsupportedType)?;
     let bytes = &bytes[start..];
     let unrepairable = |why: String| Refusal::Unrepairable(why);
-    let mut document = load(bytes, false, false).map_err(|e| unrepairable(describe(&e)))?;
+    // Nothing readable at all is simply a damaged file, as before repairs existed.
+    let mut document = load(bytes, false, false).map_err(|e| Refusal::Corrupt(describe(&e)))?;
     if document.is_encrypted() || document.was_encrypted() || document.trailer.get(b"Encrypt").is_ok() {
         return Err(Refusal::Encrypted);
     }
-    let walked = walk(&document).map_err(unrepairable)?;
+    let walked = walk(&document).map_err(Refusal::Corrupt)?;
     if walked.missing > 0 {
         return Err(unrepairable(format!(
             "{} of its pages are missing from the file (it looks cut short)",

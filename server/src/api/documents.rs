@@ -9,8 +9,8 @@ use super::error::{ApiError, ErrorBody};
 use super::idempotency::{self, Claim};
 use crate::documents::ingest::{self, IngestError, Spooled};
 use crate::documents::{FileKind, StoredDocument, UploadInfo};
-use attesta_core::documents::Refusal;
 use attesta_core::api_keys::Scope;
+use attesta_core::documents::Refusal;
 use attesta_core::documents::{DocumentStatus, ListQuery};
 use attesta_core::signing::geometry::PdfRect;
 use attesta_core::signing::{Draft, DraftField, DraftRecipient, FieldKind, LocalId, SigningOrder};
@@ -362,6 +362,7 @@ async fn resource(state: &ApiState, caller: &Caller, document: StoredDocument) -
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, description = "Busy checking other uploads; retry after `Retry-After` seconds", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
@@ -432,7 +433,9 @@ pub(super) fn json_response(status: StatusCode, body: String) -> Response {
 
 /// The spooled request body, read from its start. Each read names its own offset (`pread`),
 /// so two readers of the one file (the form's two passes) never move each other's position.
-fn reread(body: &Spooled) -> Result<impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static, ApiError> {
+fn reread(
+    body: &Spooled,
+) -> Result<impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static, ApiError> {
     use std::os::unix::fs::FileExt as _;
     const CHUNK: usize = 64 * 1024;
     let file = std::sync::Arc::new(body.file.try_clone().map_err(ApiError::internal)?);
@@ -591,7 +594,11 @@ fn form_error(e: multer::Error) -> ApiError {
     match e {
         multer::Error::FieldSizeExceeded { field_name, .. } => ApiError {
             field: field_name,
-            ..ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "a form part is larger than this server accepts")
+            ..ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "a form part is larger than this server accepts",
+            )
         },
         other => ApiError::bad_request(other.to_string()),
     }

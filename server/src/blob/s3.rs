@@ -402,8 +402,10 @@ impl BlobStore for S3BlobStore {
             for object in page.contents() {
                 let Some(name) = object.key().and_then(|k| k.strip_prefix(self.prefix.as_str())) else { continue };
                 let Ok(key) = BlobKey::parse(name) else { continue };
-                let modified_micros =
-                    object.last_modified().and_then(|t| t.to_millis().ok()).map_or(i64::MAX, |ms| ms.saturating_mul(1000));
+                let modified_micros = object
+                    .last_modified()
+                    .and_then(|t| t.to_millis().ok())
+                    .map_or(i64::MAX, |ms| ms.saturating_mul(1000));
                 out.push(super::Listed { key, modified_micros });
             }
             match page.next_continuation_token() {

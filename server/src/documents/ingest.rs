@@ -34,6 +34,17 @@ pub const CHECK_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs
 /// `Retry-After` on a busy refusal, in seconds.
 pub const BUSY_RETRY_SECONDS: u64 = 5;
 
+/// Waits up to `wait` for a turn to check an upload; `Busy` when none came.
+pub async fn turn(
+    checks: &std::sync::Arc<tokio::sync::Semaphore>,
+    wait: std::time::Duration,
+) -> Result<tokio::sync::OwnedSemaphorePermit, IngestError> {
+    tokio::time::timeout(wait, checks.clone().acquire_owned())
+        .await
+        .map_err(|_| IngestError::Refused(Refusal::Busy))?
+        .map_err(|e| internal("upload checks", e))
+}
+
 /// How much of the start of an upload is kept to decide its type.
 const SNIFF_BYTES: usize = 1024;
 /// Largest Markdown source accepted (it is typeset in memory).
@@ -323,4 +334,22 @@ pub fn encrypt(
     stored_size += sealed.len() as u64;
     out.flush().map_err(|e| internal("writing the encrypted file", e))?;
     Ok(Encrypted { path, wrapped_key, stored_size })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_so_many_checks_run_at_once_and_the_next_is_told_the_server_is_busy() {
+        let checks = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CHECKS));
+        let mut held = Vec::new();
+        for _ in 0..CONCURRENT_CHECKS {
+            held.push(turn(&checks, std::time::Duration::ZERO).await.expect("a free turn"));
+        }
+        let busy = turn(&checks, std::time::Duration::ZERO).await;
+        assert!(matches!(busy, Err(IngestError::Refused(Refusal::Busy))), "{:?}", busy.err());
+        held.pop();
+        assert!(turn(&checks, std::time::Duration::ZERO).await.is_ok(), "a finished check frees its turn");
+    }
 }

@@ -8,6 +8,14 @@ mod for_api;
 pub mod http;
 pub mod ingest;
 mod markdown_pdf;
+
+/// An upload's typesetting, for the Markdown tests (with the upload's limits).
+#[cfg(test)]
+pub(crate) fn markdown_pdf_for_tests(
+    source: &str,
+) -> Result<crate::markdown::Rendered, crate::markdown::MarkdownError> {
+    markdown_pdf::render(source, None)
+}
 mod port;
 mod read;
 mod repo;
@@ -193,10 +201,7 @@ impl Documents {
         let (sealer, now) = (inner.sealer.clone(), inner.clock.now());
         // One turn among `CONCURRENT_CHECKS`, waited for with the upload on disk; the permit
         // goes with the blocking task and is released only when it ends, even after a timeout.
-        let permit = tokio::time::timeout(ingest::CHECK_QUEUE_WAIT, inner.checks.clone().acquire_owned())
-            .await
-            .map_err(|_| IngestError::Refused(Refusal::Busy))?
-            .map_err(|e| anyhow::anyhow!("upload checks: {e}"))?;
+        let permit = ingest::turn(&inner.checks, ingest::CHECK_QUEUE_WAIT).await?;
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let context = ingest::CheckContext { spool_dir: &spool_dir, max_pages, sealer: &sealer, now };

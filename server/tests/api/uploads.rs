@@ -247,9 +247,13 @@ async fn damaged_and_unusual_pdfs_are_sealed_or_refused_at_upload_never_accepted
         app = back;
         assert!(sealed.starts_with(&stored), "{name}: the document is the sealed file's prefix");
         let (key, anchors, _) = published(&app).await;
-        let report =
-            verify_document(Inputs { pdf: Some(&sealed), log_key: Some(&key), seal_anchors: &anchors, ..Inputs::default() })
-                .expect("readable");
+        let report = verify_document(Inputs {
+            pdf: Some(&sealed),
+            log_key: Some(&key),
+            seal_anchors: &anchors,
+            ..Inputs::default()
+        })
+        .expect("readable");
         assert!(report.is_valid(), "{name}: {report}");
         if validators::validators().is_some() {
             let dir = tempfile::tempdir().expect("dir");
@@ -277,7 +281,8 @@ async fn every_cuad_pdf_is_still_accepted_and_every_clean_copy_is_well_formed() 
     paths.sort();
     let sealer = app.documents.sealer().clone();
     let spool = tempfile::tempdir().expect("dir");
-    let now = <attesta_server::clock::SystemClock as attesta_core::ports::Clock>::now(&attesta_server::clock::SystemClock);
+    let now =
+        <attesta_server::clock::SystemClock as attesta_core::ports::Clock>::now(&attesta_server::clock::SystemClock);
     let mut repaired = Vec::new();
     for path in &paths {
         let bytes = std::fs::read(path).expect("read");
@@ -355,7 +360,8 @@ async fn orphans_are_swept(app: &TestApp, blobs: &dyn attesta_server::blob::Blob
     std::fs::write(source.path(), b"ciphertext nobody refers to").expect("write");
     let orphan = BlobKey::parse("f/zz/orphanorphanorphanorphanorphan").expect("key");
     blobs.put_file(&orphan, source.path()).await.expect("put");
-    let spool_file = app.documents.spool_dir().join(format!("{}crash", attesta_server::documents::ingest::SPOOL_PREFIX));
+    let spool_file =
+        app.documents.spool_dir().join(format!("{}crash", attesta_server::documents::ingest::SPOOL_PREFIX));
     std::fs::write(&spool_file, b"encrypted, never stored").expect("spool");
     let stranger = app.documents.spool_dir().join("operator-notes.txt");
     std::fs::write(&stranger, b"not ours").expect("write");

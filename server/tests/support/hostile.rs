@@ -35,7 +35,8 @@ fn stream(body: &str) -> String {
 /// Objects 1 (catalog), 2 (page tree), 3 (font), then per page a content stream and the page,
 /// then an /Info dictionary last.
 fn objects(pages: usize) -> Vec<String> {
-    let mut objects = vec![String::new(), String::new(), "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into()];
+    let mut objects =
+        vec![String::new(), String::new(), "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into()];
     let mut kids = Vec::new();
     for n in 1..=pages {
         objects.push(stream(&content(n)));

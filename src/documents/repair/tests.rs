@@ -5,7 +5,8 @@ use super::*;
 
 /// Objects 1 catalog, 2 page tree, 3 font, then per page a content stream and the page.
 fn objects(pages: usize) -> Vec<String> {
-    let mut objects = vec![String::new(), String::new(), "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into()];
+    let mut objects =
+        vec![String::new(), String::new(), "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into()];
     let mut kids = Vec::new();
     for n in 1..=pages {
         let text = format!("BT /F1 24 Tf 72 700 Td (Page {n}) Tj ET");
@@ -119,7 +120,8 @@ fn nested(depth: usize) -> Vec<u8> {
     }
     objects[1] = format!("<< /Type /Pages /Kids [{first} 0 R] /Count 2 /Rotate 90 >>");
     for page in [4, 6] {
-        objects[page] = objects[page].replace("/Parent 2 0 R /MediaBox [0 0 612 792] ", &format!("/Parent {} 0 R ", first + depth - 1));
+        objects[page] = objects[page]
+            .replace("/Parent 2 0 R /MediaBox [0 0 612 792] ", &format!("/Parent {} 0 R ", first + depth - 1));
     }
     write(&objects).0
 }
@@ -175,4 +177,3 @@ fn every_truncation_is_diagnosed_and_repaired_or_refused_without_panicking() {
         }
     }
 }
-

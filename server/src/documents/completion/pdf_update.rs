@@ -65,6 +65,11 @@ fn structure(e: impl std::fmt::Display) -> UpdateError {
 
 /// Appends `update` to `prev` as one incremental update and returns the whole new file.
 pub fn apply(prev: &[u8], update: &Update<'_>) -> Result<Vec<u8>, UpdateError> {
+    apply_owned(prev.to_vec(), update)
+}
+
+/// [`apply`] on a file the caller hands over, which saves a copy of it while the update is made.
+pub fn apply_owned(prev: Vec<u8>, update: &Update<'_>) -> Result<Vec<u8>, UpdateError> {
     // The update copies `prev` byte for byte and only ever rewrites dictionaries and arrays, so
     // the existing streams' contents are not kept while parsing: the memory an update costs
     // does not grow with the images and pages already in the file.
@@ -73,11 +78,12 @@ pub fn apply(prev: &[u8], update: &Update<'_>) -> Result<Vec<u8>, UpdateError> {
         filter: Some(empty_streams),
         ..lopdf::LoadOptions::default()
     };
-    let doc = Document::load_mem_with_options(prev, options).map_err(|e| UpdateError::Read(e.to_string()))?;
+    let doc = Document::load_mem_with_options(&prev, options).map_err(|e| UpdateError::Read(e.to_string()))?;
     if doc.is_encrypted() {
         return Err(UpdateError::Structure("the PDF is encrypted".to_owned()));
     }
-    let mut inc = IncrementalDocument::create_from(prev.to_vec(), doc);
+    let capacity = prev.len() + 64 * 1024;
+    let mut inc = IncrementalDocument::create_from(prev, doc);
     let mut pages: Vec<ObjectId> = inc.get_prev_documents().get_pages().into_values().collect();
 
     if let Some(append) = update.append {
@@ -93,7 +99,7 @@ pub fn apply(prev: &[u8], update: &Update<'_>) -> Result<Vec<u8>, UpdateError> {
     if let Some(attachment) = &update.attachment {
         attach(&mut inc, attachment)?;
     }
-    let mut out = Vec::with_capacity(prev.len() + 64 * 1024);
+    let mut out = Vec::with_capacity(capacity);
     inc.save_to(&mut out).map_err(|e| UpdateError::Write(e.to_string()))?;
     Ok(out)
 }

@@ -78,7 +78,7 @@ pub fn certified_pdf(
     let rendered = certificate::render(certificate).map_err(|e| e.to_string())?;
     let json = certificate.package.to_json();
     let bytes = attach_certificate(
-        signed,
+        signed.to_vec(),
         &rendered.pdf,
         rendered.page_count,
         certificate.page_size,
@@ -94,7 +94,7 @@ pub fn certified_pdf(
 /// and attaches the package, as one incremental update of `signed`.
 #[expect(clippy::too_many_arguments, reason = "each is one thing the update is made of")]
 fn attach_certificate(
-    signed: &[u8],
+    signed: Vec<u8>,
     certificate_pdf: &[u8],
     certificate_pages: u32,
     page_size: PageSize,
@@ -125,7 +125,7 @@ fn attach_certificate(
             modified: modified.to_owned(),
         }),
     };
-    pdf_update::apply(signed, &update).map_err(|e| e.to_string())
+    pdf_update::apply_owned(signed, &update).map_err(|e| e.to_string())
 }
 
 /// Completion's two updates on made-up values, for a file just uploaded: a text mark drawn on
@@ -140,8 +140,12 @@ pub fn rehearse(original: &[u8], pages: &[PageGeometry]) -> Result<Vec<u8>, Stri
     let mut values = BTreeMap::new();
     for (index, page) in pages.iter().enumerate() {
         let (w, h) = (page.x1 - page.x0, page.y1 - page.y0);
-        let rect =
-            PdfRect { x: page.x0 + w / 10.0, y: page.y0 + h / 10.0, width: (w / 4.0).min(120.0), height: (h / 20.0).min(18.0) };
+        let rect = PdfRect {
+            x: page.x0 + w / 10.0,
+            y: page.y0 + h / 10.0,
+            width: (w / 4.0).min(120.0),
+            height: (h / 20.0).min(18.0),
+        };
         let field = id(&format!("f{}", index + 1))?;
         values.insert(field.to_string(), json!({ "type": "text", "value": "Rehearsal" }));
         fields.push(DraftField {
@@ -175,7 +179,7 @@ pub fn rehearse(original: &[u8], pages: &[PageGeometry]) -> Result<Vec<u8>, Stri
     let certificate = crate::markdown::render("# Certificate of completion\n\nRehearsal at upload.\n", &options)
         .map_err(|e| e.to_string())?;
     attach_certificate(
-        &signed,
+        signed,
         &certificate.pdf,
         certificate.page_count,
         page_size,
