@@ -23,10 +23,22 @@ use tokio::io::AsyncWriteExt as _;
 /// for the blob store): what the orphan sweep may remove there, and nothing else.
 pub const SPOOL_PREFIX: &str = ".attesta-spool-";
 
-/// How many uploads are checked at once in a process (PDF reading, repair, the completion dry
-/// run, Markdown typesetting): each can take a few hundred megabytes for a large file, so the
-/// number at once is what bounds the memory uploads cost. Others wait their turn, on disk.
-pub const CONCURRENT_CHECKS: usize = 2;
+/// What the checks running at once in a process may weigh together (PDF reading, repair, the
+/// completion dry run, Markdown typesetting). Each check weighs what it costs in memory, roughly
+/// (see [`weight`]), so this is what bounds the memory uploads take: a few small PDFs at once,
+/// a large one beside a small one, Markdown alone. Others wait their turn, on disk.
+pub const CHECK_BUDGET: u32 = 4;
+
+/// The weight of checking an upload of `len` bytes of this kind: typesetting up to 1 MiB of
+/// Markdown takes the whole budget (measured at up to about 160 MB); a PDF 1, plus 1 for every
+/// 16 MiB (the dry run holds a few copies of the file).
+pub fn weight(kind: Sniffed, len: u64) -> u32 {
+    match kind {
+        Sniffed::Markdown => CHECK_BUDGET,
+        _ => (1 + u32::try_from(len / (16 * 1024 * 1024)).unwrap_or(u32::MAX)).min(CHECK_BUDGET),
+    }
+}
+
 /// How long an upload waits for its turn before it is refused as busy (503).
 pub const CHECK_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long one check may take before the upload is refused.
@@ -34,12 +46,13 @@ pub const CHECK_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs
 /// `Retry-After` on a busy refusal, in seconds.
 pub const BUSY_RETRY_SECONDS: u64 = 5;
 
-/// Waits up to `wait` for a turn to check an upload; `Busy` when none came.
+/// Waits up to `wait` for room to check an upload of this `weight`; `Busy` when none came.
 pub async fn turn(
     checks: &std::sync::Arc<tokio::sync::Semaphore>,
+    weight: u32,
     wait: std::time::Duration,
 ) -> Result<tokio::sync::OwnedSemaphorePermit, IngestError> {
-    tokio::time::timeout(wait, checks.clone().acquire_owned())
+    tokio::time::timeout(wait, checks.clone().acquire_many_owned(weight.clamp(1, CHECK_BUDGET)))
         .await
         .map_err(|_| IngestError::Refused(Refusal::Busy))?
         .map_err(|e| internal("upload checks", e))
@@ -341,15 +354,22 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn only_so_many_checks_run_at_once_and_the_next_is_told_the_server_is_busy() {
-        let checks = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_CHECKS));
-        let mut held = Vec::new();
-        for _ in 0..CONCURRENT_CHECKS {
-            held.push(turn(&checks, std::time::Duration::ZERO).await.expect("a free turn"));
-        }
-        let busy = turn(&checks, std::time::Duration::ZERO).await;
+    async fn checks_share_a_budget_by_weight_and_the_next_is_told_the_server_is_busy() {
+        let zero = std::time::Duration::ZERO;
+        let checks = std::sync::Arc::new(tokio::sync::Semaphore::new(CHECK_BUDGET as usize));
+        let mib = 1024 * 1024;
+        assert_eq!(weight(Sniffed::Pdf, mib), 1);
+        assert_eq!(weight(Sniffed::Pdf, 45 * mib), 3);
+        assert_eq!(weight(Sniffed::Pdf, 500 * mib), CHECK_BUDGET);
+        assert_eq!(weight(Sniffed::Markdown, 10), CHECK_BUDGET);
+        let large = turn(&checks, weight(Sniffed::Pdf, 45 * mib), zero).await.expect("room for a large PDF");
+        let small = turn(&checks, weight(Sniffed::Pdf, mib), zero).await.expect("and a small one beside it");
+        let busy = turn(&checks, weight(Sniffed::Pdf, mib), zero).await;
         assert!(matches!(busy, Err(IngestError::Refused(Refusal::Busy))), "{:?}", busy.err());
-        held.pop();
-        assert!(turn(&checks, std::time::Duration::ZERO).await.is_ok(), "a finished check frees its turn");
+        drop(small);
+        let markdown = turn(&checks, weight(Sniffed::Markdown, 10), zero).await;
+        assert!(matches!(markdown, Err(IngestError::Refused(Refusal::Busy))), "typesetting runs alone");
+        drop(large);
+        assert!(turn(&checks, weight(Sniffed::Markdown, 10), zero).await.is_ok(), "finished checks free the room");
     }
 }

@@ -65,7 +65,7 @@ struct Inner {
     disclosure_template: String,
     /// Seals completed documents (PAdES).
     sealer: crate::seal::Sealer,
-    /// Turns to check an upload (see `ingest::CONCURRENT_CHECKS`).
+    /// Room to check uploads (see `ingest::CHECK_BUDGET`).
     checks: Arc<tokio::sync::Semaphore>,
 }
 
@@ -115,7 +115,7 @@ impl Documents {
                 otp: setup.otp,
                 disclosure_template: setup.disclosure_template,
                 sealer: setup.sealer,
-                checks: Arc::new(tokio::sync::Semaphore::new(ingest::CONCURRENT_CHECKS)),
+                checks: Arc::new(tokio::sync::Semaphore::new(ingest::CHECK_BUDGET as usize)),
             }),
         })
     }
@@ -199,9 +199,10 @@ impl Documents {
         let typeset_title = given_title.as_ref().map(|t| t.as_str().to_owned());
         let (spool_dir, max_pages) = (inner.spool_dir.clone(), inner.limits.max_pages);
         let (sealer, now) = (inner.sealer.clone(), inner.clock.now());
-        // One turn among `CONCURRENT_CHECKS`, waited for with the upload on disk; the permit
-        // goes with the blocking task and is released only when it ends, even after a timeout.
-        let permit = ingest::turn(&inner.checks, ingest::CHECK_QUEUE_WAIT).await?;
+        // Room in the checks' budget, waited for with the upload on disk; the permit goes with
+        // the blocking task and is released only when it ends, even after a timeout.
+        let kind = attesta_core::documents::sniff(&spooled.head, file_name.as_deref(), content_type.as_deref());
+        let permit = ingest::turn(&inner.checks, ingest::weight(kind, spooled.len), ingest::CHECK_QUEUE_WAIT).await?;
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let context = ingest::CheckContext { spool_dir: &spool_dir, max_pages, sealer: &sealer, now };
