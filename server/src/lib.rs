@@ -163,6 +163,7 @@ impl Application {
         let registry_sweeper = tokio::spawn(purge_session_records(self.pool.clone(), self.session_policy));
         let checkpointer = tokio::spawn(sign_checkpoints(self.evidence.clone(), self.checkpoint_interval));
         let completer = tokio::spawn(finish_completions(self.documents.clone()));
+        let orphan_sweeper = tokio::spawn(sweep_orphans(self.pool.clone(), self.documents.clone()));
         let deliverer = self.webhooks.clone().map(|w| tokio::spawn(webhooks::worker::run(w, self.evidence.commits())));
         let result = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
@@ -171,6 +172,7 @@ impl Application {
         registry_sweeper.abort();
         checkpointer.abort();
         completer.abort();
+        orphan_sweeper.abort();
         if let Some(deliverer) = deliverer {
             deliverer.abort();
         }
@@ -189,6 +191,26 @@ async fn finish_completions(documents: documents::Documents) {
         let n = documents.finish_pending().await;
         if n > 0 {
             tracing::info!(documents = n, "finished pending completions");
+        }
+    }
+}
+
+/// Removes the files stopped processes left behind (`blob::sweep`): at start, then every hour.
+async fn sweep_orphans(pool: SqlitePool, documents: documents::Documents) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(3600));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let swept = blob::sweep::sweep(
+            &pool,
+            documents.blobs().as_ref(),
+            documents.spool_dir(),
+            &clock::SystemClock,
+            blob::sweep::GRACE,
+        )
+        .await;
+        if let Err(e) = swept {
+            tracing::warn!(error = %e, "sweeping orphan files");
         }
     }
 }

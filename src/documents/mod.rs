@@ -6,6 +6,8 @@
 
 #[cfg(feature = "pdf")]
 pub mod pdf;
+#[cfg(feature = "pdf")]
+pub mod repair;
 
 pub use crate::evidence::DocumentId;
 use serde::{Deserialize, Serialize};
@@ -218,8 +220,14 @@ pub enum Refusal {
     Encrypted,
     #[error("the PDF is damaged and cannot be read: {0}")]
     Corrupt(String),
-    #[error("the PDF has no pages")]
+    #[error("the PDF has no pages, so there is nothing to sign")]
     NoPages,
+    #[error("the PDF is damaged and could not be repaired: {0}")]
+    Unrepairable(String),
+    #[error("the PDF could not be prepared for signing and sealing: {0}")]
+    Unsealable(String),
+    #[error("the server is busy checking other uploads; try again in a moment")]
+    Busy,
     #[error("the PDF has {pages} pages; at most {limit} are accepted")]
     TooManyPages { pages: u32, limit: u32 },
     #[error("the file changed on the way: your browser computed SHA-256 {client}, the server received {server}")]
@@ -238,6 +246,9 @@ impl Refusal {
             Refusal::Encrypted => "encrypted_pdf",
             Refusal::Corrupt(_) => "corrupt_pdf",
             Refusal::NoPages => "no_pages",
+            Refusal::Unrepairable(_) => "unrepairable_pdf",
+            Refusal::Unsealable(_) => "unsealable_pdf",
+            Refusal::Busy => "busy",
             Refusal::TooManyPages { .. } => "too_many_pages",
             Refusal::HashMismatch { .. } => "hash_mismatch",
             Refusal::Markdown(_) => "markdown_error",

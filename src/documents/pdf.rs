@@ -203,7 +203,9 @@ fn drop_stream_content(id: (u32, u16), object: &mut Object) -> Option<((u32, u16
     {
         stream.content = Vec::new();
     }
-    Some((id, std::mem::replace(object, Object::Null)))
+    // lopdf keeps the object as changed in place; the returned copy is what it keeps of
+    // objects inside object streams.
+    Some((id, object.clone()))
 }
 
 /// lopdf's error, shortened to something a person can act on.

@@ -7,16 +7,19 @@ use super::ApiState;
 use super::auth::Caller;
 use super::error::{ApiError, ErrorBody};
 use super::idempotency::{self, Claim};
+use crate::documents::ingest::{self, IngestError, Spooled};
 use crate::documents::{FileKind, StoredDocument, UploadInfo};
 use attesta_core::api_keys::Scope;
+use attesta_core::documents::Refusal;
 use attesta_core::documents::{DocumentStatus, ListQuery};
 use attesta_core::signing::geometry::PdfRect;
 use attesta_core::signing::{Draft, DraftField, DraftRecipient, FieldKind, LocalId, SigningOrder};
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest as _, Multipart, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use futures_util::StreamExt as _;
+use http::{HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -359,31 +362,52 @@ async fn resource(state: &ApiState, caller: &Caller, document: StoredDocument) -
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+        (status = 503, description = "Busy checking other uploads; retry after `Retry-After` seconds", body = ErrorBody),
     ),
     security(("api_key" = []))
 )]
 pub async fn create(State(state): State<ApiState>, caller: Caller, request: Request) -> Result<Response, ApiError> {
     caller.require(Scope::Send)?;
     let (parts, body) = request.into_parts();
-    let limit =
-        usize::try_from(state.documents.limits().max_bytes).unwrap_or(usize::MAX).saturating_add(state.max_json_bytes);
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is larger than this server accepts")
-    })?;
+    let limit = state.documents.limits().max_bytes.saturating_add(state.max_json_bytes as u64);
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "the request is larger than this server accepts: files up to {}",
+                attesta_core::documents::human_bytes(state.documents.limits().max_bytes)
+            ),
+        )
+    };
+    // Refuse what is announced too large before reading any of it.
+    let declared =
+        parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
     let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-
     let idempotency_key = idempotency::key_of(&parts.headers)?;
+
+    // The body streams into an unnamed temporary file (as the browser's upload does), hashed on
+    // the way for the idempotency fingerprint; it is read back from there, never held in memory.
+    let prefix = idempotency::fingerprint_prefix(&content_type);
+    let body = ingest::spool_hashed(state.documents.spool_dir(), body.into_data_stream(), limit, &prefix)
+        .await
+        .map_err(|e| match e {
+            IngestError::Refused(Refusal::TooLarge { .. }) => too_large(),
+            IngestError::Refused(Refusal::Empty) => ApiError::bad_request("the request has no body"),
+            other => ApiError::from(other),
+        })?;
+
     let claim = match &idempotency_key {
-        Some(key) => {
-            let fingerprint = idempotency::fingerprint(&content_type, &bytes);
-            match idempotency::claim(&state.pool, caller.key.id, key, &fingerprint).await? {
-                Claim::Replay(response) => return Ok(response),
-                Claim::Fresh => Some(key.clone()),
-            }
-        }
+        Some(key) => match idempotency::claim(&state.pool, caller.key.id, key, &body.sha256).await? {
+            Claim::Replay(response) => return Ok(response),
+            Claim::Fresh => Some(key.clone()),
+        },
         None => None,
     };
-    let result = create_document(&state, &caller, &parts.headers, &content_type, bytes).await;
+    let result = create_document(&state, &caller, &content_type, &body).await;
     match (&claim, result) {
         (Some(key), Ok(created)) => {
             let body = serde_json::to_string(&created).map_err(ApiError::internal)?;
@@ -407,35 +431,107 @@ pub(super) fn json_response(status: StatusCode, body: String) -> Response {
     response
 }
 
-/// The file to typeset or store, and what it was called.
-struct Source {
-    bytes: Bytes,
-    file_name: String,
-    content_type: &'static str,
+/// The spooled request body, read from its start. Each read names its own offset (`pread`),
+/// so two readers of the one file (the form's two passes) never move each other's position.
+fn reread(
+    body: &Spooled,
+) -> Result<impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static, ApiError> {
+    use std::os::unix::fs::FileExt as _;
+    const CHUNK: usize = 64 * 1024;
+    let file = std::sync::Arc::new(body.file.try_clone().map_err(ApiError::internal)?);
+    let len = body.len;
+    Ok(futures_util::stream::try_unfold(0u64, move |offset| {
+        let file = file.clone();
+        async move {
+            if offset >= len {
+                return Ok(None);
+            }
+            let want = usize::try_from((len - offset).min(CHUNK as u64)).unwrap_or(CHUNK);
+            let chunk = tokio::task::spawn_blocking(move || {
+                let mut buffer = vec![0u8; want];
+                let mut filled = 0;
+                while filled < want {
+                    match file.read_at(&mut buffer[filled..], offset + filled as u64)? {
+                        0 => return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof)),
+                        n => filled += n,
+                    }
+                }
+                Ok(buffer)
+            })
+            .await
+            .map_err(std::io::Error::other)??;
+            Ok(Some((Bytes::from(chunk), offset + want as u64)))
+        }
+    }))
 }
 
 async fn create_document(
     state: &ApiState,
     caller: &Caller,
-    headers: &HeaderMap,
     content_type: &str,
-    bytes: Bytes,
+    body: &Spooled,
 ) -> Result<DocumentResource, ApiError> {
     let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let (request, source) = match media.as_str() {
+    let document = match media.as_str() {
         "application/json" => {
+            // Markdown inline: its JSON escaping may double it, beside the rest of the request.
+            let json_limit = state.max_json_bytes as u64 + 2 * ingest::MAX_MARKDOWN_BYTES;
+            if body.len > json_limit {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!(
+                        "a JSON body is limited to {}; send a file as multipart/form-data",
+                        attesta_core::documents::human_bytes(json_limit)
+                    ),
+                ));
+            }
+            let mut bytes = Vec::with_capacity(body.len as usize);
+            let mut stream = std::pin::pin!(reread(body)?);
+            while let Some(chunk) = stream.next().await {
+                bytes.extend_from_slice(&chunk.map_err(ApiError::internal)?);
+            }
             let mut request = parse_document(&bytes, "")?;
+            drop(bytes);
             let markdown = request.markdown.take().ok_or_else(|| {
                 ApiError::validation("markdown", "a JSON body needs `markdown`; send a PDF as multipart/form-data")
             })?;
-            let source = Source {
-                bytes: Bytes::from(markdown),
-                file_name: "document.md".to_owned(),
-                content_type: "text/markdown",
+            let draft = draft_of(&request)?;
+            let info = UploadInfo {
+                title: request.title.clone(),
+                file_name: None,
+                content_type: Some("text/markdown".to_owned()),
+                client_sha256: None,
             };
-            (request, source)
+            let source = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(markdown))]);
+            let document = state.documents.upload(&caller.user, info, source, &caller.meta).await?;
+            (document, draft, request.send)
         }
-        "multipart/form-data" => read_form(headers, bytes).await?,
+        "multipart/form-data" => {
+            let boundary = multer::parse_boundary(content_type).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            // First pass: the `document` part, and which part holds the file.
+            let (request, source) = read_form(state, body, &boundary).await?;
+            let draft = draft_of(&request)?;
+            // Second pass: that part streams into the upload.
+            let mut form = form(state, body, &boundary)?;
+            let mut index = 0usize;
+            let document = loop {
+                let field = form.next_field().await.map_err(form_error)?;
+                let Some(field) = field else { return Err(ApiError::internal("the form changed between reads")) };
+                if index == source.index {
+                    let info = UploadInfo {
+                        title: request.title.clone(),
+                        file_name: source.file_name.clone(),
+                        content_type: Some(source.content_type.to_owned()),
+                        client_sha256: None,
+                    };
+                    break state.documents.upload(&caller.user, info, field, &caller.meta).await?;
+                }
+                drop(field);
+                index += 1;
+            };
+            (document, draft, request.send)
+        }
         _ => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -444,16 +540,8 @@ async fn create_document(
             ));
         }
     };
-    let draft = draft_of(&request)?;
-    let info = UploadInfo {
-        title: request.title.clone(),
-        file_name: Some(source.file_name),
-        content_type: Some(source.content_type.to_owned()),
-        client_sha256: None,
-    };
-    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(source.bytes)]);
-    let document = state.documents.upload(&caller.user, info, body, &caller.meta).await?;
-    if let Err(e) = prepare(state, caller, &document.id, draft, request.send).await {
+    let (document, draft, send) = document;
+    if let Err(e) = prepare(state, caller, &document.id, draft, send).await {
         // One call, one outcome: a document that cannot be prepared as asked is not left behind
         // as a draft (its upload and deletion stay in the evidence).
         if let Err(cleanup) = state.documents.delete(&caller.user, &document.id, &caller.meta).await {
@@ -486,29 +574,62 @@ fn parse_document(bytes: &[u8], within: &str) -> Result<NewDocument, ApiError> {
     })
 }
 
-async fn read_form(headers: &HeaderMap, bytes: Bytes) -> Result<(NewDocument, Source), ApiError> {
-    let mut request = Request::new(Body::from(bytes));
-    *request.headers_mut() = headers.clone();
-    let mut form = Multipart::from_request(request, &()).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+/// Which part of the form is the file, and what it was called.
+struct SourcePart {
+    /// Its position among the form's parts, from 0.
+    index: usize,
+    file_name: Option<String>,
+    content_type: &'static str,
+}
+
+/// A multipart reader over the spooled body. The `document` part is bounded by the JSON limit;
+/// the file part by the upload's own limit, checked as it streams into the spool.
+fn form(state: &ApiState, body: &Spooled, boundary: &str) -> Result<multer::Multipart<'static>, ApiError> {
+    let limits = multer::SizeLimit::new().for_field("document", state.max_json_bytes as u64);
+    let constraints = multer::Constraints::new().size_limit(limits);
+    Ok(multer::Multipart::with_constraints(reread(body)?, boundary.to_owned(), constraints))
+}
+
+fn form_error(e: multer::Error) -> ApiError {
+    match e {
+        multer::Error::FieldSizeExceeded { field_name, .. } => ApiError {
+            field: field_name,
+            ..ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "a form part is larger than this server accepts",
+            )
+        },
+        other => ApiError::bad_request(other.to_string()),
+    }
+}
+
+async fn read_form(state: &ApiState, body: &Spooled, boundary: &str) -> Result<(NewDocument, SourcePart), ApiError> {
+    let mut form = form(state, body, boundary)?;
     let (mut document, mut source) = (None, None);
-    while let Some(field) = form.next_field().await.map_err(|e| ApiError::bad_request(e.body_text()))? {
+    let mut index = 0usize;
+    while let Some(mut field) = form.next_field().await.map_err(form_error)? {
         match field.name() {
             Some("document") => {
-                let data = field.bytes().await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+                let data = field.bytes().await.map_err(form_error)?;
                 document = Some(parse_document(&data, "document")?);
             }
-            Some("file") => {
-                let file_name = field.file_name().map_or_else(|| "document.pdf".to_owned(), str::to_owned);
-                let data = field.bytes().await.map_err(|e| ApiError::bad_request(e.body_text()))?;
-                source = Some(Source { bytes: data, file_name, content_type: "application/pdf" });
+            Some(name @ ("file" | "markdown")) => {
+                source = Some(if name == "file" {
+                    SourcePart {
+                        index,
+                        file_name: Some(field.file_name().map_or_else(|| "document.pdf".to_owned(), str::to_owned)),
+                        content_type: "application/pdf",
+                    }
+                } else {
+                    SourcePart { index, file_name: None, content_type: "text/markdown" }
+                });
+                // Read past it here; the second pass streams it into the upload.
+                while field.chunk().await.map_err(form_error)?.is_some() {}
             }
-            Some("markdown") => {
-                let data = field.bytes().await.map_err(|e| ApiError::bad_request(e.body_text()))?;
-                source =
-                    Some(Source { bytes: data, file_name: "document.md".to_owned(), content_type: "text/markdown" });
-            }
-            _ => {}
+            _ => while field.chunk().await.map_err(form_error)?.is_some() {},
         }
+        index += 1;
     }
     let document =
         document.ok_or_else(|| ApiError::validation("document", "the form needs a `document` part (JSON)"))?;

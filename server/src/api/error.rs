@@ -127,9 +127,15 @@ impl From<crate::documents::ingest::IngestError> for ApiError {
                 let status = match refusal {
                     Refusal::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                     Refusal::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    Refusal::Busy => StatusCode::SERVICE_UNAVAILABLE,
                     _ => StatusCode::UNPROCESSABLE_ENTITY,
                 };
-                Self { field: Some("file".to_owned()), ..Self::new(status, refusal.code(), refusal.to_string()) }
+                let retry_after = (refusal == Refusal::Busy).then_some(crate::documents::ingest::BUSY_RETRY_SECONDS);
+                Self {
+                    field: Some("file".to_owned()),
+                    retry_after,
+                    ..Self::new(status, refusal.code(), refusal.to_string())
+                }
             }
             E::Interrupted(why) => Self::bad_request(format!("the upload was interrupted: {why}")),
             E::Internal(e) => Self::internal(e),

@@ -35,11 +35,18 @@ pub fn key_of(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(text.to_owned()))
 }
 
-/// What makes two requests "the same": the content type and every byte of the body.
+/// What makes two requests "the same": the content type and every byte of the body, hashed as
+/// `SHA-256(content type || 0x00 || body)`. The body is hashed as it streams in, after this
+/// prefix (see `ingest::spool_hashed`).
+pub fn fingerprint_prefix(content_type: &str) -> Vec<u8> {
+    let mut prefix = content_type.as_bytes().to_vec();
+    prefix.push(0);
+    prefix
+}
+
+/// The fingerprint of a whole body held in memory (the same value as the streamed one).
 pub fn fingerprint(content_type: &str, body: &[u8]) -> Sha256 {
-    let mut bytes = Vec::with_capacity(content_type.len() + 1 + body.len());
-    bytes.extend_from_slice(content_type.as_bytes());
-    bytes.push(0);
+    let mut bytes = fingerprint_prefix(content_type);
     bytes.extend_from_slice(body);
     Sha256::digest(&bytes)
 }

@@ -35,6 +35,47 @@ fn restrict(dir: &Path) {
 #[cfg(not(unix))]
 fn restrict(_: &Path) {}
 
+/// The name a put writes to before renaming into place; a crash can leave one behind.
+const PARTIAL: &str = ".partial-";
+
+/// Every file under `root`: its path relative to `root` (with `/`), its name, and when it was
+/// last modified (µs since the epoch).
+fn walk(root: &Path) -> Result<Vec<(String, String, i64)>, BlobError> {
+    let mut out = Vec::new();
+    let mut folders = vec![root.to_owned()];
+    while let Some(folder) = folders.pop() {
+        let entries = match std::fs::read_dir(&folder) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(backend(&folder, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| backend(&folder, e))?;
+            let kind = entry.file_type().map_err(|e| backend(&entry.path(), e))?;
+            if kind.is_dir() {
+                folders.push(entry.path());
+            } else if kind.is_file() {
+                let path = entry.path();
+                let Ok(relative) = path.strip_prefix(root) else { continue };
+                let relative: Vec<String> =
+                    relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+                let name = relative.last().cloned().unwrap_or_default();
+                let modified = entry.metadata().and_then(|m| m.modified()).map_err(|e| backend(&path, e))?;
+                out.push((relative.join("/"), name, micros_of(modified)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A file time as µs since the Unix epoch (before it: negative).
+pub(crate) fn micros_of(time: std::time::SystemTime) -> i64 {
+    match time.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_micros()).unwrap_or(i64::MAX),
+        Err(before) => -i64::try_from(before.duration().as_micros()).unwrap_or(i64::MAX),
+    }
+}
+
 fn backend(path: &Path, e: std::io::Error) -> BlobError {
     BlobError::Backend(format!("{}: {e}", path.display()))
 }
@@ -45,7 +86,7 @@ impl BlobStore for LocalBlobStore {
         let target = self.path(key);
         let dir = target.parent().unwrap_or(&self.root).to_owned();
         tokio::fs::create_dir_all(&dir).await.map_err(|e| backend(&dir, e))?;
-        let partial = dir.join(format!(".partial-{}", rand::random::<u64>()));
+        let partial = dir.join(format!("{PARTIAL}{}", rand::random::<u64>()));
         let copy = async {
             let mut source = tokio::fs::File::open(path).await?;
             let mut sink = tokio::fs::File::create(&partial).await?;
@@ -80,6 +121,40 @@ impl BlobStore for LocalBlobStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(backend(&path, e)),
         }
+    }
+
+    async fn list(&self) -> Result<Vec<super::Listed>, BlobError> {
+        let root = self.root.clone();
+        let files = tokio::task::spawn_blocking(move || walk(&root))
+            .await
+            .map_err(|e| BlobError::Backend(format!("listing the store: {e}")))??;
+        Ok(files
+            .into_iter()
+            .filter(|(_, name, _)| !name.starts_with(PARTIAL))
+            .filter_map(|(relative, _, modified_micros)| {
+                let key = BlobKey::parse(&relative).ok()?;
+                Some(super::Listed { key, modified_micros })
+            })
+            .collect())
+    }
+
+    async fn remove_partials(&self, before_micros: i64) -> Result<u64, BlobError> {
+        let root = self.root.clone();
+        let files = tokio::task::spawn_blocking(move || walk(&root))
+            .await
+            .map_err(|e| BlobError::Backend(format!("listing the store: {e}")))??;
+        let mut removed = 0;
+        for (relative, name, modified) in files {
+            if name.starts_with(PARTIAL) && modified < before_micros {
+                let path = self.root.join(&relative);
+                match tokio::fs::remove_file(&path).await {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(backend(&path, e)),
+                }
+            }
+        }
+        Ok(removed)
     }
 
     async fn check(&self) -> Result<(), BlobError> {

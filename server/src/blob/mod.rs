@@ -6,6 +6,7 @@
 
 pub mod local;
 pub mod s3;
+pub mod sweep;
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -54,6 +55,14 @@ pub enum BlobError {
     Backend(String),
 }
 
+/// An object found in a store, for the orphan sweep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: BlobKey,
+    /// When it was written, in microseconds since the Unix epoch (the store's clock).
+    pub modified_micros: i64,
+}
+
 /// Opaque bytes, written once, read many times, deleted by retention. A put is atomic: a reader
 /// never sees a partial object.
 #[async_trait::async_trait]
@@ -66,6 +75,11 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn get(&self, key: &BlobKey) -> Result<BlobStream, BlobError>;
     /// Deletes the object; deleting a missing object is not an error.
     async fn delete(&self, key: &BlobKey) -> Result<(), BlobError>;
+    /// Every complete object in the store (the orphan sweep compares them with the `blobs` rows).
+    async fn list(&self) -> Result<Vec<Listed>, BlobError>;
+    /// Removes writes that never finished (a local `.partial-*` file, an S3 multipart upload)
+    /// begun before `before_micros`; returns how many it removed.
+    async fn remove_partials(&self, before_micros: i64) -> Result<u64, BlobError>;
     /// Cheap readiness probe (for /readyz): the store is reachable and the bucket or folder exists.
     async fn check(&self) -> Result<(), BlobError>;
     /// A short name for logs and metrics: "local" or "s3".

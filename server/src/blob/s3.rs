@@ -386,6 +386,76 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    async fn list(&self) -> Result<Vec<super::Listed>, BlobError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&self.prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| BlobError::Backend(describe("ListObjectsV2", &self.prefix, &e)))?;
+            for object in page.contents() {
+                let Some(name) = object.key().and_then(|k| k.strip_prefix(self.prefix.as_str())) else { continue };
+                let Ok(key) = BlobKey::parse(name) else { continue };
+                let modified_micros = object
+                    .last_modified()
+                    .and_then(|t| t.to_millis().ok())
+                    .map_or(i64::MAX, |ms| ms.saturating_mul(1000));
+                out.push(super::Listed { key, modified_micros });
+            }
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Aborts multipart uploads under the prefix that were begun before `before_micros` and
+    /// never completed (a process that died mid-upload; the abort on drop never ran).
+    async fn remove_partials(&self, before_micros: i64) -> Result<u64, BlobError> {
+        let mut stale = Vec::new();
+        let (mut key_marker, mut upload_marker): (Option<String>, Option<String>) = (None, None);
+        loop {
+            let page = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(&self.prefix)
+                .set_key_marker(key_marker.take())
+                .set_upload_id_marker(upload_marker.take())
+                .send()
+                .await
+                .map_err(|e| BlobError::Backend(describe("ListMultipartUploads", &self.prefix, &e)))?;
+            for upload in page.uploads() {
+                let begun = upload.initiated().and_then(|t| t.to_millis().ok()).map(|ms| ms.saturating_mul(1000));
+                if let (Some(key), Some(id), Some(begun)) = (upload.key(), upload.upload_id(), begun)
+                    && begun < before_micros
+                {
+                    stale.push((key.to_owned(), id.to_owned()));
+                }
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            upload_marker = page.next_upload_id_marker().map(str::to_owned);
+            if key_marker.is_none() && upload_marker.is_none() {
+                break;
+            }
+        }
+        let mut removed = 0;
+        for (key, id) in stale {
+            abort_upload(self.client.clone(), self.bucket.clone(), key, id).await?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
     /// HeadBucket: proves the endpoint answers, the credentials sign correctly and the bucket
     /// exists, in one cheap request. It does not write: a probe object on every `/readyz` would
     /// cost a billed PUT each time and still not prove much about the next real upload.

@@ -226,9 +226,14 @@ fn refusal(r: &Refusal) -> Response {
     let status = match r {
         Refusal::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         Refusal::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Refusal::Busy => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
-    error(status, r.code(), r.to_string())
+    let mut response = error(status, r.code(), r.to_string());
+    if *r == Refusal::Busy {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(super::ingest::BUSY_RETRY_SECONDS));
+    }
+    response
 }
 
 fn ingest_error(e: IngestError) -> Response {

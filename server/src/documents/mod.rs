@@ -8,6 +8,14 @@ mod for_api;
 pub mod http;
 pub mod ingest;
 mod markdown_pdf;
+
+/// An upload's typesetting, for the Markdown tests (with the upload's limits).
+#[cfg(test)]
+pub(crate) fn markdown_pdf_for_tests(
+    source: &str,
+) -> Result<crate::markdown::Rendered, crate::markdown::MarkdownError> {
+    markdown_pdf::render(source, None)
+}
 mod port;
 mod read;
 mod repo;
@@ -57,6 +65,8 @@ struct Inner {
     disclosure_template: String,
     /// Seals completed documents (PAdES).
     sealer: crate::seal::Sealer,
+    /// Room to check uploads (see `ingest::CHECK_BUDGET`).
+    checks: Arc<tokio::sync::Semaphore>,
 }
 
 /// What the uploader said about the file.
@@ -105,6 +115,7 @@ impl Documents {
                 otp: setup.otp,
                 disclosure_template: setup.disclosure_template,
                 sealer: setup.sealer,
+                checks: Arc::new(tokio::sync::Semaphore::new(ingest::CHECK_BUDGET as usize)),
             }),
         })
     }
@@ -149,6 +160,11 @@ impl Documents {
         self.inner.limits
     }
 
+    /// Where uploads are spooled (unnamed temporary files) before they are checked.
+    pub fn spool_dir(&self) -> &std::path::Path {
+        &self.inner.spool_dir
+    }
+
     /// The seal completed documents get (its trust anchors are published).
     pub fn sealer(&self) -> &crate::seal::Sealer {
         &self.inner.sealer
@@ -179,24 +195,39 @@ impl Documents {
             return Err(Refusal::HashMismatch { client: client.to_hex(), server: spooled.sha256.to_hex() }.into());
         }
         let (file_name, content_type) = (info.file_name.clone(), info.content_type.clone());
+        let given_title = info.title.as_deref().and_then(|t| Title::parse(t).ok());
+        let typeset_title = given_title.as_ref().map(|t| t.as_str().to_owned());
         let (spool_dir, max_pages) = (inner.spool_dir.clone(), inner.limits.max_pages);
-        let checked = tokio::task::spawn_blocking(move || {
-            ingest::check(spooled, file_name.as_deref(), content_type.as_deref(), &spool_dir, max_pages)
-        })
-        .await
-        .map_err(|e| match e.try_into_panic() {
-            // The parser panicked on this file: that is a damaged file, not a server failure.
-            Ok(_) => IngestError::Refused(Refusal::Corrupt("the PDF structure could not be parsed".to_owned())),
-            Err(e) => IngestError::Internal(anyhow::anyhow!("inspection task: {e}")),
-        })??;
+        let (sealer, now) = (inner.sealer.clone(), inner.clock.now());
+        // Room in the checks' budget, waited for with the upload on disk; the permit goes with
+        // the blocking task and is released only when it ends, even after a timeout.
+        let kind = attesta_core::documents::sniff(&spooled.head, file_name.as_deref(), content_type.as_deref());
+        let permit = ingest::turn(&inner.checks, ingest::weight(kind, spooled.len), ingest::CHECK_QUEUE_WAIT).await?;
+        let task = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let context = ingest::CheckContext { spool_dir: &spool_dir, max_pages, sealer: &sealer, now };
+            ingest::check(spooled, file_name.as_deref(), content_type.as_deref(), typeset_title.as_deref(), &context)
+        });
+        let checked = tokio::time::timeout(ingest::CHECK_TIME_LIMIT, task)
+            .await
+            .map_err(|_| {
+                IngestError::Refused(Refusal::Unsealable(format!(
+                    "checking it took longer than {} seconds",
+                    ingest::CHECK_TIME_LIMIT.as_secs()
+                )))
+            })?
+            .map_err(|e| match e.try_into_panic() {
+                // The parser panicked on this file: that is a damaged file, not a server failure.
+                Ok(_) => IngestError::Refused(Refusal::Corrupt("the PDF structure could not be parsed".to_owned())),
+                Err(e) => IngestError::Internal(anyhow::anyhow!("inspection task: {e}")),
+            })??;
 
         let id = new_document_id();
         let blob_key = new_blob_key();
         let source = if checked.markdown_sha256.is_some() { DocumentSource::Markdown } else { DocumentSource::Pdf };
-        let title = info
-            .title
-            .as_deref()
-            .and_then(|t| Title::parse(t).ok())
+        // The uploader's title, else a Markdown document's first heading, else the file's name.
+        let title = given_title
+            .or_else(|| checked.markdown_title.as_deref().and_then(|t| Title::parse(t).ok()))
             .or_else(|| info.file_name.as_deref().and_then(Title::from_file_name))
             .unwrap_or_else(Title::untitled);
 
@@ -239,9 +270,17 @@ impl Documents {
         if let Some(md) = checked.markdown_sha256 {
             details["markdown_sha256"] = json!(md.to_hex());
         }
-        // For Markdown the client hashed the source, which the details record; the event's
-        // client hash is about the stored file only.
-        let client_sha256 = if source == DocumentSource::Pdf { info.client_sha256 } else { None };
+        if let Some(repair) = &checked.repaired {
+            details["repaired"] = json!({
+                "uploaded_sha256": repair.uploaded_sha256.to_hex(),
+                "uploaded_size": repair.uploaded_size,
+                "reason": repair.reason.chars().take(300).collect::<String>(),
+            });
+        }
+        // For Markdown the client hashed the source, and for a repaired PDF the damaged upload,
+        // which the details record; the event's client hash is about the stored file only.
+        let client_sha256 =
+            if source == DocumentSource::Pdf && checked.repaired.is_none() { info.client_sha256 } else { None };
         let event =
             self.new_event(EventType::DocumentUploaded, owner, meta, document.sha256, client_sha256, details)?;
         let row = document.clone();

@@ -70,8 +70,13 @@ pub struct Document {
     pub blocks: Vec<Block>,
     /// Plain text of the first level-1 heading, the default PDF title.
     pub first_h1: Option<String>,
+    /// Plain text of the first heading of any level (when no level-1 heading comes first).
+    pub first_heading: Option<String>,
     /// Whether anything printable was found; an all-whitespace document is rejected.
     pub has_visible_text: bool,
+    /// Set when the input passed a bound (`parse::MAX_NODES`, `parse::MAX_TABLE_COLUMNS`):
+    /// parsing stopped there and the document is refused with this reason.
+    pub too_complex: Option<String>,
 }
 
 /// Concatenated plain text of inline content (for titles and tests).

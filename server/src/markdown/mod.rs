@@ -30,9 +30,9 @@ pub const MAX_INPUT_BYTES: usize = 1024 * 1024;
 /// Largest accepted output, in pages. Bounds the CPU and memory a single request can use.
 pub const MAX_PAGES: usize = 2000;
 
-/// Upper bound on layout rows (lines, spacers) before pagination; well above what `MAX_PAGES`
-/// pages can hold, so it only trips for inputs that would exceed the page limit anyway.
-const MAX_ROWS: usize = MAX_PAGES * 80;
+/// Upper bound on layout rows (lines, spacers) per page allowed, before pagination; well above
+/// what a page can hold, so it only trips for inputs that would exceed the page limit anyway.
+const ROWS_PER_PAGE: usize = 80;
 
 /// Paper size of the generated PDF.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,12 +66,26 @@ impl PageSize {
     }
 }
 
+/// Most pages an uploaded Markdown document may become: a contract of 1 MiB fills about 300
+/// A4 pages. Typesetting keeps every page until the PDF is written, so this is what bounds the
+/// memory of a long upload (the certificate of completion keeps [`MAX_PAGES`]).
+pub const MAX_UPLOAD_PAGES: usize = 500;
+
 /// Rendering options.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     pub page_size: PageSize,
-    /// Title stored in the PDF document info; defaults to the text of the first `# Heading`.
+    /// Most pages the output may have (at most [`MAX_PAGES`]).
+    pub max_pages: usize,
+    /// Title stored in the PDF document info; defaults to the text of the first `# Heading`
+    /// (else of the first heading of any level).
     pub title: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { page_size: PageSize::default(), max_pages: MAX_PAGES, title: None }
+    }
 }
 
 /// Why a Markdown document could not be rendered.
@@ -85,6 +99,8 @@ pub enum MarkdownError {
     NotUtf8 { offset: usize },
     #[error("the Markdown document is too long: it would exceed {limit} pages")]
     TooManyPages { limit: usize },
+    #[error("the Markdown document is too complex to typeset: {0}")]
+    TooComplex(String),
     #[error("the Markdown document could not be rendered to PDF: {0}")]
     Render(String),
 }
@@ -134,17 +150,22 @@ fn render_unguarded(markdown: &str, options: &Options) -> Result<Rendered, Markd
         return Err(MarkdownError::TooLarge { limit: MAX_INPUT_BYTES });
     }
     let document = parse::parse(markdown);
+    if let Some(why) = document.too_complex {
+        return Err(MarkdownError::TooComplex(why));
+    }
     if !document.has_visible_text {
         return Err(MarkdownError::Empty);
     }
     let fonts = fonts::FontSet::get().map_err(MarkdownError::Render)?;
     let geometry = options.page_size.geometry();
-    let too_long = || MarkdownError::TooManyPages { limit: MAX_PAGES };
-    let rows = Layouter::new(fonts, MAX_ROWS)
+    let max_pages = options.max_pages.min(MAX_PAGES);
+    let too_long = || MarkdownError::TooManyPages { limit: max_pages };
+    let rows = Layouter::new(fonts, max_pages * ROWS_PER_PAGE)
         .layout(&document.blocks, geometry.left, geometry.content_width())
         .map_err(|_| too_long())?;
     let pages = paginate(&rows, &geometry);
-    if pages.len() > MAX_PAGES {
+    drop(rows);
+    if pages.len() > max_pages {
         return Err(too_long());
     }
     let title = options
@@ -152,7 +173,8 @@ fn render_unguarded(markdown: &str, options: &Options) -> Result<Rendered, Markd
         .as_deref()
         .map(|t| parse::sanitize(t, false).trim().to_string())
         .filter(|t| !t.is_empty())
-        .or(document.first_h1);
+        .or(document.first_h1)
+        .or(document.first_heading);
     let pdf = pdf::write(&pages, &geometry, fonts, title.as_deref()).map_err(MarkdownError::Render)?;
     let page_count = u32::try_from(pages.len()).map_err(|_| too_long())?;
     Ok(Rendered { pdf, page_count, title })

@@ -12,6 +12,15 @@ use super::document::{Align, Block, Document, Inline, SpanStyle, Table, plain_te
 /// flattened into their parent. Eight levels is far beyond what a real contract uses.
 pub const MAX_NESTING: usize = 8;
 
+/// Most blocks and inline runs a document may have. A real contract of 1 MiB has a few
+/// thousand; a hostile one (a million one-character paragraphs or list items) would cost
+/// hundreds of megabytes of tree, rows and PDF before the page limit noticed.
+pub const MAX_NODES: usize = 60_000;
+
+/// Widest table accepted, in columns: more cannot be read on a page, and each column of each
+/// row costs layout work and memory.
+pub const MAX_TABLE_COLUMNS: usize = 24;
+
 /// Longest document title we keep (PDF viewers show it in a title bar).
 const MAX_TITLE_CHARS: usize = 200;
 
@@ -21,6 +30,10 @@ pub fn parse(markdown: &str) -> Document {
     let mut builder = Builder::new();
     for event in Parser::new_ext(markdown, options) {
         builder.event(event);
+        if builder.too_complex.is_some() {
+            // Stop here: nothing more of it is kept.
+            return Document { too_complex: builder.too_complex, ..Document::default() };
+        }
     }
     builder.finish()
 }
@@ -86,7 +99,12 @@ struct Builder {
     table: Option<TableBuilder>,
     inline: InlineState,
     first_h1: Option<String>,
+    first_heading: Option<String>,
     has_visible_text: bool,
+    /// Blocks and inline runs made so far (see [`MAX_NODES`]).
+    nodes: usize,
+    /// Set, with the reason, once a bound is passed.
+    too_complex: Option<String>,
 }
 
 impl Builder {
@@ -99,11 +117,19 @@ impl Builder {
             table: None,
             inline: InlineState::default(),
             first_h1: None,
+            first_heading: None,
             has_visible_text: false,
+            nodes: 0,
+            too_complex: None,
         }
     }
 
     fn event(&mut self, event: Event<'_>) {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            self.too_complex = Some(format!("it has more than {MAX_NODES} paragraphs, list items and other parts"));
+            return;
+        }
         match event {
             Event::Start(tag) => self.start(tag),
             Event::End(tag) => self.end(tag),
@@ -185,7 +211,13 @@ impl Builder {
             self.pop_frame();
         }
         let blocks = self.frames.pop().map(|f| f.blocks).unwrap_or_default();
-        Document { blocks, first_h1: self.first_h1, has_visible_text: self.has_visible_text }
+        Document {
+            blocks,
+            first_h1: self.first_h1,
+            first_heading: self.first_heading,
+            has_visible_text: self.has_visible_text,
+            too_complex: self.too_complex,
+        }
     }
 
     // ----- text -----
@@ -286,6 +318,9 @@ impl Builder {
                 if level == 1 && self.first_h1.is_none() {
                     self.first_h1 = title_from(&plain_text(&leaf.content));
                 }
+                if self.first_heading.is_none() {
+                    self.first_heading = title_from(&plain_text(&leaf.content));
+                }
                 self.push_block(Block::Heading { level, content: leaf.content });
             }
             None if leaf.content.is_empty() => {}
@@ -350,6 +385,11 @@ impl Builder {
 
     fn open_table(&mut self, aligns: &[pulldown_cmark::Alignment]) {
         self.flush_leaf();
+        if aligns.len() > MAX_TABLE_COLUMNS {
+            self.too_complex =
+                Some(format!("a table has {} columns; at most {MAX_TABLE_COLUMNS} fit on a page", aligns.len()));
+            return;
+        }
         let aligns = aligns
             .iter()
             .map(|a| match a {
@@ -433,6 +473,7 @@ mod tests {
     fn builds_nested_structure() {
         let doc = parse("# Title\n\n> quote\n\n- a\n  - b\n\n|x|y|\n|-|-|\n|1|2|\n");
         assert_eq!(doc.first_h1.as_deref(), Some("Title"));
+        assert_eq!(doc.first_heading.as_deref(), Some("Title"));
         assert!(doc.has_visible_text);
         assert!(matches!(doc.blocks.get(1), Some(Block::Quote(_))));
         assert!(matches!(doc.blocks.get(2), Some(Block::List { .. })));
@@ -450,6 +491,24 @@ mod tests {
             blocks = inner;
         }
         assert_eq!(depth, MAX_NESTING);
+    }
+
+    #[test]
+    fn the_first_heading_of_any_level_is_kept_when_there_is_no_level_one() {
+        let doc = parse("Preamble.\n\n## Master  *services* agreement\n\n# Later\n");
+        assert_eq!(doc.first_h1.as_deref(), Some("Later"));
+        assert_eq!(doc.first_heading.as_deref(), Some("Master services agreement"));
+    }
+
+    #[test]
+    fn a_document_of_too_many_parts_or_too_wide_a_table_stops_parsing() {
+        let many = parse(&"a\n\n".repeat(MAX_NODES));
+        assert!(many.too_complex.as_deref().is_some_and(|why| why.contains("more than")), "{:?}", many.too_complex);
+        assert!(many.blocks.is_empty(), "nothing of it is kept");
+        let wide = format!("{}|\n{}|\n", "|x".repeat(MAX_TABLE_COLUMNS + 1), "|-".repeat(MAX_TABLE_COLUMNS + 1));
+        assert!(parse(&wide).too_complex.as_deref().is_some_and(|why| why.contains("columns")));
+        let fits = format!("{}|\n{}|\n", "|x".repeat(MAX_TABLE_COLUMNS), "|-".repeat(MAX_TABLE_COLUMNS));
+        assert_eq!(parse(&fits).too_complex, None);
     }
 
     #[test]

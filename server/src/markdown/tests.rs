@@ -177,7 +177,8 @@ fn headings_never_end_a_page() {
 
 #[test]
 fn letter_paper_and_explicit_title() {
-    let options = Options { page_size: PageSize::Letter, title: Some("Custom Title".to_string()) };
+    let options =
+        Options { page_size: PageSize::Letter, title: Some("Custom Title".to_string()), ..Options::default() };
     let rendered = render_unguarded("# Heading\n\nBody.", &options).expect("render");
     assert_eq!(rendered.title.as_deref(), Some("Custom Title"));
     let document = lopdf::Document::load_mem(&rendered.pdf).expect("parse");
@@ -197,9 +198,26 @@ fn rejects_oversized_input() {
 
 #[test]
 fn rejects_documents_beyond_the_page_limit() {
-    let huge = "Clause.\n\n".repeat(MAX_INPUT_BYTES / 10);
-    let result = render_unguarded(&huge, &Options::default());
-    assert!(matches!(result, Err(MarkdownError::TooManyPages { limit: MAX_PAGES })), "{result:?}");
+    let long = "The parties agree to the terms set out below, clause by clause.\n\n".repeat(2_000);
+    let options = Options { max_pages: 20, ..Options::default() };
+    let result = render_unguarded(&long, &options);
+    assert!(matches!(result, Err(MarkdownError::TooManyPages { limit: 20 })), "{result:?}");
+    // An upload's limit is lower than the certificate's: a megabyte of one-line rows of code
+    // would fill thousands of pages, and layout stops long before that.
+    let lines = format!("```\n{}```\n", "x\n".repeat(MAX_INPUT_BYTES / 2 - 8));
+    let result = crate::documents::markdown_pdf_for_tests(&lines);
+    assert!(matches!(result, Err(MarkdownError::TooManyPages { limit: MAX_UPLOAD_PAGES })), "{result:?}");
+}
+
+#[test]
+fn a_hostile_megabyte_is_refused_before_it_is_laid_out() {
+    // Without a bound on the parts of a document, half a million one-letter paragraphs were
+    // parsed, laid out and paginated (well over 100 MB) before the page limit refused them.
+    let tiny = "a\n\n".repeat(MAX_INPUT_BYTES / 3);
+    assert!(matches!(render_unguarded(&tiny, &Options::default()), Err(MarkdownError::TooComplex(_))));
+    let wide = format!("{}|\n{}|\n{}|\n", "|h".repeat(5_000), "|-".repeat(5_000), "|x".repeat(5_000));
+    let result = render_unguarded(&wide, &Options::default());
+    assert!(matches!(&result, Err(MarkdownError::TooComplex(why)) if why.contains("columns")), "{result:?}");
 }
 
 #[test]
@@ -240,7 +258,7 @@ fn unusual_content_renders_without_panicking() {
         let result = render_unguarded(input, &Options::default());
         match result {
             Ok(rendered) => assert_eq!(lopdf_pages(&rendered.pdf), rendered.page_count as usize),
-            Err(MarkdownError::TooManyPages { .. }) => {}
+            Err(MarkdownError::TooManyPages { .. } | MarkdownError::TooComplex(_)) => {}
             Err(e) => {
                 panic!("unexpected error {e} for input starting {:?}", input.chars().take(40).collect::<String>())
             }

@@ -174,6 +174,13 @@ impl Sealer {
         Err(SealError::Internal("the timestamp did not fit after a retry".to_owned()))
     }
 
+    /// Seals `pdf` without a timestamp and hands the result back to be thrown away: proves at
+    /// upload that a file can take the seal completion will give it. Synchronous: the caller is
+    /// on a blocking thread already.
+    pub fn dry_run(&self, pdf: &[u8], signing_time: Timestamp) -> Result<Vec<u8>, SealError> {
+        pades::prepare(pdf, &self.inner.identity, signing_time, 0)?.finish(None)
+    }
+
     async fn prepare(
         &self,
         pdf: Arc<Vec<u8>>,

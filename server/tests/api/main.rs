@@ -17,4 +17,5 @@ mod s3_store;
 mod sessions;
 mod signing;
 mod sso;
+mod uploads;
 mod webhooks;

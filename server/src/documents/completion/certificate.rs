@@ -43,7 +43,11 @@ pub struct Certificate<'a> {
 
 /// The typeset pages.
 pub fn render(certificate: &Certificate<'_>) -> Result<markdown::Rendered, MarkdownError> {
-    let options = Options { page_size: certificate.page_size, title: Some("Certificate of completion".to_owned()) };
+    let options = Options {
+        page_size: certificate.page_size,
+        title: Some("Certificate of completion".to_owned()),
+        ..Options::default()
+    };
     markdown::render(&text(certificate), &options)
 }
 

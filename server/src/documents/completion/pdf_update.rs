@@ -65,11 +65,25 @@ fn structure(e: impl std::fmt::Display) -> UpdateError {
 
 /// Appends `update` to `prev` as one incremental update and returns the whole new file.
 pub fn apply(prev: &[u8], update: &Update<'_>) -> Result<Vec<u8>, UpdateError> {
-    let doc = Document::load_mem(prev).map_err(|e| UpdateError::Read(e.to_string()))?;
+    apply_owned(prev.to_vec(), update)
+}
+
+/// [`apply`] on a file the caller hands over, which saves a copy of it while the update is made.
+pub fn apply_owned(prev: Vec<u8>, update: &Update<'_>) -> Result<Vec<u8>, UpdateError> {
+    // The update copies `prev` byte for byte and only ever rewrites dictionaries and arrays, so
+    // the existing streams' contents are not kept while parsing: the memory an update costs
+    // does not grow with the images and pages already in the file.
+    let options = lopdf::LoadOptions {
+        max_decompressed_size: Some(64 * 1024 * 1024),
+        filter: Some(empty_streams),
+        ..lopdf::LoadOptions::default()
+    };
+    let doc = Document::load_mem_with_options(&prev, options).map_err(|e| UpdateError::Read(e.to_string()))?;
     if doc.is_encrypted() {
         return Err(UpdateError::Structure("the PDF is encrypted".to_owned()));
     }
-    let mut inc = IncrementalDocument::create_from(prev.to_vec(), doc);
+    let capacity = prev.len() + 64 * 1024;
+    let mut inc = IncrementalDocument::create_from(prev, doc);
     let mut pages: Vec<ObjectId> = inc.get_prev_documents().get_pages().into_values().collect();
 
     if let Some(append) = update.append {
@@ -85,9 +99,33 @@ pub fn apply(prev: &[u8], update: &Update<'_>) -> Result<Vec<u8>, UpdateError> {
     if let Some(attachment) = &update.attachment {
         attach(&mut inc, attachment)?;
     }
-    let mut out = Vec::with_capacity(prev.len() + 64 * 1024);
+    let mut out = Vec::with_capacity(capacity);
     inc.save_to(&mut out).map_err(|e| UpdateError::Write(e.to_string()))?;
     Ok(out)
+}
+
+/// Keeps every object of the previous revision but empties ordinary streams (see [`apply`]).
+fn empty_streams(id: ObjectId, object: &mut Object) -> Option<(ObjectId, Object)> {
+    if let Object::Stream(stream) = object
+        && !stream.dict.has_type(b"ObjStm")
+        && !stream.dict.has_type(b"XRef")
+    {
+        stream.content = Vec::new();
+    }
+    // lopdf keeps the object as changed in place; the returned copy is what it keeps of
+    // objects inside object streams.
+    Some((id, object.clone()))
+}
+
+/// Brings an object of the previous revision into the update to change it. Streams were read
+/// without their contents, so one is refused rather than written back empty (the page tree,
+/// pages and catalog this is used for are dictionaries and arrays).
+fn clone_to_update(inc: &mut IncrementalDocument, id: ObjectId) -> Result<(), UpdateError> {
+    inc.opt_clone_object_to_new_document(id).map_err(structure)?;
+    if matches!(inc.new_document.get_object(id), Ok(Object::Stream(_))) {
+        return Err(structure(format!("object {} {} is a stream where a dictionary belongs", id.0, id.1)));
+    }
+    Ok(())
 }
 
 // ---- copying objects from another document --------------------------------------------------
@@ -176,7 +214,7 @@ fn append_pages(inc: &mut IncrementalDocument, source: &Document) -> Result<Vec<
         }
         added.push(inc.new_document.add_object(copy));
     }
-    inc.opt_clone_object_to_new_document(root_pages).map_err(structure)?;
+    clone_to_update(inc, root_pages)?;
     let kids_ref = {
         let root = inc.new_document.get_dictionary(root_pages).map_err(structure)?;
         root.get(b"Kids").and_then(Object::as_reference).ok()
@@ -184,7 +222,7 @@ fn append_pages(inc: &mut IncrementalDocument, source: &Document) -> Result<Vec<
     let refs = added.iter().map(|id| Object::Reference(*id));
     match kids_ref {
         Some(kids_id) => {
-            inc.opt_clone_object_to_new_document(kids_id).map_err(structure)?;
+            clone_to_update(inc, kids_id)?;
             inc.new_document.get_object_mut(kids_id).and_then(Object::as_array_mut).map_err(structure)?.extend(refs);
         }
         None => {
@@ -283,7 +321,7 @@ fn form_of(
 
 /// Makes the page's contents `q`, what it drew, then `tail` (which starts with `Q`).
 fn wrap_contents(inc: &mut IncrementalDocument, page_id: ObjectId, tail: Vec<u8>) -> Result<(), UpdateError> {
-    inc.opt_clone_object_to_new_document(page_id).map_err(structure)?;
+    clone_to_update(inc, page_id)?;
     let existing = {
         let page = inc.new_document.get_dictionary(page_id).map_err(structure)?;
         page.get(b"Contents").ok().cloned()
@@ -349,7 +387,7 @@ fn attach(inc: &mut IncrementalDocument, a: &Attachment<'_>) -> Result<(), Updat
         .get(b"Root")
         .and_then(Object::as_reference)
         .map_err(|e| structure(format!("no catalog: {e}")))?;
-    inc.opt_clone_object_to_new_document(catalog_id).map_err(structure)?;
+    clone_to_update(inc, catalog_id)?;
 
     // The existing entries, from a flat tree or one with kids, to rewrite as one sorted leaf.
     let mut entries: Vec<(Vec<u8>, Object)> = Vec::new();

@@ -76,13 +76,36 @@ pub fn certified_pdf(
     modified: &str,
 ) -> Result<(Vec<u8>, u32), String> {
     let rendered = certificate::render(certificate).map_err(|e| e.to_string())?;
-    let qr = stamps::render(&[Stamp {
-        width: QR_SIDE as f32,
-        height: QR_SIDE as f32,
-        mark: Mark::Qr(certificate.verify_url),
-    }])?;
-    let (width, _) = certificate.page_size.dimensions();
-    let placements = (0..rendered.page_count as usize)
+    let json = certificate.package.to_json();
+    let bytes = attach_certificate(
+        signed.to_vec(),
+        &rendered.pdf,
+        rendered.page_count,
+        certificate.page_size,
+        page_count,
+        certificate.verify_url,
+        (package_name, json.as_bytes()),
+        modified,
+    )?;
+    Ok((bytes, rendered.page_count))
+}
+
+/// Appends the typeset certificate's pages (a QR code to `verify_url` in the corner of each)
+/// and attaches the package, as one incremental update of `signed`.
+#[expect(clippy::too_many_arguments, reason = "each is one thing the update is made of")]
+fn attach_certificate(
+    signed: Vec<u8>,
+    certificate_pdf: &[u8],
+    certificate_pages: u32,
+    page_size: PageSize,
+    page_count: usize,
+    verify_url: &str,
+    (package_name, package): (&str, &[u8]),
+    modified: &str,
+) -> Result<Vec<u8>, String> {
+    let qr = stamps::render(&[Stamp { width: QR_SIDE as f32, height: QR_SIDE as f32, mark: Mark::Qr(verify_url) }])?;
+    let (width, _) = page_size.dimensions();
+    let placements = (0..certificate_pages as usize)
         .map(|i| Placement {
             stamp: 0,
             page: page_count + i,
@@ -90,21 +113,81 @@ pub fn certified_pdf(
             matrix: [1.0, 0.0, 0.0, 1.0, f64::from(width) - 72.0 - QR_SIDE + 8.0, 6.0],
         })
         .collect();
-    let json = certificate.package.to_json();
     let update = Update {
         stamps: Some(&qr),
         placements,
-        append: Some(&rendered.pdf),
+        append: Some(certificate_pdf),
         attachment: Some(Attachment {
             name: package_name,
             description: "Attesta evidence package: every event, its log inclusion proof and the signed checkpoint",
             mime: "application/json",
-            bytes: json.as_bytes(),
+            bytes: package,
             modified: modified.to_owned(),
         }),
     };
-    let bytes = pdf_update::apply(signed, &update).map_err(|e| e.to_string())?;
-    Ok((bytes, rendered.page_count))
+    pdf_update::apply_owned(signed, &update).map_err(|e| e.to_string())
+}
+
+/// Completion's two updates on made-up values, for a file just uploaded: a text mark drawn on
+/// every page (the flattening), then a certificate page with its QR code and an attachment.
+/// Returns the unsealed result, which the caller seals in a dry run too. This is how an upload
+/// proves it can be completed before anyone is asked to sign it.
+pub fn rehearse(original: &[u8], pages: &[PageGeometry]) -> Result<Vec<u8>, String> {
+    use attesta_core::signing::{DraftField, DraftRecipient, LocalId, SigningOrder};
+    let id = |text: &str| LocalId::parse(text).ok_or_else(|| format!("local id {text}"));
+    let recipient = id("r1")?;
+    let mut fields = Vec::with_capacity(pages.len());
+    let mut values = BTreeMap::new();
+    for (index, page) in pages.iter().enumerate() {
+        let (w, h) = (page.x1 - page.x0, page.y1 - page.y0);
+        let rect = PdfRect {
+            x: page.x0 + w / 10.0,
+            y: page.y0 + h / 10.0,
+            width: (w / 4.0).min(120.0),
+            height: (h / 20.0).min(18.0),
+        };
+        let field = id(&format!("f{}", index + 1))?;
+        values.insert(field.to_string(), json!({ "type": "text", "value": "Rehearsal" }));
+        fields.push(DraftField {
+            id: field,
+            recipient: recipient.clone(),
+            kind: FieldKind::Text,
+            page: u32::try_from(index + 1).map_err(|e| e.to_string())?,
+            rect,
+            required: true,
+            label: String::new(),
+        });
+    }
+    let layout = Draft {
+        order: SigningOrder::Sequential,
+        recipients: vec![DraftRecipient {
+            id: recipient,
+            name: "Rehearsal".to_owned(),
+            email: "rehearsal@example.invalid".to_owned(),
+            otp: false,
+        }],
+        fields,
+        message: String::new(),
+    };
+    let signed = signed_pdf(original, &layout, pages, &values, &BTreeMap::new())?;
+    let page_size = paper_like(pages.last());
+    let options = crate::markdown::Options {
+        page_size,
+        title: Some("Certificate of completion".to_owned()),
+        ..crate::markdown::Options::default()
+    };
+    let certificate = crate::markdown::render("# Certificate of completion\n\nRehearsal at upload.\n", &options)
+        .map_err(|e| e.to_string())?;
+    attach_certificate(
+        signed,
+        &certificate.pdf,
+        certificate.page_count,
+        page_size,
+        pages.len(),
+        "https://attesta.invalid/verify#document=rehearsal",
+        ("evidence.json", b"{}"),
+        "D:20260101000000Z",
+    )
 }
 
 /// The paper the certificate is set on: Letter when the document's last page is Letter-sized
