@@ -188,10 +188,18 @@ impl Documents {
         let now = self.inner.clock.now();
         // A checkpoint covering `document.completed` is made on demand if the last one does not.
         let package = self.inner.evidence.package(&doc_id, now.as_micros()).await.map_err(internal)?;
+        // Each signer's signature is shown beside their row in the certificate.
+        let mut signatures = std::collections::BTreeMap::new();
+        for (recipient, kind, key) in repo::images(&self.inner.pool, &document.id).await? {
+            if kind == "signature" {
+                signatures.insert(recipient, self.read_blob(&key).await?);
+            }
+        }
         let recipients = super::signing::repo::recipients(&self.inner.pool, &document.id)
             .await?
             .into_iter()
             .map(|r| certificate::RecipientLine {
+                signature_png: signatures.remove(&r.id),
                 id: r.id,
                 position: i64::from(r.position),
                 name: r.name,
