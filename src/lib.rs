@@ -18,6 +18,7 @@ pub mod sessions;
 pub mod signing;
 pub mod sso;
 pub mod storage;
+pub mod text;
 pub mod throttle;
 pub mod time;
 pub mod webhooks;

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
-    #[error("not found")]
+    #[error("Not found")]
     NotFound,
     #[error("{0}")]
     Unauthorized(String),
-    #[error("you are not allowed to do this")]
+    #[error("You are not allowed to do this")]
     Forbidden,
     #[error("{message}")]
     Validation { field: String, message: String },
@@ -22,7 +22,7 @@ pub enum AppError {
     Conflict(String),
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_secs: u64 },
-    #[error("the request is too large")]
+    #[error("The request is too large")]
     TooLarge,
     /// A draft cannot be sent yet: everything the sender must fix, each tied to what it is about.
     #[error("{}", .0.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
@@ -31,15 +31,40 @@ pub enum AppError {
     /// never names the document.
     #[error("{message}")]
     LinkUnusable { reason: String, message: String },
-    #[error("something went wrong on our side (reference {ref_id})")]
+    #[error("Something went wrong on our side (reference {ref_id})")]
     Internal { ref_id: String },
-    #[error("could not reach the server: {0}")]
+    #[error("Could not reach the server: {0}")]
     ServerFn(ServerFnErrorErr),
 }
 
 impl AppError {
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
         AppError::Validation { field: field.to_owned(), message: message.into() }
+    }
+
+    /// The error as people read it: every message a sentence (`attesta_core::text::sentence`).
+    /// The core's messages are lower case so they compose; this is the one place the app's
+    /// answers become sentences (`ssr::respond` applies it to every server function).
+    pub fn into_sentences(self) -> Self {
+        use attesta_core::text::sentence;
+        match self {
+            AppError::Unauthorized(m) => AppError::Unauthorized(sentence(&m)),
+            AppError::Validation { field, message } => AppError::Validation { field, message: sentence(&message) },
+            AppError::Conflict(m) => AppError::Conflict(sentence(&m)),
+            AppError::TooManyRequests { message, retry_after_secs } => {
+                AppError::TooManyRequests { message: sentence(&message), retry_after_secs }
+            }
+            AppError::Problems(problems) => AppError::Problems(
+                problems
+                    .into_iter()
+                    .map(|p| attesta_core::signing::DraftProblem { message: sentence(&p.message), ..p })
+                    .collect(),
+            ),
+            AppError::LinkUnusable { reason, message } => {
+                AppError::LinkUnusable { reason, message: sentence(&message) }
+            }
+            other => other,
+        }
     }
 
     /// The form field this error is about, if any.

@@ -182,6 +182,7 @@ fn main() {
             name: "Bob Builder".into(),
             email: "bob@example.com".into(),
             signed_at: Some(1),
+            signature_png: Some(png.clone()),
         },
         RecipientLine {
             id: "r2".into(),
@@ -189,6 +190,7 @@ fn main() {
             name: "Carol Danvers".into(),
             email: "carol@example.com".into(),
             signed_at: Some(2),
+            signature_png: Some(png.clone()),
         },
     ];
     let now = Timestamp::from_micros(1_795_329_000_000_000);

@@ -429,6 +429,10 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// Folder with the built browser assets (`pkg/`, favicon, ...).
     pub site_root: PathBuf,
+    /// The file listing the content hashes in the names of the built client's files
+    /// (cargo-leptos `hash-files`). Unset: `hash.txt` beside the executable, where cargo-leptos
+    /// writes it. Without one, the files keep plain names and are revalidated on every use.
+    pub hash_file: Option<PathBuf>,
     /// Proxies whose `X-Forwarded-For` header is believed, as addresses or CIDR ranges.
     pub trusted_proxies: Vec<IpNet>,
     /// How long a request may take before it is answered with 408.
@@ -515,6 +519,7 @@ impl Default for ServerConfig {
             port: 3000,
             public_url: None,
             site_root: PathBuf::from("target/site"),
+            hash_file: None,
             trusted_proxies: Vec::new(),
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 1024 * 1024,

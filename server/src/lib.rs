@@ -398,11 +398,22 @@ fn router(
         max_json_bytes: config.api.max_json_bytes,
     };
 
+    // The client's files carry content hashes in their names when cargo-leptos wrote a hash
+    // file (`hash-files`); the page then names those files and browsers keep them for good.
+    let hash_file = http::cache_control::hash_file_path(config.server.hash_file.as_deref());
+    let hashes = std::fs::read_to_string(&hash_file).ok();
+    let cache_policy = hashes
+        .as_deref()
+        .map(|text| http::cache_control::CachePolicy::from_hash_file(text, "pkg", "attesta"))
+        .unwrap_or_default();
     let leptos_options = LeptosOptions::builder()
         .output_name("attesta")
         .site_root(config.server.site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(bound)
+        .hash_files(hashes.is_some())
+        // Leptos joins this to the executable's folder; an absolute path stays as it is.
+        .hash_file(std::sync::Arc::<str>::from(hash_file.to_string_lossy().as_ref()))
         .build();
     let routes = generate_route_list(App);
 
@@ -462,7 +473,17 @@ fn router(
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context(provide, shell))
+        // Static files from the site root, with conditional requests answered 304 (Leptos's
+        // own file handler renders its 404 page for a 304); anything else is the 404 page.
+        .fallback_service(
+            tower_http::services::ServeDir::new(&config.server.site_root)
+                .append_index_html_on_directories(false)
+                .call_fallback_on_method_not_allowed(true)
+                .fallback(axum::handler::Handler::with_state(
+                    leptos_axum::file_and_error_handler_with_context(provide, shell),
+                    leptos_options.clone(),
+                )),
+        )
         .with_state(leptos_options)
         .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(::http::StatusCode::REQUEST_TIMEOUT, config.server.request_timeout))
@@ -503,7 +524,8 @@ fn router(
             .layer(SetRequestIdLayer::x_request_id(request_id::RandomRequestId))
             .layer(trace)
             .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(from_fn_with_state(security_headers::SecurityHeaders { https }, security_headers::apply)),
+            .layer(from_fn_with_state(security_headers::SecurityHeaders { https }, security_headers::apply))
+            .layer(from_fn_with_state(cache_policy, http::cache_control::apply)),
     )
 }
 

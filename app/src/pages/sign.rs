@@ -78,6 +78,10 @@ struct St {
     busy: RwSignal<bool>,
     /// The signer allowed their location to be recorded (asked again when they sign).
     share_location: RwSignal<bool>,
+    /// The field the panel at the bottom is showing.
+    current: RwSignal<Option<LocalId>>,
+    /// The decline dialog is open.
+    declining: RwSignal<bool>,
 }
 
 impl St {
@@ -102,9 +106,65 @@ impl St {
         self.consented.get() && self.verified.get()
     }
 
+    fn may_fill_untracked(self) -> bool {
+        self.consented.get_untracked() && self.verified.get_untracked()
+    }
+
     fn missing_required(self) -> usize {
         self.fillable().iter().filter(|f| f.required && !self.is_filled(f)).count()
     }
+
+    fn field(self, id: &LocalId) -> Option<DraftField> {
+        self.fields.with_value(|f| f.iter().find(|f| &f.id == id).cloned())
+    }
+
+    /// Where to go next: the first unfilled field after `after` in the guided order (wrapping
+    /// round), required ones first. `None` when everything is filled.
+    fn next_after(self, after: Option<&LocalId>) -> Option<LocalId> {
+        let fields = self.fillable();
+        let start = after.and_then(|id| fields.iter().position(|f| &f.id == id)).map_or(0, |i| i + 1);
+        let ordered: Vec<&DraftField> = fields[start..].iter().chain(fields[..start].iter()).collect();
+        ordered
+            .iter()
+            .find(|f| f.required && !self.is_filled(f))
+            .or_else(|| ordered.iter().find(|f| !self.is_filled(f)))
+            .map(|f| f.id.clone())
+    }
+
+    /// Shows field `id` in the panel, scrolls the page to it and puts the keyboard focus on
+    /// the panel's control for it.
+    fn go(self, id: LocalId) {
+        self.current.set(Some(id.clone()));
+        #[cfg(feature = "hydrate")]
+        client::show_field(&id.to_string(), PANEL_CONTROL_ID);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = id;
+    }
+
+    /// Moves on from `after`: to the next field to fill, or, when all are filled, to Finish.
+    fn advance(self, after: Option<&LocalId>) {
+        match self.next_after(after) {
+            Some(id) => self.go(id),
+            None => focus_later(FINISH_ID),
+        }
+    }
+}
+
+/// The id of the panel's control (input, checkbox or sign button) for the current field.
+const PANEL_CONTROL_ID: &str = "fieldpanel-control";
+const FINISH_ID: &str = "signer-finish";
+
+/// Puts the keyboard focus on element `id` once the page has drawn the change in progress.
+fn focus_later(id: &'static str) {
+    #[cfg(feature = "hydrate")]
+    client::focus_later(id);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
+/// The label a field shows: the sender's, else its kind's.
+fn label_of(field: &DraftField) -> String {
+    if field.label.trim().is_empty() { field.kind.label().to_owned() } else { field.label.trim().to_owned() }
 }
 
 #[component]
@@ -123,7 +183,14 @@ fn Signer(data: SignerView, token: String) -> impl IntoView {
         finished: RwSignal::new(None),
         busy: RwSignal::new(false),
         share_location: RwSignal::new(false),
+        current: RwSignal::new(None),
+        declining: RwSignal::new(false),
     };
+    // Someone coming back after consenting starts at the first field (without moving the focus:
+    // nothing was pressed).
+    if st.may_fill_untracked() {
+        st.current.set(st.next_after(None));
+    }
     #[cfg(feature = "hydrate")]
     {
         let url = data.file_url.clone();
@@ -158,15 +225,22 @@ fn Signer(data: SignerView, token: String) -> impl IntoView {
     view! {
         <Show
             when=move || st.finished.get().is_none()
-            fallback=move || view! { <Finished what=st.finished.get().unwrap_or("signed") /> }
+            fallback=move || {
+                view! { <Finished what=st.finished.get().unwrap_or("signed") email=data.with_value(|d| d.otp_destination.clone()) /> }
+            }
         >
             <div class="signer" data-testid="signer">
                 <header class="signer__head">
-                    <h1 data-testid="sign-title">{data.with_value(|d| d.title.clone())}</h1>
-                    <p class="muted">
-                        {data.with_value(|d| format!("From {} · for {}", d.sender, d.recipient_name))}
-                        {sequence.clone().map(|s| format!(" · {s}"))}
-                    </p>
+                    <div>
+                        <h1 data-testid="sign-title">{data.with_value(|d| d.title.clone())}</h1>
+                        <p class="muted">
+                            {data.with_value(|d| format!("From {} · for {}", d.sender, d.recipient_name))}
+                            {sequence.clone().map(|s| format!(" · {s}"))}
+                        </p>
+                    </div>
+                    <button type="button" class="button button--quiet button--small" data-testid="decline" on:click=move |_| st.declining.set(true)>
+                        "Decline"
+                    </button>
                 </header>
                 <Show when=move || !st.consented.get()>
                     <Consent st=st disclosure=data.with_value(|d| d.disclosure.clone()) />
@@ -195,6 +269,7 @@ fn Signer(data: SignerView, token: String) -> impl IntoView {
                             on:keydown=move |ev| {
                                 if ev.key() == "Escape" {
                                     st.pad.set(None);
+                                    focus_later(PANEL_CONTROL_ID);
                                 }
                             }
                         >
@@ -209,8 +284,13 @@ fn Signer(data: SignerView, token: String) -> impl IntoView {
                                         }
                                         st.values.update(|v| { v.insert(field.clone(), FieldInput::Applied); });
                                         st.pad.set(None);
+                                        // Signed: on to the next field, or to Finish.
+                                        st.advance(Some(&field));
                                     })
-                                    on_cancel=Callback::new(move |()| st.pad.set(None))
+                                    on_cancel=Callback::new(move |()| {
+                                        st.pad.set(None);
+                                        focus_later(PANEL_CONTROL_ID);
+                                    })
                                 />
                             </div>
                         </div>
@@ -247,6 +327,13 @@ fn Consent(st: St, disclosure: String) -> impl IntoView {
                     st.share_location.set(share);
                     st.consented.set(true);
                     st.error.set(None);
+                    // The consent form is gone: the focus goes with the task, to the emailed
+                    // code when one is asked for, else to the first field.
+                    if st.verified.get_untracked() {
+                        st.advance(None);
+                    } else {
+                        focus_later(CODE_INPUT_ID);
+                    }
                 }
                 Err(e) => st.error.set(Some(e.to_string())),
             }
@@ -273,6 +360,8 @@ fn Consent(st: St, disclosure: String) -> impl IntoView {
         </section>
     }
 }
+
+const CODE_INPUT_ID: &str = "signer-code";
 
 #[component]
 fn CodeCheck(st: St, destination: String) -> impl IntoView {
@@ -303,6 +392,7 @@ fn CodeCheck(st: St, destination: String) -> impl IntoView {
                 Ok(()) => {
                     st.verified.set(true);
                     note.set(None);
+                    st.advance(None);
                 }
                 Err(e) => note.set(Some(e.to_string())),
             }
@@ -320,6 +410,7 @@ fn CodeCheck(st: St, destination: String) -> impl IntoView {
                 <label class="field-label">
                     "Code"
                     <input
+                        id=CODE_INPUT_ID
                         type="text"
                         inputmode="numeric"
                         autocomplete="one-time-code"
@@ -336,6 +427,10 @@ fn CodeCheck(st: St, destination: String) -> impl IntoView {
     }
 }
 
+/// The signer's fields over a page. Each is a button the size of its box on the PDF (its touch
+/// area grows to at least 44 × 44 px in the stylesheet): a signature or initials opens the pad,
+/// a checkbox toggles, a text field opens the panel below, where its label shows in full and
+/// the type is readable. Dates fill themselves.
 #[component]
 fn SignerFields(st: St, n: u32, geometry: PageGeometry, today: String) -> impl IntoView {
     let fields: Vec<DraftField> = st.fields.with_value(|f| f.iter().filter(|f| f.page == n).cloned().collect());
@@ -349,19 +444,23 @@ fn SignerFields(st: St, n: u32, geometry: PageGeometry, today: String) -> impl I
                     let id = StoredValue::new(field.id.clone());
                     let kind = field.kind;
                     let required = field.required;
-                    let label = if field.label.trim().is_empty() { kind.label().to_owned() } else { field.label.clone() };
+                    let label = label_of(&field);
                     let filled = {
                         let field = field.clone();
                         move || st.is_filled(&field)
                     };
+                    let current = move || st.current.with(|c| c.as_ref() == Some(&id.get_value()));
+                    let aria = format!("{label}{}", if required { " (required)" } else { "" });
                     view! {
                         <div
                             class="sfield"
                             class:sfield--filled=filled.clone()
                             class:sfield--required=required
+                            class:sfield--current=current
                             data-testid="sign-field"
                             data-kind=kind.as_str()
                             data-field-id=field.id.to_string()
+                            title=label.clone()
                             style:left=l.1
                             style:top=t.1
                             style:width=w.1
@@ -376,23 +475,19 @@ fn SignerFields(st: St, n: u32, geometry: PageGeometry, today: String) -> impl I
                                             type="button"
                                             class="sfield__button"
                                             disabled=move || !st.may_fill()
-                                            aria-label=format!("{label}{}", if required { " (required)" } else { "" })
+                                            aria-label=aria
                                             on:click=move |_| {
-                                                let applied = st.values.with(|v| v.contains_key(&id.get_value()));
-                                                if applied {
-                                                    st.values.update(|v| { v.remove(&id.get_value()); });
-                                                } else if image().is_some() {
-                                                    st.values.update(|v| { v.insert(id.get_value(), FieldInput::Applied); });
-                                                } else {
-                                                    st.pad.set(Some((pad_kind, id.get_value())));
-                                                }
+                                                st.current.set(Some(id.get_value()));
+                                                apply_mark(st, id.get_value(), pad_kind);
                                             }
                                         >
                                             {move || {
                                                 let applied = st.values.with(|v| v.contains_key(&id.get_value()));
                                                 match (applied, image()) {
                                                     (true, Some(img)) => view! { <SignatureImage image=img /> }.into_any(),
-                                                    _ => view! { <span>{if kind == FieldKind::Signature { "Sign here" } else { "Initial" }}</span> }.into_any(),
+                                                    _ => view! {
+                                                        <span class="sfield__label">{if kind == FieldKind::Signature { "Sign here" } else { "Initial" }}</span>
+                                                    }.into_any(),
                                                 }
                                             }}
                                         </button>
@@ -401,36 +496,43 @@ fn SignerFields(st: St, n: u32, geometry: PageGeometry, today: String) -> impl I
                                 }
                                 FieldKind::DateSigned => view! { <span class="sfield__date">{today.get_value()}</span> }.into_any(),
                                 FieldKind::Text => {
+                                    let shown = label.clone();
                                     view! {
-                                        <input
-                                            type="text"
-                                            class="sfield__text"
-                                            maxlength="500"
-                                            placeholder=label.clone()
-                                            aria-label=label.clone()
+                                        <button
+                                            type="button"
+                                            class="sfield__button sfield__button--text"
                                             disabled=move || !st.may_fill()
-                                            on:input=move |ev| {
-                                                let v = event_target_value(&ev);
-                                                st.values.update(|vals| {
-                                                    if v.trim().is_empty() { vals.remove(&id.get_value()); } else { vals.insert(id.get_value(), FieldInput::Text(v)); }
-                                                });
-                                            }
-                                        />
+                                            aria-label=aria
+                                            on:click=move |_| st.go(id.get_value())
+                                        >
+                                            <span class="sfield__label">
+                                                {move || match st.values.with(|v| v.get(&id.get_value()).cloned()) {
+                                                    Some(FieldInput::Text(t)) => t,
+                                                    _ => shown.clone(),
+                                                }}
+                                            </span>
+                                        </button>
                                     }
                                         .into_any()
                                 }
                                 FieldKind::Checkbox => {
+                                    let checked = move || st.values.with(|v| matches!(v.get(&id.get_value()), Some(FieldInput::Checked(true))));
                                     view! {
-                                        <input
-                                            type="checkbox"
-                                            class="sfield__check"
-                                            aria-label=label.clone()
+                                        <button
+                                            type="button"
+                                            role="checkbox"
+                                            class="sfield__button sfield__button--check"
+                                            aria-checked=move || checked().to_string()
                                             disabled=move || !st.may_fill()
-                                            on:change=move |ev| {
-                                                let on = event_target_checked(&ev);
+                                            aria-label=aria
+                                            on:click=move |_| {
+                                                let on = !checked();
                                                 st.values.update(|v| { v.insert(id.get_value(), FieldInput::Checked(on)); });
+                                                st.go(id.get_value());
                                             }
-                                        />
+                                        >
+                                            <span class="sfield__tick" aria-hidden="true">{move || if checked() { "✓" } else { "" }}</span>
+                                        </button>
                                     }
                                         .into_any()
                                 }
@@ -439,6 +541,130 @@ fn SignerFields(st: St, n: u32, geometry: PageGeometry, today: String) -> impl I
                     }
                 })
                 .collect_view()}
+        </div>
+    }
+}
+
+/// A signature or initials field pressed: take the mark off if it is on, put the adopted mark
+/// on, or open the pad to make one.
+fn apply_mark(st: St, id: LocalId, kind: PadKind) {
+    let adopted = match kind {
+        PadKind::Signature => st.signature.with_untracked(Option::is_some),
+        PadKind::Initials => st.initials.with_untracked(Option::is_some),
+    };
+    if st.values.with_untracked(|v| v.contains_key(&id)) {
+        st.values.update(|v| {
+            v.remove(&id);
+        });
+    } else if adopted {
+        st.values.update(|v| {
+            v.insert(id.clone(), FieldInput::Applied);
+        });
+        st.advance(Some(&id));
+    } else {
+        st.pad.set(Some((kind, id)));
+    }
+}
+
+/// The current field at the bottom of the screen, large enough to read and to hit on a
+/// phone: its whole label, a control with 16 px type (phones zoom into anything smaller) and
+/// at least 44 px high, and Back / Next to move through the fields.
+#[component]
+fn FieldPanel(st: St) -> impl IntoView {
+    let total = st.fillable().len();
+    let body = move || {
+        let Some(id) = st.current.get() else {
+            return view! { <p class="fieldpanel__hint muted">"Press Next to go to the first field."</p> }.into_any();
+        };
+        let Some(field) = st.field(&id) else { return ().into_any() };
+        let position = st.fillable().iter().position(|f| f.id == field.id).map_or(0, |i| i + 1);
+        let label = label_of(&field);
+        let id = StoredValue::new(id);
+        let heading = view! {
+            <p class="fieldpanel__where muted small" data-testid="panel-position">
+                {format!("Field {position} of {total}")}
+                {if field.required { " · required" } else { " · optional" }}
+            </p>
+        };
+        let control = match field.kind {
+            FieldKind::Text => view! {
+                <label class="fieldpanel__label" for=PANEL_CONTROL_ID data-testid="panel-label">{label}</label>
+                <input
+                    id=PANEL_CONTROL_ID
+                    class="fieldpanel__input"
+                    type="text"
+                    maxlength="500"
+                    enterkeyhint="next"
+                    data-testid="panel-input"
+                    disabled=move || !st.may_fill()
+                    prop:value=move || match st.values.with(|v| v.get(&id.get_value()).cloned()) {
+                        Some(FieldInput::Text(t)) => t,
+                        _ => String::new(),
+                    }
+                    on:input=move |ev| {
+                        let v = event_target_value(&ev);
+                        st.values.update(|vals| {
+                            if v.trim().is_empty() { vals.remove(&id.get_value()); } else { vals.insert(id.get_value(), FieldInput::Text(v)); }
+                        });
+                    }
+                    on:keydown=move |ev| {
+                        if ev.key() == "Enter" {
+                            ev.prevent_default();
+                            st.advance(Some(&id.get_value()));
+                        }
+                    }
+                />
+            }
+            .into_any(),
+            FieldKind::Checkbox => view! {
+                <label class="fieldpanel__check" data-testid="panel-label">
+                    <input
+                        id=PANEL_CONTROL_ID
+                        type="checkbox"
+                        data-testid="panel-check"
+                        disabled=move || !st.may_fill()
+                        prop:checked=move || st.values.with(|v| matches!(v.get(&id.get_value()), Some(FieldInput::Checked(true))))
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            st.values.update(|v| { v.insert(id.get_value(), FieldInput::Checked(on)); });
+                        }
+                    />
+                    <span>{label}</span>
+                </label>
+            }
+            .into_any(),
+            FieldKind::Signature | FieldKind::Initials => {
+                let pad_kind = if field.kind == FieldKind::Signature { PadKind::Signature } else { PadKind::Initials };
+                let applied = move || st.values.with(|v| v.contains_key(&id.get_value()));
+                let (sign, remove) = if pad_kind == PadKind::Signature {
+                    ("Sign here", "Remove signature")
+                } else {
+                    ("Add initials", "Remove initials")
+                };
+                view! {
+                    <p class="fieldpanel__label" data-testid="panel-label">{label}</p>
+                    <button
+                        id=PANEL_CONTROL_ID
+                        type="button"
+                        class="button fieldpanel__sign"
+                        class:button--primary=move || !applied()
+                        class:button--quiet=applied
+                        data-testid="panel-sign"
+                        disabled=move || !st.may_fill()
+                        on:click=move |_| apply_mark(st, id.get_value(), pad_kind)
+                    >
+                        {move || if applied() { remove } else { sign }}
+                    </button>
+                }
+                .into_any()
+            }
+            FieldKind::DateSigned => ().into_any(),
+        };
+        view! { {heading} <div class="fieldpanel__control">{control}</div> }.into_any()
+    };
+    view! {
+        <div class="fieldpanel" data-testid="field-panel">
+            {body}
         </div>
     }
 }
@@ -460,21 +686,19 @@ fn SignatureImage(image: CapturedImage) -> impl IntoView {
 fn GuideBar(st: St) -> impl IntoView {
     let total = st.fillable().len();
     let filled = move || st.fillable().iter().filter(|f| st.is_filled(f)).count();
-    let declining = RwSignal::new(false);
+    let declining = st.declining;
     let reason = RwSignal::new(String::new());
     let next = move |_| {
+        let current = st.current.get_untracked();
+        st.advance(current.as_ref());
+    };
+    // The field before the current one, in the guided order.
+    let back = move |_| {
         let fields = st.fillable();
-        let target = fields
-            .iter()
-            .find(|f| f.required && !st.is_filled(f))
-            .or_else(|| fields.iter().find(|f| !st.is_filled(f)))
-            .map(|f| f.id.to_string());
-        #[cfg(feature = "hydrate")]
-        if let Some(id) = target {
-            client::focus_field(&id);
+        let at = st.current.with_untracked(|c| c.as_ref().and_then(|id| fields.iter().position(|f| &f.id == id)));
+        if let Some(f) = at.and_then(|i| i.checked_sub(1)).and_then(|j| fields.get(j)) {
+            st.go(f.id.clone());
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = target;
     };
     let finish = move |_| {
         if st.busy.get_untracked() {
@@ -533,15 +757,27 @@ fn GuideBar(st: St) -> impl IntoView {
         });
     };
     view! {
-        <div class="guide" role="region" aria-label="Progress">
+        <div class="guide" role="region" aria-label="Fields to fill">
+            <FieldPanel st=st />
+            <div class="guide__actions">
             <span class="guide__count" data-testid="progress" aria-live="polite">
                 {move || format!("{} of {total}", filled())}
             </span>
+            <button
+                type="button"
+                class="button button--quiet"
+                data-testid="field-back"
+                disabled=move || !st.may_fill() || st.current.with(|c| c.as_ref() == st.fillable().first().map(|f| &f.id))
+                on:click=back
+            >
+                "Back"
+            </button>
             <button type="button" class="button button--quiet" data-testid="next-field" disabled=move || !st.may_fill() on:click=next>
                 {move || if st.missing_required() > 0 { "Next required" } else { "Next" }}
             </button>
             <button
                 type="button"
+                id=FINISH_ID
                 class="button button--primary"
                 data-testid="finish"
                 disabled=move || { !st.may_fill() || st.missing_required() != 0 || st.busy.get() || st.pdf_sha256.get().is_none() }
@@ -564,9 +800,7 @@ fn GuideBar(st: St) -> impl IntoView {
                     "Redraw"
                 </button>
             </Show>
-            <button type="button" class="button button--quiet button--small" data-testid="decline" on:click=move |_| declining.set(true)>
-                "Decline"
-            </button>
+            </div>
         </div>
         <Show when=move || declining.get()>
             <div class="sheet" role="dialog" aria-modal="true" aria-labelledby="decline-heading">
@@ -595,26 +829,39 @@ fn GuideBar(st: St) -> impl IntoView {
     }
 }
 
+/// The end of the ceremony. Says what happens next and when the signed copy arrives: it is
+/// emailed (as a sealed PDF with its evidence) once everyone has signed, to the address the link
+/// was sent to (`email`, partly hidden). The heading takes the focus, so a screen reader says
+/// where the signer is.
 #[component]
-fn Finished(what: &'static str) -> impl IntoView {
+fn Finished(what: &'static str, email: String) -> impl IntoView {
+    focus_later(FINISHED_ID);
     view! {
         <section class="page signer-end" data-testid="sign-finished" data-outcome=what>
             {if what == "declined" {
                 view! {
-                    <h1>"You declined"</h1>
+                    <h1 id=FINISHED_ID tabindex="-1">"You declined"</h1>
                     <p>"The sender has been told. You can close this page."</p>
                 }
                     .into_any()
             } else {
                 view! {
-                    <h1>"Thank you, you have signed"</h1>
-                    <p>"The sender is notified. When everyone has signed, you will receive the completed document by email."</p>
+                    <h1 id=FINISHED_ID tabindex="-1">"Thank you, you have signed"</h1>
+                    <p data-testid="copy-note">
+                        {format!(
+                            "Your signed copy comes by email to {email} as soon as everyone has signed: the \
+                             document with every signature, sealed, and its evidence, which anyone can check."
+                        )}
+                    </p>
+                    <p class="muted">"There is nothing more to do. You can close this page."</p>
                 }
                     .into_any()
             }}
         </section>
     }
 }
+
+const FINISHED_ID: &str = "signer-finished";
 
 #[cfg(feature = "hydrate")]
 mod client {
@@ -702,18 +949,29 @@ mod client {
         })
     }
 
-    pub fn focus_field(id: &str) {
+    /// Scrolls the page so field `id` is in view (above the panel), then focuses `control`.
+    pub fn show_field(id: &str, control: &'static str) {
         let selector = format!("[data-field-id=\"{id}\"]");
         if let Ok(Some(el)) = document().query_selector(&selector) {
             let options = web_sys::ScrollIntoViewOptions::new();
             options.set_block(web_sys::ScrollLogicalPosition::Center);
             el.scroll_into_view_with_scroll_into_view_options(&options);
-            if let Ok(Some(control)) = el.query_selector("button, input")
-                && let Ok(control) = control.dyn_into::<web_sys::HtmlElement>()
-            {
-                let _ = control.focus();
-            }
         }
+        focus_later(control);
+    }
+
+    /// Focuses element `id` on the next frame, once the change that made it has been drawn
+    /// (a control that was just enabled or swapped in cannot take the focus before).
+    pub fn focus_later(id: &'static str) {
+        request_animation_frame(move || {
+            if let Some(el) = document().get_element_by_id(id)
+                && let Ok(el) = el.dyn_into::<web_sys::HtmlElement>()
+            {
+                // The panel's controls are fixed at the bottom, always in view: focusing
+                // them does not scroll the page away from the field.
+                let _ = el.focus();
+            }
+        });
     }
 
     pub fn blob_url(png: &[u8]) -> String {

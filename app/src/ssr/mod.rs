@@ -40,7 +40,9 @@ pub struct ServerContext {
 pub struct ClientAddress(pub IpAddr);
 
 /// Gives a failed server function's response the status its error calls for.
+/// Every message in it becomes a sentence on the way out ([`AppError::into_sentences`]).
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    let result = result.map_err(AppError::into_sentences);
     if let Err(e) = &result
         && let Some(res) = use_context::<leptos_axum::ResponseOptions>()
     {

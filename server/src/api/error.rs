@@ -70,8 +70,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body =
-            ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message, field: self.field } };
+        // The one place the REST API's messages become sentences: the core's are lower case so
+        // they compose ("the PDF has no pages"), clients show `message` to people as it is.
+        let message = attesta_core::text::sentence(&self.message);
+        let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message, field: self.field } };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(

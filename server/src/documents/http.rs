@@ -47,7 +47,9 @@ pub struct ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.code, "message": self.message }))).into_response()
+        // The core's messages are lower case so they compose; people read a sentence.
+        let message = attesta_core::text::sentence(&self.message);
+        (self.status, Json(json!({ "error": self.code, "message": message }))).into_response()
     }
 }
 

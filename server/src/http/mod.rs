@@ -3,6 +3,7 @@
 //! Order, outermost first: request id → trace span → metrics → timeout → security headers →
 //! client address → cross-site request refusal → session → routes.
 
+pub mod cache_control;
 pub mod client_address;
 pub mod csrf;
 pub mod health;

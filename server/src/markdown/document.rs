@@ -26,6 +26,12 @@ pub enum Inline {
     },
     /// A Markdown hard break (two trailing spaces or a backslash): forces a new line.
     LineBreak,
+    /// An image the caller supplied (see `super::InlineImage`), by key, at this size in points.
+    Image {
+        key: String,
+        width: f32,
+        height: f32,
+    },
 }
 
 /// Column alignment of a table, from the delimiter row (`:--`, `:-:`, `--:`).
@@ -86,6 +92,7 @@ pub fn plain_text(inlines: &[Inline]) -> String {
         match inline {
             Inline::Text { text, .. } => out.push_str(text),
             Inline::LineBreak => out.push(' '),
+            Inline::Image { .. } => {}
         }
     }
     out

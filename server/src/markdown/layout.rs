@@ -36,6 +36,14 @@ pub enum Op {
         width: f32,
         color: Rgb,
     },
+    /// The caller's image `key` (see `super::InlineImage`) in this box (`y` is its top).
+    Image {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        key: String,
+    },
     /// A clickable area opening `url`.
     Link {
         x: f32,
@@ -51,7 +59,7 @@ impl Op {
     pub fn translated(&self, dx: f32, dy: f32) -> Op {
         let mut op = self.clone();
         match &mut op {
-            Op::Text { x, y, .. } | Op::Fill { x, y, .. } | Op::Link { x, y, .. } => {
+            Op::Text { x, y, .. } | Op::Fill { x, y, .. } | Op::Link { x, y, .. } | Op::Image { x, y, .. } => {
                 *x += dx;
                 *y += dy;
             }
@@ -143,6 +151,8 @@ pub struct Frag {
     pub width: f32,
     pub text: String,
     pub style: TextStyle,
+    /// An image instead of text: its key and height (`width` is its width).
+    pub image: Option<(String, f32)>,
 }
 
 /// A laid-out line of text; fragment x positions start at 0.
@@ -163,6 +173,12 @@ impl Line {
         let baseline = y + self.baseline;
         for frag in &self.frags {
             let fx = x + frag.x;
+            if let Some((key, h)) = &frag.image {
+                // Centred in the line, which is at least as high as the image (`finish`).
+                let top = y + (self.height - h) / 2.0;
+                text.push(Op::Image { x: fx, y: top, w: frag.width, h: *h, key: key.clone() });
+                continue;
+            }
             let (ascent, descent) = fonts.vertical_metrics(frag.style.face);
             let size = frag.style.size;
             if frag.style.code {
@@ -213,6 +229,13 @@ type Word = Vec<(String, TextStyle)>;
 
 enum Token {
     Word(Word),
+    /// A supplied image: unbreakable, like a word of its width.
+    Image {
+        key: String,
+        width: f32,
+        height: f32,
+        style: TextStyle,
+    },
     Space(TextStyle),
     Break,
 }
@@ -236,6 +259,12 @@ fn tokenize(inlines: &[Inline], base: &BaseStyle) -> Vec<Token> {
             Inline::LineBreak => {
                 flush(&mut word, &mut tokens);
                 tokens.push(Token::Break);
+                continue;
+            }
+            Inline::Image { key, width, height } => {
+                flush(&mut word, &mut tokens);
+                let style = base.resolve(&SpanStyle::default());
+                tokens.push(Token::Image { key: key.clone(), width: *width, height: *height, style });
                 continue;
             }
         };
@@ -274,12 +303,18 @@ impl LineBuilder {
 
     fn push(&mut self, text: &str, style: &TextStyle, width: f32) {
         match self.frags.last_mut() {
-            Some(last) if last.style == *style => {
+            Some(last) if last.style == *style && last.image.is_none() => {
                 last.text.push_str(text);
                 last.width += width;
             }
-            _ => self.frags.push(Frag { x: self.x, width, text: text.to_string(), style: style.clone() }),
+            _ => self.frags.push(Frag { x: self.x, width, text: text.to_string(), style: style.clone(), image: None }),
         }
+        self.x += width;
+    }
+
+    fn push_image(&mut self, key: &str, width: f32, height: f32, style: &TextStyle) {
+        let image = Some((key.to_owned(), height));
+        self.frags.push(Frag { x: self.x, width, text: String::new(), style: style.clone(), image });
         self.x += width;
     }
 
@@ -287,8 +322,13 @@ impl LineBuilder {
         let frags = std::mem::take(&mut self.frags);
         let size = frags.iter().map(|f| f.style.size).fold(self.min_size, f32::max);
         let (ascent, descent) = fonts.vertical_metrics(Face::Regular);
-        let height = size * leading;
-        let baseline = (height - (ascent + descent) * size) / 2.0 + ascent * size;
+        let text_height = size * leading;
+        let text_baseline = (text_height - (ascent + descent) * size) / 2.0 + ascent * size;
+        // A line holding an image is as high as the image plus a little air; its text sits on
+        // the same baseline distance from the bottom as in a plain line.
+        let image_height = frags.iter().filter_map(|f| f.image.as_ref().map(|(_, h)| h + 4.0)).fold(0.0, f32::max);
+        let height = text_height.max(image_height);
+        let baseline = height - (text_height - text_baseline);
         let width = self.x;
         self.x = 0.0;
         Line { frags, width, height, baseline }
@@ -311,6 +351,17 @@ pub fn break_lines(fonts: &FontSet, inlines: &[Inline], base: &BaseStyle, max_wi
                 if !line.is_empty() {
                     pending_space = Some(style);
                 }
+            }
+            Token::Image { key, width, height, style } => {
+                let space = pending_space.take().map(|s| (fonts.char_width(' ', s.face) * s.size, s));
+                if !line.is_empty() && line.x + space.as_ref().map_or(0.0, |(w, _)| *w) + width > max_width {
+                    lines.push(line.finish(fonts, leading));
+                } else if let Some((w, style)) = &space {
+                    line.push(" ", style, *w);
+                }
+                // Wider than the column: shrink to fit, keeping its proportions.
+                let scale = if width > max_width && width > 0.0 { max_width.max(1.0) / width } else { 1.0 };
+                line.push_image(&key, width * scale, height * scale, &style);
             }
             Token::Word(word) => {
                 let width: f32 = word.iter().map(|(t, s)| fonts.measure(t, s.face) * s.size).sum();
@@ -362,6 +413,10 @@ pub fn intrinsic_widths(fonts: &FontSet, inlines: &[Inline], base: &BaseStyle) -
                 let w: f32 = word.iter().map(|(t, s)| fonts.measure(t, s.face) * s.size).sum();
                 longest_word = longest_word.max(w);
                 line += w;
+            }
+            Token::Image { width, .. } => {
+                longest_word = longest_word.max(width);
+                line += width;
             }
             Token::Space(s) => line += fonts.char_width(' ', s.face) * s.size,
             Token::Break => {

@@ -71,6 +71,19 @@ impl PageSize {
 /// memory of a long upload (the certificate of completion keeps [`MAX_PAGES`]).
 pub const MAX_UPLOAD_PAGES: usize = 500;
 
+/// An image the caller puts into the document (user Markdown never can): referenced as
+/// `![alt](attesta-image:KEY)`, drawn at `width` × `height` points (smaller when a column is
+/// narrower), inline like a word. The certificate of completion shows signatures this way.
+#[derive(Debug, Clone)]
+pub struct InlineImage {
+    pub png: Vec<u8>,
+    pub width: f32,
+    pub height: f32,
+}
+
+/// Supplied images by key.
+pub type Images = std::collections::BTreeMap<String, InlineImage>;
+
 /// Rendering options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -129,9 +142,14 @@ impl std::fmt::Debug for Rendered {
 /// Raw HTML is printed literally, images become an "[image: alt]" placeholder, and only
 /// `http(s)`/`mailto` links become clickable.
 pub fn render(markdown: &str, options: &Options) -> Result<Rendered, MarkdownError> {
+    render_with_images(markdown, options, &Images::new())
+}
+
+/// [`render`] with images the caller supplies ([`InlineImage`]).
+pub fn render_with_images(markdown: &str, options: &Options, images: &Images) -> Result<Rendered, MarkdownError> {
     // Defence in depth: the renderer is written and fuzzed not to panic, but a bug in a
     // dependency must surface as an error for this request, not take the worker down.
-    catch_unwind(AssertUnwindSafe(|| render_unguarded(markdown, options)))
+    catch_unwind(AssertUnwindSafe(|| render_unguarded_with(markdown, options, images)))
         .unwrap_or_else(|_| Err(MarkdownError::Render("internal error while rendering".to_string())))
 }
 
@@ -145,11 +163,17 @@ pub fn render_bytes(markdown: &[u8], options: &Options) -> Result<Rendered, Mark
 }
 
 /// The actual pipeline, without the panic guard (tests call this so panics are not masked).
+#[cfg(test)]
 fn render_unguarded(markdown: &str, options: &Options) -> Result<Rendered, MarkdownError> {
+    render_unguarded_with(markdown, options, &Images::new())
+}
+
+fn render_unguarded_with(markdown: &str, options: &Options, images: &Images) -> Result<Rendered, MarkdownError> {
     if markdown.len() > MAX_INPUT_BYTES {
         return Err(MarkdownError::TooLarge { limit: MAX_INPUT_BYTES });
     }
-    let document = parse::parse(markdown);
+    // Uploaded Markdown has no images to draw; only the certificate hands some in.
+    let document = parse::parse_with_images(markdown, images);
     if let Some(why) = document.too_complex {
         return Err(MarkdownError::TooComplex(why));
     }
@@ -175,7 +199,7 @@ fn render_unguarded(markdown: &str, options: &Options) -> Result<Rendered, Markd
         .filter(|t| !t.is_empty())
         .or(document.first_h1)
         .or(document.first_heading);
-    let pdf = pdf::write(&pages, &geometry, fonts, title.as_deref()).map_err(MarkdownError::Render)?;
+    let pdf = pdf::write(&pages, &geometry, fonts, title.as_deref(), images).map_err(MarkdownError::Render)?;
     let page_count = u32::try_from(pages.len()).map_err(|_| too_long())?;
     Ok(Rendered { pdf, page_count, title })
 }

@@ -26,8 +26,15 @@ const MAX_TITLE_CHARS: usize = 200;
 
 /// Parses CommonMark with the GFM extensions contracts commonly use.
 pub fn parse(markdown: &str) -> Document {
+    parse_with_images(markdown, &super::Images::new())
+}
+
+/// [`parse`], with `![alt](attesta-image:KEY)` drawn as the caller's image `KEY` when `images`
+/// has it (a placeholder otherwise, as for every other image).
+pub fn parse_with_images(markdown: &str, images: &super::Images) -> Document {
     let options = CmarkOptions::ENABLE_TABLES | CmarkOptions::ENABLE_STRIKETHROUGH | CmarkOptions::ENABLE_TASKLISTS;
     let mut builder = Builder::new();
+    builder.images = images.iter().map(|(k, i)| (k.clone(), (i.width, i.height))).collect();
     for event in Parser::new_ext(markdown, options) {
         builder.event(event);
         if builder.too_complex.is_some() {
@@ -73,6 +80,8 @@ struct InlineState {
     links: Vec<Option<String>>,
     image_depth: usize,
     image_alt: String,
+    /// The supplied image the open image refers to, if any.
+    image_key: Option<String>,
 }
 
 impl InlineState {
@@ -105,6 +114,8 @@ struct Builder {
     nodes: usize,
     /// Set, with the reason, once a bound is passed.
     too_complex: Option<String>,
+    /// Sizes of the images the caller supplied, by key.
+    images: std::collections::BTreeMap<String, (f32, f32)>,
 }
 
 impl Builder {
@@ -121,6 +132,7 @@ impl Builder {
             has_visible_text: false,
             nodes: 0,
             too_complex: None,
+            images: std::collections::BTreeMap::new(),
         }
     }
 
@@ -167,7 +179,7 @@ impl Builder {
             Tag::Strong => self.inline.bold += 1,
             Tag::Strikethrough => self.inline.strike += 1,
             Tag::Link { dest_url, .. } => self.inline.links.push(safe_link(&dest_url)),
-            Tag::Image { .. } => self.start_image(),
+            Tag::Image { dest_url, .. } => self.start_image(&dest_url),
             // Extensions we do not enable; treat them as plain block boundaries.
             Tag::FootnoteDefinition(_)
             | Tag::DefinitionList
@@ -284,9 +296,11 @@ impl Builder {
         }
     }
 
-    fn start_image(&mut self) {
+    fn start_image(&mut self, dest: &str) {
         if self.inline.image_depth == 0 {
             self.inline.image_alt.clear();
+            self.inline.image_key =
+                dest.strip_prefix("attesta-image:").filter(|k| self.images.contains_key(*k)).map(str::to_owned);
         }
         self.inline.image_depth += 1;
     }
@@ -295,6 +309,13 @@ impl Builder {
         self.inline.image_depth = self.inline.image_depth.saturating_sub(1);
         if self.inline.image_depth == 0 {
             let alt = std::mem::take(&mut self.inline.image_alt);
+            if let Some(key) = self.inline.image_key.take()
+                && let Some(&(width, height)) = self.images.get(&key)
+            {
+                self.has_visible_text = true;
+                self.push_inline(Inline::Image { key, width, height });
+                return;
+            }
             let alt = alt.split_whitespace().collect::<Vec<_>>().join(" ");
             let placeholder = if alt.is_empty() { "[image]".to_string() } else { format!("[image: {alt}]") };
             self.push_text(&placeholder, false);

@@ -19,7 +19,20 @@ use super::layout::{Geometry, Op, Page};
 use super::theme::{self, Rgb};
 
 /// Serialises `pages`, adding the "Page N of M" footer to each.
-pub fn write(pages: &[Page], geometry: &Geometry, fonts: &FontSet, title: Option<&str>) -> Result<Vec<u8>, String> {
+pub fn write(
+    pages: &[Page],
+    geometry: &Geometry,
+    fonts: &FontSet,
+    title: Option<&str>,
+    images: &super::Images,
+) -> Result<Vec<u8>, String> {
+    // Each supplied image decoded once; krilla writes it once however often it is drawn.
+    let mut decoded = std::collections::BTreeMap::new();
+    for (key, image) in images {
+        let png = krilla::image::Image::from_png(krilla::Data::from(image.png.clone()), true)
+            .map_err(|e| format!("image {key}: {e}"))?;
+        decoded.insert(key.as_str(), png);
+    }
     // Tagging needs semantic structure we do not produce; leaving it on would only add overhead.
     let settings = SerializeSettings { enable_tagging: false, ..SerializeSettings::default() };
     let mut document = Document::new_with(settings);
@@ -37,7 +50,7 @@ pub fn write(pages: &[Page], geometry: &Geometry, fonts: &FontSet, title: Option
         let mut pdf_page = document.start_page_with(size);
         let mut surface = pdf_page.surface();
         for op in page.ops.iter().chain(std::iter::once(&footer)) {
-            draw(&mut surface, fonts, op);
+            draw(&mut surface, fonts, op, &decoded);
         }
         surface.finish();
         for op in &page.ops {
@@ -71,7 +84,12 @@ pub(crate) fn fill(c: Rgb) -> Fill {
     Fill { paint: color(c).into(), opacity: NormalizedF32::ONE, rule: FillRule::NonZero }
 }
 
-fn draw(surface: &mut Surface<'_>, fonts: &FontSet, op: &Op) {
+fn draw(
+    surface: &mut Surface<'_>,
+    fonts: &FontSet,
+    op: &Op,
+    images: &std::collections::BTreeMap<&str, krilla::image::Image>,
+) {
     match op {
         Op::Text { x, y, face, size, color, text } => draw_text(surface, fonts, (*x, *y), *face, *size, *color, text),
         Op::Fill { x, y, w, h, color } => {
@@ -95,6 +113,14 @@ fn draw(surface: &mut Surface<'_>, fonts: &FontSet, op: &Op) {
                 Stroke { paint: color(*c).into(), width: *width, line_cap: LineCap::Butt, ..Stroke::default() };
             surface.set_stroke(Some(stroke));
             surface.draw_path(&path);
+        }
+        Op::Image { x, y, w, h, key } => {
+            let (Some(image), Some(size)) = (images.get(key.as_str()), krilla::geom::Size::from_wh(*w, *h)) else {
+                return;
+            };
+            surface.push_transform(&krilla::geom::Transform::from_translate(*x, *y));
+            surface.draw_image(image.clone(), size);
+            surface.pop();
         }
         Op::Link { .. } => {}
     }

@@ -43,7 +43,7 @@ async fn setup_is_refused_once_an_owner_exists() {
         .await
         .expect("request");
     assert_eq!(r.status(), 409);
-    assert!(error_message(r).await.contains("setup is already done"));
+    assert!(error_message(r).await.contains("Setup is already done"));
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&app.pool).await.expect("count");
     assert_eq!(users, 1);
 }
@@ -75,7 +75,7 @@ async fn login_fails_with_a_wrong_password_and_says_so() {
     app.log_out().await;
     let r = app.log_in(OWNER_EMAIL, "not the password at all").await;
     assert_eq!(r.status(), 401);
-    assert!(error_message(r).await.contains("wrong email or password"));
+    assert!(error_message(r).await.contains("Wrong email or password"));
     assert_eq!(app.whoami().await, None);
 }
 
@@ -86,7 +86,7 @@ async fn login_for_an_unknown_account_gives_the_same_answer() {
     app.log_out().await;
     let r = app.log_in("nobody@example.com", OWNER_PASSWORD).await;
     assert_eq!(r.status(), 401);
-    assert!(error_message(r).await.contains("wrong email or password"));
+    assert!(error_message(r).await.contains("Wrong email or password"));
 }
 
 #[tokio::test]
@@ -150,7 +150,7 @@ async fn repeated_failures_are_throttled_and_the_owner_gets_back_in_after_the_wi
     assert_eq!(r.status(), 429);
     let retry_after: u64 = r.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
     assert!((1..=2).contains(&retry_after), "{retry_after}");
-    assert!(error_message(r).await.contains("too many failed sign-in attempts"));
+    assert!(error_message(r).await.contains("Too many failed sign-in attempts"));
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let r = app.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;

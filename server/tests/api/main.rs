@@ -2,6 +2,7 @@
 //! talks to it over HTTP like a browser or a script would.
 
 mod auth;
+mod caching;
 mod cli;
 mod completion;
 mod csrf;

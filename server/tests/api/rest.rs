@@ -326,6 +326,12 @@ async fn each_key_is_rate_limited_with_retry_after() {
     assert_eq!(get(&app, &fresh, "/api/v1/documents").await.status(), StatusCode::OK, "per key");
 }
 
+/// An error's message starts with a capital letter, as people read it.
+fn assert_sentence(body: &Value) {
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.chars().next().is_some_and(char::is_uppercase), "not a sentence: {body}");
+}
+
 #[tokio::test]
 async fn invalid_requests_get_json_errors_with_codes_and_leave_nothing_behind() {
     let app = app_with(|_| {}).await;
@@ -347,6 +353,8 @@ async fn invalid_requests_get_json_errors_with_codes_and_leave_nothing_behind() 
     let (status, _, body) =
         send(plain().post(&url).multipart(multipart(two_signers(true), b"not a pdf".to_vec()))).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    // The core's refusal ("this is not a PDF …") reaches people as a sentence.
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.starts_with("This is not a PDF")), "{body}");
     // Sent with a field off the page: refused, and the upload does not stay behind as a draft.
     let mut off_page = two_signers(true);
     off_page["fields"][0]["x"] = json!(5000.0);
@@ -361,8 +369,10 @@ async fn invalid_requests_get_json_errors_with_codes_and_leave_nothing_behind() 
         .await
         .expect("count");
     assert_eq!(live, 0);
+    assert_sentence(&body);
     let (status, _, body) = send(plain().get(app.url("/api/v1/documents/dnope"))).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    assert_eq!(body["error"]["message"], "No such document");
     let (status, _, body) = send(plain().get(app.url("/api/v1/nothing-here"))).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
 }

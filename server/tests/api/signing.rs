@@ -364,7 +364,8 @@ async fn sending_checks_the_draft_and_then_freezes_it() {
     let revision = c.revision().await;
     let r = c.call("/api/draft/send", json!({ "id": c.id, "revision": revision })).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.expect("body").contains("add at least one recipient"));
+    // The core says "add at least one recipient"; the page shows a sentence.
+    assert!(r.text().await.expect("body").contains("Add at least one recipient"));
     // A duplicate email and a signer without a field.
     let recipients = json!([
         { "id": "r1", "name": "Bob", "email": "bob@example.com" },
@@ -377,7 +378,7 @@ async fn sending_checks_the_draft_and_then_freezes_it() {
     let revision = c.ok("/api/draft/save", json!({ "id": c.id, "revision": revision, "draft": draft })).await;
     let r = c.call("/api/draft/send", json!({ "id": c.id, "revision": revision })).await;
     let text = r.text().await.expect("body");
-    assert!(text.contains("is already recipient 1") && text.contains("place at least one field"), "{text}");
+    assert!(text.contains("is already recipient 1") && text.contains("Place at least one field"), "{text}");
     // A field off the page is refused at save time.
     let off = json!({ "order": "parallel", "recipients": recipients, "fields": [
         { "id": "s9", "recipient": "r1", "kind": "signature", "page": 3,
@@ -385,7 +386,7 @@ async fn sending_checks_the_draft_and_then_freezes_it() {
     ]});
     let r = c.call("/api/draft/save", json!({ "id": c.id, "revision": revision, "draft": off })).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.expect("body").contains("page 3 does not exist"));
+    assert!(r.text().await.expect("body").contains("Page 3 does not exist"));
     let stale = c.call("/api/draft/save", json!({ "id": c.id, "revision": 0, "draft": draft })).await;
     assert_eq!(stale.status(), StatusCode::CONFLICT, "a save from an older revision is a conflict");
 
@@ -467,7 +468,7 @@ async fn a_signature_needs_consent_every_required_field_and_the_same_file() {
 
     let complete = json!({ "s1": { "type": "applied" }, "t1": { "type": "text", "value": "Director" } });
     let text = bob.expect("submit", bob.submission(&c.sha256, complete.clone()), StatusCode::CONFLICT).await;
-    assert!(text.contains("agree to sign electronically first"), "{text}");
+    assert!(text.contains("Agree to sign electronically first"), "{text}");
     bob.consent().await;
 
     let missing = json!({ "s1": { "type": "applied" } });

@@ -193,10 +193,18 @@ impl Documents {
         if self.name_seal_certificate(document, &package, signed_key).await? {
             package = self.inner.evidence.package(&doc_id, now.as_micros()).await.map_err(internal)?;
         }
+        // Each signer's signature is shown beside their row in the certificate.
+        let mut signatures = std::collections::BTreeMap::new();
+        for (recipient, kind, key) in repo::images(&self.inner.pool, &document.id).await? {
+            if kind == "signature" {
+                signatures.insert(recipient, self.read_blob(&key).await?);
+            }
+        }
         let recipients = super::signing::repo::recipients(&self.inner.pool, &document.id)
             .await?
             .into_iter()
             .map(|r| certificate::RecipientLine {
+                signature_png: signatures.remove(&r.id),
                 id: r.id,
                 position: i64::from(r.position),
                 name: r.name,
