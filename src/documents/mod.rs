@@ -432,7 +432,10 @@ mod tests {
     fn only_drafts_are_renamed_and_only_to_a_valid_title() {
         assert_eq!(rename(DocumentStatus::Draft, "  Lease\n 2027 ").map(String::from), Ok("Lease 2027".to_owned()));
         assert_eq!(rename(DocumentStatus::Draft, " \t "), Err(RenameError::Title(TitleError::Empty)));
-        assert_eq!(rename(DocumentStatus::Draft, &"x".repeat(MAX_TITLE_CHARS + 1)), Err(RenameError::Title(TitleError::TooLong)));
+        assert_eq!(
+            rename(DocumentStatus::Draft, &"x".repeat(MAX_TITLE_CHARS + 1)),
+            Err(RenameError::Title(TitleError::TooLong))
+        );
         for status in DocumentStatus::ALL.into_iter().filter(|s| *s != DocumentStatus::Draft) {
             assert_eq!(rename(status, "Lease"), Err(RenameError::NotDraft(status)));
         }

@@ -384,10 +384,7 @@ impl Draft {
         self.overlapping_fields()
             .into_iter()
             .map(|(under, over)| {
-                DraftProblem::field(
-                    &over.id,
-                    format!("{} overlaps {} on page {}", who(over), who(under), over.page),
-                )
+                DraftProblem::field(&over.id, format!("{} overlaps {} on page {}", who(over), who(under), over.page))
             })
             .collect()
     }

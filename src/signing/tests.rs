@@ -141,8 +141,7 @@ fn fields_that_cover_each_other_on_a_page_are_reported_once_per_pair() {
     // A date placed on the same spot as Ada's signature, on page 1.
     draft.fields.push(field("f3", "b", FieldKind::DateSigned, 1));
     // The same spot on page 2 holds Bob's signature only: no overlap across pages.
-    let pairs: Vec<_> =
-        draft.overlapping_fields().into_iter().map(|(a, b)| (a.id.as_str(), b.id.as_str())).collect();
+    let pairs: Vec<_> = draft.overlapping_fields().into_iter().map(|(a, b)| (a.id.as_str(), b.id.as_str())).collect();
     assert_eq!(pairs, vec![("f1", "f3")]);
     let warnings = draft.overlap_warnings();
     assert_eq!(targets(&warnings), vec!["field:f3"]);
