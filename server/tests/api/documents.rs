@@ -328,7 +328,8 @@ async fn an_owner_renames_a_draft_the_evidence_records_it_and_sent_documents_kee
     let detail = app.document(&id).await;
     assert_eq!(detail["row"]["title"], "Lease Berlin 2027");
     assert_eq!(detail["can_rename"], true);
-    let renamed = detail["timeline"].as_array().expect("timeline").iter().find(|e| e["event_type"] == "document.renamed");
+    let renamed =
+        detail["timeline"].as_array().expect("timeline").iter().find(|e| e["event_type"] == "document.renamed");
     assert_eq!(renamed.expect("a document.renamed event")["label"], "Renamed");
     let details: String = sqlx::query_scalar(
         "SELECT json_extract(record, '$.details.title') FROM audit_events WHERE document_id = ? AND event_type = 'document.renamed'",

@@ -91,21 +91,23 @@ impl SigningPort for Documents {
                 .map(|r| {
                     let (shown, shown_label) = ceremony::shown_status(document.status, r.status);
                     RecipientState {
-                    can_resend: owner && live && matches!(r.status, RecipientStatus::Sent | RecipientStatus::Viewed),
-                    id: r.id,
-                    position: r.position,
-                    name: r.name,
-                    email: r.email,
-                    status: shown.to_owned(),
-                    status_label: shown_label.to_owned(),
-                    otp_required: r.otp_required,
-                    emailed_at: r.emailed_at,
-                    viewed_at: r.viewed_at,
-                    signed_at: r.signed_at,
-                    declined_at: r.declined_at,
-                    decline_reason: r.decline_reason,
-                    email_error: r.email_error,
-                }
+                        can_resend: owner
+                            && live
+                            && matches!(r.status, RecipientStatus::Sent | RecipientStatus::Viewed),
+                        id: r.id,
+                        position: r.position,
+                        name: r.name,
+                        email: r.email,
+                        status: shown.to_owned(),
+                        status_label: shown_label.to_owned(),
+                        otp_required: r.otp_required,
+                        emailed_at: r.emailed_at,
+                        viewed_at: r.viewed_at,
+                        signed_at: r.signed_at,
+                        declined_at: r.declined_at,
+                        decline_reason: r.decline_reason,
+                        email_error: r.email_error,
+                    }
                 })
                 .collect(),
             signed,
