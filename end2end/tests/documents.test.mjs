@@ -96,10 +96,16 @@ for (const device of [DESKTOP, PHONE]) {
       await press(items.nth(0).getByTestId('upload-open'), device);
       await page.waitForURL('**/documents/d*');
       await page.getByTestId('document-title').waitFor();
+      // On a phone the page shows one section at a time: the tabs at its top choose which.
+      const section = async (name) => {
+        if (device.isMobile) await press(page.getByTestId(`tab-${name}`), device);
+      };
+      await section('evidence');
       assert.equal(await page.getByTestId('document-sha256').innerText(), sha256(files[0].buffer));
       assert.match(await page.getByTestId('document-status').innerText(), /Draft/);
 
       // Its pages render: the viewer reports ready, and the first canvas has ink on it.
+      await section('pages');
       const viewer = page.getByTestId('pdf-viewer');
       await page.locator('attesta-pdf[data-state="ready"]').waitFor({ timeout: 30_000 });
       await page.waitForFunction(() => Number(document.querySelector('attesta-pdf')?.dataset.renderedPages || 0) >= 1, null, {
@@ -119,15 +125,18 @@ for (const device of [DESKTOP, PHONE]) {
       assert.ok(pages >= 1);
 
       // The timeline shows the upload (and the view the viewer's fetch just recorded, once reloaded).
+      await section('timeline');
       const timeline = page.getByTestId('timeline');
       await timeline.locator('[data-event="document.uploaded"]').waitFor();
       assert.match(await timeline.innerText(), /127\.0\.0\.1/);
       await page.reload();
       await hydrated(page);
+      await section('timeline');
       await page.getByTestId('timeline').locator('[data-event="document.viewed"]').first().waitFor();
       await screenshot(page, `${device.name}-docs-3-document`);
 
       // Verify: every check passes, including the stored file against the evidence.
+      await section('evidence');
       await press(page.getByTestId('verify'), device);
       const verdict = page.getByTestId('verify-verdict');
       await verdict.waitFor({ timeout: 30_000 });

@@ -19,6 +19,7 @@ pub mod events {
     pub const VIEWED: &str = "document.viewed";
     pub const DOWNLOADED: &str = "document.downloaded";
     pub const DELETED: &str = "document.deleted";
+    pub const RENAMED: &str = "document.renamed";
 }
 
 /// Where a document is in its life.
@@ -83,6 +84,12 @@ impl DocumentStatus {
 
     /// Only a draft has never left its owner's hands, so only a draft may be deleted.
     pub fn can_delete(self) -> bool {
+        self == DocumentStatus::Draft
+    }
+
+    /// Only a draft may be renamed: once sent, its title is in the signing emails, on the
+    /// signers' pages and in the certificate of completion, and must stay what they saw.
+    pub fn can_rename(self) -> bool {
         self == DocumentStatus::Draft
     }
 }
@@ -163,6 +170,25 @@ impl fmt::Display for Title {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Why a document cannot take a new title.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenameError {
+    #[error("only drafts can be renamed; this document is {}", .0.label().to_lowercase())]
+    NotDraft(DocumentStatus),
+    #[error(transparent)]
+    Title(#[from] TitleError),
+}
+
+/// The rule for renaming a document in `status` to `input`: only a draft, and only to a valid
+/// [`Title`] (trimmed, inner whitespace collapsed). The server function and any other caller
+/// apply this one rule.
+pub fn rename(status: DocumentStatus, input: &str) -> Result<Title, RenameError> {
+    if !status.can_rename() {
+        return Err(RenameError::NotDraft(status));
+    }
+    Ok(Title::parse(input)?)
 }
 
 /// How a document came to be.
@@ -412,6 +438,23 @@ impl ListQuery {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn only_drafts_are_renamed_and_only_to_a_valid_title() {
+        assert_eq!(rename(DocumentStatus::Draft, "  Lease\n 2027 ").map(String::from), Ok("Lease 2027".to_owned()));
+        assert_eq!(rename(DocumentStatus::Draft, " \t "), Err(RenameError::Title(TitleError::Empty)));
+        assert_eq!(
+            rename(DocumentStatus::Draft, &"x".repeat(MAX_TITLE_CHARS + 1)),
+            Err(RenameError::Title(TitleError::TooLong))
+        );
+        for status in DocumentStatus::ALL.into_iter().filter(|s| *s != DocumentStatus::Draft) {
+            assert_eq!(rename(status, "Lease"), Err(RenameError::NotDraft(status)));
+        }
+        assert_eq!(
+            rename(DocumentStatus::Sent, "Lease").err().map(|e| e.to_string()).as_deref(),
+            Some("only drafts can be renamed; this document is out for signature")
+        );
+    }
 
     #[test]
     fn titles_are_trimmed_collapsed_and_bounded() {

@@ -207,6 +207,7 @@ named_enum!(
         DocumentDownloaded => "document.downloaded",
         DocumentViewed => "document.viewed",
         DocumentDeleted => "document.deleted",
+        DocumentRenamed => "document.renamed",
     }
 );
 

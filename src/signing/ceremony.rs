@@ -2,6 +2,7 @@
 //! and when the document is done.
 
 use super::{DraftField, FieldKind, LocalId, SigningOrder};
+use crate::documents::DocumentStatus;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -51,6 +52,22 @@ impl RecipientStatus {
 
     pub fn is_finished(self) -> bool {
         matches!(self, Self::Signed | Self::Declined)
+    }
+}
+
+/// What a recipient's row says (`status` code, label), given where the document stands: once
+/// the document is voided, expired or declined by someone, a recipient who had not finished can
+/// no longer act, whatever they had done with their link ("Viewed" would read as if they still
+/// could). Finished recipients keep what they did.
+pub fn shown_status(document: DocumentStatus, recipient: RecipientStatus) -> (&'static str, &'static str) {
+    if recipient.is_finished() {
+        return (recipient.as_str(), recipient.label());
+    }
+    match document {
+        DocumentStatus::Voided => ("voided", "Voided before they signed"),
+        DocumentStatus::Expired => ("expired", "Expired before they signed"),
+        DocumentStatus::Declined => ("ended", "Not needed: someone declined"),
+        _ => (recipient.as_str(), recipient.label()),
     }
 }
 
@@ -223,6 +240,19 @@ mod tests {
 
     fn id(s: &str) -> LocalId {
         LocalId::parse(s).expect("id")
+    }
+
+    #[test]
+    fn after_a_void_nobody_unfinished_reads_as_still_able_to_sign() {
+        use crate::documents::DocumentStatus as D;
+        assert_eq!(shown_status(D::Voided, Viewed), ("voided", "Voided before they signed"));
+        assert_eq!(shown_status(D::Voided, Sent).0, "voided");
+        assert_eq!(shown_status(D::Voided, Waiting).0, "voided");
+        assert_eq!(shown_status(D::Voided, Signed), ("signed", "Signed"));
+        assert_eq!(shown_status(D::Expired, Viewed).0, "expired");
+        assert_eq!(shown_status(D::Declined, Waiting).0, "ended");
+        assert_eq!(shown_status(D::Declined, Declined).0, "declined");
+        assert_eq!(shown_status(D::Sent, Viewed), ("viewed", "Viewed"));
     }
 
     fn field(fid: &str, kind: FieldKind, required: bool) -> DraftField {

@@ -257,12 +257,95 @@ impl ViewRect {
     }
 }
 
+/// Shared area, in square points, above which two fields count as overlapping: boxes that only
+/// touch, or meet within rounding, do not.
+pub const OVERLAP_MIN_AREA: f64 = 1.0;
+
+/// Room left between a placed field and its neighbours, and from the page's edges, as a share of
+/// the displayed page.
+pub const PLACEMENT_GAP: f64 = 0.015;
+
+/// Where a new field of `width` × `height` (fractions of the displayed page) goes on a page that
+/// already holds `taken`, when the sender adds it without pointing at a spot: inside the band of
+/// the page that is on screen (`visible`, from top to bottom as fractions), clear of every other
+/// field by [`PLACEMENT_GAP`].
+///
+/// Candidates are the band's top-left corner and the spots just right of and just below each
+/// field already there; the first free one in reading order (top to bottom, then left to right)
+/// wins, so fields added one after another line up in rows instead of landing on one another.
+/// When the band is full, the rest of the page is tried; when the page is full, the top of the
+/// band (overlapping is then unavoidable, and sending warns about it).
+pub fn free_spot(width: f64, height: f64, taken: &[ViewRect], visible: (f64, f64)) -> ViewRect {
+    let width = unit(width);
+    let height = unit(height);
+    let (band_top, band_bottom) = {
+        let (a, b) = (unit(visible.0), unit(visible.1));
+        if b - a < height + 2.0 * PLACEMENT_GAP { (0.0, 1.0) } else { (a, b) }
+    };
+    let free = |r: &ViewRect| {
+        let padded = ViewRect {
+            left: r.left - PLACEMENT_GAP / 2.0,
+            top: r.top - PLACEMENT_GAP / 2.0,
+            width: r.width + PLACEMENT_GAP,
+            height: r.height + PLACEMENT_GAP,
+        };
+        taken.iter().all(|t| !padded.intersects(t))
+    };
+    let within = |r: &ViewRect, top: f64, bottom: f64| {
+        r.left >= 0.0 && r.left + r.width <= 1.0 && r.top >= top && r.top + r.height <= bottom
+    };
+    let search = |top: f64, bottom: f64| {
+        let mut lefts = vec![PLACEMENT_GAP * 4.0];
+        let mut tops = vec![top + PLACEMENT_GAP];
+        for t in taken {
+            lefts.push(t.left);
+            lefts.push(t.left + t.width + PLACEMENT_GAP);
+            tops.push(t.top);
+            tops.push(t.top + t.height + PLACEMENT_GAP);
+        }
+        let mut candidates: Vec<ViewRect> = tops
+            .iter()
+            .flat_map(|&t| lefts.iter().map(move |&l| ViewRect { left: l, top: t, width, height }))
+            .filter(|r| r.left.is_finite() && r.top.is_finite() && within(r, top, bottom))
+            .collect();
+        candidates.sort_by(|a, b| a.top.total_cmp(&b.top).then(a.left.total_cmp(&b.left)));
+        candidates.into_iter().find(|r| free(r))
+    };
+    search(band_top, band_bottom)
+        .or_else(|| search(0.0, 1.0))
+        .unwrap_or(ViewRect { left: PLACEMENT_GAP * 4.0, top: band_top + PLACEMENT_GAP, width, height })
+        .clamp_into_page()
+}
+
+impl ViewRect {
+    /// Whether the two share any area (touching edges do not count).
+    fn intersects(&self, other: &ViewRect) -> bool {
+        self.left < other.left + other.width
+            && other.left < self.left + self.width
+            && self.top < other.top + other.height
+            && other.top < self.top + self.height
+    }
+}
+
 /// `v` within 0..=1, NaN as 0.
 fn unit(v: f64) -> f64 {
     if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) }
 }
 
 impl PdfRect {
+    /// The area the two rectangles share, in square points (0 when apart or only touching).
+    pub fn overlap_area(&self, other: &PdfRect) -> f64 {
+        let w = (self.x + self.width).min(other.x + other.width) - self.x.max(other.x);
+        let h = (self.y + self.height).min(other.y + other.height) - self.y.max(other.y);
+        if w > 0.0 && h > 0.0 { w * h } else { 0.0 }
+    }
+
+    /// Whether one would cover part of the other on the page: more than [`OVERLAP_MIN_AREA`] in
+    /// common.
+    pub fn overlaps(&self, other: &PdfRect) -> bool {
+        self.overlap_area(other) > OVERLAP_MIN_AREA
+    }
+
     /// Finite, with a positive width and height.
     pub fn is_valid(&self) -> bool {
         [self.x, self.y, self.width, self.height].iter().all(|v| v.is_finite()) && self.width > 0.0 && self.height > 0.0

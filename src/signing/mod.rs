@@ -356,6 +356,39 @@ impl Draft {
         if problems.is_empty() { Ok(SendableDraft(draft)) } else { Err(problems) }
     }
 
+    /// Fields that cover part of another field on the same page, as pairs `(a, b)` in the
+    /// draft's order: a signer could not see or press what lies underneath (a date over a
+    /// signature box). Sending such a draft is allowed, but the sender is warned first.
+    pub fn overlapping_fields(&self) -> Vec<(&DraftField, &DraftField)> {
+        let mut pairs = Vec::new();
+        for (i, a) in self.fields.iter().enumerate() {
+            for b in &self.fields[i + 1..] {
+                if a.page == b.page && a.rect.overlaps(&b.rect) {
+                    pairs.push((a, b));
+                }
+            }
+        }
+        pairs
+    }
+
+    /// The overlaps of [`Draft::overlapping_fields`] in words, one warning per pair, aimed at
+    /// the field lying on top (the one added later).
+    pub fn overlap_warnings(&self) -> Vec<DraftProblem> {
+        let who = |f: &DraftField| {
+            let position = position_of(&self.recipients, &f.recipient);
+            let name = self.recipients.iter().find(|r| r.id == f.recipient).map(|r| r.name.trim()).unwrap_or("");
+            let owner = if name.is_empty() { format!("recipient {position}") } else { name.to_owned() };
+            let label = if f.label.trim().is_empty() { f.kind.label() } else { f.label.trim() };
+            format!("“{label}” for {owner}")
+        };
+        self.overlapping_fields()
+            .into_iter()
+            .map(|(under, over)| {
+                DraftProblem::field(&over.id, format!("{} overlaps {} on page {}", who(over), who(under), over.page))
+            })
+            .collect()
+    }
+
     /// The fields of one recipient, in reading order (page, then top to bottom, then left to
     /// right as displayed), which is the order the signer is guided through them.
     pub fn fields_of<'a>(&'a self, recipient: &LocalId, pages: &[PageGeometry]) -> Vec<&'a DraftField> {

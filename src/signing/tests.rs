@@ -134,3 +134,30 @@ fn drafts_survive_json() {
     let json = serde_json::to_string(&draft).expect("json");
     assert_eq!(serde_json::from_str::<Draft>(&json).expect("back"), draft);
 }
+
+#[test]
+fn fields_that_cover_each_other_on_a_page_are_reported_once_per_pair() {
+    let mut draft = two_signers();
+    // A date placed on the same spot as Ada's signature, on page 1.
+    draft.fields.push(field("f3", "b", FieldKind::DateSigned, 1));
+    // The same spot on page 2 holds Bob's signature only: no overlap across pages.
+    let pairs: Vec<_> = draft.overlapping_fields().into_iter().map(|(a, b)| (a.id.as_str(), b.id.as_str())).collect();
+    assert_eq!(pairs, vec![("f1", "f3")]);
+    let warnings = draft.overlap_warnings();
+    assert_eq!(targets(&warnings), vec!["field:f3"]);
+    assert_eq!(warnings[0].message, "“Date signed” for Bob overlaps “Signature” for Ada on page 1");
+}
+
+#[test]
+fn fields_side_by_side_or_touching_do_not_overlap() {
+    let mut draft = two_signers();
+    let mut beside = field("f3", "b", FieldKind::DateSigned, 1);
+    // Ada's signature spans x 72..252: a date starting where it ends only touches it.
+    beside.rect.x = 252.0;
+    draft.fields.push(beside);
+    let mut sliver = field("f4", "b", FieldKind::Text, 2);
+    // Within rounding of Bob's signature on page 2 (0.5 pt × 22 pt shared): not a real overlap.
+    sliver.rect.x = 72.0 + 180.0 - 0.04;
+    draft.fields.push(sliver);
+    assert!(draft.overlapping_fields().is_empty(), "{:?}", draft.overlap_warnings());
+}

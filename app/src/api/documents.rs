@@ -67,6 +67,8 @@ pub struct DocumentDetail {
     /// The file can still be read (it is gone once a draft is deleted).
     pub has_file: bool,
     pub can_delete: bool,
+    /// The viewer owns this draft and may give it a new title.
+    pub can_rename: bool,
     pub timeline: Vec<TimelineEntry>,
     /// Recipients and where each stands (empty until the document is prepared and sent).
     pub signing: crate::api::signing::SigningStatus,
@@ -160,6 +162,20 @@ pub async fn delete_document(id: String) -> Result<(), AppError> {
             ctx.documents.delete(&user, &id, meta).await?;
             leptos_axum::redirect("/");
             Ok(())
+        }
+        .await,
+    )
+}
+
+/// Gives a draft a new title; returns the title as stored.
+#[server(prefix = "/api", endpoint = "documents/rename")]
+pub async fn rename_document(id: String, title: String) -> Result<String, AppError> {
+    crate::ssr::respond(
+        async move {
+            let ctx = crate::ssr::context()?;
+            let user = crate::ssr::session::require_user(&ctx).await?;
+            let meta = crate::ssr::request_meta().await;
+            ctx.documents.rename(&user, &id, &title, meta).await
         }
         .await,
     )

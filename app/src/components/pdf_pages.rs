@@ -91,22 +91,43 @@ pub fn recipient_colour(index: usize) -> &'static str {
     RECIPIENT_COLOURS[index % RECIPIENT_COLOURS.len()]
 }
 
-/// Which page is most in view, from the page boxes on screen (1 when none is).
+/// The class that gives an element recipient `index`'s colour as `--rc` (`.rc-0` … `.rc-7` in
+/// the stylesheet, the same colours as [`RECIPIENT_COLOURS`]): the CSP allows no inline style.
+pub fn recipient_class(index: usize) -> String {
+    format!("rc-{}", index % RECIPIENT_COLOURS.len())
+}
+
+/// Which page is most in view, and which part of it is on screen (from its top to its bottom,
+/// as fractions of the page's height): page 1 and all of it when none is.
 #[cfg(feature = "hydrate")]
-pub fn current_page() -> u32 {
-    let Ok(boxes) = document().query_selector_all("[data-page-box]") else { return 1 };
+pub fn page_in_view() -> (u32, (f64, f64)) {
+    let Ok(boxes) = document().query_selector_all("[data-page-box]") else { return (1, (0.0, 1.0)) };
     let height = window().inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(800.0);
-    let mut best = (1u32, 0.0f64);
+    let mut best = (1u32, (0.0, 1.0), 0.0f64);
     for i in 0..boxes.length() {
         let Some(el) = boxes.item(i).and_then(|n| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(n).ok()) else {
             continue;
         };
         let r = el.get_bounding_client_rect();
-        let visible = (r.bottom().min(height) - r.top().max(0.0)).max(0.0);
-        if visible > best.1 {
+        let (top, bottom) = (r.top().max(0.0), r.bottom().min(height));
+        let visible = (bottom - top).max(0.0);
+        if visible > best.2 && r.height() > 0.0 {
             let n = el.get_attribute("data-page-box").and_then(|v| v.parse().ok()).unwrap_or(1);
-            best = (n, visible);
+            best = (n, ((top - r.top()) / r.height(), (bottom - r.top()) / r.height()), visible);
         }
     }
-    best.0
+    (best.0, best.1)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_stylesheet_gives_each_recipient_class_its_colour() {
+        let css = include_str!("../../../style/main.css");
+        for (i, colour) in super::RECIPIENT_COLOURS.iter().enumerate() {
+            let rule = format!(".{} {{ --rc: {colour}; }}", super::recipient_class(i));
+            assert!(css.contains(&rule), "style/main.css lacks `{rule}`");
+        }
+        assert_eq!(super::recipient_class(9), "rc-1", "colours repeat after eight");
+    }
 }

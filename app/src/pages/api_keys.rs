@@ -122,11 +122,18 @@ fn KeyTable(rows: Vec<ApiKeyRow>, revoke: ServerAction<RevokeApiKey>) -> impl In
                                     <code>{format!("{}_…", row.prefix)}</code>
                                 </td>
                                 <td>{row.scopes.join(", ")}</td>
-                                <td>{format::time(row.created_at)}</td>
-                                <td>{row.last_used_at.map_or_else(|| "never".to_owned(), format::time)}</td>
+                                <td>
+                                    <format::Time micros=row.created_at />
+                                </td>
+                                <td>
+                                    {match row.last_used_at {
+                                        Some(at) => view! { <format::Time micros=at /> }.into_any(),
+                                        None => "never".into_any(),
+                                    }}
+                                </td>
                                 <td>
                                     {match revoked {
-                                        Some(at) => format!("revoked {}", format::time(at)).into_any(),
+                                        Some(at) => view! { "revoked " <format::Time micros=at /> }.into_any(),
                                         None => view! { <Revoke public_id=row.public_id.clone() action=revoke /> }.into_any(),
                                     }}
                                 </td>

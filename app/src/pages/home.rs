@@ -137,7 +137,7 @@ fn DocumentTable(rows: Vec<DocumentRow>) -> impl IntoView {
                             <div class="doc-list__meta">
                                 <span>{format::pages(row.pages)}</span>
                                 <span>{format::size(row.size)}</span>
-                                <span>{format!("Uploaded {}", format::date(row.created_at))}</span>
+                                <span>"Uploaded " <format::Time micros=row.created_at date_only=true /></span>
                                 <span>{format!("by {}", row.owner_name)}</span>
                             </div>
                         </li>

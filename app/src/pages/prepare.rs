@@ -8,9 +8,9 @@
 
 use crate::api::signing::{DraftView, get_draft, save_draft, send_document};
 use crate::components::layout::{Loading, RequireUser};
-use crate::components::pdf_pages::{PdfPages, percent_box, recipient_colour};
+use crate::components::pdf_pages::{PdfPages, percent_box, recipient_class};
 use crate::error::AppError;
-use attesta_core::signing::geometry::{PageGeometry, PdfRect, ViewRect};
+use attesta_core::signing::geometry::{PageGeometry, PdfRect, ViewRect, free_spot};
 use attesta_core::signing::{Draft, DraftField, DraftProblem, DraftRecipient, FieldKind, LocalId, SigningOrder};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -87,6 +87,10 @@ struct Ed {
     problems: RwSignal<Vec<DraftProblem>>,
     zoom: RwSignal<f64>,
     sending: RwSignal<bool>,
+    /// Fields lying on one another (the core's rule), warned about before sending.
+    overlaps: Memo<Vec<DraftProblem>>,
+    /// Send was pressed while fields overlap: the sender is asked to confirm.
+    confirming: RwSignal<bool>,
 }
 
 impl Ed {
@@ -141,9 +145,11 @@ impl Ed {
         self.draft.with(|d| d.recipients.iter().position(|r| &r.id == id).unwrap_or(0))
     }
 
-    /// Adds a field of `kind` for the active recipient on page `n`, centred on `at` (fractions
-    /// of the displayed page) or in the middle of the page.
-    fn add_field(self, kind: FieldKind, n: u32, at: Option<(f64, f64)>) {
+    /// Adds a field of `kind` for the active recipient on page `n`: centred on `at` (fractions
+    /// of the displayed page) where it was dropped, or else at the first free spot in the part
+    /// of the page on screen (`visible`, top to bottom), so fields added by pressing the palette
+    /// one after another never land on each other.
+    fn add_field(self, kind: FieldKind, n: u32, at: Option<(f64, f64)>, visible: (f64, f64)) {
         let Some(geometry) = self.page(n) else { return };
         let Some(recipient) = self
             .active
@@ -158,9 +164,18 @@ impl Ed {
         };
         let (w, h) = geometry.display_size();
         let (fw, fh) = kind.default_size();
-        let (cx, cy) = at.unwrap_or((0.5, 0.4));
-        let view = ViewRect { left: cx - fw / w / 2.0, top: cy - fh / h / 2.0, width: fw / w, height: fh / h }
-            .clamp_into_page();
+        let view = match at {
+            Some((cx, cy)) => {
+                ViewRect { left: cx - fw / w / 2.0, top: cy - fh / h / 2.0, width: fw / w, height: fh / h }
+                    .clamp_into_page()
+            }
+            None => {
+                let taken: Vec<ViewRect> = self.draft.with_untracked(|d| {
+                    d.fields.iter().filter(|f| f.page == n).map(|f| geometry.to_view(f.rect)).collect()
+                });
+                free_spot(fw / w, fh / h, &taken, visible)
+            }
+        };
         let id = self.next_id('f');
         let field = DraftField {
             id: id.clone(),
@@ -252,6 +267,11 @@ async fn sleep_ms(ms: i32) {
     let _ = ms;
 }
 
+/// Whether position `index` is the last of `len` recipients (nothing to move down past).
+fn is_last(index: usize, len: usize) -> bool {
+    index + 1 >= len
+}
+
 /// Positions to a hundredth of a point: far below what anyone sees, and stable in JSON.
 fn round_rect(r: PdfRect) -> PdfRect {
     let q = |v: f64| (v * 100.0).round() / 100.0;
@@ -281,9 +301,10 @@ fn at_least_minimum(kind: FieldKind, geometry: &PageGeometry, view: ViewRect) ->
 
 #[component]
 fn Editor(data: DraftView) -> impl IntoView {
+    let draft = RwSignal::new(data.draft.clone());
     let ed = Ed {
         id: StoredValue::new(data.id.clone()),
-        draft: RwSignal::new(data.draft.clone()),
+        draft,
         revision: RwSignal::new(data.revision),
         pages: StoredValue::new(data.pages.clone()),
         history: StoredValue::new(Vec::new()),
@@ -295,8 +316,11 @@ fn Editor(data: DraftView) -> impl IntoView {
         problems: RwSignal::new(Vec::new()),
         zoom: RwSignal::new(1.0),
         sending: RwSignal::new(false),
+        overlaps: Memo::new(move |_| draft.with(Draft::overlap_warnings)),
+        confirming: RwSignal::new(false),
     };
     autosave(ed);
+    let send = sender(ed);
     #[cfg(feature = "hydrate")]
     client::undo_shortcut(ed);
 
@@ -339,10 +363,11 @@ fn Editor(data: DraftView) -> impl IntoView {
                     >
                         "+"
                     </button>
-                    <SendButton ed=ed />
+                    <SendButton ed=ed send=send />
                 </div>
             </header>
             <Problems ed=ed />
+            <OverlapWarning ed=ed send=send />
             <div class="prepare__body">
                 <aside class="prepare__side">
                     <Recipients ed=ed me=me />
@@ -455,10 +480,69 @@ fn Problems(ed: Ed) -> impl IntoView {
     }
 }
 
+/// Fields on top of one another: listed while editing, and confirmed before sending.
 #[component]
-fn SendButton(ed: Ed) -> impl IntoView {
+fn OverlapWarning(ed: Ed, send: Callback<()>) -> impl IntoView {
+    view! {
+        <Show when=move || ed.overlaps.with(|o| !o.is_empty())>
+            <div
+                class=move || if ed.confirming.get() { "callout callout--warning callout--confirm" } else { "callout callout--warning" }
+                role=move || if ed.confirming.get() { "alert" } else { "status" }
+                data-testid="overlaps"
+            >
+                <p>
+                    {move || {
+                        if ed.confirming.get() {
+                            "Some fields lie on top of others: a signer may not see or reach what is underneath. Send anyway?"
+                        } else {
+                            "Some fields lie on top of others:"
+                        }
+                    }}
+                </p>
+                <ul>{move || ed.overlaps.get().into_iter().map(|p| view! { <li>{p.message}</li> }).collect_view()}</ul>
+                <Show when=move || ed.confirming.get()>
+                    <div class="callout__actions">
+                        <button type="button" class="button button--quiet" data-testid="overlaps-keep" on:click=move |_| ed.confirming.set(false)>
+                            "Keep editing"
+                        </button>
+                        <button
+                            type="button"
+                            class="button button--primary"
+                            data-testid="overlaps-send"
+                            on:click=move |_| {
+                                ed.confirming.set(false);
+                                send.run(());
+                            }
+                        >
+                            "Send anyway"
+                        </button>
+                    </div>
+                </Show>
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+fn SendButton(ed: Ed, send: Callback<()>) -> impl IntoView {
+    let on_click = move |_| {
+        if ed.overlaps.with_untracked(|o| !o.is_empty()) {
+            ed.confirming.set(true);
+        } else {
+            send.run(());
+        }
+    };
+    view! {
+        <button type="button" class="button button--primary" on:click=on_click disabled=move || ed.sending.get() data-testid="send">
+            {move || if ed.sending.get() { "Sending…" } else { "Send for signature" }}
+        </button>
+    }
+}
+
+/// Saves what is on screen, then sends it.
+fn sender(ed: Ed) -> Callback<()> {
     let navigate = leptos_router::hooks::use_navigate();
-    let send = move |_| {
+    Callback::new(move |()| {
         if ed.sending.get_untracked() {
             return;
         }
@@ -498,12 +582,7 @@ fn SendButton(ed: Ed) -> impl IntoView {
             }
             ed.sending.set(false);
         });
-    };
-    view! {
-        <button type="button" class="button button--primary" on:click=send disabled=move || ed.sending.get() data-testid="send">
-            {move || if ed.sending.get() { "Sending…" } else { "Send for signature" }}
-        </button>
-    }
+    })
 }
 
 #[component]
@@ -573,10 +652,18 @@ fn Recipients(ed: Ed, me: (String, String)) -> impl IntoView {
                         let problem = move || ed.problem_for(format!("recipient:{}", rid.get_value()));
                         view! {
                             <li
-                                class="recipient"
-                                class:recipient--active=move || ed.active.get() == Some(rid.get_value())
-                                class:recipient--invalid=move || problem().is_some()
-                                style:border-left-color=move || recipient_colour(index())
+                                // One class string: the colour is a class (the CSP allows no
+                                // inline style), and `class=` would wipe `class:` toggles.
+                                class=move || {
+                                    let mut c = format!("recipient {}", recipient_class(index()));
+                                    if ed.active.get() == Some(rid.get_value()) {
+                                        c.push_str(" recipient--active");
+                                    }
+                                    if problem().is_some() {
+                                        c.push_str(" recipient--invalid");
+                                    }
+                                    c
+                                }
                                 draggable="true"
                                 data-testid="recipient"
                                 on:dragstart=move |ev| {
@@ -599,31 +686,47 @@ fn Recipients(ed: Ed, me: (String, String)) -> impl IntoView {
                                 on:click=move |_| ed.active.set(Some(rid.get_value()))
                             >
                                 <div class="recipient__head">
-                                    <span class="recipient__swatch" style:background-color=move || recipient_colour(index()) aria-hidden="true"></span>
+                                    <span class="recipient__swatch" aria-hidden="true"></span>
                                     <span class="recipient__pos">{move || index() + 1}</span>
                                     <span class="recipient__drag" aria-hidden="true" title="Drag to reorder">"⠿"</span>
+                                    <span class="recipient__moves">
+                                        <button
+                                            type="button"
+                                            class="button button--quiet button--small button--icon"
+                                            data-testid="recipient-up"
+                                            aria-label=move || format!("Move recipient {} up", index() + 1)
+                                            title="Move up"
+                                            disabled=move || { index() == 0 }
+                                            on:click=move |_| {
+                                                let i = index();
+                                                if i > 0 {
+                                                    move_recipient(i, i - 1)
+                                                }
+                                            }
+                                        >
+                                            "↑"
+                                        </button>
+                                        <button
+                                            type="button"
+                                            class="button button--quiet button--small button--icon"
+                                            data-testid="recipient-down"
+                                            aria-label=move || format!("Move recipient {} down", index() + 1)
+                                            title="Move down"
+                                            // Braces: a bare `>=` here would end the tag.
+                                            disabled=move || { is_last(index(), ed.draft.with(|d| d.recipients.len())) }
+                                            on:click=move |_| {
+                                                let i = index();
+                                                move_recipient(i, i + 1)
+                                            }
+                                        >
+                                            "↓"
+                                        </button>
+                                    </span>
                                     <button
                                         type="button"
-                                        class="button button--quiet button--small"
-                                        aria-label="Move up"
-                                        disabled=move || index() == 0
-                                        on:click=move |_| { let i = index(); if i > 0 { move_recipient(i, i - 1) } }
-                                    >
-                                        "↑"
-                                    </button>
-                                    <button
-                                        type="button"
-                                        class="button button--quiet button--small"
-                                        aria-label="Move down"
-                                        disabled=move || index() + 1 >= ed.draft.with(|d| d.recipients.len())
-                                        on:click=move |_| move_recipient(index(), index() + 1)
-                                    >
-                                        "↓"
-                                    </button>
-                                    <button
-                                        type="button"
-                                        class="button button--quiet button--small"
-                                        aria-label="Remove recipient"
+                                        class="button button--quiet button--small recipient__remove"
+                                        data-testid="recipient-remove"
+                                        aria-label=move || format!("Remove recipient {}", index() + 1)
                                         on:click=move |_| {
                                             let id = rid.get_value();
                                             ed.change(|d| {
@@ -635,7 +738,7 @@ fn Recipients(ed: Ed, me: (String, String)) -> impl IntoView {
                                             }
                                         }
                                     >
-                                        "✕"
+                                        "Remove"
                                     </button>
                                 </div>
                                 <label class="field-label">
@@ -747,10 +850,10 @@ fn Palette(ed: Ed) -> impl IntoView {
                                 }
                                 on:click=move |_| {
                                     #[cfg(feature = "hydrate")]
-                                    let page = crate::components::pdf_pages::current_page();
+                                    let (page, visible) = crate::components::pdf_pages::page_in_view();
                                     #[cfg(not(feature = "hydrate"))]
-                                    let page = 1;
-                                    ed.add_field(kind, page, None);
+                                    let (page, visible) = (1, (0.0, 1.0));
+                                    ed.add_field(kind, page, None, visible);
                                 }
                             >
                                 {kind.label()}
@@ -769,8 +872,8 @@ fn Palette(ed: Ed) -> impl IntoView {
                         .map(|(i, r)| {
                             let n = ed.draft.with(|d| d.fields.iter().filter(|f| f.recipient == r.id).count());
                             view! {
-                                <li>
-                                    <span class="recipient__swatch" style:background-color=recipient_colour(i)></span>
+                                <li class=recipient_class(i)>
+                                    <span class="recipient__swatch" aria-hidden="true"></span>
                                     {format!(
                                         "{} · {n} field{}",
                                         if r.name.trim().is_empty() { format!("Recipient {}", i + 1) } else { r.name.clone() },
@@ -905,7 +1008,7 @@ fn PageFields(ed: Ed, n: u32, geometry: PageGeometry) -> impl IntoView {
                         .and_then(|dt| dt.get_data("application/x-attesta-field").ok())
                         .and_then(|k| FieldKind::parse(&k));
                     if let Some(kind) = kind {
-                        ed.add_field(kind, n, client::fraction_in(&ev, n));
+                        ed.add_field(kind, n, client::fraction_in(&ev, n), (0.0, 1.0));
                     }
                 }
             }
@@ -935,7 +1038,7 @@ fn PlacedField(ed: Ed, fid: LocalId, geometry: PageGeometry) -> impl IntoView {
     let field = Memo::new(move |_| ed.draft.with(|d| d.fields.iter().find(|f| f.id == fid.get_value()).cloned()));
     let view_rect = move || field.get().map(|f| geometry.to_view(f.rect));
     let css = move |i: usize| view_rect().map(|v| percent_box(v)[i].1.clone()).unwrap_or_default();
-    let colour = move || field.get().map(|f| recipient_colour(ed.recipient_index(&f.recipient))).unwrap_or("#555");
+    let colour = move || field.get().map(|f| recipient_class(ed.recipient_index(&f.recipient))).unwrap_or_default();
     let owner = move || {
         field.get().map(|f| {
             ed.draft.with(|d| {
@@ -958,16 +1061,28 @@ fn PlacedField(ed: Ed, fid: LocalId, geometry: PageGeometry) -> impl IntoView {
     let drag = client::Drag::new(ed, fid, geometry);
     view! {
         <div
-            class="placed"
-            class:placed--selected=selected
-            class:placed--optional=move || field.get().is_some_and(|f| !f.required)
-            class:placed--invalid=move || ed.problem_for(format!("field:{}", fid.get_value())).is_some()
+            class=move || {
+                let mut c = format!("placed {}", colour());
+                let target = format!("field:{}", fid.get_value());
+                for (on, name) in [
+                    (selected(), "placed--selected"),
+                    (field.get().is_some_and(|f| !f.required), "placed--optional"),
+                    (ed.problem_for(target.clone()).is_some(), "placed--invalid"),
+                    (ed.overlaps.with(|o| o.iter().any(|p| p.target == target)), "placed--overlap"),
+                ] {
+                    if on {
+                        c.push(' ');
+                        c.push_str(name);
+                    }
+                }
+                c
+            }
+            // Rendered in the browser only (inside the pages, which wait for the client), where
+            // tachys sets these through the CSSOM, which the CSP allows.
             style:left=move || css(0)
             style:top=move || css(1)
             style:width=move || css(2)
             style:height=move || css(3)
-            style:border-color=colour
-            style:background-color=move || format!("{}22", colour())
             tabindex="0"
             role="button"
             data-testid="placed-field"
@@ -1058,6 +1173,91 @@ mod tests {
         let tiny = ViewRect { left: 0.1, top: 0.1, width: 0.001, height: 0.001 };
         let r = at_least_minimum(FieldKind::Checkbox, &g, tiny);
         assert!((r.width * 612.0 - 10.0).abs() < 1e-9 && (r.height * 792.0 - 10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn only_the_last_recipient_cannot_move_down() {
+        assert!(!is_last(0, 3) && !is_last(1, 3) && is_last(2, 3) && is_last(0, 1));
+    }
+
+    #[cfg(feature = "ssr")]
+    fn editor_html(draft: Draft) -> String {
+        use leptos_router::{components::Router, location::RequestUrl};
+        Owner::new().with(|| {
+            provide_context(RequestUrl::new("/documents/d1/prepare"));
+            leptos_meta::provide_meta_context();
+            let data = DraftView {
+                id: "d1".to_owned(),
+                title: "Lease".to_owned(),
+                status: "draft".to_owned(),
+                draft,
+                revision: 1,
+                pages: vec![letter(); 2],
+                me_name: "Ada Lovelace".to_owned(),
+                me_email: "ada@example.com".to_owned(),
+            };
+            view! {
+                <Router>
+                    <Editor data />
+                </Router>
+            }
+            .to_html()
+        })
+    }
+
+    #[cfg(feature = "ssr")]
+    fn saved_draft() -> Draft {
+        let recipient = |id: &str, name: &str| DraftRecipient {
+            id: LocalId::parse(id).expect("id"),
+            name: name.to_owned(),
+            email: format!("{}@example.com", name.to_lowercase()),
+            otp: false,
+        };
+        Draft {
+            recipients: vec![recipient("r1", "Bob"), recipient("r2", "Carol"), recipient("r3", "Dan")],
+            ..Draft::default()
+        }
+    }
+
+    /// The buttons of the `n`th recipient card (1-based) in rendered HTML, each as its opening tag.
+    #[cfg(feature = "ssr")]
+    fn card_buttons(html: &str, n: usize) -> Vec<String> {
+        let card = html.split(r#"data-testid="recipient""#).nth(n).expect("card");
+        let card = card.split("</li>").next().expect("card end");
+        card.split("<button").skip(1).map(|b| b.split('>').next().unwrap_or_default().to_owned()).collect()
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn a_reopened_draft_renders_without_inline_styles() {
+        let html = editor_html(saved_draft());
+        // The Content-Security-Policy (style-src 'self') refuses every style attribute.
+        assert!(!html.contains("style="), "{html}");
+        // The colours come from classes instead.
+        for class in ["recipient rc-0", "recipient rc-1", "recipient rc-2"] {
+            assert!(html.contains(class), "missing {class}");
+        }
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn recipient_cards_label_their_buttons_and_disable_moves_at_the_ends() {
+        let html = editor_html(saved_draft());
+        assert!(!html.contains("ed.draft"), "Rust source leaked into the page: {html}");
+        let first = card_buttons(&html, 1);
+        let last = card_buttons(&html, 3);
+        let middle = card_buttons(&html, 2);
+        let find = |buttons: &[String], label: &str| {
+            buttons.iter().find(|b| b.contains(label)).cloned().unwrap_or_else(|| panic!("no {label} in {buttons:?}"))
+        };
+        assert!(find(&first, "Move recipient 1 up").contains("disabled"));
+        assert!(!find(&first, "Move recipient 1 down").contains("disabled"));
+        assert!(!find(&middle, "Move recipient 2 up").contains("disabled"));
+        assert!(!find(&middle, "Move recipient 2 down").contains("disabled"));
+        assert!(find(&last, "Move recipient 3 down").contains("disabled"));
+        assert!(!find(&last, "Remove recipient 3").contains("disabled"));
+        // The down arrow is the button's whole text.
+        assert!(html.contains(">↓</button>"), "{html}");
     }
 
     #[test]

@@ -155,8 +155,8 @@ fn SessionList(rows: Vec<SessionRow>, revoke: ServerAction<RevokeSession>) -> im
                                 </span>
                             </div>
                             <div class="muted small">
-                                "Signed in " {format::time(row.signed_in_at)} " · last seen "
-                                {format::time(row.last_seen_at)}
+                                "Signed in " <format::Time micros=row.signed_in_at /> " · last seen "
+                                <format::Time micros=row.last_seen_at />
                             </div>
                             {(!current)
                                 .then(|| {
@@ -240,7 +240,7 @@ fn UserList(rows: Vec<UserRow>, change: ServerAction<SetUserDisabled>) -> impl I
                                 <span class="badge badge--draft">{u.role.clone()}</span>
                                 {disabled.then(|| view! { <span class="badge badge--voided">"Disabled"</span> })}
                             </div>
-                            <div class="muted small">"Since " {format::date(u.created_at)}</div>
+                            <div class="muted small">"Since " <format::Time micros=u.created_at date_only=true /></div>
                             {u
                                 .can_change
                                 .then(|| {

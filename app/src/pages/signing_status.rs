@@ -1,51 +1,26 @@
-//! The sender's view of a document's signing: where each recipient stands, live while it is out
-//! for signature; resend a link; void with a reason; or prepare it when still a draft.
+//! The sender's view of a document's signing: where each recipient stands; resend a link; void
+//! with a reason; or prepare it when still a draft.
+//!
+//! The state shown is the document page's (one source of truth for the badge, this panel and
+//! the completion panel); an action here asks the page to fetch it again.
 
-use crate::api::signing::{RecipientState, SigningStatus, get_signing_status, resend_link, void_document};
+use crate::api::signing::{RecipientState, SigningStatus, resend_link, void_document};
 use crate::format;
 use leptos::prelude::*;
 
-/// How often the panel refreshes while recipients are at work.
-const REFRESH_MS: u64 = 5000;
-
 #[component]
-pub fn SigningPanel(id: String, initial: SigningStatus) -> impl IntoView {
+pub fn SigningPanel(
+    id: String,
+    status: Signal<SigningStatus>,
+    /// Called after an action changed the document: the page fetches its state again.
+    changed: Callback<()>,
+) -> impl IntoView {
     let id = StoredValue::new(id);
-    let status = RwSignal::new(initial);
-    // Bumped by the panel's actions (void, resend): fetch the new state at once.
-    let refresh = RwSignal::new(0u32);
-    let fetch = move || {
-        leptos::task::spawn_local(async move {
-            if let Ok(s) = get_signing_status(id.get_value()).await {
-                status.set(s);
-            }
-        });
-    };
-    Effect::new(move |previous: Option<()>| {
-        refresh.track();
-        if previous.is_some() {
-            fetch();
-        }
-    });
-    // Live while out for signature. The first state came with the page, so hydration sees the
-    // markup the server rendered.
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(
-            move || {
-                if status.with_untracked(|s| s.status == "sent") {
-                    fetch();
-                }
-            },
-            std::time::Duration::from_millis(REFRESH_MS),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    });
-    view! { {move || view! { <Panel id=id.get_value() status=status.get() refresh=refresh /> }} }
+    view! { {move || view! { <Panel id=id.get_value() status=status.get() changed=changed /> }} }
 }
 
 #[component]
-fn Panel(id: String, status: SigningStatus, refresh: RwSignal<u32>) -> impl IntoView {
+fn Panel(id: String, status: SigningStatus, changed: Callback<()>) -> impl IntoView {
     let id = StoredValue::new(id);
     let note = RwSignal::new(None::<String>);
     let voiding = RwSignal::new(false);
@@ -56,7 +31,7 @@ fn Panel(id: String, status: SigningStatus, refresh: RwSignal<u32>) -> impl Into
             match void_document(id.get_value(), why).await {
                 Ok(()) => {
                     voiding.set(false);
-                    refresh.update(|t| *t += 1);
+                    changed.run(());
                 }
                 Err(e) => note.set(Some(e.to_string())),
             }
@@ -64,7 +39,7 @@ fn Panel(id: String, status: SigningStatus, refresh: RwSignal<u32>) -> impl Into
     };
     if status.recipients.is_empty() {
         return view! {
-            <section class="panel" aria-labelledby="signing-heading" data-testid="signing-panel">
+            <section class="panel" aria-labelledby="signing-heading" data-testid="signing-panel" data-status=status.status.clone()>
                 <h2 id="signing-heading">"Signing"</h2>
                 {if status.can_prepare {
                     view! {
@@ -90,9 +65,6 @@ fn Panel(id: String, status: SigningStatus, refresh: RwSignal<u32>) -> impl Into
         <section class="panel" aria-labelledby="signing-heading" data-testid="signing-panel" data-status=status.status.clone()>
             <div class="panel__header">
                 <h2 id="signing-heading">"Signing"</h2>
-                <span class=format!("badge badge--{}", status.status) data-testid="signing-status">
-                    {status.status_label.clone()}
-                </span>
             </div>
             <p class="muted">{format!("{order} · {} of {} signed", status.signed, status.total)}</p>
             {status.void_reason.clone().map(|r| view! { <p>{format!("Voided: {r}")}</p> })}
@@ -101,7 +73,7 @@ fn Panel(id: String, status: SigningStatus, refresh: RwSignal<u32>) -> impl Into
                     .recipients
                     .iter()
                     .cloned()
-                    .map(|r| view! { <RecipientRow id=id.get_value() r=r note=note refresh=refresh /> })
+                    .map(|r| view! { <RecipientRow id=id.get_value() r=r note=note changed=changed /> })
                     .collect_view()}
             </ol>
             {status.can_void.then(|| view! {
@@ -133,23 +105,19 @@ fn Panel(id: String, status: SigningStatus, refresh: RwSignal<u32>) -> impl Into
 }
 
 #[component]
-fn RecipientRow(
-    id: String,
-    r: RecipientState,
-    note: RwSignal<Option<String>>,
-    refresh: RwSignal<u32>,
-) -> impl IntoView {
-    let when = |label: &str, t: Option<i64>| t.map(|t| format!("{label} {}", format::time(t)));
-    let detail = [
-        when("emailed", r.emailed_at),
-        when("viewed", r.viewed_at),
-        when("signed", r.signed_at),
-        when("declined", r.declined_at),
-    ]
-    .into_iter()
-    .flatten()
-    .collect::<Vec<_>>()
-    .join(" · ");
+fn RecipientRow(id: String, r: RecipientState, note: RwSignal<Option<String>>, changed: Callback<()>) -> impl IntoView {
+    let moments =
+        [("emailed", r.emailed_at), ("viewed", r.viewed_at), ("signed", r.signed_at), ("declined", r.declined_at)]
+            .into_iter()
+            .filter_map(|(label, at)| at.map(|at| (label, at)))
+            .enumerate()
+            .map(|(i, (label, at))| {
+                view! {
+                    {(i > 0).then_some(" · ")}
+                    <span class="signing-recipient__when">{label} " " <format::Time micros=at /></span>
+                }
+            })
+            .collect_view();
     let rid = r.id.clone();
     let resend = move |_| {
         let (id, rid) = (id.clone(), rid.clone());
@@ -157,7 +125,7 @@ fn RecipientRow(
             match resend_link(id, rid).await {
                 Ok(()) => {
                     note.set(Some("A new link was emailed; the previous one no longer works.".to_owned()));
-                    refresh.update(|t| *t += 1);
+                    changed.run(());
                 }
                 Err(e) => note.set(Some(e.to_string())),
             }
@@ -166,14 +134,16 @@ fn RecipientRow(
     view! {
         <li class="signing-recipient" data-testid="signing-recipient" data-status=r.status.clone()>
             <span class="signing-recipient__pos">{r.position}</span>
-            <div>
+            <div class="signing-recipient__body">
                 <strong>{r.name.clone()}</strong>
                 " "
-                <span class="muted">{r.email.clone()}</span>
+                <span class="muted signing-recipient__email">
+                    <format::Wrappable text=r.email.clone() />
+                </span>
                 <div class="small">
                     <span class=format!("badge badge--{}", r.status)>{r.status_label.clone()}</span>
                     " "
-                    {detail}
+                    {moments}
                     {r.otp_required.then_some(" · email code")}
                 </div>
                 {r.decline_reason.clone().map(|why| view! { <p class="small">{format!("Reason: {why}")}</p> })}

@@ -55,6 +55,9 @@ fn Uploader() -> impl IntoView {
     let limit = Resource::new(|| (), |_| upload_limit());
     let items = RwSignal::new(Vec::<Item>::new());
     let dragging = RwSignal::new(false);
+    // Effects run in the browser only, once hydrated.
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(true));
     #[cfg(feature = "hydrate")]
     let queue = client::Queue::new(items);
 
@@ -112,6 +115,8 @@ fn Uploader() -> impl IntoView {
                     <input
                         type="file"
                         class="visually-hidden"
+                        // Until the client runs, a chosen file would go nowhere: no picking yet.
+                        disabled=move || !ready.get()
                         multiple=true
                         accept=".pdf,application/pdf,.md,.markdown,text/markdown"
                         on:change=on_change
@@ -131,9 +136,10 @@ fn Uploader() -> impl IntoView {
                             })
                     }}
                 </p>
-                <noscript>
-                    <p class="form-error">"Uploading needs JavaScript: the file's hash is computed in your browser."</p>
-                </noscript>
+                // Not a <noscript>: with scripting on, a browser parses its content as text, and
+                // hydration, expecting the paragraph inside, crashed the page (every direct load).
+                // The stylesheet hides this once the client runs (`body[data-hydrated]`).
+                <p class="form-error needs-client">"Uploading needs JavaScript: the file's hash is computed in your browser."</p>
             </div>
             <ul class="uploads" aria-label="Uploads" data-testid="uploads">
                 <For each=move || items.get() key=|item| item.key let:item>

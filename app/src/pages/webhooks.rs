@@ -200,7 +200,7 @@ fn Endpoint(endpoint: EndpointDto, actions: ListActions) -> impl IntoView {
                 </span>
             </div>
             {(!endpoint.description.is_empty()).then(|| view! { <p class="panel__intro">{endpoint.description.clone()}</p> })}
-            <p class="muted small">{types} " · added " {format::date(endpoint.created_at)}</p>
+            <p class="muted small">{types} " · added " <format::Time micros=endpoint.created_at date_only=true /></p>
             <div class="document__actions">
                 <button
                     type="button"
@@ -358,10 +358,17 @@ fn DeliveryLog(messages: Vec<MessageDto>) -> impl IntoView {
                                 <td>
                                     <code>{m.event_type}</code>
                                 </td>
-                                <td>{format::time(m.created_at)}</td>
+                                <td>
+                                    <format::Time micros=m.created_at />
+                                </td>
                                 <td>{m.attempts}</td>
                                 <td>{last}</td>
-                                <td>{m.next_attempt_at.map(format::time).unwrap_or_else(|| "—".to_owned())}</td>
+                                <td>
+                                    {match m.next_attempt_at {
+                                        Some(at) => view! { <format::Time micros=at /> }.into_any(),
+                                        None => "—".into_any(),
+                                    }}
+                                </td>
                                 <td>{m.status}</td>
                             </tr>
                         }

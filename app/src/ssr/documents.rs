@@ -45,4 +45,6 @@ pub trait DocumentsPort: Send + Sync {
     async fn verify(&self, viewer: &User, id: &str) -> Result<VerifyOutcome, AppError>;
     /// Deletes a draft's file; its evidence stays.
     async fn delete(&self, viewer: &User, id: &str, meta: RequestMeta) -> Result<(), AppError>;
+    /// Gives the owner's draft a new title; returns it as stored (trimmed, spaces collapsed).
+    async fn rename(&self, viewer: &User, id: &str, title: &str, meta: RequestMeta) -> Result<String, AppError>;
 }

@@ -383,6 +383,7 @@ fn read_error(e: DocumentError) -> Response {
             error(StatusCode::NOT_FOUND, "not_found", "no such document")
         }
         DocumentError::Conflict(why) => error(StatusCode::CONFLICT, "conflict", why),
+        DocumentError::Invalid { message, .. } => error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message),
         DocumentError::Internal(e) => {
             let shown = attesta_app::ssr::internal(format!("reading a document: {e:#}"));
             error(StatusCode::INTERNAL_SERVER_ERROR, "internal", shown.to_string())

@@ -26,7 +26,9 @@ use crate::evidence::{Append, EffectError, EvidenceError, EvidenceLog};
 use crate::geo::GeoIp;
 use attesta_app::ssr::documents::RequestMeta;
 use attesta_core::User;
-use attesta_core::documents::{DocumentId, DocumentSource, DocumentStatus, Refusal, Title, UploadLimits, events};
+use attesta_core::documents::{
+    DocumentId, DocumentSource, DocumentStatus, Refusal, RenameError, Title, UploadLimits, events,
+};
 use attesta_core::evidence::{
     Actor, ActorId, ActorKind, Details, EventId, EventType, Geolocation, NewEvent, PersonalData, Sha256, Text,
 };
@@ -362,6 +364,48 @@ impl Documents {
         Ok(())
     }
 
+    /// Gives a draft a new title (the core's rule: only drafts, only a valid title);
+    /// `document.renamed` is appended with the change. Returns the title as stored.
+    pub async fn rename(
+        &self,
+        viewer: &User,
+        id: &str,
+        input: &str,
+        meta: &RequestMeta,
+    ) -> Result<Title, DocumentError> {
+        let document = self.visible(viewer, id).await?;
+        if document.owner_id != viewer.id.0 {
+            return Err(DocumentError::Forbidden);
+        }
+        let title = attesta_core::documents::rename(document.status, input).map_err(|e| match e {
+            RenameError::NotDraft(_) => DocumentError::Conflict(e.to_string()),
+            RenameError::Title(_) => DocumentError::Invalid { field: "title", message: e.to_string() },
+        })?;
+        if title.as_str() == document.title {
+            return Ok(title);
+        }
+        let details = json!({ "title": title.as_str() });
+        let event = self
+            .new_event(EventType::DocumentRenamed, viewer, meta, document.sha256, None, details)
+            .map_err(DocumentError::Internal)?;
+        let (doc_id, new_title) = (document.id.clone(), title.as_str().to_owned());
+        let now = self.inner.clock.now().as_micros();
+        let append =
+            Append::event(parse_id(id)?, event, self.personal(viewer, meta)).with_effect(Box::new(move |conn| {
+                Box::pin(async move {
+                    if !repo::rename(conn, &doc_id, &new_title, now).await? {
+                        return Err(EffectError::Refused("only drafts can be renamed".to_owned()));
+                    }
+                    Ok(())
+                })
+            }));
+        match self.inner.evidence.append(append).await {
+            Ok(_) => Ok(title),
+            Err(EvidenceError::Refused(why)) => Err(DocumentError::Conflict(why)),
+            Err(e) => Err(DocumentError::Internal(anyhow::anyhow!("recording the rename: {e}"))),
+        }
+    }
+
     /// The document if `viewer` may see it: their own, or any for owners and admins.
     pub async fn visible(&self, viewer: &User, id: &str) -> Result<StoredDocument, DocumentError> {
         let document = repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
@@ -445,6 +489,8 @@ pub enum DocumentError {
     Forbidden,
     #[error("{0}")]
     Conflict(String),
+    #[error("{message}")]
+    Invalid { field: &'static str, message: String },
     #[error("{0}")]
     Internal(anyhow::Error),
 }
@@ -489,6 +535,7 @@ pub fn event_label(event_type: &str) -> String {
         events::VIEWED => "Viewed".to_owned(),
         events::DOWNLOADED => "Downloaded".to_owned(),
         events::DELETED => "Deleted (draft)".to_owned(),
+        events::RENAMED => "Renamed".to_owned(),
         other => {
             let words = other.replace(['.', '_'], " ");
             let mut chars = words.chars();

@@ -14,6 +14,7 @@ impl From<DocumentError> for AppError {
             DocumentError::NotFound => AppError::NotFound,
             DocumentError::Forbidden => AppError::Forbidden,
             DocumentError::Conflict(why) => AppError::Conflict(why),
+            DocumentError::Invalid { field, message } => AppError::validation(field, message),
             DocumentError::Internal(e) => internal(format!("{e:#}")),
         }
     }
@@ -64,6 +65,7 @@ impl DocumentsPort for Documents {
             original_name: document.original_name.clone(),
             has_file: document.blob_key.is_some(),
             can_delete: document.status.can_delete() && document.owner_id == viewer.id.0,
+            can_rename: document.status.can_rename() && document.owner_id == viewer.id.0,
             timeline,
             // Filled in by the server function from the signing port.
             signing: Default::default(),
@@ -78,5 +80,9 @@ impl DocumentsPort for Documents {
 
     async fn delete(&self, viewer: &User, id: &str, meta: RequestMeta) -> Result<(), AppError> {
         Ok(Documents::delete(self, viewer, id, &meta).await?)
+    }
+
+    async fn rename(&self, viewer: &User, id: &str, title: &str, meta: RequestMeta) -> Result<String, AppError> {
+        Ok(Documents::rename(self, viewer, id, title, &meta).await?.into())
     }
 }

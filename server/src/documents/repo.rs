@@ -146,6 +146,17 @@ pub async fn mark_deleted(conn: &mut SqliteConnection, id: &str, now: i64) -> Re
     Ok(done.rows_affected() == 1)
 }
 
+/// Gives a draft a new title: false when it is no longer a draft.
+pub async fn rename(conn: &mut SqliteConnection, id: &str, title: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE documents SET title = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'draft'")
+        .bind(id)
+        .bind(title)
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn delete_blob_row(conn: &mut SqliteConnection, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM blobs WHERE key = ?1").bind(key).execute(conn).await?;
     Ok(())

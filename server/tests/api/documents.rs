@@ -318,6 +318,42 @@ async fn a_draft_can_be_deleted_by_its_owner_and_its_evidence_stays() {
     assert_eq!(check(&outcome, "stored_file")["status"], "skip");
 }
 
+#[tokio::test]
+async fn an_owner_renames_a_draft_the_evidence_records_it_and_sent_documents_keep_their_title() {
+    let app = signed_in().await;
+    let id = app.upload_ok("draft_v2.pdf", pdf(1, "x")).await;
+    let r = app.post_form("/api/documents/rename", &[("id", &id), ("title", "  Lease   Berlin 2027 ")]).await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(r.json::<Value>().await.expect("json"), "Lease Berlin 2027");
+    let detail = app.document(&id).await;
+    assert_eq!(detail["row"]["title"], "Lease Berlin 2027");
+    assert_eq!(detail["can_rename"], true);
+    let renamed =
+        detail["timeline"].as_array().expect("timeline").iter().find(|e| e["event_type"] == "document.renamed");
+    assert_eq!(renamed.expect("a document.renamed event")["label"], "Renamed");
+    let details: String = sqlx::query_scalar(
+        "SELECT json_extract(record, '$.details.title') FROM audit_events WHERE document_id = ? AND event_type = 'document.renamed'",
+    )
+    .bind(&id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("event");
+    assert_eq!(details, "Lease Berlin 2027");
+    // A blank title is refused with the field named, and nothing changes.
+    let r = app.post_form("/api/documents/rename", &[("id", &id), ("title", " \t ")]).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.expect("body").contains("title"));
+    assert_eq!(app.document(&id).await["row"]["title"], "Lease Berlin 2027");
+    let outcome = verify(&app, &id).await;
+    assert_eq!(outcome["valid"], true, "{outcome}");
+
+    // Once deleted (no longer a draft), the title stays.
+    app.post_form("/api/documents/delete", &[("id", &id)]).await;
+    let r = app.post_form("/api/documents/rename", &[("id", &id), ("title", "Other")]).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(app.document(&id).await["can_rename"], false);
+}
+
 async fn verify(app: &TestApp, id: &str) -> Value {
     let r = app.post_form("/api/documents/verify", &[("id", id)]).await;
     assert!(r.status().is_success(), "verify: {}", r.status());

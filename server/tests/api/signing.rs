@@ -598,6 +598,30 @@ async fn voiding_ends_every_link_and_tells_the_recipients() {
 }
 
 #[tokio::test]
+async fn after_a_void_recipients_read_voided_and_keep_the_time_their_link_was_emailed() {
+    let c = owner_with_document(mail_dir).await;
+    c.send("parallel", &[("Bob", "bob@example.com", false), ("Carol", "carol@example.com", false)], vec![]).await;
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").await.expect("link"));
+    bob.open().await;
+    c.mails_arrive("carol@example.com", 1).await;
+    let before = c.status().await;
+    assert_eq!(before["recipients"][0]["status"], "viewed");
+    let emailed: Vec<Value> = (0..2).map(|i| before["recipients"][i]["emailed_at"].clone()).collect();
+    assert!(emailed.iter().all(Value::is_i64), "{before}");
+    c.ok("/api/signing/void", json!({ "id": c.id, "reason": "Wrong amount" })).await;
+    c.mails_arrive("carol@example.com", 2).await;
+    let after = c.status().await;
+    for (i, r) in after["recipients"].as_array().expect("recipients").iter().enumerate() {
+        assert_eq!(r["status"], "voided", "{after}");
+        assert_eq!(r["status_label"], "Voided before they signed");
+        assert_eq!(r["emailed_at"], emailed[i], "the void notice moved the link's time: {after}");
+        assert_eq!(r["can_resend"], false);
+    }
+    // What they did stays on record.
+    assert!(after["recipients"][0]["viewed_at"].is_i64());
+}
+
+#[tokio::test]
 async fn a_decline_ends_the_ceremony_and_tells_the_sender() {
     let c = owner_with_document(mail_dir).await;
     c.send("sequential", &[("Bob", "bob@example.com", false), ("Carol", "carol@example.com", false)], vec![]).await;

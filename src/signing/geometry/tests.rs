@@ -346,3 +346,60 @@ fn a_form_drawn_into_a_field_is_upright_on_every_rotation() {
         assert!(close(back.top + back.height, shown.top, 1e-6), "rotate {rotate}: {back:?} vs {shown:?}");
     }
 }
+
+#[test]
+fn overlap_is_the_shared_area_and_touching_is_not_overlapping() {
+    let a = pdf(0.0, 0.0, 100.0, 50.0);
+    assert_eq!(a.overlap_area(&pdf(50.0, 25.0, 100.0, 50.0)), 50.0 * 25.0);
+    assert!(a.overlaps(&pdf(50.0, 25.0, 100.0, 50.0)));
+    assert!(!a.overlaps(&pdf(100.0, 0.0, 10.0, 10.0)), "edges touching");
+    assert!(!a.overlaps(&pdf(200.0, 200.0, 10.0, 10.0)));
+    assert!(!a.overlaps(&pdf(99.5, 0.0, 10.0, 1.0)), "half a square point in common");
+}
+
+#[test]
+fn new_fields_placed_one_after_another_never_land_on_each_other() {
+    let g = page(LETTER, 0);
+    let (w, h) = g.display_size();
+    let mut taken: Vec<ViewRect> = Vec::new();
+    // What pressing the palette twenty times adds, on the part of the page in view.
+    let band = (0.25, 0.75);
+    for kind in [160.0, 110.0, 180.0, 64.0, 18.0].iter().cycle().take(20) {
+        let r = free_spot(kind / w, 24.0 / h, &taken, band);
+        assert!(r.left >= 0.0 && r.left + r.width <= 1.0 + 1e-9 && r.top >= 0.0 && r.top + r.height <= 1.0 + 1e-9);
+        for t in &taken {
+            assert!(!g.to_pdf(r).overlaps(&g.to_pdf(*t)), "{r:?} lands on {t:?}");
+        }
+        taken.push(r);
+    }
+    // The first ones are in the part of the page on screen.
+    for r in &taken[..5] {
+        assert!(r.top >= band.0 && r.top + r.height <= band.1, "{r:?} is outside the visible band");
+    }
+    // And they line up in rows, reading order: the second sits right of the first.
+    assert!((taken[1].top - taken[0].top).abs() < 1e-9 && taken[1].left > taken[0].left + taken[0].width);
+}
+
+#[test]
+fn a_full_band_spills_to_the_rest_of_the_page_and_a_full_page_still_gives_a_spot() {
+    let everything = vec![view(0.0, 0.4, 1.0, 0.2)];
+    let r = free_spot(0.2, 0.05, &everything, (0.4, 0.6));
+    assert!(r.top + r.height <= 0.4 || r.top >= 0.6, "{r:?}");
+    let page_full = vec![view(0.0, 0.0, 1.0, 1.0)];
+    let r = free_spot(0.2, 0.05, &page_full, (0.4, 0.6));
+    assert!(r.top >= 0.4 && r.top + r.height <= 1.0, "{r:?}");
+}
+
+proptest! {
+    #[test]
+    fn a_free_spot_is_on_the_page_and_clear_when_any_is(
+        boxes in proptest::collection::vec((0.0..0.9f64, 0.0..0.9f64, 0.01..0.3f64, 0.01..0.1f64), 0..12),
+        top in 0.0..1.0f64,
+        span in 0.0..1.0f64,
+    ) {
+        let taken: Vec<ViewRect> = boxes.into_iter().map(|(l, t, w, h)| view(l, t, w.min(1.0 - l), h.min(1.0 - t))).collect();
+        let r = free_spot(0.25, 0.05, &taken, (top, (top + span).min(1.0)));
+        prop_assert!(r.left >= 0.0 && r.top >= 0.0 && r.left + r.width <= 1.0 + 1e-9 && r.top + r.height <= 1.0 + 1e-9);
+        prop_assert!((r.width - 0.25).abs() < 1e-12 && (r.height - 0.05).abs() < 1e-12);
+    }
+}

@@ -316,6 +316,9 @@ impl Documents {
             tracing::warn!(document_id = %document.id, recipient = %recipient.id, error = %text, "mail not delivered");
             return Err(conflict(format!("the email to {} could not be sent: {text}", recipient.email)));
         }
+        // "Emailed" on the sender's page is when the link went out: a later notice (the void)
+        // is in the timeline, and must not move it.
+        let is_link = details["purpose"] == "signing_request";
         details["recipient"] = json!(recipient.id);
         details["position"] = json!(recipient.position);
         // Sent at a user's request (a resend, a void): they are the actor, with their request's
@@ -334,7 +337,9 @@ impl Documents {
         let now = self.inner.clock.now().as_micros();
         let append = Append::event(parse_id(&document.id)?, event, personal).with_effect(Box::new(move |conn| {
             Box::pin(async move {
-                repo::record_email(conn, &doc_id, &rid, now).await?;
+                if is_link {
+                    repo::record_email(conn, &doc_id, &rid, now).await?;
+                }
                 Ok(())
             })
         }));

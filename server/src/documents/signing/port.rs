@@ -8,7 +8,7 @@ use attesta_app::ssr::signing::{OpenedLink, SigningPort};
 use attesta_core::User;
 use attesta_core::documents::DocumentStatus;
 use attesta_core::signing::LocalId;
-use attesta_core::signing::ceremony::RecipientStatus;
+use attesta_core::signing::ceremony::{self, RecipientStatus};
 
 impl From<SigningError> for AppError {
     fn from(e: SigningError) -> Self {
@@ -88,21 +88,26 @@ impl SigningPort for Documents {
             order: (!recipients.is_empty()).then_some(order),
             recipients: recipients
                 .into_iter()
-                .map(|r| RecipientState {
-                    can_resend: owner && live && matches!(r.status, RecipientStatus::Sent | RecipientStatus::Viewed),
-                    id: r.id,
-                    position: r.position,
-                    name: r.name,
-                    email: r.email,
-                    status: r.status.as_str().to_owned(),
-                    status_label: r.status.label().to_owned(),
-                    otp_required: r.otp_required,
-                    emailed_at: r.emailed_at,
-                    viewed_at: r.viewed_at,
-                    signed_at: r.signed_at,
-                    declined_at: r.declined_at,
-                    decline_reason: r.decline_reason,
-                    email_error: r.email_error,
+                .map(|r| {
+                    let (shown, shown_label) = ceremony::shown_status(document.status, r.status);
+                    RecipientState {
+                        can_resend: owner
+                            && live
+                            && matches!(r.status, RecipientStatus::Sent | RecipientStatus::Viewed),
+                        id: r.id,
+                        position: r.position,
+                        name: r.name,
+                        email: r.email,
+                        status: shown.to_owned(),
+                        status_label: shown_label.to_owned(),
+                        otp_required: r.otp_required,
+                        emailed_at: r.emailed_at,
+                        viewed_at: r.viewed_at,
+                        signed_at: r.signed_at,
+                        declined_at: r.declined_at,
+                        decline_reason: r.decline_reason,
+                        email_error: r.email_error,
+                    }
                 })
                 .collect(),
             signed,
