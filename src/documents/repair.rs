@@ -151,13 +151,16 @@ fn drop_stream_content(id: (u32, u16), object: &mut Object) -> Option<((u32, u16
     Some((id, object.clone()))
 }
 
+/// Inheritable attributes by name, nearest ancestor's value.
+type Inherited = Vec<(&'static [u8], Object)>;
+
 /// One page found in the page tree, with what it inherits.
 #[derive(Debug, Clone)]
 pub(crate) struct WalkedPage {
     /// A reference to the page, or (in a damaged tree) the page dictionary itself.
     pub node: Object,
     /// The inheritable attributes of its nearest ancestors that have them.
-    pub inherited: Vec<(&'static [u8], Object)>,
+    pub inherited: Inherited,
 }
 
 #[derive(Debug, Default)]
@@ -187,7 +190,7 @@ pub(crate) fn walk(document: &Document) -> Result<Walked, String> {
         }
     };
     let mut seen: HashSet<ObjectId> = HashSet::new();
-    let mut stack: Vec<(Object, Vec<(&'static [u8], Object)>, usize)> = vec![(root, Vec::new(), 0)];
+    let mut stack: Vec<(Object, Inherited, usize)> = vec![(root, Vec::new(), 0)];
     let mut budget = document.objects.len().saturating_mul(2).saturating_add(16);
     while let Some((node, inherited, depth)) = stack.pop() {
         budget = budget.saturating_sub(1);

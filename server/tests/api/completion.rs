@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 #[path = "../support/validators.rs"]
-mod validators;
+pub(crate) mod validators;
 
 /// Bob's text, date and checkbox fields beside each signer's signature.
 fn bobs_fields() -> Vec<Value> {

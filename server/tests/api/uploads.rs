@@ -12,8 +12,7 @@ use std::time::Duration;
 
 #[path = "../support/hostile.rs"]
 mod hostile;
-#[path = "../support/validators.rs"]
-mod validators;
+use crate::completion::validators;
 
 const MIB: usize = 1024 * 1024;
 
