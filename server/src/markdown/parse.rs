@@ -24,7 +24,9 @@ pub const MAX_TABLE_COLUMNS: usize = 24;
 /// Longest document title we keep (PDF viewers show it in a title bar).
 const MAX_TITLE_CHARS: usize = 200;
 
-/// Parses CommonMark with the GFM extensions contracts commonly use.
+/// Parses CommonMark with the GFM extensions contracts commonly use, with no caller images (the
+/// tests' entry; the renderer calls [`parse_with_images`]).
+#[cfg(test)]
 pub fn parse(markdown: &str) -> Document {
     parse_with_images(markdown, &super::Images::new())
 }
