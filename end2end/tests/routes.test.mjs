@@ -196,7 +196,7 @@ test('every route hydrates when opened directly, on a desktop and a 360 px phone
       ['document-sent', `/documents/${sent.id}`, { ready: viewerReady }],
       ['document-completed', `/documents/${done.id}`, { ready: viewerReady }],
       ['document-voided', `/documents/${voided.id}`, { ready: viewerReady }],
-      ['document-missing', '/documents/dnothere', { ready: (p) => p.getByText('Document not found').waitFor() }],
+      ['document-missing', '/documents/dnothere', { ready: (p) => p.getByText('Document not found').waitFor(), allow: ['status of 404'] }],
       ['prepare-draft', `/documents/${draft.id}/prepare`, { ready: (p) => p.getByTestId('recipient').nth(2).waitFor() }],
       ['prepare-sent', `/documents/${sent.id}/prepare`, { ready: (p) => p.getByText('This document was sent').waitFor() }],
       ['verify', '/verify', {}],
@@ -215,7 +215,7 @@ test('every route hydrates when opened directly, on a desktop and a 360 px phone
       ['home-signed-out', '/', {}],
       ['verify-signed-out', '/verify', {}],
       ['sign', `/sign/${signLink.split('/sign/')[1]}`, { ready: (p) => p.getByTestId('consent').waitFor() }],
-      ['sign-used-link', `/sign/${'A'.repeat(43)}`, { ready: (p) => p.getByTestId('link-unusable').waitFor() }],
+      ['sign-used-link', `/sign/${'A'.repeat(43)}`, { ready: (p) => p.getByTestId('link-unusable').waitFor(), allow: ['status of 410'] }],
       ['not-found-signed-out', '/no/such/page', { allow: ['status of 404'] }],
     ];
 

@@ -124,17 +124,21 @@ fn Uploader() -> impl IntoView {
                     />
                 </label>
                 <p class="dropzone__hint">
-                    {move || {
-                        limit
-                            .get()
-                            .and_then(Result::ok)
-                            .map(|max| {
-                                format!(
-                                    "Up to {} each. Your browser computes each file's SHA-256 before sending; the server checks it matches.",
-                                    format::size(max),
-                                )
-                            })
-                    }}
+                    // In its own Suspense, so the server waits for the limit and the client hydrates
+                    // the very text it rendered (a bare read can render before it arrives).
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            limit
+                                .await
+                                .ok()
+                                .map(|max| {
+                                    format!(
+                                        "Up to {} each. Your browser computes each file's SHA-256 before sending; the server checks it matches.",
+                                        format::size(max),
+                                    )
+                                })
+                        })}
+                    </Suspense>
                 </p>
                 // Not a <noscript>: with scripting on, a browser parses its content as text, and
                 // hydration, expecting the paragraph inside, crashed the page (every direct load).
