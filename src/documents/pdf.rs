@@ -186,7 +186,14 @@ fn rotation(document: &Document, value: &Object) -> i64 {
 }
 
 fn parse(bytes: &[u8], drop_contents: bool) -> lopdf::Result<Document> {
+    load(bytes, LoadOptions::default().strict, drop_contents)
+}
+
+/// Reads `bytes` within the decompression bound: `strict` refuses anything not as written (see
+/// [`super::repair`]); `drop_contents` empties ordinary streams as they are read.
+pub(super) fn load(bytes: &[u8], strict: bool, drop_contents: bool) -> lopdf::Result<Document> {
     let options = LoadOptions {
+        strict,
         max_decompressed_size: Some(MAX_DECOMPRESSED),
         filter: drop_contents.then_some(drop_stream_content as lopdf::FilterFunc),
         ..LoadOptions::default()

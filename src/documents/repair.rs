@@ -20,12 +20,9 @@
 //! lost content (the file was cut inside them) is refused rather than shown blank.
 
 use super::Refusal;
-use super::pdf::{PdfInfo, describe};
-use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
+use super::pdf::{PdfInfo, describe, load};
+use lopdf::{Dictionary, Document, Object, ObjectId};
 use std::collections::{BTreeSet, HashSet};
-
-/// Largest size any one stream may decompress to while a file is read.
-const MAX_DECOMPRESSED: usize = 64 * 1024 * 1024;
 
 /// Deeper page trees are flattened: lopdf gives up on resources more than 100 levels up, and
 /// no producer needs more than a handful.
@@ -125,30 +122,6 @@ pub fn repair(bytes: &[u8]) -> Result<Repaired, Refusal> {
     document.save_to(&mut out).map_err(|e| unrepairable(format!("writing the clean copy failed: {e}")))?;
     let version = document.version.clone();
     Ok(Repaired { bytes: out, info: PdfInfo { pages, version } })
-}
-
-/// Reads `bytes`: `strict` refuses anything not as written; `drop_contents` empties ordinary
-/// streams as they are read (enough to judge the structure, for far less memory).
-fn load(bytes: &[u8], strict: bool, drop_contents: bool) -> lopdf::Result<Document> {
-    let options = LoadOptions {
-        strict,
-        max_decompressed_size: Some(MAX_DECOMPRESSED),
-        filter: drop_contents.then_some(drop_stream_content as lopdf::FilterFunc),
-        ..LoadOptions::default()
-    };
-    Document::load_mem_with_options(bytes, options)
-}
-
-fn drop_stream_content(id: (u32, u16), object: &mut Object) -> Option<((u32, u16), Object)> {
-    if let Object::Stream(stream) = object
-        && !stream.dict.has_type(b"ObjStm")
-        && !stream.dict.has_type(b"XRef")
-    {
-        stream.content = Vec::new();
-    }
-    // lopdf keeps the object as changed in place; the returned copy is what it keeps of
-    // objects inside object streams.
-    Some((id, object.clone()))
 }
 
 /// Inheritable attributes by name, nearest ancestor's value.

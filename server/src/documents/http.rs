@@ -346,7 +346,7 @@ pub async fn evidence(
 /// here, so the person (and only the person) can still open the file with one click.
 fn continue_from_here(uri: &http::Uri) -> Response {
     let target = uri.path_and_query().map_or("/", |p| p.as_str());
-    let href = html_escape(target);
+    let href = crate::mail::templates::escape_html(target);
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
          content=\"width=device-width\"><title>Open the document</title></head><body><h1>Open the document</h1>\
@@ -360,21 +360,6 @@ fn continue_from_here(uri: &http::Uri) -> Response {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
-}
-
-/// Text made safe inside an HTML attribute or element.
-fn html_escape(text: &str) -> String {
-    text.chars().fold(String::with_capacity(text.len()), |mut out, c| {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-        out
-    })
 }
 
 fn read_error(e: DocumentError) -> Response {
