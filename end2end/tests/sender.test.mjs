@@ -269,6 +269,9 @@ test('on a 360 px phone the document page shows one section at a time and jumps 
     await hydrated(page);
     // Signing first; the others a tap away, the bar staying at the top.
     await page.getByTestId('signing-panel').waitFor();
+    // Every tab's label is whole on the screen: the bar never hides one behind a sideways scroll.
+    const hidden = await page.locator('.doc-tabs').evaluate((bar) => bar.scrollWidth - bar.clientWidth);
+    assert.ok(hidden <= 1, `the section bar hides ${hidden}px of its tabs`);
     assert.ok(await page.getByTestId('timeline').isHidden());
     await page.getByTestId('tab-timeline').tap();
     await page.getByTestId('timeline').waitFor();

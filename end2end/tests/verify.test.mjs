@@ -42,8 +42,9 @@ async function sealedPdf(server) {
   body.append('sha256', sha256(pdf));
   body.append('file', new Blob([pdf], { type: 'application/pdf' }), 'Lease for Flat 3.pdf');
   const upload = await fetch(`${server.url}/api/documents`, { method: 'POST', body, headers: { origin: server.url, cookie } });
-  assert.equal(upload.status, 201, await upload.text());
-  const { id } = await upload.json();
+  const uploaded = await upload.text();
+  assert.equal(upload.status, 201, uploaded);
+  const { id } = JSON.parse(uploaded);
   const { revision } = await post(server, '/api/draft', { id }, cookie);
   const draft = {
     order: 'sequential',
