@@ -382,10 +382,12 @@ fn router(
         }),
         api_keys: Arc::new(api::keys::KeysPort { pool: pool.clone(), clock: Arc::new(clock::SystemClock) }),
     };
+    // One policy for the cross-site refusal of state changes and for the GETs that record.
+    let csrf_policy = csrf::CsrfPolicy { public_origin: Arc::from(public_origin) };
     let files_state = documents::http::DocumentsState {
         documents: documents.clone(),
         context: context.clone(),
-        csrf: csrf::CsrfPolicy { public_origin: Arc::from(public_origin) },
+        csrf: csrf_policy.clone(),
     };
     let session_check =
         Router::new().route("/auth/session", get(http::session_check::check)).with_state(context.clone());
@@ -438,7 +440,6 @@ fn router(
         .with_expiry(Expiry::OnInactivity(idle));
 
     let metrics_state = metrics::MetricsState { handle: metrics::handle(), pool: pool.clone() };
-    let csrf_policy = csrf::CsrfPolicy { public_origin: Arc::from(public_origin) };
     let proxies = client_address::TrustedProxies(config.server.trusted_proxies.clone().into());
     // Bearer keys only, never cookies: outside the session and cross-site layers.
     let rest = api::router(api_state, proxies.clone(), config.server.transfer_timeout);

@@ -44,18 +44,26 @@ fn is_same_site(policy: &CsrfPolicy, headers: &HeaderMap) -> bool {
     {
         return false;
     }
-    let host = header_str(headers, header::HOST.as_str());
-    let allowed = |origin: &str| {
-        origin == &*policy.public_origin
-            || host.is_some_and(|h| origin.split_once("://").is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(h)))
-    };
     if let Some(origin) = header_str(headers, header::ORIGIN.as_str()) {
-        return allowed(origin);
+        return is_this_site(policy, headers, origin);
     }
     if let Some(referer) = header_str(headers, header::REFERER.as_str()) {
-        return url::Url::parse(referer).is_ok_and(|u| allowed(&u.origin().ascii_serialization()));
+        return referer_is_this_site(policy, headers, referer);
     }
     !headers.contains_key(header::COOKIE)
+}
+
+/// Whether `origin` is this instance's public origin or the origin the request was addressed to
+/// (`Host`).
+fn is_this_site(policy: &CsrfPolicy, headers: &HeaderMap, origin: &str) -> bool {
+    let host = header_str(headers, header::HOST.as_str());
+    origin == &*policy.public_origin
+        || host.is_some_and(|h| origin.split_once("://").is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(h)))
+}
+
+/// [`is_this_site`] for the origin of a `Referer` URL; an unparsable one is not.
+fn referer_is_this_site(policy: &CsrfPolicy, headers: &HeaderMap, referer: &str) -> bool {
+    url::Url::parse(referer).is_ok_and(|u| is_this_site(policy, headers, &u.origin().ascii_serialization()))
 }
 
 /// Whether a GET that records evidence (a view or a download, in the signed-in person's name)
@@ -73,19 +81,8 @@ fn is_same_site(policy: &CsrfPolicy, headers: &HeaderMap) -> bool {
 pub fn may_record_on_get(policy: &CsrfPolicy, headers: &HeaderMap) -> bool {
     match header_str(headers, "sec-fetch-site") {
         Some(site) => matches!(site, "same-origin" | "none"),
-        None => match header_str(headers, header::REFERER.as_str()) {
-            Some(referer) => {
-                let host = header_str(headers, header::HOST.as_str());
-                url::Url::parse(referer).is_ok_and(|u| {
-                    let origin = u.origin().ascii_serialization();
-                    origin == *policy.public_origin
-                        || host.is_some_and(|h| {
-                            origin.split_once("://").is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(h))
-                        })
-                })
-            }
-            None => true,
-        },
+        None => header_str(headers, header::REFERER.as_str())
+            .is_none_or(|referer| referer_is_this_site(policy, headers, referer)),
     }
 }
 
