@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod ceremony;
 pub mod documents;
 pub mod evidence;
 pub mod ports;

@@ -1,0 +1,462 @@
+//! The ceremony as a state machine: where a document and each of its recipients stand once it
+//! leaves the draft, the commands that move them, and the one decision function that says, for
+//! the current ceremony, a command and the time, either why the command is refused or what the
+//! transition is: the next state, the one evidence event that records it (typed details, see
+//! [`details`]) and the follow-up work to schedule (links, notices, completion, expiry).
+//!
+//! Nothing here reads a clock, a database or a mailbox: the server's use cases load a
+//! [`Ceremony`], call [`decide`], and persist the [`Transition`] together with its event and
+//! follow-ups in one transaction, guarded only by the ceremony's version (so two requests racing
+//! on the same document cannot both apply a decision made on the same state). Which state may
+//! follow which is decided here and nowhere else.
+
+pub mod details;
+#[cfg(test)]
+mod tests;
+
+use crate::documents::DocumentStatus;
+use crate::evidence::Sha256;
+use crate::signing::SigningOrder;
+use crate::signing::ceremony::RecipientStatus;
+use crate::time::Timestamp;
+use details::CeremonyEvent;
+
+/// What a participant is asked to do. Only signers exist today; approvers, acknowledgers, people
+/// in copy and form submitters arrive with the workflows issue: each is a variant here and a
+/// line in [`ParticipantRole::must_act`], not a new code path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipantRole {
+    Signer,
+}
+
+impl ParticipantRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Signer => "signer",
+        }
+    }
+
+    /// Whether the document waits for this participant before it can complete.
+    pub fn must_act(self) -> bool {
+        match self {
+            Self::Signer => true,
+        }
+    }
+}
+
+/// One recipient as the rules see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    /// The recipient's id within the document (`r1`, …), as in the layout and the evidence.
+    pub id: String,
+    pub role: ParticipantRole,
+    pub status: RecipientStatus,
+    /// SHA-256 of the link token now valid for them; a replaced link stops working.
+    pub link: Option<Sha256>,
+    pub viewed: bool,
+    pub consented: bool,
+    /// Signing and declining need a one-time code verified in the same browser session.
+    pub otp_required: bool,
+}
+
+/// A recipient as the sender's draft names them, when the document is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewParticipant {
+    pub id: String,
+    pub role: ParticipantRole,
+    pub otp_required: bool,
+}
+
+/// The whole ceremony of one document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ceremony {
+    pub status: DocumentStatus,
+    pub order: SigningOrder,
+    /// In signing order.
+    pub participants: Vec<Participant>,
+    /// When it expires if not finished; `None` never.
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Something that may change the ceremony, by whoever the use case has already identified
+/// (the owner for sending, voiding and resending; the holder of a link for the recipient's
+/// commands, which name the link they came with; the system for the rest).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// The owner sends the draft.
+    Send {
+        participants: Vec<NewParticipant>,
+        order: SigningOrder,
+        expires_at: Option<Timestamp>,
+        details: details::DocumentSent,
+    },
+    /// A link is issued to a recipient: the first one when their turn comes (`by_sender`
+    /// false), or a replacement the sender asked for (`by_sender` true).
+    IssueLink { recipient: usize, link: Sha256, by_sender: bool },
+    /// The recipient's page shows the document.
+    View { recipient: usize, link: Sha256 },
+    /// The recipient agrees to sign electronically.
+    Consent { recipient: usize, link: Sha256, details: details::Consented },
+    /// A one-time code went to the recipient.
+    CodeSent { recipient: usize, link: Sha256 },
+    /// The recipient typed a wrong code (`remaining` tries left on this code).
+    CodeWrong { recipient: usize, link: Sha256, remaining: u32 },
+    /// The recipient typed the right code.
+    CodeVerified { recipient: usize, link: Sha256 },
+    /// The recipient signs; `code_verified` says whether this browser session verified a code.
+    Sign { recipient: usize, link: Sha256, code_verified: bool, details: details::Signed },
+    /// The recipient declines, which ends the ceremony for everyone.
+    Decline { recipient: usize, link: Sha256, code_verified: bool, reason: String },
+    /// The owner withdraws the document.
+    Void { reason: String },
+    /// The deadline passed.
+    Expire,
+    /// Everyone who must act did: the signed file is recorded.
+    Complete { details: details::Completed },
+}
+
+/// Why a command cannot apply now. Each says what a person may be told.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("this document was already sent")]
+    NotADraft,
+    #[error("a document needs at least one recipient who signs before it can be sent")]
+    NoRecipients,
+    #[error("two recipients share the id {0}")]
+    DuplicateRecipient(String),
+    #[error("this document is no longer out for signature ({})", .0.label())]
+    NotInFlight(DocumentStatus),
+    #[error("there is no such recipient")]
+    NoSuchRecipient,
+    #[error("this link was replaced by a newer one")]
+    LinkReplaced,
+    #[error("it is not this person's turn yet")]
+    NotDue,
+    #[error("it is not your turn yet: recipient {waiting_for} signs first")]
+    NotYourTurn { waiting_for: usize },
+    #[error("this person has already signed")]
+    AlreadySigned,
+    #[error("this person declined")]
+    AlreadyDeclined,
+    #[error("already recorded")]
+    AlreadyRecorded,
+    #[error("agree to sign electronically first")]
+    ConsentFirst,
+    #[error("enter the code sent to you by email first")]
+    CodeRequired,
+    #[error("this signing request does not use one-time codes")]
+    NoCodes,
+    #[error("the deadline has not passed yet")]
+    NotExpiredYet,
+    #[error("not everyone has signed yet")]
+    NotEveryoneSigned,
+    #[error("the deadline must be after the moment of sending")]
+    DeadlineInThePast,
+}
+
+/// What a command does when it applies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub next: Ceremony,
+    /// Exactly one event per transition.
+    pub event: CeremonyEvent,
+    pub follow_ups: Vec<FollowUp>,
+}
+
+/// Work a transition asks for, done after it commits (as durable jobs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowUp {
+    /// Issue and email this recipient's first link.
+    IssueLink { recipient: usize },
+    /// Email this recipient a fresh link (a resend: the link is issued by the transition).
+    MailLink { recipient: usize },
+    /// Tell the owner that a recipient declined.
+    NotifyOwnerDeclined { recipient: usize },
+    /// Tell a recipient who had a link that the document was voided.
+    NotifyVoided { recipient: usize },
+    /// Tell a recipient who had a link that the document expired.
+    NotifyExpired { recipient: usize },
+    /// Draw the values into the file and record completion.
+    Complete,
+    /// Seal the signed file and send everyone their copy.
+    SealAndDeliver,
+    /// Run [`Command::Expire`] at this time.
+    ExpireAt(Timestamp),
+}
+
+impl Ceremony {
+    /// A document not yet sent.
+    pub fn draft() -> Self {
+        Self {
+            status: DocumentStatus::Draft,
+            order: SigningOrder::default(),
+            participants: Vec::new(),
+            expires_at: None,
+        }
+    }
+
+    /// Out for signature: recipients can still act.
+    pub fn in_flight(&self) -> bool {
+        self.status == DocumentStatus::Sent
+    }
+
+    pub fn statuses(&self) -> Vec<RecipientStatus> {
+        self.participants.iter().map(|p| p.status).collect()
+    }
+
+    /// Everyone who must act did.
+    pub fn everyone_acted(&self) -> bool {
+        self.participants.iter().any(|p| p.role.must_act())
+            && self.participants.iter().filter(|p| p.role.must_act()).all(|p| p.status == RecipientStatus::Signed)
+    }
+
+    /// Who should hold a first link now and has none: on sending, everyone (parallel) or the
+    /// first (sequential); after a signature, the next one in a sequential order.
+    pub fn due_for_link(&self) -> Vec<usize> {
+        if !self.in_flight() {
+            return Vec::new();
+        }
+        crate::signing::ceremony::due_for_link(self.order, &self.statuses())
+    }
+
+    /// Whether recipient `index` may sign or decline now (their turn, not finished).
+    pub fn may_act(&self, index: usize) -> Result<(), Refusal> {
+        use crate::signing::ceremony::TurnRefusal;
+        crate::signing::ceremony::may_act(self.order, &self.statuses(), index).map_err(|e| match e {
+            TurnRefusal::NotYourTurn { waiting_for } => Refusal::NotYourTurn { waiting_for },
+            TurnRefusal::AlreadySigned => Refusal::AlreadySigned,
+            TurnRefusal::AlreadyDeclined => Refusal::AlreadyDeclined,
+            TurnRefusal::EndedByDecline => Refusal::NotInFlight(DocumentStatus::Declined),
+        })
+    }
+
+    /// Whether the ceremony is over: nothing more can be asked of it but sealing.
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self.status,
+            DocumentStatus::Completed
+                | DocumentStatus::Declined
+                | DocumentStatus::Voided
+                | DocumentStatus::Expired
+                | DocumentStatus::Deleted
+        )
+    }
+}
+
+/// The one decision: `command` applied to `ceremony` at `now`.
+pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<Transition, Refusal> {
+    let mut next = ceremony.clone();
+    let mut follow_ups = Vec::new();
+    let event = match command {
+        Command::Send { participants, order, expires_at, details } => {
+            if ceremony.status != DocumentStatus::Draft {
+                return Err(Refusal::NotADraft);
+            }
+            if !participants.iter().any(|p| p.role.must_act()) {
+                return Err(Refusal::NoRecipients);
+            }
+            for (i, p) in participants.iter().enumerate() {
+                if participants[..i].iter().any(|q| q.id == p.id) {
+                    return Err(Refusal::DuplicateRecipient(p.id.clone()));
+                }
+            }
+            if expires_at.is_some_and(|at| at <= now) {
+                return Err(Refusal::DeadlineInThePast);
+            }
+            next.status = DocumentStatus::Sent;
+            next.order = order;
+            next.expires_at = expires_at;
+            next.participants = participants
+                .into_iter()
+                .map(|p| Participant {
+                    id: p.id,
+                    role: p.role,
+                    status: RecipientStatus::Waiting,
+                    link: None,
+                    viewed: false,
+                    consented: false,
+                    otp_required: p.otp_required,
+                })
+                .collect();
+            follow_ups.extend(next.due_for_link().into_iter().map(|recipient| FollowUp::IssueLink { recipient }));
+            follow_ups.extend(expires_at.map(FollowUp::ExpireAt));
+            CeremonyEvent::DocumentSent(details)
+        }
+        Command::IssueLink { recipient, link, by_sender } => {
+            in_flight(ceremony)?;
+            let p = participant(ceremony, recipient)?;
+            match p.status {
+                RecipientStatus::Signed => return Err(Refusal::AlreadySigned),
+                RecipientStatus::Declined => return Err(Refusal::AlreadyDeclined),
+                // A first link goes out once: a second job or process finds it issued.
+                RecipientStatus::Sent | RecipientStatus::Viewed if !by_sender => return Err(Refusal::AlreadyRecorded),
+                RecipientStatus::Waiting if !ceremony.due_for_link().contains(&recipient) => {
+                    return Err(Refusal::NotDue);
+                }
+                _ => {}
+            }
+            let q = &mut next.participants[recipient];
+            if q.status == RecipientStatus::Waiting {
+                q.status = RecipientStatus::Sent;
+            }
+            q.link = Some(link);
+            let position = position(recipient);
+            if by_sender {
+                follow_ups.push(FollowUp::MailLink { recipient });
+            }
+            CeremonyEvent::LinkIssued(details::LinkIssued {
+                recipient: p.id.clone(),
+                position,
+                replaces_link: p.link.is_some(),
+            })
+        }
+        Command::View { recipient, link } => {
+            let p = acting(ceremony, recipient, &link)?;
+            if p.viewed {
+                return Err(Refusal::AlreadyRecorded);
+            }
+            let q = &mut next.participants[recipient];
+            q.viewed = true;
+            if q.status == RecipientStatus::Sent {
+                q.status = RecipientStatus::Viewed;
+            }
+            CeremonyEvent::Viewed(details::RecipientRef { recipient: p.id.clone() })
+        }
+        Command::Consent { recipient, link, details } => {
+            let p = acting(ceremony, recipient, &link)?;
+            if p.consented {
+                return Err(Refusal::AlreadyRecorded);
+            }
+            next.participants[recipient].consented = true;
+            CeremonyEvent::Consented(details::Consented { recipient: p.id.clone(), ..details })
+        }
+        Command::CodeSent { recipient, link } => {
+            let p = with_codes(acting(ceremony, recipient, &link)?)?;
+            CeremonyEvent::OtpSent(details::Otp { recipient: p.id.clone(), channel: details::OtpChannel::Email })
+        }
+        Command::CodeWrong { recipient, link, remaining } => {
+            let p = with_codes(acting(ceremony, recipient, &link)?)?;
+            CeremonyEvent::OtpFailed(details::OtpFailed {
+                recipient: p.id.clone(),
+                channel: details::OtpChannel::Email,
+                remaining,
+            })
+        }
+        Command::CodeVerified { recipient, link } => {
+            let p = with_codes(acting(ceremony, recipient, &link)?)?;
+            CeremonyEvent::OtpVerified(details::Otp { recipient: p.id.clone(), channel: details::OtpChannel::Email })
+        }
+        Command::Sign { recipient, link, code_verified, details } => {
+            let p = acting(ceremony, recipient, &link)?;
+            ceremony.may_act(recipient)?;
+            if !p.consented {
+                return Err(Refusal::ConsentFirst);
+            }
+            if p.otp_required && !code_verified {
+                return Err(Refusal::CodeRequired);
+            }
+            let q = &mut next.participants[recipient];
+            q.status = RecipientStatus::Signed;
+            q.viewed = true;
+            if next.everyone_acted() {
+                follow_ups.push(FollowUp::Complete);
+            } else {
+                follow_ups.extend(next.due_for_link().into_iter().map(|recipient| FollowUp::IssueLink { recipient }));
+            }
+            CeremonyEvent::Signed(details::Signed { recipient: p.id.clone(), position: position(recipient), ..details })
+        }
+        Command::Decline { recipient, link, code_verified, reason } => {
+            let p = acting(ceremony, recipient, &link)?;
+            ceremony.may_act(recipient)?;
+            if p.otp_required && !code_verified {
+                return Err(Refusal::CodeRequired);
+            }
+            next.participants[recipient].status = RecipientStatus::Declined;
+            next.status = DocumentStatus::Declined;
+            follow_ups.push(FollowUp::NotifyOwnerDeclined { recipient });
+            CeremonyEvent::Declined(details::Declined {
+                recipient: p.id.clone(),
+                position: position(recipient),
+                reason,
+            })
+        }
+        Command::Void { reason } => {
+            in_flight(ceremony)?;
+            next.status = DocumentStatus::Voided;
+            follow_ups.extend(had_a_link(ceremony).map(|recipient| FollowUp::NotifyVoided { recipient }));
+            CeremonyEvent::Voided(details::Voided { reason })
+        }
+        Command::Expire => {
+            in_flight(ceremony)?;
+            match ceremony.expires_at {
+                Some(at) if at <= now => {}
+                _ => return Err(Refusal::NotExpiredYet),
+            }
+            next.status = DocumentStatus::Expired;
+            follow_ups.extend(had_a_link(ceremony).map(|recipient| FollowUp::NotifyExpired { recipient }));
+            CeremonyEvent::Expired(details::Expired {
+                deadline: ceremony.expires_at.map_or(0, Timestamp::as_micros),
+                unsigned: ceremony
+                    .participants
+                    .iter()
+                    .filter(|p| p.role.must_act() && p.status != RecipientStatus::Signed)
+                    .count(),
+            })
+        }
+        Command::Complete { details } => {
+            in_flight(ceremony)?;
+            if !ceremony.everyone_acted() {
+                return Err(Refusal::NotEveryoneSigned);
+            }
+            next.status = DocumentStatus::Completed;
+            follow_ups.push(FollowUp::SealAndDeliver);
+            CeremonyEvent::Completed(details)
+        }
+    };
+    Ok(Transition { next, event, follow_ups })
+}
+
+fn in_flight(ceremony: &Ceremony) -> Result<(), Refusal> {
+    if ceremony.in_flight() { Ok(()) } else { Err(Refusal::NotInFlight(ceremony.status)) }
+}
+
+fn participant(ceremony: &Ceremony, index: usize) -> Result<&Participant, Refusal> {
+    ceremony.participants.get(index).ok_or(Refusal::NoSuchRecipient)
+}
+
+/// The recipient behind a link, while the document is out and that link is theirs and current.
+fn acting<'a>(ceremony: &'a Ceremony, index: usize, link: &Sha256) -> Result<&'a Participant, Refusal> {
+    let p = participant(ceremony, index)?;
+    if p.link.as_ref() != Some(link) {
+        return Err(Refusal::LinkReplaced);
+    }
+    match p.status {
+        RecipientStatus::Signed => return Err(Refusal::AlreadySigned),
+        RecipientStatus::Declined => return Err(Refusal::AlreadyDeclined),
+        _ => {}
+    }
+    in_flight(ceremony)?;
+    Ok(p)
+}
+
+fn with_codes(p: &Participant) -> Result<&Participant, Refusal> {
+    if p.otp_required { Ok(p) } else { Err(Refusal::NoCodes) }
+}
+
+/// Recipients told when the document ends before completing: everyone who was sent a link,
+/// signed or not (a signer should know their signature will not count), but not one who
+/// declined (they know).
+fn had_a_link(ceremony: &Ceremony) -> impl Iterator<Item = usize> + '_ {
+    ceremony
+        .participants
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.link.is_some() && p.status != RecipientStatus::Declined)
+        .map(|(i, _)| i)
+}
+
+/// A recipient's 1-based position in signing order, as the evidence names it.
+fn position(index: usize) -> u32 {
+    u32::try_from(index + 1).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,443 @@
+//! The ceremony's rules, by example and by property over random command sequences.
+
+use super::details::*;
+use super::*;
+use crate::evidence::EventType;
+use crate::signing::FieldKind;
+use proptest::prelude::*;
+
+fn sha(n: u64) -> Sha256 {
+    Sha256::digest(&n.to_be_bytes())
+}
+
+fn sent_details(recipients: usize) -> DocumentSent {
+    DocumentSent { layout_sha256: sha(0), order: SigningOrder::Sequential, recipients, fields: 1, expires_at: None }
+}
+
+fn signed_details() -> Signed {
+    Signed { recipient: String::new(), position: 0, fields: Vec::new(), images: SignedImages::default() }
+}
+
+fn completed_details() -> Completed {
+    Completed { signers: 1, original_sha256: sha(1), original_size: 1, signed_size: 2, seal_certificate_sha256: sha(2) }
+}
+
+fn send(n: usize, order: SigningOrder, otp: bool, expires_at: Option<Timestamp>) -> Command {
+    Command::Send {
+        participants: (0..n)
+            .map(|i| NewParticipant { id: format!("r{}", i + 1), role: ParticipantRole::Signer, otp_required: otp })
+            .collect(),
+        order,
+        expires_at,
+        details: sent_details(n),
+    }
+}
+
+const T0: Timestamp = Timestamp::from_micros(1_000_000);
+
+fn apply(c: &Ceremony, command: Command) -> (Ceremony, Transition) {
+    let t = decide(c, command, T0).expect("the command applies");
+    (t.next.clone(), t)
+}
+
+#[test]
+fn sending_issues_the_first_link_in_sequence_and_every_link_in_parallel() {
+    let (_, t) = apply(&Ceremony::draft(), send(3, SigningOrder::Sequential, false, None));
+    assert_eq!(t.follow_ups, vec![FollowUp::IssueLink { recipient: 0 }]);
+    assert_eq!(t.event.event_type(), EventType::DocumentSent);
+    let (_, t) = apply(
+        &Ceremony::draft(),
+        send(3, SigningOrder::Parallel, false, Some(T0.saturating_add(std::time::Duration::from_secs(60)))),
+    );
+    assert_eq!(
+        t.follow_ups,
+        vec![
+            FollowUp::IssueLink { recipient: 0 },
+            FollowUp::IssueLink { recipient: 1 },
+            FollowUp::IssueLink { recipient: 2 },
+            FollowUp::ExpireAt(T0.saturating_add(std::time::Duration::from_secs(60)))
+        ]
+    );
+}
+
+#[test]
+fn a_document_is_sent_once_and_needs_a_signer_and_a_future_deadline() {
+    let (sent, _) = apply(&Ceremony::draft(), send(1, SigningOrder::Sequential, false, None));
+    assert_eq!(decide(&sent, send(1, SigningOrder::Sequential, false, None), T0).unwrap_err(), Refusal::NotADraft);
+    assert_eq!(
+        decide(&Ceremony::draft(), send(0, SigningOrder::Sequential, false, None), T0).unwrap_err(),
+        Refusal::NoRecipients
+    );
+    assert_eq!(
+        decide(&Ceremony::draft(), send(1, SigningOrder::Sequential, false, Some(T0)), T0).unwrap_err(),
+        Refusal::DeadlineInThePast
+    );
+}
+
+#[test]
+fn a_sequential_ceremony_walks_from_the_first_signer_to_completion() {
+    let (c, _) = apply(&Ceremony::draft(), send(2, SigningOrder::Sequential, false, None));
+    let (c, t) = apply(&c, Command::IssueLink { recipient: 0, link: sha(10), by_sender: false });
+    assert_eq!(
+        t.event,
+        CeremonyEvent::LinkIssued(LinkIssued { recipient: "r1".into(), position: 1, replaces_link: false })
+    );
+    // Not r2's turn: no link for them yet, and r2 has no link to act with.
+    assert_eq!(
+        decide(&c, Command::IssueLink { recipient: 1, link: sha(11), by_sender: false }, T0).unwrap_err(),
+        Refusal::NotDue
+    );
+    let sign = |link| Command::Sign { recipient: 0, link, code_verified: false, details: signed_details() };
+    assert_eq!(decide(&c, sign(sha(10)), T0).unwrap_err(), Refusal::ConsentFirst);
+    let consent = Command::Consent {
+        recipient: 0,
+        link: sha(10),
+        details: Consented { recipient: String::new(), disclosure_sha256: sha(3), location_shared: false },
+    };
+    let (c, t) = apply(&c, consent.clone());
+    assert_eq!(t.event.recipient(), Some("r1"));
+    assert_eq!(decide(&c, consent, T0).unwrap_err(), Refusal::AlreadyRecorded);
+    assert_eq!(decide(&c, sign(sha(99)), T0).unwrap_err(), Refusal::LinkReplaced);
+    let (c, t) = apply(&c, sign(sha(10)));
+    assert_eq!(t.follow_ups, vec![FollowUp::IssueLink { recipient: 1 }]);
+    match &t.event {
+        CeremonyEvent::Signed(d) => assert_eq!((d.recipient.as_str(), d.position), ("r1", 1)),
+        other => panic!("{other:?}"),
+    }
+    let (c, _) = apply(&c, Command::IssueLink { recipient: 1, link: sha(11), by_sender: false });
+    let (c, _) = apply(
+        &c,
+        Command::Consent {
+            recipient: 1,
+            link: sha(11),
+            details: Consented { recipient: String::new(), disclosure_sha256: sha(3), location_shared: true },
+        },
+    );
+    let (c, t) =
+        apply(&c, Command::Sign { recipient: 1, link: sha(11), code_verified: false, details: signed_details() });
+    assert_eq!(t.follow_ups, vec![FollowUp::Complete]);
+    assert_eq!(c.status, DocumentStatus::Sent, "completion is its own step, with the signed file");
+    let (c, t) = apply(&c, Command::Complete { details: completed_details() });
+    assert_eq!((c.status, t.follow_ups), (DocumentStatus::Completed, vec![FollowUp::SealAndDeliver]));
+}
+
+#[test]
+fn codes_are_required_when_asked_for_and_wrong_ones_are_recorded() {
+    let (c, _) = apply(&Ceremony::draft(), send(1, SigningOrder::Sequential, true, None));
+    let (c, _) = apply(&c, Command::IssueLink { recipient: 0, link: sha(10), by_sender: false });
+    let (c, _) = apply(
+        &c,
+        Command::Consent {
+            recipient: 0,
+            link: sha(10),
+            details: Consented { recipient: String::new(), disclosure_sha256: sha(3), location_shared: false },
+        },
+    );
+    let (_, t) = apply(&c, Command::CodeWrong { recipient: 0, link: sha(10), remaining: 2 });
+    assert_eq!(t.event.event_type(), EventType::RecipientOtpFailed);
+    assert_eq!(t.event.details(), serde_json::json!({ "recipient": "r1", "channel": "email", "remaining": 2 }));
+    let sign = Command::Sign { recipient: 0, link: sha(10), code_verified: false, details: signed_details() };
+    assert_eq!(decide(&c, sign, T0).unwrap_err(), Refusal::CodeRequired);
+    let decline = Command::Decline { recipient: 0, link: sha(10), code_verified: false, reason: "no".into() };
+    assert_eq!(decide(&c, decline, T0).unwrap_err(), Refusal::CodeRequired);
+    let (c, _) = apply(&Ceremony::draft(), send(1, SigningOrder::Sequential, false, None));
+    let (c, _) = apply(&c, Command::IssueLink { recipient: 0, link: sha(10), by_sender: false });
+    assert_eq!(decide(&c, Command::CodeSent { recipient: 0, link: sha(10) }, T0).unwrap_err(), Refusal::NoCodes);
+}
+
+#[test]
+fn a_resend_replaces_the_link_and_the_old_one_stops_working() {
+    let (c, _) = apply(&Ceremony::draft(), send(1, SigningOrder::Sequential, false, None));
+    let (c, _) = apply(&c, Command::IssueLink { recipient: 0, link: sha(10), by_sender: false });
+    assert_eq!(
+        decide(&c, Command::IssueLink { recipient: 0, link: sha(11), by_sender: false }, T0).unwrap_err(),
+        Refusal::AlreadyRecorded
+    );
+    let (c, t) = apply(&c, Command::IssueLink { recipient: 0, link: sha(11), by_sender: true });
+    assert_eq!(t.follow_ups, vec![FollowUp::MailLink { recipient: 0 }]);
+    assert_eq!(t.event.details(), serde_json::json!({ "recipient": "r1", "position": 1, "replaces_link": true }));
+    assert_eq!(decide(&c, Command::View { recipient: 0, link: sha(10) }, T0).unwrap_err(), Refusal::LinkReplaced);
+    apply(&c, Command::View { recipient: 0, link: sha(11) });
+}
+
+#[test]
+fn a_decline_ends_it_for_everyone_and_tells_the_owner() {
+    let (c, _) = apply(&Ceremony::draft(), send(2, SigningOrder::Parallel, false, None));
+    let (c, _) = apply(&c, Command::IssueLink { recipient: 0, link: sha(10), by_sender: false });
+    let (c, _) = apply(&c, Command::IssueLink { recipient: 1, link: sha(11), by_sender: false });
+    let (c, t) =
+        apply(&c, Command::Decline { recipient: 1, link: sha(11), code_verified: false, reason: "wrong price".into() });
+    assert_eq!(c.status, DocumentStatus::Declined);
+    assert_eq!(t.follow_ups, vec![FollowUp::NotifyOwnerDeclined { recipient: 1 }]);
+    assert_eq!(t.event.details(), serde_json::json!({ "recipient": "r2", "position": 2, "reason": "wrong price" }));
+    let sign = Command::Sign { recipient: 0, link: sha(10), code_verified: false, details: signed_details() };
+    assert_eq!(decide(&c, sign, T0).unwrap_err(), Refusal::NotInFlight(DocumentStatus::Declined));
+}
+
+#[test]
+fn voiding_tells_everyone_who_had_a_link_but_not_who_declined() {
+    let (c, _) = apply(&Ceremony::draft(), send(3, SigningOrder::Sequential, false, None));
+    let (c, _) = apply(&c, Command::IssueLink { recipient: 0, link: sha(10), by_sender: false });
+    let (c, t) = apply(&c, Command::Void { reason: "typo".into() });
+    assert_eq!(c.status, DocumentStatus::Voided);
+    assert_eq!(t.follow_ups, vec![FollowUp::NotifyVoided { recipient: 0 }]);
+    assert_eq!(
+        decide(&c, Command::Void { reason: "again".into() }, T0).unwrap_err(),
+        Refusal::NotInFlight(DocumentStatus::Voided)
+    );
+}
+
+#[test]
+fn expiry_applies_only_once_the_deadline_passed() {
+    let deadline = T0.saturating_add(std::time::Duration::from_secs(3600));
+    let (c, _) = apply(&Ceremony::draft(), send(2, SigningOrder::Parallel, false, Some(deadline)));
+    assert_eq!(decide(&c, Command::Expire, T0).unwrap_err(), Refusal::NotExpiredYet);
+    let t = decide(&c, Command::Expire, deadline).unwrap();
+    assert_eq!(t.next.status, DocumentStatus::Expired);
+    assert_eq!(t.event.details(), serde_json::json!({ "deadline": deadline.as_micros(), "unsigned": 2 }));
+    let (never, _) = apply(&Ceremony::draft(), send(1, SigningOrder::Parallel, false, None));
+    assert_eq!(decide(&never, Command::Expire, Timestamp::from_micros(i64::MAX)).unwrap_err(), Refusal::NotExpiredYet);
+}
+
+#[test]
+fn details_serialise_in_the_documented_form() {
+    let signed = CeremonyEvent::Signed(Signed {
+        recipient: "r1".into(),
+        position: 1,
+        fields: vec![
+            SignedField { id: "f1".into(), kind: FieldKind::Signature, page: 1, value: FieldValue::Applied },
+            SignedField {
+                id: "f2".into(),
+                kind: FieldKind::Checkbox,
+                page: 2,
+                value: FieldValue::Checked { value: true },
+            },
+            SignedField {
+                id: "f3".into(),
+                kind: FieldKind::DateSigned,
+                page: 2,
+                value: FieldValue::Date { value: "2026-12-06".into() },
+            },
+            SignedField { id: "f4".into(), kind: FieldKind::Text, page: 3, value: FieldValue::Text { chars: 5 } },
+        ],
+        images: SignedImages {
+            signature: Some(SignedImage { sha256: sha(5), method: InkMethod::Typed, bytes: 100 }),
+            initials: None,
+        },
+    });
+    assert_eq!(
+        signed.details(),
+        serde_json::json!({
+            "recipient": "r1", "position": 1,
+            "fields": [
+                { "id": "f1", "kind": "signature", "page": 1, "value": { "type": "applied" } },
+                { "id": "f2", "kind": "checkbox", "page": 2, "value": { "type": "checked", "value": true } },
+                { "id": "f3", "kind": "date_signed", "page": 2, "value": { "type": "date", "value": "2026-12-06" } },
+                { "id": "f4", "kind": "text", "page": 3, "value": { "type": "text", "chars": 5 } },
+            ],
+            "images": { "signature": { "sha256": sha(5).to_hex(), "method": "typed", "bytes": 100 } },
+        })
+    );
+    let sent = CeremonyEvent::DocumentSent(sent_details(2));
+    assert_eq!(
+        sent.details(),
+        serde_json::json!({ "layout_sha256": sha(0).to_hex(), "order": "sequential", "recipients": 2, "fields": 1 })
+    );
+}
+
+// ---- properties over random command sequences ------------------------------------------------
+
+/// A command shape with its arguments left to the current state (which recipient, which link).
+#[derive(Debug, Clone)]
+enum Step {
+    Send { n: usize, parallel: bool, otp: bool, deadline: Option<u32> },
+    IssueLink { who: usize, by_sender: bool },
+    View { who: usize, stale: bool },
+    Consent { who: usize, stale: bool },
+    CodeSent { who: usize },
+    CodeWrong { who: usize },
+    CodeVerified { who: usize },
+    Sign { who: usize, stale: bool, code: bool },
+    Decline { who: usize, code: bool },
+    Void,
+    Expire,
+    Complete,
+    Wait { seconds: u32 },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let who = 0usize..5;
+    prop_oneof![
+        (0usize..5, any::<bool>(), any::<bool>(), proptest::option::of(1u32..10_000))
+            .prop_map(|(n, parallel, otp, deadline)| Step::Send { n, parallel, otp, deadline }),
+        (who.clone(), any::<bool>()).prop_map(|(who, by_sender)| Step::IssueLink { who, by_sender }),
+        (who.clone(), any::<bool>()).prop_map(|(who, stale)| Step::View { who, stale }),
+        (who.clone(), any::<bool>()).prop_map(|(who, stale)| Step::Consent { who, stale }),
+        who.clone().prop_map(|who| Step::CodeSent { who }),
+        who.clone().prop_map(|who| Step::CodeWrong { who }),
+        who.clone().prop_map(|who| Step::CodeVerified { who }),
+        (who.clone(), any::<bool>(), any::<bool>()).prop_map(|(who, stale, code)| Step::Sign { who, stale, code }),
+        (who.clone(), any::<bool>()).prop_map(|(who, code)| Step::Decline { who, code }),
+        Just(Step::Void),
+        Just(Step::Expire),
+        Just(Step::Complete),
+        (1u32..5_000).prop_map(|seconds| Step::Wait { seconds }),
+    ]
+}
+
+fn link_of(c: &Ceremony, who: usize, stale: bool) -> Sha256 {
+    match c.participants.get(who).and_then(|p| p.link) {
+        Some(link) if !stale => link,
+        _ => sha(u64::MAX - who as u64),
+    }
+}
+
+fn command(c: &Ceremony, s: &Step, fresh: &mut u64, now: Timestamp) -> Option<Command> {
+    *fresh += 1;
+    let later = |seconds: u32| now.saturating_add(std::time::Duration::from_secs(u64::from(seconds)));
+    Some(match *s {
+        Step::Send { n, parallel, otp, deadline } => {
+            send(n, if parallel { SigningOrder::Parallel } else { SigningOrder::Sequential }, otp, deadline.map(later))
+        }
+        Step::IssueLink { who, by_sender } => Command::IssueLink { recipient: who, link: sha(*fresh), by_sender },
+        Step::View { who, stale } => Command::View { recipient: who, link: link_of(c, who, stale) },
+        Step::Consent { who, stale } => Command::Consent {
+            recipient: who,
+            link: link_of(c, who, stale),
+            details: Consented { recipient: String::new(), disclosure_sha256: sha(3), location_shared: false },
+        },
+        Step::CodeSent { who } => Command::CodeSent { recipient: who, link: link_of(c, who, false) },
+        Step::CodeWrong { who } => Command::CodeWrong { recipient: who, link: link_of(c, who, false), remaining: 1 },
+        Step::CodeVerified { who } => Command::CodeVerified { recipient: who, link: link_of(c, who, false) },
+        Step::Sign { who, stale, code } => Command::Sign {
+            recipient: who,
+            link: link_of(c, who, stale),
+            code_verified: code,
+            details: signed_details(),
+        },
+        Step::Decline { who, code } => {
+            Command::Decline { recipient: who, link: link_of(c, who, false), code_verified: code, reason: "r".into() }
+        }
+        Step::Void => Command::Void { reason: "v".into() },
+        Step::Expire => Command::Expire,
+        Step::Complete => Command::Complete { details: completed_details() },
+        Step::Wait { .. } => return None,
+    })
+}
+
+/// What must hold of every reachable ceremony.
+fn check_invariants(c: &Ceremony) -> Result<(), String> {
+    use RecipientStatus as R;
+    let declined = c.participants.iter().filter(|p| p.status == R::Declined).count();
+    match c.status {
+        DocumentStatus::Draft if !c.participants.is_empty() => return Err("a draft with recipients".into()),
+        DocumentStatus::Declined if declined != 1 => return Err(format!("declined with {declined} decliners")),
+        DocumentStatus::Sent | DocumentStatus::Voided | DocumentStatus::Expired | DocumentStatus::Completed
+            if declined != 0 =>
+        {
+            return Err("a decliner in a document that was not declined".into());
+        }
+        DocumentStatus::Completed if !c.everyone_acted() => return Err("completed without every signature".into()),
+        DocumentStatus::Deleted => return Err("deleted is not a ceremony state".into()),
+        _ => {}
+    }
+    for p in &c.participants {
+        if (p.status == R::Waiting) != p.link.is_none() {
+            return Err(format!("{}: {:?} with link {:?}", p.id, p.status, p.link));
+        }
+        if p.status == R::Viewed && !p.viewed {
+            return Err(format!("{}: viewed status without a view", p.id));
+        }
+        if p.status == R::Signed && !p.consented {
+            return Err(format!("{}: signed without consent", p.id));
+        }
+    }
+    if c.order == SigningOrder::Sequential {
+        // Signatures are a prefix, and only the first one after them can hold a link.
+        let signed = c.participants.iter().take_while(|p| p.status == R::Signed).count();
+        if c.participants[signed..].iter().any(|p| p.status == R::Signed) {
+            return Err("a sequential signature out of order".into());
+        }
+        if c.participants.iter().skip(signed + 1).any(|p| p.status != R::Waiting) {
+            return Err("a sequential link issued out of turn".into());
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn no_sequence_reaches_an_impossible_state(steps in proptest::collection::vec(step(), 1..60)) {
+        let mut c = Ceremony::draft();
+        let mut now = T0;
+        let mut fresh = 100;
+        for s in &steps {
+            if let Step::Wait { seconds } = s {
+                now = now.saturating_add(std::time::Duration::from_secs(u64::from(*seconds)));
+                continue;
+            }
+            let Some(cmd) = command(&c, s, &mut fresh, now) else { continue };
+            let was_finished = c.is_finished();
+            match decide(&c, cmd.clone(), now) {
+                Ok(t) => {
+                    // A finished ceremony accepts nothing more.
+                    prop_assert!(!was_finished, "{:?} accepted {:?}", c.status, cmd);
+                    check_invariants(&t.next).map_err(|e| TestCaseError::fail(format!("{e} after {cmd:?}")))?;
+                    // Exactly one event, of the command's kind, about the recipient it named.
+                    let expected = match &cmd {
+                        Command::Send { .. } => EventType::DocumentSent,
+                        Command::IssueLink { .. } => EventType::RecipientLinkIssued,
+                        Command::View { .. } => EventType::RecipientViewed,
+                        Command::Consent { .. } => EventType::RecipientConsented,
+                        Command::CodeSent { .. } => EventType::RecipientOtpSent,
+                        Command::CodeWrong { .. } => EventType::RecipientOtpFailed,
+                        Command::CodeVerified { .. } => EventType::RecipientOtpVerified,
+                        Command::Sign { .. } => EventType::RecipientSigned,
+                        Command::Decline { .. } => EventType::RecipientDeclined,
+                        Command::Void { .. } => EventType::DocumentVoided,
+                        Command::Expire => EventType::DocumentExpired,
+                        Command::Complete { .. } => EventType::DocumentCompleted,
+                    };
+                    prop_assert_eq!(t.event.event_type(), expected);
+                    let named = match &cmd {
+                        Command::IssueLink { recipient, .. } | Command::View { recipient, .. } | Command::Consent { recipient, .. }
+                        | Command::CodeSent { recipient, .. } | Command::CodeWrong { recipient, .. } | Command::CodeVerified { recipient, .. }
+                        | Command::Sign { recipient, .. } | Command::Decline { recipient, .. } => Some(c.participants[*recipient].id.as_str()),
+                        _ => None,
+                    };
+                    prop_assert_eq!(t.event.recipient(), named);
+                    // Every first link asked for goes to someone waiting whose turn it is.
+                    for f in &t.follow_ups {
+                        if let FollowUp::IssueLink { recipient } = f {
+                            prop_assert!(t.next.due_for_link().contains(recipient));
+                        }
+                    }
+                    c = t.next;
+                }
+                Err(_) => check_invariants(&c).map_err(TestCaseError::fail)?,
+            }
+        }
+    }
+
+    #[test]
+    fn a_finished_ceremony_accepts_nothing(steps in proptest::collection::vec(step(), 1..60), probes in proptest::collection::vec(step(), 1..20)) {
+        let mut c = Ceremony::draft();
+        let mut fresh = 100;
+        let mut now = T0;
+        for s in &steps {
+            if let Some(cmd) = command(&c, s, &mut fresh, now) && let Ok(t) = decide(&c, cmd, now) {
+                c = t.next;
+            }
+            now = now.saturating_add(std::time::Duration::from_secs(600));
+        }
+        if c.is_finished() {
+            for p in &probes {
+                if let Some(cmd) = command(&c, p, &mut fresh, Timestamp::from_micros(i64::MAX)) {
+                    prop_assert!(decide(&c, cmd.clone(), Timestamp::from_micros(i64::MAX)).is_err(), "{:?} accepted {:?}", c.status, cmd);
+                }
+            }
+        }
+    }
+}
