@@ -220,6 +220,10 @@ pub struct SigningConfig {
     /// Wrong codes, over every code sent for one link, after which only a new link (resent by
     /// the sender) lets the signer in.
     pub otp_max_total_failures: u32,
+    /// How long a sent document waits for its signers before it expires (each recipient who
+    /// had a link is told); `0s` never expires.
+    #[serde(with = "humantime_serde")]
+    pub expire_after: Duration,
     /// Requests per minute one client address may make to the signers' public pages and
     /// endpoints (`/sign/…`, `/api/sign/…`); more get 429 with Retry-After.
     pub public_requests_per_minute: u32,
@@ -237,6 +241,7 @@ impl Default for SigningConfig {
             otp_resend_pause: otp.resend_pause,
             otp_lock_pause: otp.lock_pause,
             otp_max_total_failures: otp.max_total_failures,
+            expire_after: Duration::from_secs(120 * 24 * 3600),
             public_requests_per_minute: 120,
             public_burst: 60,
         }
@@ -244,6 +249,10 @@ impl Default for SigningConfig {
 }
 
 impl SigningConfig {
+    pub fn expire_after(&self) -> Option<Duration> {
+        (!self.expire_after.is_zero()).then_some(self.expire_after)
+    }
+
     pub fn otp_policy(&self) -> attesta_core::signing::otp::OtpPolicy {
         attesta_core::signing::otp::OtpPolicy {
             validity: self.otp_validity,

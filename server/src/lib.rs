@@ -181,8 +181,8 @@ impl Application {
     }
 }
 
-/// Completes, seals and mails what a stopped process (or a failed step) left undone: at start,
-/// then every minute.
+/// Completes, seals and mails what a stopped process (or a failed step) left undone, and
+/// expires documents past their deadline: at start, then every minute.
 async fn finish_completions(documents: documents::Documents) {
     let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -191,6 +191,10 @@ async fn finish_completions(documents: documents::Documents) {
         let n = documents.finish_pending().await;
         if n > 0 {
             tracing::info!(documents = n, "finished pending completions");
+        }
+        let n = documents.expire_due().await;
+        if n > 0 {
+            tracing::info!(documents = n, "expired documents past their deadline");
         }
     }
 }
@@ -318,6 +322,7 @@ pub async fn open_documents(
         otp: config.signing.otp_policy(),
         disclosure_template,
         sealer,
+        expire_after: config.signing.expire_after(),
     })
 }
 

@@ -153,6 +153,8 @@ pub enum Refusal {
     NotEveryoneSigned,
     #[error("the deadline must be after the moment of sending")]
     DeadlineInThePast,
+    #[error("this signing request has expired")]
+    PastDeadline,
 }
 
 /// What a command does when it applies.
@@ -167,9 +169,10 @@ pub struct Transition {
 /// Work a transition asks for, done after it commits (as durable jobs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FollowUp {
-    /// Issue and email this recipient's first link.
+    /// Issue and email this recipient's first link (a [`Command::IssueLink`] of its own).
     IssueLink { recipient: usize },
-    /// Email this recipient a fresh link (a resend: the link is issued by the transition).
+    /// Email this recipient the link the transition just issued. Whoever issued it does this at
+    /// once: only they hold the token (the store keeps its hash), and a retry issues a new one.
     MailLink { recipient: usize },
     /// Tell the owner that a recipient declined.
     NotifyOwnerDeclined { recipient: usize },
@@ -285,6 +288,9 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
         }
         Command::IssueLink { recipient, link, by_sender } => {
             in_flight(ceremony)?;
+            if ceremony.expires_at.is_some_and(|at| at <= now) {
+                return Err(Refusal::PastDeadline);
+            }
             let p = participant(ceremony, recipient)?;
             match p.status {
                 RecipientStatus::Signed => return Err(Refusal::AlreadySigned),
@@ -302,9 +308,7 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
             }
             q.link = Some(link);
             let position = position(recipient);
-            if by_sender {
-                follow_ups.push(FollowUp::MailLink { recipient });
-            }
+            follow_ups.push(FollowUp::MailLink { recipient });
             CeremonyEvent::LinkIssued(details::LinkIssued {
                 recipient: p.id.clone(),
                 position,
@@ -312,7 +316,7 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
             })
         }
         Command::View { recipient, link } => {
-            let p = acting(ceremony, recipient, &link)?;
+            let p = acting(ceremony, recipient, &link, now)?;
             if p.viewed {
                 return Err(Refusal::AlreadyRecorded);
             }
@@ -324,7 +328,7 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
             CeremonyEvent::Viewed(details::RecipientRef { recipient: p.id.clone() })
         }
         Command::Consent { recipient, link, details } => {
-            let p = acting(ceremony, recipient, &link)?;
+            let p = acting(ceremony, recipient, &link, now)?;
             if p.consented {
                 return Err(Refusal::AlreadyRecorded);
             }
@@ -332,11 +336,11 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
             CeremonyEvent::Consented(details::Consented { recipient: p.id.clone(), ..details })
         }
         Command::CodeSent { recipient, link } => {
-            let p = with_codes(acting(ceremony, recipient, &link)?)?;
+            let p = with_codes(acting(ceremony, recipient, &link, now)?)?;
             CeremonyEvent::OtpSent(details::Otp { recipient: p.id.clone(), channel: details::OtpChannel::Email })
         }
         Command::CodeWrong { recipient, link, remaining } => {
-            let p = with_codes(acting(ceremony, recipient, &link)?)?;
+            let p = with_codes(acting(ceremony, recipient, &link, now)?)?;
             CeremonyEvent::OtpFailed(details::OtpFailed {
                 recipient: p.id.clone(),
                 channel: details::OtpChannel::Email,
@@ -344,11 +348,11 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
             })
         }
         Command::CodeVerified { recipient, link } => {
-            let p = with_codes(acting(ceremony, recipient, &link)?)?;
+            let p = with_codes(acting(ceremony, recipient, &link, now)?)?;
             CeremonyEvent::OtpVerified(details::Otp { recipient: p.id.clone(), channel: details::OtpChannel::Email })
         }
         Command::Sign { recipient, link, code_verified, details } => {
-            let p = acting(ceremony, recipient, &link)?;
+            let p = acting(ceremony, recipient, &link, now)?;
             ceremony.may_act(recipient)?;
             if !p.consented {
                 return Err(Refusal::ConsentFirst);
@@ -367,7 +371,7 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
             CeremonyEvent::Signed(details::Signed { recipient: p.id.clone(), position: position(recipient), ..details })
         }
         Command::Decline { recipient, link, code_verified, reason } => {
-            let p = acting(ceremony, recipient, &link)?;
+            let p = acting(ceremony, recipient, &link, now)?;
             ceremony.may_act(recipient)?;
             if p.otp_required && !code_verified {
                 return Err(Refusal::CodeRequired);
@@ -426,7 +430,7 @@ fn participant(ceremony: &Ceremony, index: usize) -> Result<&Participant, Refusa
 }
 
 /// The recipient behind a link, while the document is out and that link is theirs and current.
-fn acting<'a>(ceremony: &'a Ceremony, index: usize, link: &Sha256) -> Result<&'a Participant, Refusal> {
+fn acting<'a>(ceremony: &'a Ceremony, index: usize, link: &Sha256, now: Timestamp) -> Result<&'a Participant, Refusal> {
     let p = participant(ceremony, index)?;
     if p.link.as_ref() != Some(link) {
         return Err(Refusal::LinkReplaced);
@@ -437,6 +441,10 @@ fn acting<'a>(ceremony: &'a Ceremony, index: usize, link: &Sha256) -> Result<&'a
         _ => {}
     }
     in_flight(ceremony)?;
+    // Until the expiry job runs, the deadline still holds: nobody acts after it.
+    if ceremony.expires_at.is_some_and(|at| at <= now) {
+        return Err(Refusal::PastDeadline);
+    }
     Ok(p)
 }
 

@@ -82,6 +82,7 @@ fn a_sequential_ceremony_walks_from_the_first_signer_to_completion() {
         t.event,
         CeremonyEvent::LinkIssued(LinkIssued { recipient: "r1".into(), position: 1, replaces_link: false })
     );
+    assert_eq!(t.follow_ups, vec![FollowUp::MailLink { recipient: 0 }]);
     // Not r2's turn: no link for them yet, and r2 has no link to act with.
     assert_eq!(
         decide(&c, Command::IssueLink { recipient: 1, link: sha(11), by_sender: false }, T0).unwrap_err(),

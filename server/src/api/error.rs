@@ -117,6 +117,7 @@ impl From<crate::documents::signing::SigningError> for ApiError {
                 ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
             },
             E::Link(problem) => Self::new(StatusCode::CONFLICT, "conflict", problem.message()),
+            E::Refused(refusal) => Self::new(StatusCode::CONFLICT, "conflict", refusal.to_string()),
         }
     }
 }

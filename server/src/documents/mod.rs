@@ -67,6 +67,7 @@ struct Inner {
     disclosure_template: String,
     /// Seals completed documents (PAdES).
     sealer: crate::seal::Sealer,
+    expire_after: Option<std::time::Duration>,
     /// Room to check uploads (see `ingest::CHECK_BUDGET`).
     checks: Arc<tokio::sync::Semaphore>,
 }
@@ -96,6 +97,8 @@ pub struct DocumentsSetup {
     pub otp: attesta_core::signing::otp::OtpPolicy,
     pub disclosure_template: String,
     pub sealer: crate::seal::Sealer,
+    /// How long a sent document waits for its signers before it expires; `None`: never.
+    pub expire_after: Option<std::time::Duration>,
 }
 
 impl Documents {
@@ -117,6 +120,7 @@ impl Documents {
                 otp: setup.otp,
                 disclosure_template: setup.disclosure_template,
                 sealer: setup.sealer,
+                expire_after: setup.expire_after,
                 checks: Arc::new(tokio::sync::Semaphore::new(ingest::CHECK_BUDGET as usize)),
             }),
         })
@@ -426,11 +430,7 @@ impl Documents {
         client_file_sha256: Option<Sha256>,
         details: serde_json::Value,
     ) -> Result<NewEvent, anyhow::Error> {
-        let actor = match &meta.api_key {
-            Some(key) => Actor { kind: ActorKind::ApiKey, id: Some(ActorId::parse(&key.public_id.actor_id())?) },
-            None => Actor { kind: ActorKind::User, id: Some(ActorId::parse(&format!("user:{}", actor.id.0))?) },
-        };
-        self.event_by(event_type, actor, file_sha256, client_file_sha256, details)
+        self.event_by(event_type, user_actor(actor, meta)?, file_sha256, client_file_sha256, details)
     }
 
     /// A new event by any actor, now, with a fresh id; `details` must be an object to count.
@@ -474,6 +474,15 @@ impl Documents {
             geo: browser.or_else(|| meta.ip.and_then(|ip| self.inner.geo.as_ref().and_then(|g| g.locate(ip)))),
         }
     }
+}
+
+/// `user` as an event's actor, or their API key when the request came with one (the key is the
+/// actor; the user's name and email stay the personal data).
+fn user_actor(user: &User, meta: &RequestMeta) -> Result<Actor, anyhow::Error> {
+    Ok(match &meta.api_key {
+        Some(key) => Actor { kind: ActorKind::ApiKey, id: Some(ActorId::parse(&key.public_id.actor_id())?) },
+        None => Actor { kind: ActorKind::User, id: Some(ActorId::parse(&format!("user:{}", user.id.0))?) },
+    })
 }
 
 /// Owners and admins review everything; members see their own documents.

@@ -56,6 +56,13 @@ pub struct DeclinedNotice {
 
 /// Tells a recipient that the sender withdrew the document: their link no longer works.
 #[derive(Debug, Clone)]
+pub struct ExpiredNotice {
+    pub recipient_name: String,
+    pub recipient_email: String,
+    pub sender_name: String,
+    pub document_title: String,
+}
+
 pub struct VoidedNotice {
     pub recipient_name: String,
     pub recipient_email: String,
@@ -182,6 +189,28 @@ pub fn voided_notice(v: VoidedNotice) -> Mail {
     doc.para(&[T("The signing link you received no longer works. There is nothing more for you to do.")]);
     doc.footer("Sent by Attesta because you were named as a signer of this document.");
     doc.into_mail(&v.recipient_name, &v.recipient_email, subject, None)
+}
+
+pub fn expired_notice(e: ExpiredNotice) -> Mail {
+    let sender = one_line(&e.sender_name);
+    let sender = if sender.is_empty() { "The sender".to_owned() } else { sender };
+    let title = one_line(&e.document_title);
+    let subject = format!("“{}” expired before everyone signed", shorten(&title, SUBJECT_TITLE_CHARS));
+
+    let mut doc = Doc::new(&format!("“{title}” expired before everyone signed."));
+    doc.greeting(&e.recipient_name);
+    doc.para(&[
+        T("The deadline to sign "),
+        Q(&title),
+        T(" has passed before everyone signed, so it will not be completed."),
+    ]);
+    doc.para(&[
+        T("The signing link you received no longer works. If it still needs your signature, "),
+        B(&sender),
+        T(" can send it again."),
+    ]);
+    doc.footer("Sent by Attesta because you were named as a signer of this document.");
+    doc.into_mail(&e.recipient_name, &e.recipient_email, subject, None)
 }
 
 pub fn completed_notice(c: CompletedNotice) -> Mail {

@@ -295,10 +295,12 @@ async fn a_sequential_ceremony_mails_each_signer_in_turn_and_completes_with_ever
         [
             "document.uploaded",
             "document.sent",
+            "recipient.link_issued",
             "recipient.email_sent",
             "recipient.viewed",
             "recipient.consented",
             "recipient.signed",
+            "recipient.link_issued",
             "recipient.email_sent",
             "recipient.viewed",
             "recipient.consented",
@@ -543,6 +545,17 @@ async fn one_time_codes_are_emailed_checked_and_lock_after_five_wrong_tries() {
     assert!(wait > 60, "a lock lasts minutes: {wait}");
     let types = c.event_types().await;
     assert!(types.contains(&"recipient.otp_sent".to_owned()) && !types.contains(&"recipient.otp_verified".to_owned()));
+    // Every wrong code is in the chain, with the tries it left.
+    assert_eq!(types.iter().filter(|t| *t == "recipient.otp_failed").count(), 5, "{types:?}");
+    let last: String = sqlx::query_scalar(
+        "SELECT record FROM audit_events WHERE document_id = ? AND event_type = 'recipient.otp_failed' ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(&c.id)
+    .fetch_one(&c.app.pool)
+    .await
+    .expect("the last wrong code");
+    let last: serde_json::Value = serde_json::from_str(&last).expect("json");
+    assert_eq!(last["details"], json!({ "recipient": "r1", "channel": "email", "remaining": 0 }), "{last}");
 }
 
 #[tokio::test]

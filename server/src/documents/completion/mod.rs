@@ -22,7 +22,7 @@
 pub mod certificate;
 mod pdf_update;
 pub mod render;
-mod repo;
+pub(in crate::documents) mod repo;
 mod stamps;
 
 pub use certificate::package_file_name;
@@ -114,50 +114,42 @@ impl Documents {
     /// Draws the field values into the PDF and appends `document.completed` with it, when every
     /// signer signed. Returns whether the document is (now) completed.
     async fn record_completion(&self, document: &StoredDocument) -> Result<bool, SigningError> {
-        let recipients = super::signing::repo::recipients(&self.inner.pool, &document.id).await?;
-        let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
-        if !attesta_core::signing::ceremony::is_complete(&statuses) {
+        let Some(loaded) = super::signing::transition::load(&self.inner.pool, &document.id).await? else {
+            return Ok(false);
+        };
+        // The core decides again when it is written; this only spares drawing a file for nothing.
+        if !loaded.ceremony.everyone_acted() {
             return Ok(false);
         }
         let original = self.read_blob(document.blob_key.as_deref().ok_or(DocumentError::NotFound)?).await?;
         let signed = self.flatten(document, original).await?;
         let (blob, sha) = self.store_bytes(&signed, "application/pdf").await.map_err(internal)?;
-        let details = json!({
-            "signers": recipients.len(),
-            "original_sha256": document.sha256.to_hex(),
-            "original_size": document.size,
-            "signed_size": signed.len(),
+        let details = attesta_core::ceremony::details::Completed {
+            signers: loaded.ceremony.participants.iter().filter(|p| p.role.must_act()).count(),
+            original_sha256: document.sha256,
+            original_size: document.size,
+            signed_size: signed.len() as u64,
             // The certificate that will seal it: what ties the seal to the log (EVIDENCE.md §11.1).
-            "seal_certificate_sha256": self.inner.sealer.certificate_sha256().to_hex(),
-        });
-        let event = self.system_event_for(EventType::DocumentCompleted, sha, details)?;
-        let (doc_id, now, size) = (document.id.clone(), self.inner.clock.now().as_micros(), signed.len() as i64);
-        let row = blob.clone();
-        let append =
-            Append::event(parse_id(&document.id)?, event, PersonalData::none()).with_effect(Box::new(move |conn| {
-                Box::pin(async move {
-                    super::repo::insert_blob(conn, &row).await?;
-                    if !super::signing::repo::finish(conn, &doc_id, "completed", None, now).await?
-                        || !repo::set_signed(conn, &doc_id, &row.key, &sha, size).await?
-                    {
-                        return Err(EffectError::Refused("already completed".to_owned()));
-                    }
-                    Ok(())
-                })
-            }));
-        match self.inner.evidence.append(append).await {
-            Ok(_) => {
+            seal_certificate_sha256: self.inner.sealer.certificate_sha256(),
+        };
+        let extra = super::signing::transition::Extra::Completed {
+            blob: blob.clone(),
+            signed_sha256: sha,
+            signed_size: i64::try_from(signed.len()).unwrap_or(i64::MAX),
+        };
+        match self.complete_ceremony(&document.id, sha, details, extra).await {
+            Ok(()) => {
                 tracing::info!(document_id = %document.id, signed_sha256 = %sha, "document completed");
                 Ok(true)
             }
             // Two last signatures at once, or two workers: the other one completed it.
-            Err(EvidenceError::Refused(_)) => {
+            Err(SigningError::Refused(_)) => {
                 self.forget_blob(&blob.key).await;
                 Ok(true)
             }
             Err(e) => {
                 self.forget_blob(&blob.key).await;
-                Err(internal(e))
+                Err(e)
             }
         }
     }

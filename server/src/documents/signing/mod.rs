@@ -8,12 +8,15 @@
 
 mod port;
 pub mod repo;
+pub mod transition;
 
 use super::{DocumentError, Documents, StoredDocument, parse_id};
 use crate::evidence::{Append, EffectError, EvidenceError};
 use crate::mail::{Mail, templates};
 use attesta_app::ssr::documents::RequestMeta;
 use attesta_core::User;
+use attesta_core::ceremony::details;
+use attesta_core::ceremony::{Command, FollowUp, NewParticipant, ParticipantRole, Refusal, Transition};
 use attesta_core::documents::DocumentStatus;
 use attesta_core::evidence::{
     Actor, ActorId, ActorKind, EventType, GeoSource, Geolocation, Latitude, Longitude, NewEvent, PersonalData, Sha256,
@@ -23,8 +26,10 @@ use attesta_core::signing::geometry::PageGeometry;
 use attesta_core::signing::otp::{self, OtpOutcome, OtpState};
 use attesta_core::signing::token::{SigningToken, same_digest};
 use attesta_core::signing::{Draft, FieldKind, SigningOrder};
+use attesta_core::time::Timestamp;
 use repo::RecipientRow;
 use serde_json::json;
+use transition::{Extra, Loaded, NewRecipient, WriteError};
 
 /// What a signer's link leads to, once checked.
 pub struct Link {
@@ -33,6 +38,47 @@ pub struct Link {
     pub recipients: Vec<RecipientRow>,
     pub layout: Draft,
     pub order: SigningOrder,
+}
+
+impl Link {
+    /// The recipient's index in the ceremony and the hash of the link they came with: what the
+    /// core checks a recipient's command against.
+    fn acting(&self) -> Result<(usize, Sha256), SigningError> {
+        let index = self
+            .recipients
+            .iter()
+            .position(|x| x.id == self.recipient.id)
+            .ok_or_else(|| internal("recipient missing"))?;
+        let hash = self.recipient.token_hash.ok_or(SigningError::Link(LinkProblem::Invalid))?;
+        Ok((index, hash))
+    }
+}
+
+/// How a transition is recorded: who acted, their personal data, the file as it is, and the
+/// file as the client computed it.
+#[derive(Clone)]
+struct Recorded {
+    actor: Actor,
+    personal: PersonalData,
+    client: Option<Sha256>,
+    file: Sha256,
+}
+
+/// The sequencer's refusal that means "the ceremony moved since it was loaded".
+const MOVED: &str = "the document changed meanwhile";
+
+/// Most attempts at one command while other requests keep changing the same document.
+const MAX_ATTEMPTS: usize = 8;
+
+/// What a person is told when the core refuses a command.
+fn refused(refusal: Refusal) -> SigningError {
+    match refusal {
+        // Signing and declining take a code verified in this browser session.
+        Refusal::CodeRequired => SigningError::Document(DocumentError::Forbidden),
+        Refusal::LinkReplaced => SigningError::Link(LinkProblem::Invalid),
+        Refusal::PastDeadline => SigningError::Link(LinkProblem::Expired),
+        other => SigningError::Refused(other),
+    }
 }
 
 /// Why a link cannot be used. The words never name the document.
@@ -88,6 +134,9 @@ pub enum SigningError {
     Invalid { field: &'static str, message: String },
     #[error("{message}")]
     TooMany { message: String, retry_after: std::time::Duration },
+    /// The ceremony's rules do not allow it now.
+    #[error("{0}")]
+    Refused(Refusal),
 }
 
 impl From<sqlx::Error> for SigningError {
@@ -179,15 +228,12 @@ impl Documents {
         })
     }
 
-    /// Sends the draft at `revision`: freezes file and layout, records `document.sent`, then
-    /// issues and emails the first links.
+    /// Sends the draft at `revision`: freezes file and layout and records `document.sent`; the
+    /// first links go out after the answer.
     pub async fn send(&self, viewer: &User, id: &str, revision: i64, meta: &RequestMeta) -> Result<(), SigningError> {
         let document = self.owned(viewer, id).await?;
-        if document.status != DocumentStatus::Draft {
-            return Err(conflict("this document was already sent"));
-        }
         let row = repo::draft(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
-        if row.revision != revision {
+        if document.status == DocumentStatus::Draft && row.revision != revision {
             return Err(conflict("this draft was changed elsewhere since you opened it: reload before sending"));
         }
         let draft: Draft = match &row.draft_json {
@@ -195,57 +241,66 @@ impl Documents {
             None => Draft::default(),
         };
         let pages = self.pages(&document).await?;
-        let sendable = draft.check_for_send(&pages).map_err(SigningError::Problems)?.into_draft();
+        let sendable = match draft.check_for_send(&pages) {
+            Ok(sendable) => sendable.into_draft(),
+            // A sent document's draft is not what matters: the core says why it cannot go again.
+            Err(_) if document.status != DocumentStatus::Draft => Draft::default(),
+            Err(problems) => return Err(SigningError::Problems(problems)),
+        };
         let layout_sha256 = sendable.layout_sha256();
         let layout_json = serde_json::to_string(&sendable).map_err(internal)?;
-        let details = json!({
-            "layout_sha256": layout_sha256.to_hex(),
-            "order": sendable.order.as_str(),
-            "recipients": sendable.recipients.len(),
-            "fields": sendable.fields.len(),
-        });
-        let event = self.user_event(EventType::DocumentSent, viewer, meta, document.sha256, details)?;
-        let now = self.inner.clock.now().as_micros();
-        let doc_id = document.id.clone();
-        let order = sendable.order.as_str();
-        let people: Vec<_> =
-            sendable.recipients.iter().map(|r| (r.id.to_string(), r.name.clone(), r.email.clone(), r.otp)).collect();
-        let append =
-            Append::event(parse_id(id)?, event, self.personal(viewer, meta)).with_effect(Box::new(move |conn| {
-                Box::pin(async move {
-                    if !repo::mark_sent(conn, &doc_id, revision, &layout_json, &layout_sha256, order, now).await? {
-                        return Err(EffectError::Refused(
-                            "this draft changed or was sent meanwhile: reload".to_owned(),
-                        ));
-                    }
-                    for (i, (rid, name, email, otp)) in people.iter().enumerate() {
-                        let position = u32::try_from(i + 1).unwrap_or(u32::MAX);
-                        repo::insert_recipient(conn, &doc_id, rid, position, name, email, *otp).await?;
-                    }
-                    Ok(())
-                })
-            }));
-        self.append(append).await?;
+        let expires_at = self.inner.expire_after.map(|after| self.inner.clock.now().saturating_add(after));
+        let participants: Vec<_> = sendable
+            .recipients
+            .iter()
+            .map(|r| NewParticipant { id: r.id.to_string(), role: ParticipantRole::Signer, otp_required: r.otp })
+            .collect();
+        let recipients: Vec<_> = sendable
+            .recipients
+            .iter()
+            .map(|r| NewRecipient {
+                id: r.id.to_string(),
+                name: r.name.clone(),
+                email: r.email.clone(),
+                otp_required: r.otp,
+            })
+            .collect();
+        let details = details::DocumentSent {
+            layout_sha256,
+            order: sendable.order,
+            recipients: sendable.recipients.len(),
+            fields: sendable.fields.len(),
+            expires_at: expires_at.map(Timestamp::as_micros),
+        };
+        let recorded = self.as_user(viewer, meta, document.sha256)?;
+        let extra = Extra::Sent { revision, layout_json, layout_sha256, recipients };
+        let order = sendable.order;
+        let (_, t) = self
+            .apply(id, &recorded, |_| {
+                Ok((
+                    Command::Send { participants: participants.clone(), order, expires_at, details: details.clone() },
+                    extra.clone(),
+                ))
+            })
+            .await?;
         tracing::info!(document_id = %document.id, recipients = sendable.recipients.len(), "document sent");
-        // Mail goes out after the answer: a slow mail server never holds up (or times out) the
-        // sender's request, and `reconcile` finishes the job if the process stops half-way.
-        self.in_background(document.id.clone(), |this, id| async move { this.issue_due_links(&id).await });
+        self.follow_up(id, t.follow_ups, None);
         Ok(())
     }
 
     /// Issues and emails links to everyone whose turn has come and who has none yet.
     async fn issue_due_links(&self, id: &str) {
-        let (recipients, order) = match self.ceremony_state(id).await {
-            Ok(state) => state,
+        let due = match transition::load(&self.inner.pool, id).await {
+            Ok(Some(loaded)) => loaded.ceremony.due_for_link(),
+            Ok(None) => return,
             Err(e) => {
                 tracing::error!(document_id = %id, error = %e, "reading recipients to issue links");
                 return;
             }
         };
-        let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
-        for index in ceremony::due_for_link(order, &statuses) {
-            if let Err(e) = self.issue_link_and_email(id, &recipients[index], None).await {
-                tracing::error!(document_id = %id, recipient = %recipients[index].id, error = %e, "issuing a signing link");
+        for index in due {
+            if let Err(e) = self.issue_link(id, index, None).await {
+                tracing::error!(document_id = %id, recipient = index + 1, error = %e, "issuing a signing link");
             }
         }
     }
@@ -257,27 +312,40 @@ impl Documents {
         Ok((recipients, order))
     }
 
-    /// A fresh link for `recipient` (replacing any older one), emailed; `recipient.email_sent`
-    /// once the mail server took it.
-    /// `by` is the user whose action sends it (a resend), or `None` when the system sends it on
-    /// its own (the first links, the next signer's).
-    async fn issue_link_and_email(
-        &self,
-        id: &str,
-        recipient: &RecipientRow,
-        by: Option<(&User, &RequestMeta)>,
-    ) -> Result<(), SigningError> {
-        let resend = by.is_some();
-        let token = new_token();
-        let now = self.inner.clock.now().as_micros();
-        if !repo::issue_link(&self.inner.pool, id, &recipient.id, &token.hash(), !resend, now).await? {
-            if !resend {
-                // Another request issued this first link a moment ago.
-                return Ok(());
-            }
-            return Err(conflict("this person cannot get a link now"));
-        }
+    /// A fresh link for recipient `index` (replacing any older one, `recipient.link_issued`),
+    /// emailed at once (only this call holds the token), then `recipient.email_sent` once the
+    /// mail server took it. `by` is the user whose action sends it (a resend), or `None` when
+    /// the ceremony sends it on its own (the first links, the next signer's).
+    async fn issue_link(&self, id: &str, index: usize, by: Option<(&User, &RequestMeta)>) -> Result<(), SigningError> {
         let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        let recipients = repo::recipients(&self.inner.pool, id).await?;
+        let recipient = recipients.get(index).ok_or(DocumentError::NotFound)?.clone();
+        let token = new_token();
+        let recorded = match by {
+            Some((user, meta)) => self.as_user(user, meta, document.sha256)?,
+            None => Recorded {
+                actor: Actor::system(),
+                personal: self.recipient_personal(&recipient, &RequestMeta::default(), None),
+                client: None,
+                file: document.sha256,
+            },
+        };
+        let link = token.hash();
+        let by_sender = by.is_some();
+        let applied = self
+            .apply(id, &recorded, |_| {
+                // A replaced link starts a new count of one-time codes.
+                let extra =
+                    if by_sender { Extra::LinkReplaced { recipient: recipient.id.clone() } } else { Extra::Nothing };
+                Ok((Command::IssueLink { recipient: index, link, by_sender }, extra))
+            })
+            .await;
+        match applied {
+            Ok(_) => {}
+            // Another job or process issued this first link a moment ago.
+            Err(SigningError::Refused(Refusal::AlreadyRecorded)) if !by_sender => return Ok(()),
+            Err(e) => return Err(e),
+        }
         let (sender_name, sender_email) = self.owner_contact(&document).await?;
         let row = repo::draft(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
         let message = row
@@ -297,7 +365,8 @@ impl Documents {
             message,
             otp_required: recipient.otp_required,
         });
-        self.deliver(&document, recipient, mail, json!({ "purpose": "signing_request", "resend": resend }), by).await
+        self.deliver(&document, &recipient, mail, json!({ "purpose": "signing_request", "resend": by_sender }), by)
+            .await
     }
 
     /// Sends one mail to a recipient and records it; a failure is kept for the sender to see.
@@ -378,45 +447,17 @@ impl Documents {
         tokio::spawn(work(this, id));
     }
 
-    /// Cancels a sent document; recipients who had a link are told.
+    /// Cancels a sent document; recipients who had a link are told after the answer.
     pub async fn void(&self, viewer: &User, id: &str, reason: &str, meta: &RequestMeta) -> Result<(), SigningError> {
         let document = self.owned(viewer, id).await?;
-        if document.status != DocumentStatus::Sent {
-            return Err(conflict("only a document out for signature can be voided"));
-        }
         let reason = ceremony::clean_reason(reason).map_err(|m| invalid("reason", m))?;
-        let event =
-            self.user_event(EventType::DocumentVoided, viewer, meta, document.sha256, json!({ "reason": reason }))?;
-        let (doc_id, why) = (document.id.clone(), reason.clone());
-        let now = self.inner.clock.now().as_micros();
-        let append =
-            Append::event(parse_id(id)?, event, self.personal(viewer, meta)).with_effect(Box::new(move |conn| {
-                Box::pin(async move {
-                    if !repo::finish(conn, &doc_id, "voided", Some(&why), now).await? {
-                        return Err(EffectError::Refused("only a document out for signature can be voided".to_owned()));
-                    }
-                    Ok(())
-                })
-            }));
-        self.append(append).await?;
-        let (sender_name, _) = self.owner_contact(&document).await?;
-        for r in repo::recipients(&self.inner.pool, id).await? {
-            if r.status == RecipientStatus::Waiting || r.status == RecipientStatus::Declined {
-                continue;
-            }
-            let mail = templates::voided_notice(templates::VoidedNotice {
-                recipient_name: r.name.clone(),
-                recipient_email: r.email.clone(),
-                sender_name: sender_name.clone(),
-                document_title: document.title.clone(),
-                reason: Some(reason.clone()),
-            });
-            if let Err(e) =
-                self.deliver(&document, &r, mail, json!({ "purpose": "voided_notice" }), Some((viewer, meta))).await
-            {
-                tracing::warn!(document_id = %id, recipient = %r.id, error = %e, "void notice not delivered");
-            }
-        }
+        let recorded = self.as_user(viewer, meta, document.sha256)?;
+        let (_, t) = self
+            .apply(id, &recorded, |_| {
+                Ok((Command::Void { reason: reason.clone() }, Extra::Voided { reason: reason.clone() }))
+            })
+            .await?;
+        self.follow_up(id, t.follow_ups, Some((viewer.clone(), meta.clone())));
         Ok(())
     }
 
@@ -428,25 +469,10 @@ impl Documents {
         recipient: &str,
         meta: &RequestMeta,
     ) -> Result<(), SigningError> {
-        let document = self.owned(viewer, id).await?;
-        if document.status != DocumentStatus::Sent {
-            return Err(conflict("links can only be resent while the document is out for signature"));
-        }
+        self.owned(viewer, id).await?;
         let recipients = repo::recipients(&self.inner.pool, id).await?;
-        let r = recipients.iter().find(|r| r.id == recipient).ok_or(DocumentError::NotFound)?;
-        let (_, order) = self.ceremony_state(id).await?;
-        let statuses: Vec<_> = recipients.iter().map(|x| x.status).collect();
-        let index = recipients.iter().position(|x| x.id == r.id).unwrap_or(usize::MAX);
-        match r.status {
-            RecipientStatus::Sent | RecipientStatus::Viewed => {}
-            // Their turn came but their first link never went out (the server stopped mid-way).
-            RecipientStatus::Waiting if ceremony::due_for_link(order, &statuses).contains(&index) => {}
-            RecipientStatus::Waiting => return Err(conflict("it is not this person's turn yet")),
-            RecipientStatus::Signed => return Err(conflict("this person has already signed")),
-            RecipientStatus::Declined => return Err(conflict("this person declined")),
-        }
-        repo::reset_otp(&self.inner.pool, id, &r.id).await?;
-        self.issue_link_and_email(id, r, Some((viewer, meta))).await
+        let index = recipients.iter().position(|r| r.id == recipient).ok_or(DocumentError::NotFound)?;
+        self.issue_link(id, index, Some((viewer, meta))).await
     }
 
     // ---- the signer ---------------------------------------------------------------------
@@ -495,22 +521,17 @@ impl Documents {
     pub async fn record_view(&self, token: &str, meta: &RequestMeta) -> Result<(), SigningError> {
         let link = self.link(token).await?;
         if link.recipient.viewed_at.is_none() {
-            let event = self.recipient_event(&link, EventType::RecipientViewed, None, json!({}))?;
-            let (doc_id, rid) = (link.document.id.clone(), link.recipient.id.clone());
-            let now = self.inner.clock.now().as_micros();
-            let personal = self.recipient_personal(&link.recipient, meta, None);
-            let append = Append::event(parse_id(&doc_id)?, event, personal).with_effect(Box::new(move |conn| {
-                Box::pin(async move {
-                    if !repo::mark_viewed(conn, &doc_id, &rid, now).await? {
-                        return Err(EffectError::Refused("already viewed".to_owned()));
-                    }
-                    Ok(())
+            let recorded = self.as_recipient(&link, meta, None, None)?;
+            let (index, hash) = link.acting()?;
+            match self
+                .apply(&link.document.id, &recorded, |_| {
+                    Ok((Command::View { recipient: index, link: hash }, Extra::Nothing))
                 })
-            }));
-            match self.inner.evidence.append(append).await {
+                .await
+            {
                 // Two tabs opened at once: the other one recorded it.
-                Ok(_) | Err(EvidenceError::Refused(_)) => {}
-                Err(e) => return Err(internal(format!("recording the view: {e}"))),
+                Ok(_) | Err(SigningError::Refused(Refusal::AlreadyRecorded)) => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(())
@@ -532,27 +553,20 @@ impl Documents {
             &self.disclosure_text(&self.sender_of(&link.document).await?),
         );
         let browser = geo.map(|(lat, lon, _)| browser_geolocation(lat, lon)).transpose()?;
-        let details = json!({
-            "disclosure_sha256": disclosure_sha256.to_hex(),
-            "location_shared": browser.is_some(),
-        });
-        let event = self.recipient_event(&link, EventType::RecipientConsented, None, details)?;
-        let (doc_id, rid) = (link.document.id.clone(), link.recipient.id.clone());
-        let token_hash = link.recipient.token_hash;
-        let now = self.inner.clock.now().as_micros();
-        let personal = self.recipient_personal(&link.recipient, meta, browser);
-        let append = Append::event(parse_id(&doc_id)?, event, personal).with_effect(Box::new(move |conn| {
-            Box::pin(async move {
-                if !repo::mark_consented(conn, &doc_id, &rid, token_hash.as_ref(), now).await? {
-                    return Err(EffectError::Refused("already consented".to_owned()));
-                }
-                Ok(())
-            })
-        }));
-        match self.inner.evidence.append(append).await {
+        let details = details::Consented {
+            recipient: link.recipient.id.clone(),
+            disclosure_sha256,
+            location_shared: browser.is_some(),
+        };
+        let recorded = self.as_recipient(&link, meta, browser, None)?;
+        let (index, hash) = link.acting()?;
+        let consent = |_: &Loaded| {
+            Ok((Command::Consent { recipient: index, link: hash, details: details.clone() }, Extra::Nothing))
+        };
+        match self.apply(&link.document.id, &recorded, consent).await {
             // Two tabs agreed at once: one consent is recorded, and that is what counts.
-            Ok(_) | Err(EvidenceError::Refused(_)) => Ok(()),
-            Err(e) => Err(internal(format!("recording the consent: {e}"))),
+            Ok(_) | Err(SigningError::Refused(Refusal::AlreadyRecorded)) => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
@@ -594,9 +608,11 @@ impl Documents {
             valid_minutes: u32::try_from(self.inner.otp.validity.as_secs() / 60).unwrap_or(10),
         });
         self.inner.mailer.send(mail).await.map_err(|e| internal(format!("sending a code: {e}")))?;
-        let event = self.recipient_event(&link, EventType::RecipientOtpSent, None, json!({ "channel": "email" }))?;
-        let personal = self.recipient_personal(&link.recipient, meta, None);
-        self.append(Append::event(parse_id(doc_id)?, event, personal)).await
+        let recorded = self.as_recipient(&link, meta, None, None)?;
+        let (index, hash) = link.acting()?;
+        self.apply(doc_id, &recorded, |_| Ok((Command::CodeSent { recipient: index, link: hash }, Extra::Nothing)))
+            .await
+            .map(|_| ())
     }
 
     /// Checks an entered code; returns the recipient key the browser session is then bound to.
@@ -608,6 +624,17 @@ impl Documents {
         let outcome = self.inner.otp.verify(&mut after, rid, code, self.inner.clock.now());
         if after != before && !repo::update_otp(&self.inner.pool, doc_id, rid, &before, &after).await? {
             return Err(conflict("the code was just used or replaced: try again"));
+        }
+        let recorded = self.as_recipient(&link, meta, None, None)?;
+        let (index, hash) = link.acting()?;
+        let command = match outcome {
+            OtpOutcome::Verified => Some(Command::CodeVerified { recipient: index, link: hash }),
+            // Every wrong code is evidence (a guessing attempt shows in the chain).
+            OtpOutcome::Wrong { remaining } => Some(Command::CodeWrong { recipient: index, link: hash, remaining }),
+            _ => None,
+        };
+        if let Some(command) = command {
+            self.apply(doc_id, &recorded, |_| Ok((command.clone(), Extra::Nothing))).await?;
         }
         match outcome {
             OtpOutcome::Verified => {}
@@ -634,10 +661,6 @@ impl Documents {
             }
             OtpOutcome::Malformed => return Err(invalid("code", "the code is 6 digits")),
         }
-        let event =
-            self.recipient_event(&link, EventType::RecipientOtpVerified, None, json!({ "channel": "email" }))?;
-        let personal = self.recipient_personal(&link.recipient, meta, None);
-        self.append(Append::event(parse_id(doc_id)?, event, personal)).await?;
         Ok(recipient_key(&link.recipient))
     }
 
@@ -657,15 +680,22 @@ impl Documents {
     ) -> Result<(), SigningError> {
         let link = self.link(token).await?;
         let r = &link.recipient;
-        if r.consented_at.is_none() {
-            return Err(conflict("agree to sign electronically first"));
-        }
-        if r.otp_required && !code_verified_here {
-            return Err(SigningError::Document(DocumentError::Forbidden));
-        }
-        let statuses: Vec<_> = link.recipients.iter().map(|x| x.status).collect();
-        let index = link.recipients.iter().position(|x| x.id == r.id).ok_or_else(|| internal("recipient missing"))?;
-        ceremony::may_act(link.order, &statuses, index).map_err(|e| conflict(e.to_string()))?;
+        let (index, hash) = link.acting()?;
+        // Ask the core before storing anything; it is asked again when the signature is written.
+        let sign = |details: details::Signed| Command::Sign {
+            recipient: index,
+            link: hash,
+            code_verified: code_verified_here,
+            details,
+        };
+        let empty = details::Signed {
+            recipient: r.id.clone(),
+            position: r.position,
+            fields: Vec::new(),
+            images: details::SignedImages::default(),
+        };
+        let loaded = transition::load(&self.inner.pool, &link.document.id).await?.ok_or(DocumentError::NotFound)?;
+        attesta_core::ceremony::decide(&loaded.ceremony, sign(empty), self.inner.clock.now()).map_err(refused)?;
 
         let client = Sha256::parse_hex(submission.client_sha256.trim())
             .map_err(|_| invalid("client_sha256", "the browser's file hash is missing or malformed"))?;
@@ -695,10 +725,10 @@ impl Documents {
         let now = self.inner.clock.now();
         let today = crate::clock::utc_date(now);
         let mut stored = Vec::new();
-        let mut images = json!({});
+        let mut images = details::SignedImages::default();
         for (kind, png, method) in [
-            ("signature", &signature, submission.signature_method.as_deref()),
-            ("initials", &initials, submission.initials_method.as_deref()),
+            (FieldKind::Signature, &signature, submission.signature_method.as_deref()),
+            (FieldKind::Initials, &initials, submission.initials_method.as_deref()),
         ] {
             if let Some(png) = png {
                 let (blob, sha) = match self.store_image(png).await {
@@ -709,83 +739,81 @@ impl Documents {
                     }
                 };
                 let method = match method {
-                    Some("typed") => "typed",
-                    _ => "drawn",
+                    Some("typed") => details::InkMethod::Typed,
+                    _ => details::InkMethod::Drawn,
                 };
-                images[kind] = json!({ "sha256": sha.to_hex(), "method": method, "bytes": png.len() });
+                let image = Some(details::SignedImage { sha256: sha, method, bytes: png.len() });
+                if kind == FieldKind::Signature {
+                    images.signature = image;
+                } else {
+                    images.initials = image;
+                }
                 stored.push((kind, blob, sha));
             }
         }
         let mut field_details = Vec::new();
         let mut rows = Vec::new();
         for field in &fields {
-            let value = match (field.kind, values.get(&field.id)) {
-                (FieldKind::DateSigned, _) => json!({ "type": "date", "value": today }),
-                (_, Some(v)) => serde_json::to_value(v).map_err(internal)?,
+            let (value, public) = match (field.kind, values.get(&field.id)) {
+                (FieldKind::DateSigned, _) => {
+                    (json!({ "type": "date", "value": today }), details::FieldValue::Date { value: today.clone() })
+                }
+                (_, Some(v)) => (
+                    serde_json::to_value(v).map_err(internal)?,
+                    // Details are permanent and public: what a signer typed may be personal, so
+                    // the evidence says only how long it was (the text is in the document).
+                    match v {
+                        FieldInput::Applied => details::FieldValue::Applied,
+                        FieldInput::Text(text) => details::FieldValue::Text { chars: text.chars().count() },
+                        FieldInput::Checked(value) => details::FieldValue::Checked { value: *value },
+                    },
+                ),
                 (_, None) => continue,
             };
-            // Details are permanent and public: what a signer typed may be personal, so the
-            // evidence says only that it was filled (the value is in the document itself).
-            let public = match values.get(&field.id) {
-                Some(FieldInput::Text(text)) => json!({ "type": "text", "chars": text.chars().count() }),
-                _ => value.clone(),
-            };
-            field_details.push(
-                json!({ "id": field.id.as_str(), "kind": field.kind.as_str(), "page": field.page, "value": public }),
-            );
+            field_details.push(details::SignedField {
+                id: field.id.to_string(),
+                kind: field.kind,
+                page: field.page,
+                value: public,
+            });
             rows.push((field.id.to_string(), value.to_string()));
         }
-        let details = json!({ "recipient": r.id, "position": r.position, "fields": field_details, "images": images });
-        let event = self.recipient_event(&link, EventType::RecipientSigned, Some(client), details)?;
+        let details = details::Signed { recipient: r.id.clone(), position: r.position, fields: field_details, images };
         // The location comes with the signature itself, from the browser that signs, and only
         // when the signer allowed it.
         let geo = submission.geo.map(|g| browser_geolocation(g.latitude, g.longitude)).transpose()?;
-        let personal = self.recipient_personal(r, meta, geo);
-        let token_hash = r.token_hash;
-        let (doc_id, recipient_id) = (link.document.id.clone(), r.id.clone());
-        let blob_rows: Vec<_> = stored.iter().map(|(_, b, _)| b.clone()).collect();
-        let sig = stored.iter().find(|(k, _, _)| *k == "signature").map(|(_, b, s)| (b.key.clone(), *s));
-        let ini = stored.iter().find(|(k, _, _)| *k == "initials").map(|(_, b, s)| (b.key.clone(), *s));
-        let at = now.as_micros();
-        let append = Append::event(parse_id(&doc_id)?, event, personal).with_effect(Box::new(move |conn| {
-            Box::pin(async move {
-                for b in &blob_rows {
-                    super::repo::insert_blob(conn, b).await?;
-                }
-                let sig = sig.as_ref().map(|(k, s)| (k.as_str(), s));
-                let ini = ini.as_ref().map(|(k, s)| (k.as_str(), s));
-                if !repo::mark_signed(conn, &doc_id, &recipient_id, token_hash.as_ref(), sig, ini, at).await? {
-                    return Err(EffectError::Refused(
-                        "this signature was already recorded, or signing has ended".to_owned(),
-                    ));
-                }
-                for (field, value) in &rows {
-                    repo::insert_value(conn, &doc_id, field, &recipient_id, value, at).await?;
-                }
-                Ok(())
-            })
-        }));
-        if let Err(e) = self.append(append).await {
-            self.delete_blobs(stored.iter().map(|(_, b, _)| b)).await;
-            return Err(e);
-        }
+        let recorded = self.as_recipient(&link, meta, geo, Some(client))?;
+        let extra = Extra::Signed {
+            blobs: stored.iter().map(|(_, b, _)| b.clone()).collect(),
+            signature: stored.iter().find(|(k, _, _)| *k == FieldKind::Signature).map(|(_, b, s)| (b.key.clone(), *s)),
+            initials: stored.iter().find(|(k, _, _)| *k == FieldKind::Initials).map(|(_, b, s)| (b.key.clone(), *s)),
+            values: rows,
+        };
+        let applied = self.apply(&link.document.id, &recorded, |_| Ok((sign(details.clone()), extra.clone()))).await;
+        let t = match applied {
+            Ok((_, t)) => t,
+            Err(e) => {
+                self.delete_blobs(stored.iter().map(|(_, b, _)| b)).await;
+                return Err(e);
+            }
+        };
         tracing::info!(document_id = %link.document.id, recipient = %r.id, "recipient signed");
-        self.in_background(link.document.id.clone(), |this, id| async move { this.after_signature(&id).await });
+        self.follow_up(&link.document.id, t.follow_ups, None);
         Ok(())
     }
 
-    /// Completes the document when everyone signed (see `completion`), or sends the next link.
+    /// Whatever a signature left to do and a stopped process did not: completion when everyone
+    /// signed, or the links whose turn came.
     async fn after_signature(&self, id: &str) {
-        let Ok((recipients, _)) = self.ceremony_state(id).await else { return };
-        let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
-        if ceremony::is_complete(&statuses) {
+        let Ok(Some(loaded)) = transition::load(&self.inner.pool, id).await else { return };
+        if loaded.ceremony.in_flight() && loaded.ceremony.everyone_acted() {
             self.complete(id).await;
         } else {
             self.issue_due_links(id).await;
         }
     }
 
-    /// The signer declines: the document ends, and the sender is told.
+    /// The signer declines: the document ends, and the sender is told after the answer.
     pub async fn decline(
         &self,
         token: &str,
@@ -794,52 +822,236 @@ impl Documents {
         meta: &RequestMeta,
     ) -> Result<(), SigningError> {
         let link = self.link(token).await?;
-        // Declining ends the ceremony for everyone: it takes the same proof of identity as signing.
-        if link.recipient.otp_required && !code_verified_here {
-            return Err(SigningError::Document(DocumentError::Forbidden));
-        }
         let reason = ceremony::clean_reason(reason).map_err(|m| invalid("reason", m))?;
-        let statuses: Vec<_> = link.recipients.iter().map(|x| x.status).collect();
-        let index = link
-            .recipients
-            .iter()
-            .position(|x| x.id == link.recipient.id)
-            .ok_or_else(|| internal("recipient missing"))?;
-        ceremony::may_act(link.order, &statuses, index).map_err(|e| conflict(e.to_string()))?;
-        let details = json!({ "recipient": link.recipient.id, "position": link.recipient.position, "reason": reason });
-        let event = self.recipient_event(&link, EventType::RecipientDeclined, None, details)?;
-        let personal = self.recipient_personal(&link.recipient, meta, None);
-        let (doc_id, rid, why) = (link.document.id.clone(), link.recipient.id.clone(), reason.clone());
-        let token_hash = link.recipient.token_hash;
-        let now = self.inner.clock.now().as_micros();
-        let append = Append::event(parse_id(&doc_id)?, event, personal).with_effect(Box::new(move |conn| {
-            Box::pin(async move {
-                if !repo::mark_declined(conn, &doc_id, &rid, token_hash.as_ref(), &why, now).await?
-                    || !repo::finish(conn, &doc_id, "declined", None, now).await?
-                {
-                    return Err(EffectError::Refused("signing has already ended".to_owned()));
-                }
-                Ok(())
-            })
-        }));
-        self.append(append).await?;
-        let (sender_name, sender_email) = self.owner_contact(&link.document).await?;
-        let mail = templates::declined_notice(templates::DeclinedNotice {
-            sender_name,
-            sender_email,
-            recipient_name: link.recipient.name.clone(),
-            recipient_email: link.recipient.email.clone(),
-            document_title: link.document.title.clone(),
-            reason: Some(reason),
-            link: format!("{}/documents/{}", self.inner.public_origin, link.document.id),
-        });
-        if let Err(e) = self.inner.mailer.send(mail).await {
-            tracing::warn!(document_id = %link.document.id, error = %e, "decline notice not delivered");
-        }
+        let recorded = self.as_recipient(&link, meta, None, None)?;
+        let (index, hash) = link.acting()?;
+        let decline = |_: &Loaded| {
+            Ok((
+                Command::Decline {
+                    recipient: index,
+                    link: hash,
+                    code_verified: code_verified_here,
+                    reason: reason.clone(),
+                },
+                Extra::Declined { reason: reason.clone() },
+            ))
+        };
+        let (_, t) = self.apply(&link.document.id, &recorded, decline).await?;
+        self.follow_up(&link.document.id, t.follow_ups, None);
         Ok(())
     }
 
+    /// Expires every sent document whose deadline passed (the core decides each); returns how
+    /// many it expired.
+    pub async fn expire_due(&self) -> usize {
+        let now = self.inner.clock.now();
+        let ids = match repo::past_deadline(&self.inner.pool, now.as_micros()).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::error!(error = %e, "listing documents past their deadline");
+                return 0;
+            }
+        };
+        let mut expired = 0;
+        for id in ids {
+            match self.expire(&id).await {
+                Ok(()) => expired += 1,
+                Err(SigningError::Refused(_)) => {}
+                Err(e) => tracing::error!(document_id = %id, error = %e, "expiring a document"),
+            }
+        }
+        expired
+    }
+
+    /// `document.expired`, if the core agrees the deadline passed; recipients are told after.
+    pub async fn expire(&self, id: &str) -> Result<(), SigningError> {
+        let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        let recorded =
+            Recorded { actor: Actor::system(), personal: PersonalData::none(), client: None, file: document.sha256 };
+        let (_, t) = self.apply(id, &recorded, |_| Ok((Command::Expire, Extra::Nothing))).await?;
+        tracing::info!(document_id = %id, "document expired");
+        self.follow_up(id, t.follow_ups, None);
+        Ok(())
+    }
+
+    /// Schedules what a transition asks for, after the request that caused it has answered.
+    /// `by` is the user whose action caused it, named as the actor of the mail it sends.
+    fn follow_up(&self, id: &str, follow_ups: Vec<FollowUp>, by: Option<(User, RequestMeta)>) {
+        for follow_up in follow_ups {
+            let by = by.clone();
+            match follow_up {
+                FollowUp::IssueLink { recipient } => self.in_background(id.to_owned(), move |this, id| async move {
+                    if let Err(e) = this.issue_link(&id, recipient, None).await {
+                        tracing::error!(document_id = %id, recipient = recipient + 1, error = %e, "issuing a signing link");
+                    }
+                }),
+                FollowUp::NotifyOwnerDeclined { recipient } => {
+                    self.in_background(id.to_owned(), move |this, id| async move {
+                        if let Err(e) = this.notify_declined(&id, recipient).await {
+                            tracing::warn!(document_id = %id, error = %e, "decline notice not delivered");
+                        }
+                    })
+                }
+                FollowUp::NotifyVoided { recipient } | FollowUp::NotifyExpired { recipient } => {
+                    let expired = matches!(follow_up, FollowUp::NotifyExpired { .. });
+                    self.in_background(id.to_owned(), move |this, id| async move {
+                        let by = by.as_ref().map(|(u, m)| (u, m));
+                        if let Err(e) = this.notify_ended(&id, recipient, expired, by).await {
+                            tracing::warn!(document_id = %id, error = %e, "end notice not delivered");
+                        }
+                    })
+                }
+                FollowUp::Complete => self.in_background(id.to_owned(), |this, id| async move { this.complete(&id).await }),
+                // The issuer mails the link it holds (`issue_link`); completion goes on to seal
+                // and deliver in the same run (`complete`); the deadline is swept by `expire_due`.
+                FollowUp::MailLink { .. } | FollowUp::SealAndDeliver | FollowUp::ExpireAt(_) => {}
+            }
+        }
+    }
+
+    /// Tells the owner that recipient `index` declined.
+    async fn notify_declined(&self, id: &str, index: usize) -> Result<(), SigningError> {
+        let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        let recipients = repo::recipients(&self.inner.pool, id).await?;
+        let r = recipients.get(index).ok_or(DocumentError::NotFound)?;
+        let (sender_name, sender_email) = self.owner_contact(&document).await?;
+        let mail = templates::declined_notice(templates::DeclinedNotice {
+            sender_name,
+            sender_email,
+            recipient_name: r.name.clone(),
+            recipient_email: r.email.clone(),
+            document_title: document.title.clone(),
+            reason: r.decline_reason.clone(),
+            link: format!("{}/documents/{}", self.inner.public_origin, document.id),
+        });
+        self.inner.mailer.send(mail).await.map_err(|e| internal(format!("decline notice: {e}")))
+    }
+
+    /// Tells recipient `index` that the document was voided (or expired) before it completed.
+    async fn notify_ended(
+        &self,
+        id: &str,
+        index: usize,
+        expired: bool,
+        by: Option<(&User, &RequestMeta)>,
+    ) -> Result<(), SigningError> {
+        let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        let recipients = repo::recipients(&self.inner.pool, id).await?;
+        let r = recipients.get(index).ok_or(DocumentError::NotFound)?;
+        let (sender_name, _) = self.owner_contact(&document).await?;
+        let row = repo::draft(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        let (mail, purpose) = if expired {
+            let mail = templates::expired_notice(templates::ExpiredNotice {
+                recipient_name: r.name.clone(),
+                recipient_email: r.email.clone(),
+                sender_name,
+                document_title: document.title.clone(),
+            });
+            (mail, "expired_notice")
+        } else {
+            let mail = templates::voided_notice(templates::VoidedNotice {
+                recipient_name: r.name.clone(),
+                recipient_email: r.email.clone(),
+                sender_name,
+                document_title: document.title.clone(),
+                reason: row.void_reason,
+            });
+            (mail, "voided_notice")
+        };
+        self.deliver(&document, r, mail, json!({ "purpose": purpose }), by).await
+    }
+
     // ---- helpers ------------------------------------------------------------------------
+
+    /// The one path of every ceremony change: load the ceremony, ask the core, and write the
+    /// transition (with `extra`) and its one event in one transaction; when another request
+    /// changed the document in between, again from the new state. Returns the ceremony the
+    /// decision was made on and the transition, whose follow-ups the caller schedules.
+    async fn apply(
+        &self,
+        id: &str,
+        recorded: &Recorded,
+        mut command: impl FnMut(&Loaded) -> Result<(Command, Extra), SigningError>,
+    ) -> Result<(Loaded, Transition), SigningError> {
+        let document_id = parse_id(id)?;
+        for _ in 0..MAX_ATTEMPTS {
+            let loaded = transition::load(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+            let (cmd, extra) = command(&loaded)?;
+            let now = self.inner.clock.now();
+            let t = attesta_core::ceremony::decide(&loaded.ceremony, cmd, now).map_err(refused)?;
+            let mut event = self.event_as(
+                t.event.event_type(),
+                recorded.actor.clone(),
+                recorded.file,
+                recorded.client,
+                t.event.details(),
+            )?;
+            event.time = now;
+            let (before, next, version, doc) = (loaded.ceremony.clone(), t.next.clone(), loaded.version, id.to_owned());
+            let append = Append::event(document_id.clone(), event, recorded.personal.clone()).with_effect(Box::new(
+                move |conn| {
+                    Box::pin(async move {
+                        transition::write(conn, &doc, version, &before, &next, &extra, now).await.map_err(|e| match e {
+                            WriteError::Moved => EffectError::Refused(MOVED.to_owned()),
+                            WriteError::Database(e) => EffectError::Database(e),
+                        })
+                    })
+                },
+            ));
+            match self.inner.evidence.append(append).await {
+                Ok(_) => return Ok((loaded, t)),
+                Err(EvidenceError::Refused(why)) if why == MOVED => continue,
+                Err(EvidenceError::Refused(why)) => return Err(conflict(why)),
+                Err(e) => return Err(internal(format!("recording the event: {e}"))),
+            }
+        }
+        Err(conflict("this document is changing too fast: try again in a moment"))
+    }
+
+    /// `document.completed` with the signed file (its event's `file_sha256`), if the core agrees.
+    pub(super) async fn complete_ceremony(
+        &self,
+        id: &str,
+        signed_sha256: Sha256,
+        details: details::Completed,
+        extra: Extra,
+    ) -> Result<(), SigningError> {
+        let recorded =
+            Recorded { actor: Actor::system(), personal: PersonalData::none(), client: None, file: signed_sha256 };
+        self.apply(id, &recorded, |_| Ok((Command::Complete { details: details.clone() }, extra.clone())))
+            .await
+            .map(|_| ())
+    }
+
+    /// Recorded as `user` (or their API key), with their request's origin.
+    fn as_user(&self, user: &User, meta: &RequestMeta, file: Sha256) -> Result<Recorded, SigningError> {
+        Ok(Recorded {
+            actor: super::user_actor(user, meta).map_err(internal)?,
+            personal: self.personal(user, meta),
+            client: None,
+            file,
+        })
+    }
+
+    /// Recorded as the recipient behind `link`, with their request's origin and location.
+    fn as_recipient(
+        &self,
+        link: &Link,
+        meta: &RequestMeta,
+        browser: Option<Geolocation>,
+        client: Option<Sha256>,
+    ) -> Result<Recorded, SigningError> {
+        let actor = Actor {
+            kind: ActorKind::Recipient,
+            id: Some(ActorId::parse(&format!("recipient:{}", link.recipient.id)).map_err(internal)?),
+        };
+        Ok(Recorded {
+            actor,
+            personal: self.recipient_personal(&link.recipient, meta, browser),
+            client,
+            file: link.document.sha256,
+        })
+    }
 
     async fn append(&self, append: Append) -> Result<(), SigningError> {
         match self.inner.evidence.append(append).await {
@@ -880,24 +1092,6 @@ impl Documents {
     fn system_event(&self, t: EventType, file: Sha256, details: serde_json::Value) -> Result<NewEvent, SigningError> {
         let actor = Actor::system();
         self.event_as(t, actor, file, None, details)
-    }
-
-    fn recipient_event(
-        &self,
-        link: &Link,
-        t: EventType,
-        client: Option<Sha256>,
-        details: serde_json::Value,
-    ) -> Result<NewEvent, SigningError> {
-        let mut details = details;
-        if details.get("recipient").is_none() {
-            details["recipient"] = json!(link.recipient.id);
-        }
-        let actor = Actor {
-            kind: ActorKind::Recipient,
-            id: Some(ActorId::parse(&format!("recipient:{}", link.recipient.id)).map_err(internal)?),
-        };
-        self.event_as(t, actor, link.document.sha256, client, details)
     }
 
     fn event_as(

@@ -17,6 +17,7 @@ impl From<SigningError> for AppError {
                 AppError::LinkUnusable { reason: problem.code().to_owned(), message: problem.message().to_owned() }
             }
             SigningError::Document(e) => e.into(),
+            SigningError::Refused(refusal) => super::DocumentError::Conflict(refusal.to_string()).into(),
             SigningError::Problems(p) => AppError::Problems(p),
             SigningError::Invalid { field, message } => AppError::validation(field, message),
             SigningError::TooMany { message, retry_after } => {

@@ -68,52 +68,7 @@ pub async fn save_draft(
     Ok((done.rows_affected() == 1).then_some(revision + 1))
 }
 
-/// Freezes the layout and marks the document sent, if it is still the draft at `revision`.
-pub async fn mark_sent(
-    conn: &mut SqliteConnection,
-    id: &str,
-    revision: i64,
-    layout_json: &str,
-    layout_sha256: &Sha256,
-    order: &str,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE documents SET status = 'sent', layout_json = ?, layout_sha256 = ?, signing_order = ?, sent_at = ?, \
-         updated_at = ? WHERE id = ? AND status = 'draft' AND draft_revision = ?",
-    )
-    .bind(layout_json)
-    .bind(layout_sha256.as_bytes().as_slice())
-    .bind(order)
-    .bind(now)
-    .bind(now)
-    .bind(id)
-    .bind(revision)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
 
-/// Moves a sent document to `completed`, `declined` or `voided`; false if it was not `sent`.
-pub async fn finish(
-    conn: &mut SqliteConnection,
-    id: &str,
-    status: &str,
-    void_reason: Option<&str>,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE documents SET status = ?, finished_at = ?, updated_at = ?, void_reason = ? WHERE id = ? AND status = 'sent'",
-    )
-    .bind(status)
-    .bind(now)
-    .bind(now)
-    .bind(void_reason)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
 
 #[derive(Debug, Clone)]
 pub struct RecipientRow {
@@ -132,10 +87,12 @@ pub struct RecipientRow {
     pub signed_at: Option<i64>,
     pub declined_at: Option<i64>,
     pub decline_reason: Option<String>,
+    /// `attesta_core::ceremony::ParticipantRole` as stored.
+    pub role: String,
 }
 
 const RECIPIENT_COLUMNS: &str = "document_id, id, position, name, email, otp_required, status, token_hash, emailed_at, \
-     email_error, viewed_at, consented_at, signed_at, declined_at, decline_reason";
+     email_error, viewed_at, consented_at, signed_at, declined_at, decline_reason, role";
 
 fn decode_recipient(r: &sqlx::sqlite::SqliteRow) -> Result<RecipientRow, sqlx::Error> {
     let corrupt = |what: &str| sqlx::Error::Decode(format!("recipient: {what}").into());
@@ -158,6 +115,7 @@ fn decode_recipient(r: &sqlx::sqlite::SqliteRow) -> Result<RecipientRow, sqlx::E
         signed_at: r.try_get("signed_at")?,
         declined_at: r.try_get("declined_at")?,
         decline_reason: r.try_get("decline_reason")?,
+        role: r.try_get("role")?,
     })
 }
 
@@ -178,56 +136,7 @@ pub async fn recipient_by_token(pool: &SqlitePool, token_hash: &Sha256) -> Resul
     row.as_ref().map(decode_recipient).transpose()
 }
 
-pub async fn insert_recipient(
-    conn: &mut SqliteConnection,
-    document_id: &str,
-    id: &str,
-    position: u32,
-    name: &str,
-    email: &str,
-    otp: bool,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO recipients (document_id, id, position, name, email, otp_required, status) \
-         VALUES (?, ?, ?, ?, ?, ?, 'waiting')",
-    )
-    .bind(document_id)
-    .bind(id)
-    .bind(i64::from(position))
-    .bind(name)
-    .bind(email)
-    .bind(i64::from(otp))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
 
-/// Issues a link: the first one (only from `waiting`, so two processes racing to issue it
-/// issue one) or a replacement (the old one stops working).
-pub async fn issue_link(
-    pool: &SqlitePool,
-    document_id: &str,
-    id: &str,
-    token_hash: &Sha256,
-    first: bool,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    let allowed = if first { "('waiting')" } else { "('waiting', 'sent', 'viewed')" };
-    let done = sqlx::query(&format!(
-        "UPDATE recipients SET token_hash = ?, link_issued_at = ?, \
-         status = CASE status WHEN 'waiting' THEN 'sent' ELSE status END \
-         WHERE document_id = ? AND id = ? AND status IN {allowed} \
-         AND (SELECT status FROM documents WHERE id = ?) = 'sent'"
-    ))
-    .bind(token_hash.as_bytes().as_slice())
-    .bind(now)
-    .bind(document_id)
-    .bind(id)
-    .bind(document_id)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
 
 pub async fn record_email(
     conn: &mut SqliteConnection,
@@ -259,120 +168,10 @@ pub async fn record_email_error(
     Ok(())
 }
 
-/// First open: true if this call recorded it.
-pub async fn mark_viewed(
-    conn: &mut SqliteConnection,
-    document_id: &str,
-    id: &str,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE recipients SET viewed_at = ?, status = CASE status WHEN 'sent' THEN 'viewed' ELSE status END \
-         WHERE document_id = ? AND id = ? AND viewed_at IS NULL",
-    )
-    .bind(now)
-    .bind(document_id)
-    .bind(id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
 
-/// Records consent while `token_hash` is still the recipient's link (a resend replaces it).
-pub async fn mark_consented(
-    conn: &mut SqliteConnection,
-    document_id: &str,
-    id: &str,
-    token_hash: Option<&Sha256>,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE recipients SET consented_at = ? \
-         WHERE document_id = ? AND id = ? AND consented_at IS NULL AND status IN ('sent', 'viewed') AND token_hash = ?",
-    )
-    .bind(now)
-    .bind(document_id)
-    .bind(id)
-    .bind(token_hash.map(|h| h.as_bytes().to_vec()))
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
 
-/// Records the signature; false when the recipient is no longer able to sign (already signed,
-/// declined, or the document left `sent`), so a double submit records one signature.
-#[allow(clippy::too_many_arguments)]
-pub async fn mark_signed(
-    conn: &mut SqliteConnection,
-    document_id: &str,
-    id: &str,
-    token_hash: Option<&Sha256>,
-    signature: Option<(&str, &Sha256)>,
-    initials: Option<(&str, &Sha256)>,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE recipients SET status = 'signed', signed_at = ?, signature_key = ?, signature_sha256 = ?, \
-         initials_key = ?, initials_sha256 = ? \
-         WHERE document_id = ? AND id = ? AND status IN ('sent', 'viewed') AND token_hash = ? \
-         AND (SELECT status FROM documents WHERE id = ?) = 'sent'",
-    )
-    .bind(now)
-    .bind(signature.map(|s| s.0))
-    .bind(signature.map(|s| s.1.as_bytes().to_vec()))
-    .bind(initials.map(|s| s.0))
-    .bind(initials.map(|s| s.1.as_bytes().to_vec()))
-    .bind(document_id)
-    .bind(id)
-    .bind(token_hash.map(|h| h.as_bytes().to_vec()))
-    .bind(document_id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
 
-pub async fn insert_value(
-    conn: &mut SqliteConnection,
-    document_id: &str,
-    field_id: &str,
-    recipient_id: &str,
-    value_json: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO field_values (document_id, field_id, recipient_id, value_json, filled_at) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(document_id)
-    .bind(field_id)
-    .bind(recipient_id)
-    .bind(value_json)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
 
-pub async fn mark_declined(
-    conn: &mut SqliteConnection,
-    document_id: &str,
-    id: &str,
-    token_hash: Option<&Sha256>,
-    reason: &str,
-    now: i64,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE recipients SET status = 'declined', declined_at = ?, decline_reason = ? \
-         WHERE document_id = ? AND id = ? AND status IN ('sent', 'viewed') AND token_hash = ?",
-    )
-    .bind(now)
-    .bind(reason)
-    .bind(document_id)
-    .bind(id)
-    .bind(token_hash.map(|h| h.as_bytes().to_vec()))
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
 
 pub async fn otp(pool: &SqlitePool, document_id: &str, id: &str) -> Result<Option<OtpState>, sqlx::Error> {
     let row = sqlx::query(
@@ -437,15 +236,6 @@ pub async fn store_otp(
     Ok(done.rows_affected() == 1)
 }
 
-/// Forgets the codes of a link being replaced: a new link starts a new count.
-pub async fn reset_otp(pool: &SqlitePool, document_id: &str, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM otp_codes WHERE document_id = ? AND recipient_id = ?")
-        .bind(document_id)
-        .bind(id)
-        .execute(pool)
-        .await?;
-    Ok(())
-}
 
 /// Counts a wrong code or marks the code used, only if nobody else did in between (two
 /// browsers guessing at once cannot get more than the allowed tries).
@@ -471,4 +261,16 @@ pub async fn update_otp(
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Documents sent and not finished whose deadline is at or before `now` (the core decides
+/// whether each expires).
+pub async fn past_deadline(pool: &SqlitePool, now: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ? AND finished_at IS NULL \
+         ORDER BY expires_at LIMIT 500",
+    )
+    .bind(now)
+    .fetch_all(pool)
+    .await
 }

@@ -1,0 +1,280 @@
+//! Loading a document's ceremony for the core to decide on, and writing the core's transition
+//! back: the states it changed, plus what the use case attaches to it as data ([`Extra`]), in
+//! the evidence sequencer's transaction and guarded by the ceremony's version alone.
+//!
+//! The SQL here never decides whether a change is allowed (that is `attesta_core::ceremony::decide`);
+//! it only refuses to write over a ceremony that changed since the decision was made, so that
+//! the use case reloads and asks again.
+
+use super::repo;
+use crate::documents::repo::BlobRow;
+use attesta_core::ceremony::{Ceremony, Participant, ParticipantRole};
+use attesta_core::documents::DocumentStatus;
+use attesta_core::evidence::Sha256;
+use attesta_core::signing::SigningOrder;
+use attesta_core::signing::ceremony::RecipientStatus;
+use attesta_core::time::Timestamp;
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{Row as _, SqlitePool};
+
+/// A ceremony and the version it was read at.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub ceremony: Ceremony,
+    pub version: i64,
+    /// Recipients as stored, in the ceremony's order (index `i` is participant `i`).
+    pub recipients: Vec<repo::RecipientRow>,
+}
+
+/// What a use case writes besides the states, in the same transaction, as data (so a retry after
+/// a lost race writes it again from the same value).
+#[derive(Debug, Clone, Default)]
+pub enum Extra {
+    #[default]
+    Nothing,
+    /// The frozen layout and the recipients of a document being sent.
+    Sent { revision: i64, layout_json: String, layout_sha256: Sha256, recipients: Vec<NewRecipient> },
+    /// The stored images and entered values of a signature.
+    Signed {
+        blobs: Vec<BlobRow>,
+        signature: Option<(String, Sha256)>,
+        initials: Option<(String, Sha256)>,
+        values: Vec<(String, String)>,
+    },
+    /// The sender replaced a recipient's link: their one-time codes start again.
+    LinkReplaced { recipient: String },
+    /// Why a recipient declined.
+    Declined { reason: String },
+    /// Why the owner voided it.
+    Voided { reason: String },
+    /// The signed file of a completed document.
+    Completed { blob: BlobRow, signed_sha256: Sha256, signed_size: i64 },
+}
+
+/// A recipient as stored when the document is sent.
+#[derive(Debug, Clone)]
+pub struct NewRecipient {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub otp_required: bool,
+}
+
+/// Why a transition was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The ceremony changed since it was loaded: decide again on the new state.
+    #[error("the document changed meanwhile")]
+    Moved,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// The document's ceremony as stored, or `None` when there is no such document.
+pub async fn load(pool: &SqlitePool, id: &str) -> Result<Option<Loaded>, sqlx::Error> {
+    let Some(row) =
+        sqlx::query("SELECT status, signing_order, expires_at, ceremony_version FROM documents WHERE id = ?")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+    else {
+        return Ok(None);
+    };
+    let corrupt = |what: &str| sqlx::Error::Decode(format!("document {id}: {what}").into());
+    let status: String = row.try_get(0)?;
+    let status = DocumentStatus::parse(&status).ok_or_else(|| corrupt("status"))?;
+    let order: Option<String> = row.try_get(1)?;
+    let order = order.as_deref().and_then(SigningOrder::parse).unwrap_or_default();
+    let expires_at: Option<i64> = row.try_get(2)?;
+    let version: i64 = row.try_get(3)?;
+    let recipients = repo::recipients(pool, id).await?;
+    let participants = recipients
+        .iter()
+        .map(|r| {
+            Ok(Participant {
+                id: r.id.clone(),
+                role: parse_role(&r.role).ok_or_else(|| corrupt("recipient role"))?,
+                status: r.status,
+                link: r.token_hash,
+                viewed: r.viewed_at.is_some(),
+                consented: r.consented_at.is_some(),
+                otp_required: r.otp_required,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let ceremony = Ceremony { status, order, participants, expires_at: expires_at.map(Timestamp::from_micros) };
+    Ok(Some(Loaded { ceremony, version, recipients }))
+}
+
+fn parse_role(text: &str) -> Option<ParticipantRole> {
+    [ParticipantRole::Signer].into_iter().find(|r| r.as_str() == text)
+}
+
+/// Writes `next` over `before` (read at `version`) with `extra`, or [`WriteError::Moved`] when
+/// the stored ceremony is no longer at `version`.
+pub async fn write(
+    conn: &mut SqliteConnection,
+    id: &str,
+    version: i64,
+    before: &Ceremony,
+    next: &Ceremony,
+    extra: &Extra,
+    now: Timestamp,
+) -> Result<(), WriteError> {
+    let now = now.as_micros();
+    let moved = sqlx::query("UPDATE documents SET ceremony_version = ceremony_version + 1, updated_at = ? WHERE id = ? AND ceremony_version = ?")
+        .bind(now)
+        .bind(id)
+        .bind(version)
+        .execute(&mut *conn)
+        .await?;
+    if moved.rows_affected() != 1 {
+        return Err(WriteError::Moved);
+    }
+    if next.status != before.status {
+        let finished = next.is_finished().then_some(now);
+        let void_reason = match extra {
+            Extra::Voided { reason } => Some(reason.as_str()),
+            _ => None,
+        };
+        sqlx::query("UPDATE documents SET status = ?, finished_at = COALESCE(?, finished_at), void_reason = COALESCE(?, void_reason) WHERE id = ?")
+            .bind(next.status.as_str())
+            .bind(finished)
+            .bind(void_reason)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    match extra {
+        Extra::Sent { revision, layout_json, layout_sha256, recipients } => {
+            let done = sqlx::query(
+                "UPDATE documents SET layout_json = ?, layout_sha256 = ?, signing_order = ?, sent_at = ?, expires_at = ? \
+                 WHERE id = ? AND draft_revision = ?",
+            )
+            .bind(layout_json)
+            .bind(layout_sha256.as_bytes().as_slice())
+            .bind(next.order.as_str())
+            .bind(now)
+            .bind(next.expires_at.map(Timestamp::as_micros))
+            .bind(id)
+            .bind(revision)
+            .execute(&mut *conn)
+            .await?;
+            if done.rows_affected() != 1 {
+                // Saved again after the sender looked: what they send must be what they saw.
+                return Err(WriteError::Moved);
+            }
+            for (i, (r, p)) in recipients.iter().zip(&next.participants).enumerate() {
+                let position = i64::try_from(i + 1).unwrap_or(i64::MAX);
+                sqlx::query(
+                    "INSERT INTO recipients (document_id, id, position, name, email, otp_required, status, role) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(id)
+                .bind(&r.id)
+                .bind(position)
+                .bind(&r.name)
+                .bind(&r.email)
+                .bind(i64::from(r.otp_required))
+                .bind(p.status.as_str())
+                .bind(p.role.as_str())
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+        Extra::Completed { blob, signed_sha256, signed_size } => {
+            crate::documents::repo::insert_blob(conn, blob).await?;
+            crate::documents::completion::repo::set_signed(conn, id, &blob.key, signed_sha256, *signed_size).await?;
+        }
+        Extra::Signed { blobs, .. } => {
+            for b in blobs {
+                crate::documents::repo::insert_blob(conn, b).await?;
+            }
+        }
+        Extra::LinkReplaced { recipient } => {
+            sqlx::query("DELETE FROM otp_codes WHERE document_id = ? AND recipient_id = ?")
+                .bind(id)
+                .bind(recipient)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Extra::Nothing | Extra::Declined { .. } | Extra::Voided { .. } => {}
+    }
+    // Recipients of a document being sent were inserted above, as they are.
+    if !matches!(extra, Extra::Sent { .. }) {
+        for (p, q) in before.participants.iter().zip(&next.participants) {
+            write_participant(conn, id, p, q, extra, now).await?;
+        }
+    }
+    if let Extra::Signed { values, .. } = extra
+        && let Some(signer) = before.participants.iter().zip(&next.participants).find(|(p, q)| p.status != q.status)
+    {
+        for (field, value) in values {
+            sqlx::query(
+                "INSERT INTO field_values (document_id, field_id, recipient_id, value_json, filled_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(field)
+            .bind(&signer.1.id)
+            .bind(value)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes what changed for one recipient.
+async fn write_participant(
+    conn: &mut SqliteConnection,
+    id: &str,
+    before: &Participant,
+    next: &Participant,
+    extra: &Extra,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if before == next {
+        return Ok(());
+    }
+    let changed = |a: bool, b: bool| (a != b).then_some(now);
+    let link_issued = (before.link != next.link).then_some(now);
+    let viewed = changed(before.viewed, next.viewed);
+    let consented = changed(before.consented, next.consented);
+    let signed = (before.status != next.status && next.status == RecipientStatus::Signed).then_some(now);
+    let declined = (before.status != next.status && next.status == RecipientStatus::Declined).then_some(now);
+    let (signature, initials) = match extra {
+        Extra::Signed { signature, initials, .. } if signed.is_some() => (signature.clone(), initials.clone()),
+        _ => (None, None),
+    };
+    let reason = match extra {
+        Extra::Declined { reason } if declined.is_some() => Some(reason.as_str()),
+        _ => None,
+    };
+    sqlx::query(
+        "UPDATE recipients SET status = ?, token_hash = ?, \
+         link_issued_at = COALESCE(?, link_issued_at), viewed_at = COALESCE(?, viewed_at), \
+         consented_at = COALESCE(?, consented_at), signed_at = COALESCE(?, signed_at), \
+         declined_at = COALESCE(?, declined_at), decline_reason = COALESCE(?, decline_reason), \
+         signature_key = COALESCE(?, signature_key), signature_sha256 = COALESCE(?, signature_sha256), \
+         initials_key = COALESCE(?, initials_key), initials_sha256 = COALESCE(?, initials_sha256) \
+         WHERE document_id = ? AND id = ?",
+    )
+    .bind(next.status.as_str())
+    .bind(next.link.map(|h| h.as_bytes().to_vec()))
+    .bind(link_issued)
+    .bind(viewed)
+    .bind(consented)
+    .bind(signed)
+    .bind(declined)
+    .bind(reason)
+    .bind(signature.as_ref().map(|s| s.0.clone()))
+    .bind(signature.as_ref().map(|s| s.1.as_bytes().to_vec()))
+    .bind(initials.as_ref().map(|s| s.0.clone()))
+    .bind(initials.as_ref().map(|s| s.1.as_bytes().to_vec()))
+    .bind(id)
+    .bind(&next.id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
