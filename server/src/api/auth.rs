@@ -66,20 +66,21 @@ impl Caller {
         }
     }
 
-    /// Whose documents the key reaches: with `admin`, whatever its user sees in the app (an
-    /// owner or admin sees all); otherwise only its user's own.
+    /// The caller as the access policy sees them (`attesta_core::access`, the web app's too):
+    /// with the `admin` scope a key reaches whatever its user sees in the app; otherwise only
+    /// its user's own documents.
+    pub fn principal(&self) -> attesta_core::access::Principal {
+        attesta_core::access::Principal::api_key(&self.user, self.key.scopes.allow(Scope::Admin))
+    }
+
+    /// Whose documents the key reaches; `None`: everyone's.
     pub fn owner_filter(&self) -> Option<i64> {
-        let sees_all = matches!(self.user.role, attesta_core::Role::Owner | attesta_core::Role::Admin);
-        if self.key.scopes.allow(Scope::Admin) && sees_all { None } else { Some(self.user.id.0) }
+        self.principal().list_filter().map(|owner| owner.0)
     }
 
     /// The document if this key may reach it (404 otherwise, saying nothing about others').
     pub async fn document(&self, state: &ApiState, id: &str) -> Result<crate::documents::StoredDocument, ApiError> {
-        let document = state.documents.visible(&self.user, id).await?;
-        if self.owner_filter().is_some_and(|owner| owner != document.owner_id) {
-            return Err(ApiError::not_found());
-        }
-        Ok(document)
+        Ok(state.documents.visible_to(&self.principal(), id).await?)
     }
 }
 

@@ -26,6 +26,7 @@ use crate::evidence::{Append, EffectError, EvidenceError, EvidenceLog};
 use crate::geo::GeoIp;
 use attesta_app::ssr::documents::RequestMeta;
 use attesta_core::User;
+use attesta_core::access::Principal;
 use attesta_core::documents::{
     DocumentId, DocumentSource, DocumentStatus, Refusal, RenameError, Title, UploadLimits, events,
 };
@@ -324,10 +325,7 @@ impl Documents {
 
     /// Deletes a draft's file and marks it deleted; `document.deleted` is appended with the change.
     pub async fn delete(&self, viewer: &User, id: &str, meta: &RequestMeta) -> Result<(), DocumentError> {
-        let document = self.visible(viewer, id).await?;
-        if document.owner_id != viewer.id.0 {
-            return Err(DocumentError::Forbidden);
-        }
+        let document = self.managed(viewer, id).await?;
         if !document.status.can_delete() {
             return Err(DocumentError::Conflict(format!(
                 "only drafts can be deleted; this document is {}",
@@ -377,10 +375,7 @@ impl Documents {
         input: &str,
         meta: &RequestMeta,
     ) -> Result<Title, DocumentError> {
-        let document = self.visible(viewer, id).await?;
-        if document.owner_id != viewer.id.0 {
-            return Err(DocumentError::Forbidden);
-        }
+        let document = self.managed(viewer, id).await?;
         let title = attesta_core::documents::rename(document.status, input).map_err(|e| match e {
             RenameError::NotDraft(_) => DocumentError::Conflict(e.to_string()),
             RenameError::Title(_) => DocumentError::Invalid { field: "title", message: e.to_string() },
@@ -410,10 +405,26 @@ impl Documents {
         }
     }
 
-    /// The document if `viewer` may see it: their own, or any for owners and admins.
+    /// The document if `viewer` may change it (only its owner), else forbidden (or not found
+    /// when they may not even see it).
+    pub async fn managed(&self, viewer: &User, id: &str) -> Result<StoredDocument, DocumentError> {
+        let document = self.visible(viewer, id).await?;
+        if !Principal::session(viewer).may_manage(attesta_core::UserId(document.owner_id)) {
+            return Err(DocumentError::Forbidden);
+        }
+        Ok(document)
+    }
+
+    /// The document if `viewer`, signed in, may see it (`attesta_core::access`).
     pub async fn visible(&self, viewer: &User, id: &str) -> Result<StoredDocument, DocumentError> {
+        self.visible_to(&Principal::session(viewer), id).await
+    }
+
+    /// The document if `principal` may see it; one not in reach is not found (saying nothing
+    /// about other people's documents).
+    pub async fn visible_to(&self, principal: &Principal, id: &str) -> Result<StoredDocument, DocumentError> {
         let document = repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
-        if document.owner_id != viewer.id.0 && !sees_all(viewer) {
+        if !principal.may_see(attesta_core::UserId(document.owner_id)) {
             return Err(DocumentError::NotFound);
         }
         Ok(document)
@@ -483,11 +494,6 @@ fn user_actor(user: &User, meta: &RequestMeta) -> Result<Actor, anyhow::Error> {
         Some(key) => Actor { kind: ActorKind::ApiKey, id: Some(ActorId::parse(&key.public_id.actor_id())?) },
         None => Actor { kind: ActorKind::User, id: Some(ActorId::parse(&format!("user:{}", user.id.0))?) },
     })
-}
-
-/// Owners and admins review everything; members see their own documents.
-fn sees_all(user: &User) -> bool {
-    matches!(user.role, attesta_core::Role::Owner | attesta_core::Role::Admin)
 }
 
 #[derive(Debug, thiserror::Error)]

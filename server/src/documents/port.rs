@@ -36,7 +36,10 @@ pub fn row(d: &StoredDocument) -> DocumentRow {
 #[async_trait::async_trait]
 impl DocumentsPort for Documents {
     async fn list(&self, viewer: &User, query: &ListQuery) -> Result<DocumentPage, AppError> {
-        let scope = if super::sees_all(viewer) { repo::Scope::All } else { repo::Scope::OwnedBy(viewer.id.0) };
+        let scope = match attesta_core::access::Principal::session(viewer).list_filter() {
+            None => repo::Scope::All,
+            Some(owner) => repo::Scope::OwnedBy(owner.0),
+        };
         let (rows, total) = repo::list(&self.inner.pool, &scope, query).await.map_err(internal)?;
         let any_documents = total > 0 || repo::any(&self.inner.pool, &scope).await.map_err(internal)?;
         Ok(DocumentPage {
@@ -50,13 +53,15 @@ impl DocumentsPort for Documents {
 
     async fn detail(&self, viewer: &User, id: &str) -> Result<DocumentDetail, AppError> {
         let document = self.visible(viewer, id).await?;
+        let manages =
+            attesta_core::access::Principal::session(viewer).may_manage(attesta_core::UserId(document.owner_id));
         let timeline = self.timeline(&document).await?;
         let state = self.completion(&document.id).await?;
         let completion = attesta_app::api::documents::Completion {
             signed_sha256: state.signed_sha256.map(|s| s.to_hex()),
             sealed_sha256: state.sealed_sha256.map(|s| s.to_hex()),
             sealed_at: state.sealed_at,
-            error: state.error.filter(|_| document.owner_id == viewer.id.0 || viewer.role.can_administer()),
+            error: state.error.filter(|_| manages || viewer.role.can_administer()),
         };
         Ok(DocumentDetail {
             row: row(&document),
@@ -64,8 +69,8 @@ impl DocumentsPort for Documents {
             source: document.source.as_str().to_owned(),
             original_name: document.original_name.clone(),
             has_file: document.blob_key.is_some(),
-            can_delete: document.status.can_delete() && document.owner_id == viewer.id.0,
-            can_rename: document.status.can_rename() && document.owner_id == viewer.id.0,
+            can_delete: document.status.can_delete() && manages,
+            can_rename: document.status.can_rename() && manages,
             timeline,
             // Filled in by the server function from the signing port.
             signing: Default::default(),

@@ -190,11 +190,7 @@ impl Documents {
 
     /// A document the viewer owns, to prepare or follow.
     async fn owned(&self, viewer: &User, id: &str) -> Result<StoredDocument, SigningError> {
-        let document = self.visible(viewer, id).await?;
-        if document.owner_id != viewer.id.0 {
-            return Err(DocumentError::Forbidden.into());
-        }
-        Ok(document)
+        Ok(self.managed(viewer, id).await?)
     }
 
     pub async fn draft(

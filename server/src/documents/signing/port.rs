@@ -77,7 +77,8 @@ impl SigningPort for Documents {
         let total = u32::try_from(recipients.len()).unwrap_or(u32::MAX);
         let signed =
             u32::try_from(recipients.iter().filter(|r| r.status == RecipientStatus::Signed).count()).unwrap_or(0);
-        let owner = document.owner_id == viewer.id.0;
+        let owner =
+            attesta_core::access::Principal::session(viewer).may_manage(attesta_core::UserId(document.owner_id));
         let status_label = match document.status {
             DocumentStatus::Sent if signed > 0 => format!("Partially signed ({signed} of {total})"),
             other => other.label().to_owned(),

@@ -68,8 +68,6 @@ pub async fn save_draft(
     Ok((done.rows_affected() == 1).then_some(revision + 1))
 }
 
-
-
 #[derive(Debug, Clone)]
 pub struct RecipientRow {
     pub document_id: String,
@@ -136,8 +134,6 @@ pub async fn recipient_by_token(pool: &SqlitePool, token_hash: &Sha256) -> Resul
     row.as_ref().map(decode_recipient).transpose()
 }
 
-
-
 pub async fn record_email(
     conn: &mut SqliteConnection,
     document_id: &str,
@@ -167,11 +163,6 @@ pub async fn record_email_error(
         .await?;
     Ok(())
 }
-
-
-
-
-
 
 pub async fn otp(pool: &SqlitePool, document_id: &str, id: &str) -> Result<Option<OtpState>, sqlx::Error> {
     let row = sqlx::query(
@@ -235,7 +226,6 @@ pub async fn store_otp(
         };
     Ok(done.rows_affected() == 1)
 }
-
 
 /// Counts a wrong code or marks the code used, only if nobody else did in between (two
 /// browsers guessing at once cannot get more than the allowed tries).
