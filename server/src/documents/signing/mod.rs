@@ -15,6 +15,7 @@ use crate::mail::{Mail, templates};
 use attesta_app::ssr::documents::RequestMeta;
 use attesta_core::User;
 use attesta_core::documents::DocumentStatus;
+use attesta_core::entropy::EntropyExt as _;
 use attesta_core::evidence::{
     Actor, ActorId, ActorKind, EventType, GeoSource, Geolocation, Latitude, Longitude, NewEvent, PersonalData, Sha256,
 };
@@ -268,7 +269,7 @@ impl Documents {
         by: Option<(&User, &RequestMeta)>,
     ) -> Result<(), SigningError> {
         let resend = by.is_some();
-        let token = new_token();
+        let token = new_token(&*self.inner.entropy);
         let now = self.inner.clock.now().as_micros();
         if !repo::issue_link(&self.inner.pool, id, &recipient.id, &token.hash(), !resend, now).await? {
             if !resend {
@@ -571,7 +572,7 @@ impl Documents {
             }
             otp::OtpRefusal::Exhausted => conflict(e.to_string()),
         })?;
-        let code = otp::code_from_random(rand::random::<u32>());
+        let code = otp::code_from_random(self.inner.entropy.u32());
         let state = OtpState {
             code_hash: otp::code_hash(rid, &code),
             issued_at: now,
@@ -941,10 +942,8 @@ fn recipient_key(r: &RecipientRow) -> String {
     format!("{}/{}", r.document_id, r.id)
 }
 
-fn new_token() -> SigningToken {
-    let mut bytes = [0u8; attesta_core::signing::token::TOKEN_BYTES];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    SigningToken::from_random(bytes)
+fn new_token(entropy: &dyn attesta_core::ports::Entropy) -> SigningToken {
+    SigningToken::from_random(entropy.bytes())
 }
 
 fn browser_geolocation(lat: f64, lon: f64) -> Result<Geolocation, SigningError> {
