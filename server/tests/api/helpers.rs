@@ -217,6 +217,16 @@ impl TestApp {
         sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&self.pool).await.expect("count")
     }
 
+    /// Events of documents in the log (the instance chain's left out: the keys in use at start,
+    /// the owner's account, and so on).
+    pub async fn document_events(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE document_id != ?1")
+            .bind(attesta_core::evidence::INSTANCE_CHAIN_ID)
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+
     /// Files under the data folder's `dir`, recursively (blobs, spool).
     pub fn files_in(&self, dir: &str) -> Vec<std::path::PathBuf> {
         fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
