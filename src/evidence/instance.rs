@@ -220,7 +220,7 @@ pub struct SessionRevoked {
 }
 
 /// `instance.keys_configured`: the keys this instance signs with, as it started: appended at a
-/// start when they differ from the last such event (so the first event of every instance chain).
+/// start when they differ from the last such event (so at the first start, and after a change).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeysConfigured {
@@ -470,5 +470,20 @@ mod tests {
         shorter.events.pop();
         let report = verify_package_json(shorter.to_json().as_bytes(), Some(&key)).expect("readable");
         assert_eq!(report.verdict(), Verdict::Invalid);
+    }
+
+    /// The browser's `/verify` page and `attesta verify` go through this one entry point.
+    #[cfg(feature = "pdf")]
+    #[test]
+    fn the_verify_page_and_cli_entry_point_accepts_an_instance_package_alone() {
+        use super::super::sealed::{Inputs, verify_document_detailed};
+        use super::super::verify::Verdict;
+        let package = instance_package(|_| no_file_sha256(), INSTANCE_CHAIN_ID).expect("package");
+        let key = super::super::VerifierKey::parse(&package.log.verifier_key).expect("key");
+        let json = package.to_json();
+        let inputs = Inputs { pdf: None, package: Some(json.as_bytes()), log_key: Some(&key), seal_anchors: &[] };
+        let verification = verify_document_detailed(inputs).expect("readable");
+        assert_eq!(verification.report.verdict(), Verdict::Valid, "{}", verification.report);
+        assert_eq!(verification.summary.title, None);
     }
 }
