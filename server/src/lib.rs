@@ -87,6 +87,11 @@ impl Application {
         Self::build_with_ports(config, Ports::system()).await
     }
 
+    /// `build` with `clock` (tests move it) and the system's random source.
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        Self::build_with_ports(config, Ports { clock, ..Ports::system() }).await
+    }
+
     /// `build` with the clock and random source every service reads (tests move the one and
     /// seed the other).
     pub async fn build_with_ports(config: Config, ports: Ports) -> anyhow::Result<Self> {
