@@ -5,6 +5,7 @@
 //! password has at least 12 characters; login failures are throttled per account and per
 //! client address, and a throttled attempt is refused before the password is even checked.
 
+use crate::evidence::Acting;
 use crate::ports::{AccountStore, Clock, PasswordHasher, StoreError, ThrottleKey};
 use crate::throttle::{ThrottleDecision, ThrottlePolicy};
 use crate::time::Timestamp;
@@ -265,38 +266,54 @@ impl AccountService {
         Ok(self.store.count_users().await? == 0)
     }
 
-    /// Creates the owner; refused once any user exists.
-    pub async fn set_up_owner(&self, name: &str, email: &str, password: &str) -> Result<User, AccountError> {
+    /// Creates the owner; refused once any user exists. `by` is who the evidence names (the
+    /// server, with the request's details: the owner does not exist before this).
+    pub async fn set_up_owner(
+        &self,
+        name: &str,
+        email: &str,
+        password: &str,
+        by: &Acting,
+    ) -> Result<User, AccountError> {
         let new = self.new_user(name, email, Role::Owner)?;
         let password = NewPassword::parse(password)?;
         let hash = self.hasher.hash(password.expose())?;
-        self.store.insert_user(&new, Some(&hash), true).await?.ok_or(AccountError::AlreadySetUp)
+        self.store.insert_user(&new, Some(&hash), true, by).await?.ok_or(AccountError::AlreadySetUp)
     }
 
     /// Creates a user with the given role (from the command line or, later, an admin page).
     /// The first user is always made the owner, whatever role was asked for.
-    pub async fn create_user(&self, name: &str, email: &str, password: &str, role: Role) -> Result<User, AccountError> {
+    pub async fn create_user(
+        &self,
+        name: &str,
+        email: &str,
+        password: &str,
+        role: Role,
+        by: &Acting,
+    ) -> Result<User, AccountError> {
         let new = self.new_user(name, email, role)?;
         let password = NewPassword::parse(password)?;
         let hash = self.hasher.hash(password.expose())?;
         if let Some(owner) =
-            self.store.insert_user(&NewUser { role: Role::Owner, ..new.clone() }, Some(&hash), true).await?
+            self.store.insert_user(&NewUser { role: Role::Owner, ..new.clone() }, Some(&hash), true, by).await?
         {
             return Ok(owner);
         }
-        self.store.insert_user(&new, Some(&hash), false).await?.ok_or(AccountError::EmailTaken)
+        self.store.insert_user(&new, Some(&hash), false, by).await?.ok_or(AccountError::EmailTaken)
     }
 
     /// Creates the account of someone signing in through SSO for the first time: a member, or
     /// the owner when the instance has no user yet (as `create_user` does), and without a
     /// password, so only SSO signs it in. The caller has checked that SSO may create it
     /// (`crate::sso::decide`).
-    pub async fn create_sso_user(&self, name: &str, email: &EmailAddress) -> Result<User, AccountError> {
+    pub async fn create_sso_user(&self, name: &str, email: &EmailAddress, by: &Acting) -> Result<User, AccountError> {
         let new = self.new_user(name, email.as_str(), Role::Member)?;
-        if let Some(owner) = self.store.insert_user(&NewUser { role: Role::Owner, ..new.clone() }, None, true).await? {
+        if let Some(owner) =
+            self.store.insert_user(&NewUser { role: Role::Owner, ..new.clone() }, None, true, by).await?
+        {
             return Ok(owner);
         }
-        self.store.insert_user(&new, None, false).await?.ok_or(AccountError::EmailTaken)
+        self.store.insert_user(&new, None, false, by).await?.ok_or(AccountError::EmailTaken)
     }
 
     /// The user with this email, if any (SSO looks for a local account to link).
@@ -372,10 +389,17 @@ impl AccountService {
 
     /// Disables or re-enables `target`. Disabling ends every session of the target at once.
     /// See [`may_disable`] for who may.
-    pub async fn set_disabled(&self, actor: &User, target: UserId, disabled: bool) -> Result<User, AccountError> {
+    /// `by` is `actor` with the request's details, as the evidence names them.
+    pub async fn set_disabled(
+        &self,
+        actor: &User,
+        target: UserId,
+        disabled: bool,
+        by: &Acting,
+    ) -> Result<User, AccountError> {
         let current = self.store.user_by_id(target).await?.ok_or(AccountError::UnknownUser)?;
         may_disable(actor, &current)?;
-        self.store.set_disabled(target, disabled).await?.ok_or(AccountError::UnknownUser)
+        self.store.set_disabled(target, disabled, by).await?.ok_or(AccountError::UnknownUser)
     }
 
     /// Ends every session of `user`, on every device ("sign out everywhere").

@@ -2,7 +2,7 @@
 //!
 //! This crate has no web framework, database or async runtime in it, and it compiles to
 //! `wasm32-unknown-unknown` so the browser can run the same code as the server. The outside
-//! world reaches it only through the ports in [`ports`] (storage, clock, password hashing),
+//! world reaches it only through the ports in [`ports`] (storage, clock, randomness, password hashing),
 //! which the `server` crate implements.
 
 #![forbid(unsafe_code)]
@@ -12,6 +12,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod ceremony;
 pub mod documents;
+pub mod entropy;
 pub mod evidence;
 pub mod ports;
 #[cfg(feature = "pdf")]

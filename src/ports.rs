@@ -4,8 +4,11 @@
 //! implement them in memory. Every implementation must be safe to share between tasks.
 
 use crate::accounts::{EmailAddress, NewUser, User, UserId};
+use crate::evidence::Acting;
 use crate::time::Timestamp;
 use async_trait::async_trait;
+
+pub use crate::entropy::Entropy;
 
 /// Where time comes from. The server uses the system clock; tests use a clock they move.
 pub trait Clock: Send + Sync {
@@ -49,12 +52,14 @@ pub trait AccountStore: Send + Sync {
     /// in the same transaction, so two simultaneous setups cannot both create an owner.
     /// Returns `Ok(None)` when the email is taken or, with `only_if_empty`, when a user exists.
     /// `password_hash` is `None` for an account that signs in only through SSO: no password can
-    /// ever match it (never a made-up hash that someone could guess).
+    /// ever match it (never a made-up hash that someone could guess). The creation is recorded
+    /// as `user.created` by `by` ([`crate::evidence::instance`]), in the same transaction.
     async fn insert_user(
         &self,
         user: &NewUser,
         password_hash: Option<&str>,
         only_if_empty: bool,
+        by: &Acting,
     ) -> Result<Option<User>, StoreError>;
     async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<StoredUser>, StoreError>;
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
@@ -65,7 +70,8 @@ pub trait AccountStore: Send + Sync {
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
     /// Sets whether `id` is disabled; disabling also bumps the session generation, in the same
     /// statement, so no session of theirs outlives it. `None` when there is no such user.
-    async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError>;
+    /// Recorded as `user.disabled` or `user.enabled` by `by`, in the same transaction.
+    async fn set_disabled(&self, id: UserId, disabled: bool, by: &Acting) -> Result<Option<User>, StoreError>;
     /// Bumps the session generation of `id`: every session started before ends.
     async fn bump_session_generation(&self, id: UserId) -> Result<(), StoreError>;
 }

@@ -8,6 +8,8 @@
 //! session on its next request, on whatever server process serves it.
 
 use crate::accounts::UserId;
+use crate::evidence::Acting;
+pub use crate::evidence::instance::RevokeReason;
 use crate::ports::StoreError;
 use crate::time::Timestamp;
 use async_trait::async_trait;
@@ -92,9 +94,25 @@ pub trait SessionRegistry: Send + Sync {
         user_agent: Option<&str>,
     ) -> Result<(), StoreError>;
     /// Revokes one session of `user`; `false` when there is no such live session of theirs.
-    async fn revoke(&self, user: UserId, handle: &SessionHandle, at: Timestamp) -> Result<bool, StoreError>;
-    /// Revokes every session of `user` except `keep`; returns how many were ended.
-    async fn revoke_all(&self, user: UserId, keep: Option<&SessionHandle>, at: Timestamp) -> Result<u64, StoreError>;
+    /// Recorded as `session.revoked` by `by` for `reason`, in the same transaction.
+    async fn revoke(
+        &self,
+        user: UserId,
+        handle: &SessionHandle,
+        at: Timestamp,
+        by: &Acting,
+        reason: RevokeReason,
+    ) -> Result<bool, StoreError>;
+    /// Revokes every session of `user` except `keep`; returns how many were ended. Recorded
+    /// as one `session.revoked` by `by` for `reason`, in the same transaction.
+    async fn revoke_all(
+        &self,
+        user: UserId,
+        keep: Option<&SessionHandle>,
+        at: Timestamp,
+        by: &Acting,
+        reason: RevokeReason,
+    ) -> Result<u64, StoreError>;
     /// The records of `user` not revoked and seen since `seen_since`, most recent first.
     async fn list(&self, user: UserId, seen_since: Timestamp) -> Result<Vec<SessionRecord>, StoreError>;
     /// Deletes records that can no longer let anyone in (revoked, or last seen before `before`).

@@ -117,7 +117,11 @@ fn values(layout: &Draft) -> BTreeMap<String, serde_json::Value> {
 async fn package(dir: &Path) -> attesta_core::evidence::EvidencePackage {
     let url = format!("sqlite://{}", dir.join("bench.db").display());
     let pool = attesta_server::store::sqlite::connect(&url, 4).await.expect("db");
-    let log = EvidenceLog::start(pool, LogSigner::from_seed(KeyName::parse("bench.test/log").expect("name"), &[9; 32]));
+    let log = EvidenceLog::start(
+        pool,
+        LogSigner::from_seed(KeyName::parse("bench.test/log").expect("name"), &[9; 32]),
+        std::sync::Arc::new(attesta_core::entropy::SeededEntropy::new(1)),
+    );
     let doc = DocumentId::parse("bench-doc").expect("id");
     let person = PersonalData {
         name: Some(Text::new("Bob Builder").expect("text")),
@@ -195,7 +199,7 @@ fn main() {
     ];
     let now = Timestamp::from_micros(1_795_329_000_000_000);
     let names = SealNames { instance: "bench.example.test".to_owned(), organization: "Bench".to_owned() };
-    let made = identity::generate(&names, now).expect("identity");
+    let made = identity::generate(&names, now, &attesta_core::entropy::SeededEntropy::new(1)).expect("identity");
     let identity =
         SealIdentity::from_pem(format!("{}{}", made.seal_pem, made.ca_pem).as_bytes(), &made.seal_key_pem).expect("id");
     let write = |name: &str, text: &str| {

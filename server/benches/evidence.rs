@@ -43,7 +43,7 @@ async fn fresh_log(dir: &std::path::Path) -> EvidenceLog {
     let url = format!("sqlite://{}", dir.join("bench.db").display());
     let pool = attesta_server::store::sqlite::connect(&url, 8).await.expect("db");
     let signer = LogSigner::from_seed(KeyName::parse("bench.test/log").expect("name"), &[9; 32]);
-    EvidenceLog::start(pool, signer)
+    EvidenceLog::start(pool, signer, std::sync::Arc::new(attesta_core::entropy::SeededEntropy::new(1)))
 }
 
 /// Appends `total` events from `appenders` concurrent tasks, one document per task.

@@ -36,7 +36,7 @@ fn main() {
     let work = tempfile::tempdir().expect("temp dir");
     let now = Timestamp::from_micros(1_795_329_000_000_000);
     let names = SealNames { instance: "bench.example.test".to_owned(), organization: "Bench".to_owned() };
-    let made = identity::generate(&names, now).expect("identity");
+    let made = identity::generate(&names, now, &attesta_core::entropy::SeededEntropy::new(1)).expect("identity");
     let chain = format!("{}{}", made.seal_pem, made.ca_pem);
     let identity = SealIdentity::from_pem(chain.as_bytes(), &made.seal_key_pem).expect("loads");
     let key = write(work.path(), "seal.key", made.seal_key_pem.as_bytes());

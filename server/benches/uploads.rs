@@ -56,6 +56,8 @@ async fn run() {
     let app = Application::build(config).await.expect("server");
     let base = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool();
+    let ports = attesta_server::Ports::system();
+    let instance = attesta_server::evidence::InstanceLog::new(app.evidence(), ports.clone());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
 
     let client = reqwest::Client::builder()
@@ -81,7 +83,10 @@ async fn run() {
     assert!(r.status().is_success() || r.status().is_redirection());
     let owner: i64 = sqlx::query_scalar("SELECT id FROM users").fetch_one(&pool).await.expect("owner");
     let scopes = attesta_core::api_keys::Scopes::parse("send").expect("scopes");
-    let (key, _) = attesta_server::api::keys::create(&pool, owner, "bench", &scopes, 1).await.expect("key");
+    let by = attesta_core::evidence::Acting::operator();
+    let (key, _) = attesta_server::api::keys::create(&instance, &*ports.entropy, &by, owner, "bench", &scopes, 1)
+        .await
+        .expect("key");
     let key = key.expose();
 
     large_pdf_through_the_api(&base, &key, data.path()).await;

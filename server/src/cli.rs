@@ -2,15 +2,13 @@
 //!
 //! Exit codes: 0 success, 1 the operation failed, 2 bad usage or configuration.
 
-use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::evidence::EvidenceLog;
-use crate::{Application, shutdown_signal, telemetry};
+use crate::evidence::{EvidenceLog, InstanceLog};
+use crate::{Application, Ports, shutdown_signal, telemetry};
 use attesta_core::Role;
 use attesta_core::evidence::sealed::{Inputs, verify_document_detailed};
 use attesta_core::evidence::verify::Verdict;
 use attesta_core::evidence::{DocumentId, VerifierKey};
-use attesta_core::ports::Clock as _;
 use clap::{Parser, Subcommand};
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -110,11 +108,15 @@ pub enum LogCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum EvidenceCommand {
-    /// Print the evidence package of a document (JSON), against a checkpoint covering all its
-    /// events.
+    /// Print the evidence package of a document (JSON), or with --instance of the instance
+    /// chain (its administrative acts), against a checkpoint covering all its events.
     Export {
         /// The document's id.
-        document_id: String,
+        #[arg(required_unless_present = "instance", conflicts_with = "instance")]
+        document_id: Option<String>,
+        /// Export the instance chain: users, API keys, webhooks, sessions and keys in use.
+        #[arg(long)]
+        instance: bool,
     },
 }
 
@@ -156,10 +158,12 @@ pub fn main() -> ExitCode {
         }
     };
     let config = loaded.config;
+    // Time and randomness for every command, built once.
+    let ports = Ports::system();
     match cli.command {
-        Command::Serve => runtime.block_on(serve(config)),
+        Command::Serve => runtime.block_on(serve(config, ports)),
         Command::User(UserCommand::Create { email, name, role }) => {
-            runtime.block_on(create_user(config, &email, &name, &role))
+            runtime.block_on(create_user(config, &ports, &email, &name, &role))
         }
         Command::Config => {
             print!("{}", config.to_redacted_toml());
@@ -168,30 +172,37 @@ pub fn main() -> ExitCode {
         Command::Verify { package, pdf, log_key, seal_ca } => {
             verify(package.as_deref(), pdf.as_deref(), log_key.as_deref(), seal_ca.as_deref())
         }
-        Command::Log(LogCommand::Verify) => either(runtime.block_on(log_verify(config))),
-        Command::Log(LogCommand::Checkpoint) => either(runtime.block_on(log_checkpoint(config))),
-        Command::Log(LogCommand::Key) => either(runtime.block_on(log_key(config))),
-        Command::Evidence(EvidenceCommand::Export { document_id }) => {
-            either(runtime.block_on(export(config, &document_id)))
+        Command::Log(LogCommand::Verify) => either(runtime.block_on(log_verify(config, &ports))),
+        Command::Log(LogCommand::Checkpoint) => either(runtime.block_on(log_checkpoint(config, &ports))),
+        Command::Log(LogCommand::Key) => either(runtime.block_on(log_key(config, &ports))),
+        Command::Evidence(EvidenceCommand::Export { document_id, instance }) => {
+            either(runtime.block_on(export(config, &ports, document_id.as_deref(), instance)))
         }
         Command::Storage(StorageCommand::GenerateKey) => {
-            let key = attesta_core::storage::envelope::MasterKey::generate(&mut rand::rngs::OsRng);
+            let key =
+                attesta_core::storage::envelope::MasterKey::generate(&mut attesta_core::entropy::rng(&*ports.entropy));
             println!("{}", key.to_base64().as_str());
             ExitCode::SUCCESS
         }
-        Command::Storage(StorageCommand::RotateKey) => either(runtime.block_on(rotate_key(config))),
+        Command::Storage(StorageCommand::RotateKey) => either(runtime.block_on(rotate_key(config, &ports))),
         Command::ApiKey(ApiKeyCommand::Create { email, name, scopes }) => {
-            either(runtime.block_on(create_api_key(config, &email, &name, &scopes)))
+            either(runtime.block_on(create_api_key(config, &ports, &email, &name, &scopes)))
         }
     }
 }
 
-async fn create_api_key(config: Config, email: &str, name: &str, scopes: &str) -> Result<ExitCode, ExitCode> {
+async fn create_api_key(
+    config: Config,
+    ports: &Ports,
+    email: &str,
+    name: &str,
+    scopes: &str,
+) -> Result<ExitCode, ExitCode> {
     let email = attesta_core::EmailAddress::parse(email).map_err(|e| failed(2, format!("--email: {e}")))?;
     let scopes = attesta_core::api_keys::Scopes::parse(scopes).map_err(|e| failed(2, format!("--scopes: {e}")))?;
-    let pool = crate::open_database(&config).await.map_err(|e| failed(2, format!("{e:#}")))?;
-    let now = SystemClock.now().as_micros();
-    match crate::api::keys::create_for_email(&pool, &email, name, &scopes, now).await {
+    let instance = InstanceLog::new(open_log(&config, ports).await?, ports.clone());
+    let now = ports.clock.now().as_micros();
+    match crate::api::keys::create_for_email(&instance, &*ports.entropy, &email, name, &scopes, now).await {
         Ok((key, _)) => {
             println!("{}", key.expose());
             Ok(ExitCode::SUCCESS)
@@ -202,10 +213,11 @@ async fn create_api_key(config: Config, email: &str, name: &str, scopes: &str) -
     }
 }
 
-async fn rotate_key(config: Config) -> Result<ExitCode, ExitCode> {
-    let keyring = crate::storage::keyring(&config).map_err(|e| failed(2, format!("{e:#}")))?;
+async fn rotate_key(config: Config, ports: &Ports) -> Result<ExitCode, ExitCode> {
+    let keyring = crate::storage::keyring(&config, &*ports.entropy).map_err(|e| failed(2, format!("{e:#}")))?;
     let pool = crate::open_database(&config).await.map_err(|e| failed(2, format!("{e:#}")))?;
-    let report = crate::storage::rotate(&pool, &keyring).await.map_err(|e| failed(1, format!("{e:#}")))?;
+    let report =
+        crate::storage::rotate(&pool, &keyring, &*ports.entropy).await.map_err(|e| failed(1, format!("{e:#}")))?;
     println!(
         "master key {}: {} re-wrapped, {} already current, {} failed",
         keyring.current().id(),
@@ -288,13 +300,13 @@ fn failed(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-async fn open_log(config: &Config) -> Result<EvidenceLog, ExitCode> {
+async fn open_log(config: &Config, ports: &Ports) -> Result<EvidenceLog, ExitCode> {
     let pool = crate::open_database(config).await.map_err(|e| failed(2, format!("{e:#}")))?;
-    crate::open_evidence(config, pool).await.map_err(|e| failed(2, format!("{e:#}")))
+    crate::open_evidence(config, pool, ports).await.map_err(|e| failed(2, format!("{e:#}")))
 }
 
-async fn log_verify(config: Config) -> Result<ExitCode, ExitCode> {
-    let log = open_log(&config).await?;
+async fn log_verify(config: Config, ports: &Ports) -> Result<ExitCode, ExitCode> {
+    let log = open_log(&config, ports).await?;
     let mut last_report = std::time::Instant::now();
     let started = std::time::Instant::now();
     let progress = |done: u64, total: u64| {
@@ -319,29 +331,38 @@ async fn log_verify(config: Config) -> Result<ExitCode, ExitCode> {
     }
 }
 
-async fn log_checkpoint(config: Config) -> Result<ExitCode, ExitCode> {
-    let log = open_log(&config).await?;
-    let checkpoint = log.checkpoint(SystemClock.now().as_micros()).await.map_err(|e| failed(1, e))?;
+async fn log_checkpoint(config: Config, ports: &Ports) -> Result<ExitCode, ExitCode> {
+    let log = open_log(&config, ports).await?;
+    let checkpoint = log.checkpoint(ports.clock.now().as_micros()).await.map_err(|e| failed(1, e))?;
     print!("{}", checkpoint.note);
     Ok(ExitCode::SUCCESS)
 }
 
-async fn log_key(config: Config) -> Result<ExitCode, ExitCode> {
-    let log = open_log(&config).await?;
+async fn log_key(config: Config, ports: &Ports) -> Result<ExitCode, ExitCode> {
+    let log = open_log(&config, ports).await?;
     println!("{}", log.signer().verifier_key());
     Ok(ExitCode::SUCCESS)
 }
 
-async fn export(config: Config, document_id: &str) -> Result<ExitCode, ExitCode> {
-    let id = DocumentId::parse(document_id).map_err(|e| failed(2, format!("document id: {e}")))?;
-    let log = open_log(&config).await?;
-    let package = log.package(&id, SystemClock.now().as_micros()).await.map_err(|e| failed(1, e))?;
+async fn export(
+    config: Config,
+    ports: &Ports,
+    document_id: Option<&str>,
+    instance: bool,
+) -> Result<ExitCode, ExitCode> {
+    let id = match (document_id, instance) {
+        (_, true) => attesta_core::evidence::instance_chain_id(),
+        (Some(id), false) => DocumentId::parse(id).map_err(|e| failed(2, format!("document id: {e}")))?,
+        (None, false) => return Err(failed(2, "give a document id, or --instance")),
+    };
+    let log = open_log(&config, ports).await?;
+    let package = log.package(&id, ports.clock.now().as_micros()).await.map_err(|e| failed(1, e))?;
     println!("{}", package.to_json());
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(config: Config) -> ExitCode {
-    let app = match Application::build(config).await {
+async fn serve(config: Config, ports: Ports) -> ExitCode {
+    let app = match Application::build_with_ports(config, ports).await {
         Ok(app) => app,
         Err(e) => {
             tracing::error!("cannot start: {e:#}");
@@ -361,7 +382,7 @@ async fn serve(config: Config) -> ExitCode {
     }
 }
 
-async fn create_user(config: Config, email: &str, name: &str, role: &str) -> ExitCode {
+async fn create_user(config: Config, ports: &Ports, email: &str, name: &str, role: &str) -> ExitCode {
     let role = match Role::parse(role) {
         Ok(r) => r,
         Err(e) => {
@@ -376,14 +397,14 @@ async fn create_user(config: Config, email: &str, name: &str, role: &str) -> Exi
             return ExitCode::from(2);
         }
     };
-    let service = match crate::account_service(&config).await {
+    let service = match crate::account_service(&config, ports).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("attesta: {e:#}");
             return ExitCode::FAILURE;
         }
     };
-    match service.create_user(name, email, &password, role).await {
+    match service.create_user(name, email, &password, role, &attesta_core::evidence::Acting::operator()).await {
         Ok(user) => {
             println!("created {} <{}> as {}", user.name.as_str(), user.email, user.role);
             ExitCode::SUCCESS

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod documents;
+pub mod entropy;
 pub mod evidence;
 pub mod geo;
 pub mod http;
@@ -25,7 +26,7 @@ use crate::http::{client_address, csrf, health, metrics, rate_limit, request_id,
 use anyhow::Context as _;
 use attesta_app::ssr::ServerContext;
 use attesta_app::{App, shell};
-use attesta_core::ports::Clock as _;
+use attesta_core::ports::{Clock, Entropy};
 use attesta_core::{AccountService, ThrottlePolicy};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -49,6 +50,21 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore as SessionStore;
 
+/// Time and randomness, built once at start-up and handed to every service that reads them:
+/// the system's in production, a clock the test moves and a seeded source in tests.
+#[derive(Clone)]
+pub struct Ports {
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+}
+
+impl Ports {
+    /// The system clock and the operating system's random generator.
+    pub fn system() -> Self {
+        Self { clock: Arc::new(clock::SystemClock), entropy: Arc::new(entropy::OsEntropy) }
+    }
+}
+
 /// A server bound to its port, ready to run.
 pub struct Application {
     listener: TcpListener,
@@ -62,16 +78,23 @@ pub struct Application {
     documents: documents::Documents,
     session_policy: attesta_core::sessions::SessionPolicy,
     webhooks: Option<webhooks::Webhooks>,
+    ports: Ports,
 }
 
 impl Application {
     /// Opens the database, applies migrations, binds the listener and assembles the routes.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        Self::build_with_clock(config, Arc::new(clock::SystemClock)).await
+        Self::build_with_ports(config, Ports::system()).await
     }
 
-    /// `build` with the clock accounts, sessions and SSO read (tests move it).
-    pub async fn build_with_clock(config: Config, clock: Arc<dyn attesta_core::ports::Clock>) -> anyhow::Result<Self> {
+    /// `build` with `clock` (tests move it) and the system's random source.
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        Self::build_with_ports(config, Ports { clock, ..Ports::system() }).await
+    }
+
+    /// `build` with the clock and random source every service reads (tests move the one and
+    /// seed the other).
+    pub async fn build_with_ports(config: Config, ports: Ports) -> anyhow::Result<Self> {
         let pool = open_database(&config).await?;
         let addr = SocketAddr::new(config.server.host, config.server.port);
         let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
@@ -81,20 +104,25 @@ impl Application {
             None => format!("http://{bound}"),
         };
 
-        let evidence = open_evidence(&config, pool.clone()).await?;
+        let evidence = open_evidence(&config, pool.clone(), &ports).await?;
         // There is always a checkpoint to serve, from the empty log onwards.
-        evidence.checkpoint(clock::SystemClock.now().as_micros()).await.context("signing the first checkpoint")?;
-        let sealer = open_sealer(&config)?;
+        evidence.checkpoint(ports.clock.now().as_micros()).await.context("signing the first checkpoint")?;
+        let sealer = open_sealer(&config, &ports)?;
+        let instance = evidence::InstanceLog::new(evidence.clone(), ports.clone());
+        // The keys this start signs with, in the instance chain (when they changed).
+        instance.record_keys(keys_configured(&evidence, &sealer)).await.context("recording the keys in use")?;
 
         let session_store = SessionStore::new(pool.clone()).with_table_name("sessions").map_err(anyhow::Error::msg)?;
         session_store.migrate().await.context("creating the sessions table")?;
 
-        let documents = open_documents(&config, pool.clone(), evidence.clone(), &public_origin, sealer.clone()).await?;
-        let hooks = open_webhooks(&config, pool.clone())?;
-        let accounts = accounts(&config, pool.clone(), clock.clone());
+        let documents =
+            open_documents(&config, pool.clone(), evidence.clone(), &public_origin, sealer.clone(), &ports).await?;
+        let hooks = open_webhooks(&config, pool.clone(), instance.clone(), &ports)?;
+        let accounts = accounts(&config, pool.clone(), instance.clone(), &ports);
         let sso = match config.sso.enabled() {
             true => {
-                let sso = sso::Sso::new(&config.sso, &public_origin, pool.clone(), accounts.clone(), clock)?;
+                let sso =
+                    sso::Sso::new(&config.sso, &public_origin, pool.clone(), accounts.clone(), ports.clock.clone())?;
                 tracing::info!(issuer = sso.issuer(), only = config.sso.only, "single sign-on");
                 Some(sso)
             }
@@ -111,6 +139,8 @@ impl Application {
             evidence.clone(),
             documents.clone(),
             hooks.clone(),
+            instance,
+            &ports,
         );
         let checkpoint_interval = config.evidence.checkpoint_interval;
         let session_policy = config.auth.session_policy();
@@ -126,6 +156,7 @@ impl Application {
             documents,
             session_policy,
             webhooks: config.webhooks.enabled.then_some(hooks),
+            ports,
         })
     }
 
@@ -160,10 +191,13 @@ impl Application {
             let store = self.session_store.clone();
             tokio::spawn(store.continuously_delete_expired(tokio::time::Duration::from_secs(600)))
         };
-        let registry_sweeper = tokio::spawn(purge_session_records(self.pool.clone(), self.session_policy));
-        let checkpointer = tokio::spawn(sign_checkpoints(self.evidence.clone(), self.checkpoint_interval));
+        let registry_sweeper =
+            tokio::spawn(purge_session_records(self.pool.clone(), self.session_policy, self.ports.clock.clone()));
+        let checkpointer =
+            tokio::spawn(sign_checkpoints(self.evidence.clone(), self.checkpoint_interval, self.ports.clock.clone()));
         let completer = tokio::spawn(finish_completions(self.documents.clone()));
-        let orphan_sweeper = tokio::spawn(sweep_orphans(self.pool.clone(), self.documents.clone()));
+        let orphan_sweeper =
+            tokio::spawn(sweep_orphans(self.pool.clone(), self.documents.clone(), self.ports.clock.clone()));
         let deliverer = self.webhooks.clone().map(|w| tokio::spawn(webhooks::worker::run(w, self.evidence.commits())));
         let result = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
@@ -200,19 +234,14 @@ async fn finish_completions(documents: documents::Documents) {
 }
 
 /// Removes the files stopped processes left behind (`blob::sweep`): at start, then every hour.
-async fn sweep_orphans(pool: SqlitePool, documents: documents::Documents) {
+async fn sweep_orphans(pool: SqlitePool, documents: documents::Documents, clock: Arc<dyn Clock>) {
     let mut ticks = tokio::time::interval(std::time::Duration::from_secs(3600));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let swept = blob::sweep::sweep(
-            &pool,
-            documents.blobs().as_ref(),
-            documents.spool_dir(),
-            &clock::SystemClock,
-            blob::sweep::GRACE,
-        )
-        .await;
+        let swept =
+            blob::sweep::sweep(&pool, documents.blobs().as_ref(), documents.spool_dir(), &*clock, blob::sweep::GRACE)
+                .await;
         if let Err(e) = swept {
             tracing::warn!(error = %e, "sweeping orphan files");
         }
@@ -220,15 +249,13 @@ async fn sweep_orphans(pool: SqlitePool, documents: documents::Documents) {
 }
 
 /// Deletes session records that can no longer let anyone in (revoked or idle), every ten minutes.
-async fn purge_session_records(pool: SqlitePool, policy: attesta_core::sessions::SessionPolicy) {
-    use attesta_core::sessions::SessionRegistry as _;
-    let registry = store::sessions::SqliteSessions::new(pool);
+async fn purge_session_records(pool: SqlitePool, policy: attesta_core::sessions::SessionPolicy, clock: Arc<dyn Clock>) {
     let mut ticks = tokio::time::interval(std::time::Duration::from_secs(600));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let cutoff = policy.idle_cutoff(clock::SystemClock.now());
-        match registry.purge(cutoff).await {
+        let cutoff = policy.idle_cutoff(clock.now());
+        match store::sessions::purge(&pool, cutoff).await {
             Ok(n) if n > 0 => tracing::debug!(records = n, "purged ended sessions"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "purging ended sessions failed"),
@@ -237,13 +264,13 @@ async fn purge_session_records(pool: SqlitePool, policy: attesta_core::sessions:
 }
 
 /// Signs a checkpoint every `interval` (a no-op when nothing was appended since the last).
-async fn sign_checkpoints(log: evidence::EvidenceLog, interval: std::time::Duration) {
+async fn sign_checkpoints(log: evidence::EvidenceLog, interval: std::time::Duration, clock: Arc<dyn Clock>) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        match log.checkpoint(clock::SystemClock.now().as_micros()).await {
+        match log.checkpoint(clock.now().as_micros()).await {
             Ok(c) => tracing::debug!(tree_size = c.tree_size, "checkpoint"),
             Err(e) => tracing::error!(error = %e, "signing a checkpoint failed"),
         }
@@ -259,7 +286,7 @@ pub async fn open_database(config: &Config) -> anyhow::Result<SqlitePool> {
 ///
 /// The log's name is fixed at its first start and kept in the key file (see
 /// [`evidence::keys::load_or_create`]); the latest stored checkpoint's origin must match it.
-pub async fn open_evidence(config: &Config, pool: SqlitePool) -> anyhow::Result<evidence::EvidenceLog> {
+pub async fn open_evidence(config: &Config, pool: SqlitePool, ports: &Ports) -> anyhow::Result<evidence::EvidenceLog> {
     use evidence::keys::ConfiguredName;
     let name = attesta_core::evidence::KeyName::parse(&config.log_name())
         .map_err(|e| anyhow::anyhow!("evidence.log_name: {e}"))?;
@@ -275,15 +302,34 @@ pub async fn open_evidence(config: &Config, pool: SqlitePool) -> anyhow::Result<
         .await
         .context("reading the latest checkpoint")?;
     let origin = latest.as_deref().and_then(|note| note.split('\n').next()).map(str::to_owned);
-    let signer = evidence::keys::load_or_create(&config.evidence.log_key_file, &configured, origin.as_deref())?;
-    Ok(evidence::EvidenceLog::start(pool, signer))
+    let signer =
+        evidence::keys::load_or_create(&config.evidence.log_key_file, &configured, origin.as_deref(), &*ports.entropy)?;
+    Ok(evidence::EvidenceLog::start(pool, signer, ports.entropy.clone()))
 }
 
 /// The document sealer: the configured seal identity, or the embedded one (made on first run).
-pub fn open_sealer(config: &Config) -> anyhow::Result<seal::Sealer> {
-    let sealer = seal::Sealer::from_config(&config.seal, &config.public_host(), clock::SystemClock.now())?;
+pub fn open_sealer(config: &Config, ports: &Ports) -> anyhow::Result<seal::Sealer> {
+    let sealer =
+        seal::Sealer::from_config(&config.seal, &config.public_host(), ports.clock.now(), ports.entropy.clone())?;
     tracing::info!(seal = %sealer.subject(), tsa = sealer.tsa_url().as_deref().unwrap_or("none"), "document seal");
     Ok(sealer)
+}
+
+/// What `instance.keys_configured` records: the public halves only.
+pub fn keys_configured(
+    evidence: &evidence::EvidenceLog,
+    sealer: &seal::Sealer,
+) -> attesta_core::evidence::instance::KeysConfigured {
+    attesta_core::evidence::instance::KeysConfigured {
+        log_key: evidence.signer().verifier_key().to_string(),
+        seal_certificate_sha256: sealer.certificate_sha256(),
+        seal_anchors_sha256: sealer
+            .trust_anchors_der()
+            .iter()
+            .map(|der| attesta_core::evidence::Sha256::digest(der))
+            .collect(),
+        tsa_url: sealer.tsa_url(),
+    }
 }
 
 /// The document service over the configured storage.
@@ -293,8 +339,9 @@ pub async fn open_documents(
     evidence: evidence::EvidenceLog,
     public_origin: &str,
     sealer: seal::Sealer,
+    ports: &Ports,
 ) -> anyhow::Result<documents::Documents> {
-    let mailer = mail::Mailer::from_config(config)?;
+    let mailer = mail::Mailer::from_config(config, ports)?;
     tracing::info!(mail = %mailer.describe(), "outgoing mail");
     let disclosure_template = match &config.signing.disclosure_file {
         Some(path) => std::fs::read_to_string(path)
@@ -309,14 +356,15 @@ pub async fn open_documents(
         pool,
         evidence,
         blobs: storage::blob_store(config).await?,
-        keyring: Arc::new(storage::keyring(config)?),
+        keyring: Arc::new(storage::keyring(config, &*ports.entropy)?),
         geo,
         limits: attesta_core::documents::UploadLimits {
             max_bytes: config.documents.max_upload_bytes,
             max_pages: config.documents.max_pages,
         },
         spool_dir: config.storage.spool_dir.clone(),
-        clock: Arc::new(clock::SystemClock),
+        clock: ports.clock.clone(),
+        entropy: ports.entropy.clone(),
         mailer,
         public_origin: public_origin.to_owned(),
         otp: config.signing.otp_policy(),
@@ -327,25 +375,38 @@ pub async fn open_documents(
 }
 
 /// The webhook service (endpoints, secrets, delivery) over `pool`.
-pub fn open_webhooks(config: &Config, pool: SqlitePool) -> anyhow::Result<webhooks::Webhooks> {
+pub fn open_webhooks(
+    config: &Config,
+    pool: SqlitePool,
+    instance: evidence::InstanceLog,
+    ports: &Ports,
+) -> anyhow::Result<webhooks::Webhooks> {
     let settings = webhooks::Settings {
         allow_private_targets: config.webhooks.allow_private_targets,
         timeout: config.webhooks.timeout,
         schedule: config.webhooks.schedule(),
     };
-    webhooks::Webhooks::new(pool, Arc::new(storage::keyring(config)?), settings)
+    webhooks::Webhooks::new(
+        pool,
+        Arc::new(storage::keyring(config, &*ports.entropy)?),
+        settings,
+        instance,
+        ports.clone(),
+    )
 }
 
-/// The account rules over the configured database, for the command line.
-pub async fn account_service(config: &Config) -> anyhow::Result<AccountService> {
-    Ok(accounts(config, open_database(config).await?, Arc::new(clock::SystemClock)))
+/// The account rules over the configured database and its evidence log, for the command line.
+pub async fn account_service(config: &Config, ports: &Ports) -> anyhow::Result<AccountService> {
+    let pool = open_database(config).await?;
+    let evidence = open_evidence(config, pool.clone(), ports).await?;
+    Ok(accounts(config, pool, evidence::InstanceLog::new(evidence, ports.clone()), ports))
 }
 
-fn accounts(config: &Config, pool: SqlitePool, clock: Arc<dyn attesta_core::ports::Clock>) -> AccountService {
+fn accounts(config: &Config, pool: SqlitePool, instance: evidence::InstanceLog, ports: &Ports) -> AccountService {
     AccountService::new(
-        Arc::new(store::sqlite::SqliteStore::new(pool)),
-        Arc::new(password::Argon2Hasher::new()),
-        clock,
+        Arc::new(store::sqlite::SqliteStore::new(pool, instance)),
+        Arc::new(password::Argon2Hasher::new(ports.entropy.clone())),
+        ports.clock.clone(),
         ThrottlePolicy { max_failures: config.auth.max_failures_per_account, window: config.auth.failure_window },
         ThrottlePolicy { max_failures: config.auth.max_failures_per_address, window: config.auth.failure_window },
     )
@@ -363,11 +424,13 @@ fn router(
     evidence: evidence::EvidenceLog,
     documents: documents::Documents,
     hooks: webhooks::Webhooks,
+    instance: evidence::InstanceLog,
+    ports: &Ports,
 ) -> Router {
     let context = ServerContext {
         accounts,
         session_policy: config.auth.session_policy(),
-        sessions: Arc::new(store::sessions::SqliteSessions::new(pool.clone())),
+        sessions: Arc::new(store::sessions::SqliteSessions::new(pool.clone(), instance.clone())),
         documents: Arc::new(documents.clone()),
         signing: Arc::new(documents.clone()),
         webhooks: Arc::new(hooks),
@@ -385,7 +448,8 @@ fn router(
             display_name: config.sso.display_name.trim().to_owned(),
             only: config.sso.only,
         }),
-        api_keys: Arc::new(api::keys::KeysPort { pool: pool.clone(), clock: Arc::new(clock::SystemClock) }),
+        api_keys: Arc::new(api::keys::KeysPort { pool: pool.clone(), instance, ports: ports.clone() }),
+        entropy: ports.entropy.clone(),
     };
     // One policy for the cross-site refusal of state changes and for the GETs that record.
     let csrf_policy = csrf::CsrfPolicy { public_origin: Arc::from(public_origin) };
@@ -403,6 +467,7 @@ fn router(
         documents: documents.clone(),
         limit: api::auth::KeyLimit::new(config.api.requests_per_minute, config.api.burst),
         max_json_bytes: config.api.max_json_bytes,
+        clock: ports.clock.clone(),
     };
 
     // The client's files carry content hashes in their names when cargo-leptos wrote a hash
@@ -527,7 +592,7 @@ fn router(
         ServiceBuilder::new()
             .layer(compression)
             .layer(axum::middleware::map_request(request_id::drop_unacceptable))
-            .layer(SetRequestIdLayer::x_request_id(request_id::RandomRequestId))
+            .layer(SetRequestIdLayer::x_request_id(request_id::RandomRequestId(ports.entropy.clone())))
             .layer(trace)
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(from_fn_with_state(security_headers::SecurityHeaders { https }, security_headers::apply))

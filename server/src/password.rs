@@ -1,18 +1,25 @@
 //! Password hashing with argon2id (PHC strings, a fresh random salt per hash).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString, rand_core::OsRng};
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use attesta_core::ports::{PasswordHasher, StoreError};
+use attesta_core::ports::{Entropy, PasswordHasher, StoreError};
+use std::sync::Arc;
 use std::sync::OnceLock;
 
 pub struct Argon2Hasher {
     params: Params,
+    /// Where salts come from.
+    entropy: Arc<dyn Entropy>,
 }
 
 impl Argon2Hasher {
     /// OWASP's recommended argon2id settings: 19 MiB, 2 passes, 1 lane.
-    pub fn new() -> Self {
-        Self { params: Params::new(19 * 1024, 2, 1, None).unwrap_or_default() }
+    pub fn new(entropy: Arc<dyn Entropy>) -> Self {
+        Self { params: Params::new(19 * 1024, 2, 1, None).unwrap_or_default(), entropy }
+    }
+
+    fn salt(&self) -> SaltString {
+        SaltString::generate(&mut attesta_core::entropy::rng(&*self.entropy))
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -24,7 +31,7 @@ impl Argon2Hasher {
     fn decoy(&self) -> &'static str {
         static DECOY: OnceLock<String> = OnceLock::new();
         DECOY.get_or_init(|| {
-            let salt = SaltString::generate(&mut OsRng);
+            let salt = self.salt();
             self.argon2()
                 .hash_password(b"decoy password that matches nothing", &salt)
                 .map(|h| h.to_string())
@@ -33,15 +40,9 @@ impl Argon2Hasher {
     }
 }
 
-impl Default for Argon2Hasher {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl PasswordHasher for Argon2Hasher {
     fn hash(&self, password: &str) -> Result<String, StoreError> {
-        let salt = SaltString::generate(&mut OsRng);
+        let salt = self.salt();
         self.argon2()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
@@ -67,7 +68,7 @@ mod tests {
 
     #[test]
     fn hashes_are_argon2id_and_verify() {
-        let h = Argon2Hasher::new();
+        let h = Argon2Hasher::new(Arc::new(attesta_core::entropy::SeededEntropy::new(1)));
         let hash = h.hash("correct horse battery staple").expect("hash");
         assert!(hash.starts_with("$argon2id$"), "{hash}");
         assert!(h.verify("correct horse battery staple", Some(&hash)));
@@ -78,7 +79,7 @@ mod tests {
 
     #[test]
     fn the_same_password_hashes_differently_each_time() {
-        let h = Argon2Hasher::new();
+        let h = Argon2Hasher::new(Arc::new(attesta_core::entropy::SeededEntropy::new(1)));
         assert_ne!(h.hash("same password here").expect("hash"), h.hash("same password here").expect("hash"));
     }
 }

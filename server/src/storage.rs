@@ -3,6 +3,7 @@
 use crate::blob::{BlobStore, local::LocalBlobStore, s3};
 use crate::config::{Config, StorageBackend};
 use anyhow::Context as _;
+use attesta_core::ports::Entropy;
 use attesta_core::storage::envelope::{Keyring, MasterKey};
 use secrecy::ExposeSecret as _;
 use std::path::Path;
@@ -10,10 +11,10 @@ use std::sync::Arc;
 
 /// The master keys: `storage.master_key` when set, else the key file (created on first run),
 /// plus every `storage.previous_master_keys` entry for reading older files.
-pub fn keyring(config: &Config) -> anyhow::Result<Keyring> {
+pub fn keyring(config: &Config, entropy: &dyn Entropy) -> anyhow::Result<Keyring> {
     let configured = config.storage.master_key.expose_secret().trim();
     let current = if configured.is_empty() {
-        load_or_create_key_file(&config.storage.master_key_file)?
+        load_or_create_key_file(&config.storage.master_key_file, entropy)?
     } else {
         MasterKey::from_base64(configured).map_err(|e| anyhow::anyhow!("storage.master_key: {e}"))?
     };
@@ -30,12 +31,12 @@ pub fn keyring(config: &Config) -> anyhow::Result<Keyring> {
     Ok(Keyring::new(current, previous))
 }
 
-fn load_or_create_key_file(path: &Path) -> anyhow::Result<MasterKey> {
+fn load_or_create_key_file(path: &Path, entropy: &dyn Entropy) -> anyhow::Result<MasterKey> {
     match std::fs::read_to_string(path) {
         Ok(text) => MasterKey::from_base64(text.trim())
             .map_err(|e| anyhow::anyhow!("{}: not a master key (32 bytes, base64): {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = MasterKey::generate(&mut rand::rngs::OsRng);
+            let key = MasterKey::generate(&mut attesta_core::entropy::rng(entropy));
             crate::private_file::create(path, &format!("{}\n", key.to_base64().as_str()), "the master key")?;
             tracing::warn!(
                 path = %path.display(),
@@ -82,7 +83,7 @@ pub struct Rotation {
 /// Re-wraps every blob's data key, and every webhook secret's, under the keyring's current
 /// master key. Only the wrapped keys change; each update is its own statement, so an
 /// interrupted rotation simply resumes.
-pub async fn rotate(pool: &sqlx::SqlitePool, keyring: &Keyring) -> anyhow::Result<Rotation> {
+pub async fn rotate(pool: &sqlx::SqlitePool, keyring: &Keyring, entropy: &dyn Entropy) -> anyhow::Result<Rotation> {
     use attesta_core::storage::envelope::WrappedKey;
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, wrapped_key FROM blobs ORDER BY key")
         .fetch_all(pool)
@@ -97,7 +98,7 @@ pub async fn rotate(pool: &sqlx::SqlitePool, keyring: &Keyring) -> anyhow::Resul
                 continue;
             }
         };
-        match keyring.rewrap(&wrapped, key.as_bytes(), &mut rand::rngs::OsRng) {
+        match keyring.rewrap(&wrapped, key.as_bytes(), &mut attesta_core::entropy::rng(entropy)) {
             Ok(None) => report.current += 1,
             Ok(Some(new)) => {
                 sqlx::query(
@@ -115,7 +116,7 @@ pub async fn rotate(pool: &sqlx::SqlitePool, keyring: &Keyring) -> anyhow::Resul
             Err(e) => report.failed.push((key, e.to_string())),
         }
     }
-    crate::webhooks::secrets::rotate_master_key(pool, keyring, &mut report)
+    crate::webhooks::secrets::rotate_master_key(pool, keyring, entropy, &mut report)
         .await
         .context("re-wrapping the webhook secrets")?;
     Ok(report)

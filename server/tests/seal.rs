@@ -54,7 +54,13 @@ impl Instance {
             tsa_timeout: Duration::from_secs(20),
             ..SealConfig::default()
         };
-        let sealer = Sealer::from_config(&config, "sign.example.test", now()).expect("sealer");
+        let sealer = Sealer::from_config(
+            &config,
+            "sign.example.test",
+            now(),
+            std::sync::Arc::new(attesta_core::entropy::SeededEntropy::new(12)),
+        )
+        .expect("sealer");
         Self { dir, sealer }
     }
 
@@ -345,7 +351,12 @@ fn the_time_stamp_client_refuses_what_it_should() {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
         let url = format!("http://{}/tsa", closed.local_addr().expect("addr"));
         drop(closed);
-        let client = TsaClient::new(&url, Duration::from_secs(5)).expect("client");
+        let client = TsaClient::new(
+            &url,
+            Duration::from_secs(5),
+            std::sync::Arc::new(attesta_core::entropy::SeededEntropy::new(12)),
+        )
+        .expect("client");
         match client.stamp(b"signature").await {
             Err(SealError::Timestamp(why)) => assert!(why.contains("cannot connect"), "{why}"),
             other => panic!("expected a connection error, got {:?}", other.map(|s| s.der.len())),
@@ -372,7 +383,12 @@ fn the_time_stamp_client_refuses_what_it_should() {
             ("/garbage", "not a time-stamp response"),
             ("/slow", "did not answer in time"),
         ] {
-            let client = TsaClient::new(&format!("{base}{path}"), Duration::from_millis(1500)).expect("client");
+            let client = TsaClient::new(
+                &format!("{base}{path}"),
+                Duration::from_millis(1500),
+                std::sync::Arc::new(attesta_core::entropy::SeededEntropy::new(12)),
+            )
+            .expect("client");
             match client.stamp(b"signature").await {
                 Err(SealError::Timestamp(why)) => assert!(why.contains(expected), "{path}: {why}"),
                 other => panic!("{path}: expected a refusal, got {:?}", other.map(|s| s.der.len())),
@@ -382,7 +398,9 @@ fn the_time_stamp_client_refuses_what_it_should() {
 
     // A genuine answer replayed for another request: refused (imprint and nonce differ).
     let Some((url, _)) = test_tsa() else { return };
-    let nonce = tsa::nonce().expect("nonce");
+    // One seeded source for both nonces: its draws follow each other, so they differ.
+    let entropy = attesta_core::entropy::SeededEntropy::new(13);
+    let nonce = tsa::nonce(&entropy).expect("nonce");
     let request = tsa::request(b"first signature", &nonce).expect("request");
     let answer = runtime.block_on(async {
         reqwest::Client::new()
@@ -399,7 +417,7 @@ fn the_time_stamp_client_refuses_what_it_should() {
     tsa::check_response(&answer, b"first signature", &nonce).expect("the genuine answer is accepted");
     let why = tsa::check_response(&answer, b"second signature", &nonce).err().expect("refused");
     assert!(why.contains("message imprint"), "{why}");
-    let other_nonce = tsa::nonce().expect("nonce");
+    let other_nonce = tsa::nonce(&entropy).expect("nonce");
     let why = tsa::check_response(&answer, b"first signature", &other_nonce).err().expect("refused");
     assert!(why.contains("nonce"), "{why}");
 }

@@ -10,6 +10,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 struct MemoryStore {
     users: Mutex<Vec<(User, Option<String>)>>,
     failures: Mutex<Vec<(String, Timestamp)>>,
+    /// The acts the store was asked to record, as the SQLite store appends them.
+    acts: Mutex<Vec<(crate::evidence::InstanceEvent, Acting)>>,
+}
+
+/// Whoever acts in these tests: the operator at the command line.
+fn by() -> Acting {
+    Acting::operator()
 }
 
 #[async_trait::async_trait]
@@ -22,6 +29,7 @@ impl AccountStore for MemoryStore {
         new: &NewUser,
         hash: Option<&str>,
         only_if_empty: bool,
+        by: &Acting,
     ) -> Result<Option<User>, StoreError> {
         let mut users = self.users.lock().expect("lock");
         if (only_if_empty && !users.is_empty()) || users.iter().any(|(u, _)| u.email == new.email) {
@@ -37,6 +45,8 @@ impl AccountStore for MemoryStore {
             created_at: new.created_at,
         };
         users.push((user.clone(), hash.map(str::to_owned)));
+        let act = crate::evidence::instance::user_created(&user, hash.is_some());
+        self.acts.lock().expect("lock").push((act, by.clone()));
         Ok(Some(user))
     }
     async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<StoredUser>, StoreError> {
@@ -73,8 +83,11 @@ impl AccountStore for MemoryStore {
     async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         Ok(self.users.lock().expect("lock").iter().map(|(u, _)| u.clone()).collect())
     }
-    async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError> {
+    async fn set_disabled(&self, id: UserId, disabled: bool, by: &Acting) -> Result<Option<User>, StoreError> {
         let mut users = self.users.lock().expect("lock");
+        if users.iter().any(|(u, _)| u.id == id) {
+            self.acts.lock().expect("lock").push((crate::evidence::instance::user_access(id, disabled), by.clone()));
+        }
         Ok(users.iter_mut().find(|(u, _)| u.id == id).map(|(u, _)| {
             u.disabled = disabled;
             if disabled {
@@ -137,11 +150,11 @@ const PW: &str = "correct horse battery";
 fn setup_creates_the_owner_only_once() {
     let (svc, _) = service();
     assert!(block_on(svc.needs_setup()).expect("store"));
-    let owner = block_on(svc.set_up_owner("Ada", "Ada@Example.com", PW)).expect("setup");
+    let owner = block_on(svc.set_up_owner("Ada", "Ada@Example.com", PW, &by())).expect("setup");
     assert_eq!(owner.role, Role::Owner);
     assert_eq!(owner.email.as_str(), "ada@example.com");
     assert!(!block_on(svc.needs_setup()).expect("store"));
-    let again = block_on(svc.set_up_owner("Eve", "eve@example.com", PW));
+    let again = block_on(svc.set_up_owner("Eve", "eve@example.com", PW, &by()));
     assert!(matches!(again, Err(AccountError::AlreadySetUp)));
 }
 
@@ -149,28 +162,28 @@ fn setup_creates_the_owner_only_once() {
 fn short_passwords_and_bad_emails_are_refused() {
     let (svc, _) = service();
     assert!(matches!(
-        block_on(svc.set_up_owner("Ada", "ada@example.com", "elevenchars")),
+        block_on(svc.set_up_owner("Ada", "ada@example.com", "elevenchars", &by())),
         Err(AccountError::PasswordTooShort { min: 12 })
     ));
-    assert!(matches!(block_on(svc.set_up_owner("Ada", "not-an-email", PW)), Err(AccountError::InvalidEmail)));
-    assert!(matches!(block_on(svc.set_up_owner("  ", "ada@example.com", PW)), Err(AccountError::InvalidName)));
+    assert!(matches!(block_on(svc.set_up_owner("Ada", "not-an-email", PW, &by())), Err(AccountError::InvalidEmail)));
+    assert!(matches!(block_on(svc.set_up_owner("  ", "ada@example.com", PW, &by())), Err(AccountError::InvalidName)));
 }
 
 #[test]
 fn the_first_user_created_from_the_command_line_is_the_owner() {
     let (svc, _) = service();
-    let first = block_on(svc.create_user("Ada", "ada@example.com", PW, Role::Member)).expect("create");
+    let first = block_on(svc.create_user("Ada", "ada@example.com", PW, Role::Member, &by())).expect("create");
     assert_eq!(first.role, Role::Owner);
-    let second = block_on(svc.create_user("Bob", "bob@example.com", PW, Role::Member)).expect("create");
+    let second = block_on(svc.create_user("Bob", "bob@example.com", PW, Role::Member, &by())).expect("create");
     assert_eq!(second.role, Role::Member);
-    let dup = block_on(svc.create_user("Bob", "BOB@example.com", PW, Role::Member));
+    let dup = block_on(svc.create_user("Bob", "BOB@example.com", PW, Role::Member, &by()));
     assert!(matches!(dup, Err(AccountError::EmailTaken)));
 }
 
 #[test]
 fn login_checks_the_password_case_insensitively_on_email() {
     let (svc, _) = service();
-    block_on(svc.set_up_owner("Ada", "ada@example.com", PW)).expect("setup");
+    block_on(svc.set_up_owner("Ada", "ada@example.com", PW, &by())).expect("setup");
     assert!(block_on(svc.log_in(attempt("ADA@example.com", PW))).is_ok());
     assert!(matches!(
         block_on(svc.log_in(attempt("ada@example.com", "wrong password!"))),
@@ -182,7 +195,7 @@ fn login_checks_the_password_case_insensitively_on_email() {
 #[test]
 fn repeated_failures_lock_the_account_until_the_window_passes() {
     let (svc, clock) = service();
-    block_on(svc.set_up_owner("Ada", "ada@example.com", PW)).expect("setup");
+    block_on(svc.set_up_owner("Ada", "ada@example.com", PW, &by())).expect("setup");
     for _ in 0..3 {
         let _ = block_on(svc.log_in(attempt("ada@example.com", "wrong password!")));
         clock.advance(Duration::from_secs(1));
@@ -211,7 +224,7 @@ fn failures_from_one_address_across_accounts_are_throttled() {
 #[test]
 fn a_success_clears_the_account_failures() {
     let (svc, _) = service();
-    block_on(svc.set_up_owner("Ada", "ada@example.com", PW)).expect("setup");
+    block_on(svc.set_up_owner("Ada", "ada@example.com", PW, &by())).expect("setup");
     for _ in 0..2 {
         let _ = block_on(svc.log_in(attempt("ada@example.com", "wrong password!")));
     }
@@ -241,13 +254,14 @@ fn passwords_never_appear_in_debug_output() {
 #[test]
 fn owners_and_admins_disable_others_within_their_rank() {
     let (svc, _) = service();
-    let owner = block_on(svc.set_up_owner("Olive Owner", "owner@example.com", PW)).expect("setup");
-    let admin = block_on(svc.create_user("Ada Admin", "admin@example.com", PW, Role::Admin)).expect("admin");
-    let admin2 = block_on(svc.create_user("Abe Admin", "admin2@example.com", PW, Role::Admin)).expect("admin 2");
-    let member = block_on(svc.create_user("Mia Member", "member@example.com", PW, Role::Member)).expect("member");
+    let owner = block_on(svc.set_up_owner("Olive Owner", "owner@example.com", PW, &by())).expect("setup");
+    let admin = block_on(svc.create_user("Ada Admin", "admin@example.com", PW, Role::Admin, &by())).expect("admin");
+    let admin2 = block_on(svc.create_user("Abe Admin", "admin2@example.com", PW, Role::Admin, &by())).expect("admin 2");
+    let member =
+        block_on(svc.create_user("Mia Member", "member@example.com", PW, Role::Member, &by())).expect("member");
 
     let refused = |actor: &User, target: &User| {
-        matches!(block_on(svc.set_disabled(actor, target.id, true)), Err(AccountError::Forbidden(_)))
+        matches!(block_on(svc.set_disabled(actor, target.id, true, &by())), Err(AccountError::Forbidden(_)))
     };
     assert!(refused(&owner, &owner), "nobody disables themselves");
     assert!(refused(&admin, &owner), "the owner is never disabled");
@@ -256,21 +270,21 @@ fn owners_and_admins_disable_others_within_their_rank() {
     assert!(matches!(block_on(svc.list_users(&member)), Err(AccountError::Forbidden(_))));
     assert_eq!(block_on(svc.list_users(&admin)).expect("list").len(), 4);
 
-    let disabled = block_on(svc.set_disabled(&admin, member.id, true)).expect("admin disables a member");
+    let disabled = block_on(svc.set_disabled(&admin, member.id, true, &by())).expect("admin disables a member");
     assert!(disabled.disabled);
     assert_eq!(disabled.session_generation, member.session_generation + 1, "disabling ends every session");
     assert!(matches!(block_on(svc.log_in(attempt("member@example.com", PW))), Err(AccountError::Disabled)));
-    let enabled = block_on(svc.set_disabled(&owner, member.id, false)).expect("the owner re-enables");
+    let enabled = block_on(svc.set_disabled(&owner, member.id, false, &by())).expect("the owner re-enables");
     assert!(!enabled.disabled);
     assert!(block_on(svc.log_in(attempt("member@example.com", PW))).is_ok());
-    block_on(svc.set_disabled(&owner, admin2.id, true)).expect("the owner disables an admin");
-    assert!(matches!(block_on(svc.set_disabled(&owner, UserId(999), true)), Err(AccountError::UnknownUser)));
+    block_on(svc.set_disabled(&owner, admin2.id, true, &by())).expect("the owner disables an admin");
+    assert!(matches!(block_on(svc.set_disabled(&owner, UserId(999), true, &by())), Err(AccountError::UnknownUser)));
 }
 
 #[test]
 fn ending_all_sessions_bumps_the_generation() {
     let (svc, _) = service();
-    let owner = block_on(svc.set_up_owner("Olive Owner", "owner@example.com", PW)).expect("setup");
+    let owner = block_on(svc.set_up_owner("Olive Owner", "owner@example.com", PW, &by())).expect("setup");
     block_on(svc.end_all_sessions(owner.id)).expect("end");
     let after = block_on(svc.user(owner.id)).expect("read").expect("exists");
     assert_eq!(after.session_generation, owner.session_generation + 1);
@@ -280,7 +294,7 @@ fn ending_all_sessions_bumps_the_generation() {
 fn an_sso_account_has_no_password_that_could_match() {
     let (svc, _) = service();
     let email = EmailAddress::parse("grace@acme.com").expect("valid email");
-    let user = block_on(svc.create_sso_user("Grace", &email)).expect("create");
+    let user = block_on(svc.create_sso_user("Grace", &email, &by())).expect("create");
     assert_eq!(user.role, Role::Owner, "the first account of an empty instance is the owner");
     for password in ["", "grace@acme.com", PW] {
         assert!(
@@ -289,6 +303,44 @@ fn an_sso_account_has_no_password_that_could_match() {
         );
     }
     let other = EmailAddress::parse("alan@acme.com").expect("valid email");
-    assert_eq!(block_on(svc.create_sso_user("Alan", &other)).expect("create").role, Role::Member);
-    assert!(matches!(block_on(svc.create_sso_user("Grace again", &email)), Err(AccountError::EmailTaken)));
+    assert_eq!(block_on(svc.create_sso_user("Alan", &other, &by())).expect("create").role, Role::Member);
+    assert!(matches!(block_on(svc.create_sso_user("Grace again", &email, &by())), Err(AccountError::EmailTaken)));
+}
+
+#[test]
+fn each_account_change_reaches_the_store_with_who_made_it_for_the_instance_chain() {
+    use crate::evidence::instance::{InstanceEvent, SignIn, UserAccess, UserCreated};
+    let store = Arc::new(MemoryStore::default());
+    let policy = ThrottlePolicy { max_failures: 3, window: Duration::from_secs(60) };
+    let svc =
+        AccountService::new(store.clone(), Arc::new(ReversingHasher), Arc::new(TestClock::default()), policy, policy);
+    let owner = block_on(svc.set_up_owner("Olive Owner", "owner@example.com", PW, &by())).expect("setup");
+    let as_owner = Acting::user(&owner, Some("192.0.2.7"), Some("Firefox"));
+    let member = block_on(svc.create_user("Mia", "mia@example.com", PW, Role::Member, &as_owner)).expect("member");
+    let email = EmailAddress::parse("sso@example.com").expect("email");
+    block_on(svc.create_sso_user("Sam", &email, &as_owner)).expect("sso user");
+    block_on(svc.set_disabled(&owner, member.id, true, &as_owner)).expect("disabled");
+    block_on(svc.set_disabled(&owner, member.id, false, &as_owner)).expect("enabled");
+    // A refused change records nothing.
+    assert!(block_on(svc.set_disabled(&member, owner.id, true, &as_owner)).is_err());
+
+    let acts = store.acts.lock().expect("lock").clone();
+    let created = |id: i64, role: &str, sign_in| {
+        InstanceEvent::UserCreated(UserCreated { user: format!("user:{id}"), role: role.into(), sign_in })
+    };
+    let access = UserAccess { user: format!("user:{}", member.id.0) };
+    assert_eq!(
+        acts.iter().map(|(act, _)| act.clone()).collect::<Vec<_>>(),
+        vec![
+            created(1, "owner", SignIn::Password),
+            created(2, "member", SignIn::Password),
+            created(3, "member", SignIn::Sso),
+            InstanceEvent::UserDisabled(access.clone()),
+            InstanceEvent::UserEnabled(access),
+        ]
+    );
+    assert_eq!(acts[0].1, by());
+    assert!(acts[1..].iter().all(|(_, acting)| acting == &as_owner));
+    assert_eq!(as_owner.actor.id.as_ref().map(|id| id.as_str()), Some("user:1"));
+    assert_eq!(as_owner.personal.ip.as_ref().map(|t| t.as_str()), Some("192.0.2.7"));
 }

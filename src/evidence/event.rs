@@ -114,6 +114,14 @@ identifier!(
     "an actor id"
 );
 
+impl EventId {
+    /// A fresh id: `e` and 26 lowercase base32 characters (130 random bits).
+    pub fn generate(entropy: &dyn crate::ports::Entropy) -> Self {
+        use crate::entropy::EntropyExt as _;
+        Self(format!("e{}", entropy.base32(26)))
+    }
+}
+
 /// A lowercase dotted name that this code does not know (yet): a newer event type or actor kind.
 /// Only [`EventType::parse`] and [`ActorKind::parse`] make one, so it never spells a known name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -210,6 +218,18 @@ named_enum!(
         DocumentViewed => "document.viewed",
         DocumentDeleted => "document.deleted",
         DocumentRenamed => "document.renamed",
+        // The instance chain (`instance`): administrative acts, not about any document.
+        UserCreated => "user.created",
+        UserDisabled => "user.disabled",
+        UserEnabled => "user.enabled",
+        ApiKeyCreated => "api_key.created",
+        ApiKeyRevoked => "api_key.revoked",
+        WebhookCreated => "webhook.created",
+        WebhookUpdated => "webhook.updated",
+        WebhookDeleted => "webhook.deleted",
+        WebhookSecretRotated => "webhook.secret_rotated",
+        SessionRevoked => "session.revoked",
+        InstanceKeysConfigured => "instance.keys_configured",
     }
 );
 

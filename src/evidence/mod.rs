@@ -10,7 +10,9 @@
 //!    computed from stored perfect-subtree nodes.
 //! 4. [`checkpoint`]: C2SP signed-note checkpoints of the log, Ed25519, never signed unless
 //!    consistent with the previous one.
-//! 5. [`package`] and [`verify`]: the self-contained evidence package per document, and the one
+//! 5. [`instance`]: the instance chain, one more chain in the same log for the instance's own
+//!    administrative acts, with one typed details struct per kind of act.
+//! 6. [`package`] and [`verify`]: the self-contained evidence package per document, and the one
 //!    verifier that reports each check.
 //!
 //! Invariants across all of it: pure functions of their inputs, no clock, no randomness (salts
@@ -21,6 +23,7 @@ pub mod chain;
 pub mod checkpoint;
 pub mod event;
 pub mod hash;
+pub mod instance;
 pub mod merkle;
 pub mod package;
 #[cfg(feature = "pdf")]
@@ -43,6 +46,7 @@ pub use event::{
     Geolocation, Latitude, Longitude, NewEvent, PersonalData, Salt, Text,
 };
 pub use hash::{FileHasher, HashError, Sha256};
+pub use instance::{Acting, INSTANCE_CHAIN_ID, InstanceEvent, instance_chain_id, no_file_sha256};
 pub use merkle::{Frontier, MemoryTree, NodeId, NodeSource, ProofError};
 pub use package::{EvidencePackage, PackageError, PackagedEvent};
 pub use verify::{Report, Status, Verdict, verify_package, verify_package_json};

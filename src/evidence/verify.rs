@@ -17,6 +17,7 @@
 use super::chain::genesis_hash;
 use super::checkpoint::{Checkpoint, VerifierKey, open_note, unverified_note_text, verify_checkpoint};
 use super::event::EventType;
+use super::instance::{INSTANCE_CHAIN_ID, no_file_sha256};
 use super::merkle::{log_leaf_hash, verify_inclusion};
 use super::package::{DocumentHead, EvidencePackage, PackageError, PackagedEvent};
 use serde::Serialize;
@@ -425,7 +426,16 @@ fn check_file_hashes(report: &mut Report, package: &EvidencePackage) {
         return report.add("file_hashes", vec!["the package has no events".into()], None);
     };
     let mut failures = Vec::new();
-    if first.record.event_type != EventType::DocumentUploaded {
+    let instance = package.document.id.as_str() == INSTANCE_CHAIN_ID;
+    if instance {
+        // The instance chain concerns no file: every event names the empty file.
+        let none = no_file_sha256();
+        for (i, event) in package.events.iter().enumerate() {
+            if event.record.file_sha256 != none {
+                failures.push(format!("{}: an instance event must name no file (SHA-256 of nothing)", label(i, event)));
+            }
+        }
+    } else if first.record.event_type != EventType::DocumentUploaded {
         failures.push(format!("{}: the first event must be document.uploaded", label(0, first)));
     }
     if first.record.file_sha256 != package.document.original_sha256 {
@@ -435,7 +445,7 @@ fn check_file_hashes(report: &mut Report, package: &EvidencePackage) {
         failures
             .push(format!("document.latest_sha256 is not the file hash of {}", label(package.events.len() - 1, last)));
     }
-    report.add("file_hashes", failures, None);
+    report.add("file_hashes", failures, instance.then(|| "the instance chain: no file".to_owned()));
 }
 
 #[cfg(test)]

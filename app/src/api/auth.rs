@@ -75,7 +75,8 @@ async fn set_up_inner(name: String, email: String, password: String, password_co
     }
     let ctx = context()?;
     refuse_when_sso_only(&ctx)?;
-    let user = ctx.accounts.set_up_owner(&name, &email, &password).await.map_err(crate::ssr::account_error)?;
+    let by = crate::ssr::acting_as_system(&email, &name).await;
+    let user = ctx.accounts.set_up_owner(&name, &email, &password, &by).await.map_err(crate::ssr::account_error)?;
     tracing::info!(user_id = %user.id, "owner account created by setup");
     session::start(&ctx, &user).await?;
     leptos_axum::redirect("/");
@@ -127,7 +128,9 @@ async fn log_out_inner() -> Result<(), AppError> {
     let ctx = context()?;
     if let Some((user, _)) = session::current(&ctx).await? {
         let now = ctx.accounts.clock().now();
-        let ended = ctx.sessions.revoke_all(user.id, None, now).await.map_err(internal)?;
+        let by = crate::ssr::acting(&user).await;
+        let reason = attesta_core::sessions::RevokeReason::AllRevoked;
+        let ended = ctx.sessions.revoke_all(user.id, None, now, &by, reason).await.map_err(internal)?;
         ctx.accounts.end_all_sessions(user.id).await.map_err(account_error)?;
         tracing::info!(user_id = %user.id, sessions = ended, "signed out everywhere");
     }

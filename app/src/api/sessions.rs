@@ -67,7 +67,9 @@ async fn revoke_inner(handle: String) -> Result<(), AppError> {
     let (user, current) = signed_in(&ctx).await?;
     let handle = attesta_core::sessions::SessionHandle::parse(&handle).ok_or(AppError::NotFound)?;
     let now = ctx.accounts.clock().now();
-    if !ctx.sessions.revoke(user.id, &handle, now).await.map_err(internal)? {
+    let by = crate::ssr::acting(&user).await;
+    let reason = attesta_core::sessions::RevokeReason::Revoked;
+    if !ctx.sessions.revoke(user.id, &handle, now, &by, reason).await.map_err(internal)? {
         return Err(AppError::NotFound);
     }
     tracing::info!(user_id = %user.id, session = handle.as_str(), "session revoked");
@@ -92,7 +94,14 @@ async fn end_all_inner(keep_this: bool) -> Result<u64, AppError> {
     let ctx = context()?;
     let (user, current) = signed_in(&ctx).await?;
     let now = ctx.accounts.clock().now();
-    let ended = ctx.sessions.revoke_all(user.id, keep_this.then_some(&current), now).await.map_err(internal)?;
+    let by = crate::ssr::acting(&user).await;
+    let reason = if keep_this {
+        attesta_core::sessions::RevokeReason::OthersRevoked
+    } else {
+        attesta_core::sessions::RevokeReason::AllRevoked
+    };
+    let ended =
+        ctx.sessions.revoke_all(user.id, keep_this.then_some(&current), now, &by, reason).await.map_err(internal)?;
     if !keep_this {
         ctx.accounts.end_all_sessions(user.id).await.map_err(account_error)?;
         session::end(&ctx).await?;

@@ -55,12 +55,14 @@ async fn set_disabled_inner(id: i64, disabled: bool) -> Result<(), AppError> {
     let ctx = context()?;
     let viewer = session::require_user(&ctx).await?;
     let target = attesta_core::UserId(id);
-    ctx.accounts.set_disabled(&viewer, target, disabled).await.map_err(account_error)?;
+    let by = crate::ssr::acting(&viewer).await;
+    ctx.accounts.set_disabled(&viewer, target, disabled, &by).await.map_err(account_error)?;
     if disabled {
         // The generation bump already ends their sessions; revoking the records also takes them
         // off their sessions list at once.
         let now = ctx.accounts.clock().now();
-        ctx.sessions.revoke_all(target, None, now).await.map_err(internal)?;
+        let reason = attesta_core::sessions::RevokeReason::UserDisabled;
+        ctx.sessions.revoke_all(target, None, now, &by, reason).await.map_err(internal)?;
     }
     tracing::info!(by = %viewer.id, user_id = id, disabled, "user account changed");
     Ok(())

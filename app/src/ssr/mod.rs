@@ -32,6 +32,8 @@ pub struct ServerContext {
     pub sso: Option<crate::api::auth::SsoInfo>,
     /// The user's REST API keys (settings page).
     pub api_keys: std::sync::Arc<dyn api_keys::ApiKeysPort>,
+    /// Where session handles come from (the Entropy port, built once at start-up).
+    pub entropy: std::sync::Arc<dyn attesta_core::ports::Entropy>,
 }
 
 /// The client's address as the server decided it (the peer, or `X-Forwarded-For` from a
@@ -63,6 +65,29 @@ pub async fn request_meta() -> documents::RequestMeta {
         .ok()
         .and_then(|h| h.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned));
     documents::RequestMeta { ip, user_agent, api_key: None }
+}
+
+/// Who acts in this request, for the instance chain: `user`, with the request's address and
+/// user agent as their personal data.
+pub async fn acting(user: &User) -> attesta_core::evidence::Acting {
+    let meta = request_meta().await;
+    let ip = meta.ip.map(|ip| ip.to_string());
+    attesta_core::evidence::Acting::user(user, ip.as_deref(), meta.user_agent.as_deref())
+}
+
+/// The server acting on its own in this request (an account that creates itself: the first-run
+/// setup, a first single sign-on), with the person's email and name and the request's address
+/// and user agent as the personal data.
+pub async fn acting_as_system(email: &str, name: &str) -> attesta_core::evidence::Acting {
+    use attesta_core::evidence::{PersonalData, Text};
+    let meta = request_meta().await;
+    attesta_core::evidence::Acting::system(PersonalData {
+        email: Some(Text::truncated(email)),
+        name: Some(Text::truncated(name)),
+        ip: meta.ip.map(|ip| Text::truncated(&ip.to_string())),
+        user_agent: meta.user_agent.as_deref().map(Text::truncated),
+        geo: None,
+    })
 }
 
 pub async fn client_address() -> Option<String> {

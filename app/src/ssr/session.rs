@@ -105,7 +105,7 @@ pub async fn start(ctx: &ServerContext, user: &User) -> Result<(), AppError> {
 /// a new id, a new registry record.
 pub async fn start_on(ctx: &ServerContext, session: &Session, user: &User, meta: &RequestMeta) -> Result<(), AppError> {
     let now = ctx.accounts.clock().now();
-    let handle = SessionHandle::from_random(rand::random());
+    let handle = SessionHandle::from_random(attesta_core::entropy::EntropyExt::bytes(&*ctx.entropy));
     let record = SessionRecord {
         handle: handle.clone(),
         user_id: user.id,
@@ -131,7 +131,13 @@ pub async fn end(ctx: &ServerContext) -> Result<(), AppError> {
     let handle: Option<String> = session.get(HANDLE).await.map_err(internal)?;
     if let (Some(uid), Some(handle)) = (uid, handle.as_deref().and_then(SessionHandle::parse)) {
         let now = ctx.accounts.clock().now();
-        ctx.sessions.revoke(UserId(uid), &handle, now).await.map_err(internal)?;
+        // Already revoked when the user signed out everywhere: then nothing is recorded again.
+        let by = match ctx.accounts.user(UserId(uid)).await.map_err(super::account_error)? {
+            Some(user) => super::acting(&user).await,
+            None => attesta_core::evidence::Acting::system(attesta_core::evidence::PersonalData::none()),
+        };
+        let reason = attesta_core::sessions::RevokeReason::SignedOut;
+        ctx.sessions.revoke(UserId(uid), &handle, now, &by, reason).await.map_err(internal)?;
     }
     session.flush().await.map_err(internal)
 }

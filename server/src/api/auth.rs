@@ -9,7 +9,6 @@ use super::keys::{self, KeyInfo, Rejection};
 use attesta_app::ssr::documents::{ApiKeyActor, RequestMeta};
 use attesta_core::User;
 use attesta_core::api_keys::{Scope, bearer};
-use attesta_core::ports::Clock as _;
 use axum::extract::FromRequestParts;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -92,7 +91,7 @@ impl FromRequestParts<ApiState> for Caller {
         let Some(presented) = header.and_then(bearer) else {
             return Err(ApiError::unauthorized("send an API key as `Authorization: Bearer atk_…`"));
         };
-        let now = crate::clock::SystemClock.now().as_micros();
+        let now = state.clock.now().as_micros();
         let (key, user) = match keys::authenticate(&state.pool, &state.accounts, presented, now).await {
             Ok(found) => found,
             Err(rejection) => {

@@ -401,10 +401,14 @@ pub async fn create(State(state): State<ApiState>, caller: Caller, request: Requ
         })?;
 
     let claim = match &idempotency_key {
-        Some(key) => match idempotency::claim(&state.pool, caller.key.id, key, &body.sha256).await? {
-            Claim::Replay(response) => return Ok(response),
-            Claim::Fresh => Some(key.clone()),
-        },
+        Some(key) => {
+            match idempotency::claim(&state.pool, caller.key.id, key, &body.sha256, state.clock.now().as_micros())
+                .await?
+            {
+                Claim::Replay(response) => return Ok(response),
+                Claim::Fresh => Some(key.clone()),
+            }
+        }
         None => None,
     };
     let result = create_document(&state, &caller, &content_type, &body).await;

@@ -58,7 +58,10 @@ impl ApiError {
 
     /// A failure the client cannot act on: logged with a reference, only the reference sent.
     pub fn internal(e: impl std::fmt::Display) -> Self {
-        let reference = format!("{:016x}", rand::random::<u64>());
+        // Unique, not secret: the process and a counter (no randomness needed to find a line).
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let reference = format!("{:x}-{n:x}", std::process::id());
         tracing::error!(error = %e, reference, "REST API request failed");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -8,7 +8,6 @@
 
 use super::error::ApiError;
 use attesta_core::evidence::Sha256;
-use attesta_core::ports::Clock as _;
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use sqlx::SqlitePool;
@@ -51,12 +50,14 @@ pub fn fingerprint(content_type: &str, body: &[u8]) -> Sha256 {
     Sha256::digest(&bytes)
 }
 
-fn now() -> i64 {
-    crate::clock::SystemClock.now().as_micros()
-}
-
-pub async fn claim(pool: &SqlitePool, key_id: i64, key: &str, fingerprint: &Sha256) -> Result<Claim, ApiError> {
-    let now = now();
+/// `now` is the time of the claim, UTC microseconds (from the Clock port).
+pub async fn claim(
+    pool: &SqlitePool,
+    key_id: i64,
+    key: &str,
+    fingerprint: &Sha256,
+    now: i64,
+) -> Result<Claim, ApiError> {
     sqlx::query("DELETE FROM api_idempotency WHERE api_key_id = ?1 AND created_at < ?2")
         .bind(key_id)
         .bind(now - KEEP_MICROS)

@@ -1,9 +1,16 @@
 //! API keys in the database: create (the secret is returned once), list, revoke, and the lookup
 //! every `/api/v1` request makes. The rules (format, hash, scopes) are `attesta_core::api_keys`.
+//!
+//! Creating and revoking a key are recorded in the instance chain, each in the transaction
+//! that makes the change (the key by its public id and its secret's hash, never the secret).
 
+use crate::evidence::{EffectError, EvidenceError, InstanceLog};
 use attesta_core::api_keys::{ApiKey, PUBLIC_ID_BYTES, PublicId, SECRET_BYTES, Scopes, clean_name};
+use attesta_core::evidence::Acting;
 use attesta_core::evidence::Sha256;
-use attesta_core::{EmailAddress, User};
+use attesta_core::evidence::instance::{ApiKeyCreated, ApiKeyRevoked, InstanceEvent, user_ref};
+use attesta_core::ports::Entropy;
+use attesta_core::{EmailAddress, User, UserId};
 use sqlx::{FromRow, SqlitePool};
 use std::collections::HashMap;
 
@@ -64,6 +71,8 @@ pub enum KeyError {
     NotFound,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error("recording the change: {0}")]
+    Evidence(EvidenceError),
 }
 
 /// Why a presented key was not accepted. The client is told only "invalid key".
@@ -76,53 +85,84 @@ pub enum Rejection {
     UserDisabled,
 }
 
-/// Creates a key for `user_id`; the returned [`ApiKey`] is the only copy of the secret.
+/// What a refused key change means for the caller.
+const NO_SUCH_USER: &str = "no such user";
+const NO_SUCH_KEY: &str = "no such key";
+
+/// Creates a key for `user_id` by `by`, recorded in the instance chain (`now` is also the
+/// record's time); the returned [`ApiKey`] is the only copy of the secret.
 pub async fn create(
-    pool: &SqlitePool,
+    instance: &InstanceLog,
+    entropy: &dyn Entropy,
+    by: &Acting,
     user_id: i64,
     name: &str,
     scopes: &Scopes,
     now: i64,
 ) -> Result<(ApiKey, KeyInfo), KeyError> {
     let name = clean_name(name)?;
-    let key = fresh_key();
-    let row: Option<KeyRow> = sqlx::query_as(&format!(
-        "INSERT INTO api_keys (public_id, user_id, name, scopes, secret_hash, created_at) \
-         SELECT ?1, id, ?3, ?4, ?5, ?6 FROM users WHERE id = ?2 RETURNING {COLUMNS}"
-    ))
-    .bind(key.public_id().as_str())
-    .bind(user_id)
-    .bind(&name)
-    .bind(scopes.to_text())
-    .bind(key.secret_hash().as_bytes().as_slice())
-    .bind(now)
-    .fetch_optional(pool)
-    .await?;
-    let row = row.ok_or(KeyError::UnknownUser)?;
+    let key = fresh_key(entropy);
+    let act = InstanceEvent::ApiKeyCreated(ApiKeyCreated {
+        api_key: format!("api_key:{}", key.public_id().as_str()),
+        user: user_ref(UserId(user_id)),
+        scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+        secret_sha256: key.secret_hash(),
+    });
+    let (public_id, scopes_text, secret_hash) =
+        (key.public_id().as_str().to_owned(), scopes.to_text(), key.secret_hash().as_bytes().to_vec());
+    let effect: crate::evidence::Effect = Box::new(move |conn| {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "INSERT INTO api_keys (public_id, user_id, name, scopes, secret_hash, created_at) \
+                 SELECT ?1, id, ?3, ?4, ?5, ?6 FROM users WHERE id = ?2",
+            )
+            .bind(&public_id)
+            .bind(user_id)
+            .bind(&name)
+            .bind(&scopes_text)
+            .bind(&secret_hash)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(EffectError::Refused(NO_SUCH_USER.to_owned()));
+            }
+            Ok(())
+        })
+    });
+    match instance.record(&act, by, Some(effect)).await {
+        Ok(_) => {}
+        Err(EvidenceError::Refused(why)) if why == NO_SUCH_USER => return Err(KeyError::UnknownUser),
+        Err(e) => return Err(KeyError::Evidence(e)),
+    }
+    let row: KeyRow = sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_keys WHERE public_id = ?1"))
+        .bind(key.public_id().as_str())
+        .fetch_one(instance.log().pool())
+        .await?;
     tracing::info!(api_key = %row.public_id, user_id, scopes = %row.scopes, "API key created");
     Ok((key, row.info()))
 }
 
-/// A key for the user with this email (the command line's way in).
+/// A key for the user with this email (the command line's way in, by the operator).
 pub async fn create_for_email(
-    pool: &SqlitePool,
+    instance: &InstanceLog,
+    entropy: &dyn Entropy,
     email: &EmailAddress,
     name: &str,
     scopes: &Scopes,
     now: i64,
 ) -> Result<(ApiKey, KeyInfo), KeyError> {
-    let id: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE email = ?1").bind(email.as_str()).fetch_optional(pool).await?;
-    create(pool, id.ok_or(KeyError::UnknownUser)?, name, scopes, now).await
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?1")
+        .bind(email.as_str())
+        .fetch_optional(instance.log().pool())
+        .await?;
+    create(instance, entropy, &Acting::operator(), id.ok_or(KeyError::UnknownUser)?, name, scopes, now).await
 }
 
-fn fresh_key() -> ApiKey {
-    use rand::RngCore as _;
-    let mut public = [0u8; PUBLIC_ID_BYTES];
-    let mut secret = [0u8; SECRET_BYTES];
-    let mut rng = rand::rngs::OsRng;
-    rng.fill_bytes(&mut public);
-    rng.fill_bytes(&mut secret);
+fn fresh_key(entropy: &dyn Entropy) -> ApiKey {
+    use attesta_core::entropy::EntropyExt as _;
+    let public: [u8; PUBLIC_ID_BYTES] = entropy.bytes();
+    let secret: [u8; SECRET_BYTES] = entropy.bytes();
     ApiKey::from_random(public, secret)
 }
 
@@ -136,17 +176,52 @@ pub async fn list(pool: &SqlitePool, user_id: i64) -> Result<Vec<KeyInfo>, KeyEr
     Ok(rows.iter().map(KeyRow::info).collect())
 }
 
-/// Revokes one of the user's keys; it stops working with the next request.
-pub async fn revoke(pool: &SqlitePool, user_id: i64, public_id: &str, now: i64) -> Result<(), KeyError> {
-    let done =
-        sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?3) WHERE public_id = ?1 AND user_id = ?2")
+/// Revokes one of the user's keys by `by`, recorded in the instance chain; it stops working
+/// with the next request. Revoking a revoked key again changes (and records) nothing.
+pub async fn revoke(
+    instance: &InstanceLog,
+    by: &Acting,
+    user_id: i64,
+    public_id: &str,
+    now: i64,
+) -> Result<(), KeyError> {
+    let revoked: Option<Option<i64>> =
+        sqlx::query_scalar("SELECT revoked_at FROM api_keys WHERE public_id = ?1 AND user_id = ?2")
             .bind(public_id)
             .bind(user_id)
-            .bind(now)
-            .execute(pool)
+            .fetch_optional(instance.log().pool())
             .await?;
-    if done.rows_affected() == 0 {
-        return Err(KeyError::NotFound);
+    match revoked {
+        None => return Err(KeyError::NotFound),
+        Some(Some(_)) => return Ok(()),
+        Some(None) => {}
+    }
+    let act = InstanceEvent::ApiKeyRevoked(ApiKeyRevoked {
+        api_key: format!("api_key:{public_id}"),
+        user: user_ref(UserId(user_id)),
+    });
+    let key = public_id.to_owned();
+    let effect: crate::evidence::Effect = Box::new(move |conn| {
+        Box::pin(async move {
+            let done = sqlx::query(
+                "UPDATE api_keys SET revoked_at = ?3 WHERE public_id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+            )
+            .bind(&key)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(EffectError::Refused(NO_SUCH_KEY.to_owned()));
+            }
+            Ok(())
+        })
+    });
+    match instance.record(&act, by, Some(effect)).await {
+        Ok(_) => {}
+        // Revoked by someone else in between: it is revoked, which is what was asked.
+        Err(EvidenceError::Refused(why)) if why == NO_SUCH_KEY => return Ok(()),
+        Err(e) => return Err(KeyError::Evidence(e)),
     }
     tracing::info!(api_key = %public_id, user_id, "API key revoked");
     Ok(())
@@ -217,7 +292,8 @@ pub fn public_id(info: &KeyInfo) -> Option<PublicId> {
 /// The settings page's view of the key store (`attesta_app::ssr::api_keys::ApiKeysPort`).
 pub struct KeysPort {
     pub pool: SqlitePool,
-    pub clock: std::sync::Arc<dyn attesta_core::ports::Clock>,
+    pub instance: InstanceLog,
+    pub ports: crate::Ports,
 }
 
 fn row_of(info: KeyInfo) -> attesta_app::api::api_keys::ApiKeyRow {
@@ -238,6 +314,7 @@ fn app_error(e: KeyError) -> attesta_app::error::AppError {
         KeyError::Invalid(e) => AppError::validation("name", e.to_string()),
         KeyError::UnknownUser | KeyError::NotFound => AppError::NotFound,
         KeyError::Database(e) => attesta_app::ssr::internal(format!("API keys: {e}")),
+        KeyError::Evidence(e) => attesta_app::ssr::internal(format!("API keys: {e}")),
     }
 }
 
@@ -256,12 +333,15 @@ impl attesta_app::ssr::api_keys::ApiKeysPort for KeysPort {
         name: &str,
         scopes: &Scopes,
     ) -> Result<attesta_app::api::api_keys::CreatedApiKey, attesta_app::error::AppError> {
+        let by = attesta_app::ssr::acting(user).await;
+        let now = self.ports.clock.now().as_micros();
         let (key, info) =
-            create(&self.pool, user.id.0, name, scopes, self.clock.now().as_micros()).await.map_err(app_error)?;
+            create(&self.instance, &*self.ports.entropy, &by, user.id.0, name, scopes, now).await.map_err(app_error)?;
         Ok(attesta_app::api::api_keys::CreatedApiKey { secret: key.expose(), row: row_of(info) })
     }
 
     async fn revoke(&self, user: &User, public_id: &str) -> Result<(), attesta_app::error::AppError> {
-        revoke(&self.pool, user.id.0, public_id, self.clock.now().as_micros()).await.map_err(app_error)
+        let by = attesta_app::ssr::acting(user).await;
+        revoke(&self.instance, &by, user.id.0, public_id, self.ports.clock.now().as_micros()).await.map_err(app_error)
     }
 }

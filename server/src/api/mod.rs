@@ -34,6 +34,7 @@ pub struct ApiState {
     pub limit: auth::KeyLimit,
     /// Largest JSON body, and the allowance for the JSON beside a file.
     pub max_json_bytes: usize,
+    pub clock: std::sync::Arc<dyn attesta_core::ports::Clock>,
 }
 
 #[derive(OpenApi)]

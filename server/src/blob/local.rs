@@ -86,7 +86,11 @@ impl BlobStore for LocalBlobStore {
         let target = self.path(key);
         let dir = target.parent().unwrap_or(&self.root).to_owned();
         tokio::fs::create_dir_all(&dir).await.map_err(|e| backend(&dir, e))?;
-        let partial = dir.join(format!("{PARTIAL}{}", rand::random::<u64>()));
+        // Unique without randomness: no two processes share an id, and the counter never
+        // repeats within one.
+        static PARTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = PARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let partial = dir.join(format!("{PARTIAL}{}-{n}", std::process::id()));
         let copy = async {
             let mut source = tokio::fs::File::open(path).await?;
             let mut sink = tokio::fs::File::create(&partial).await?;

@@ -315,8 +315,9 @@ pub fn encrypt(
     keyring: &Keyring,
     blob_key: &str,
     spool_dir: &Path,
+    entropy: &dyn attesta_core::ports::Entropy,
 ) -> Result<Encrypted, IngestError> {
-    let mut rng = rand::rngs::OsRng;
+    let mut rng = attesta_core::entropy::rng(entropy);
     let data_key = DataKey::generate(&mut rng);
     let wrapped_key =
         keyring.wrap_key(&data_key, blob_key.as_bytes(), &mut rng).map_err(|e| internal("wrapping the data key", e))?;

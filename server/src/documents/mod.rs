@@ -30,10 +30,11 @@ use attesta_core::access::Principal;
 use attesta_core::documents::{
     DocumentId, DocumentSource, DocumentStatus, Refusal, RenameError, Title, UploadLimits, events,
 };
+use attesta_core::entropy::EntropyExt as _;
 use attesta_core::evidence::{
     Actor, ActorId, ActorKind, Details, EventId, EventType, Geolocation, NewEvent, PersonalData, Sha256, Text,
 };
-use attesta_core::ports::Clock;
+use attesta_core::ports::{Clock, Entropy};
 use attesta_core::storage::envelope::Keyring;
 use ingest::IngestError;
 use serde_json::json;
@@ -60,6 +61,8 @@ struct Inner {
     limits: UploadLimits,
     spool_dir: PathBuf,
     clock: Arc<dyn Clock>,
+    /// Ids, blob keys, data keys, signing tokens and one-time codes come from here.
+    entropy: Arc<dyn Entropy>,
     mailer: crate::mail::Mailer,
     /// `https://sign.example.com`: the start of every link in an email.
     public_origin: String,
@@ -93,6 +96,7 @@ pub struct DocumentsSetup {
     pub limits: UploadLimits,
     pub spool_dir: PathBuf,
     pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
     pub mailer: crate::mail::Mailer,
     pub public_origin: String,
     pub otp: attesta_core::signing::otp::OtpPolicy,
@@ -116,6 +120,7 @@ impl Documents {
                 limits: setup.limits,
                 spool_dir: setup.spool_dir,
                 clock: setup.clock,
+                entropy: setup.entropy,
                 mailer: setup.mailer,
                 public_origin: setup.public_origin,
                 otp: setup.otp,
@@ -141,14 +146,16 @@ impl Documents {
         )
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let key = new_blob_key();
+        let key = new_blob_key(&*self.inner.entropy);
         let keyring = self.inner.keyring.clone();
         let key_text = key.as_str().to_owned();
         let spool_dir = self.inner.spool_dir.clone();
+        let entropy = self.inner.entropy.clone();
         let file = spooled.file.try_clone()?;
-        let encrypted = tokio::task::spawn_blocking(move || ingest::encrypt(&file, &keyring, &key_text, &spool_dir))
-            .await?
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let encrypted =
+            tokio::task::spawn_blocking(move || ingest::encrypt(&file, &keyring, &key_text, &spool_dir, &*entropy))
+                .await?
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         self.inner.blobs.put_file(&key, &encrypted.path).await?;
         let row = repo::BlobRow {
             key: key.as_str().to_owned(),
@@ -229,8 +236,8 @@ impl Documents {
                 Err(e) => IngestError::Internal(anyhow::anyhow!("inspection task: {e}")),
             })??;
 
-        let id = new_document_id();
-        let blob_key = new_blob_key();
+        let id = new_document_id(&*inner.entropy);
+        let blob_key = new_blob_key(&*inner.entropy);
         let source = if checked.markdown_sha256.is_some() { DocumentSource::Markdown } else { DocumentSource::Pdf };
         // The uploader's title, else a Markdown document's first heading, else the file's name.
         let title = given_title
@@ -241,10 +248,12 @@ impl Documents {
         let keyring = inner.keyring.clone();
         let key_text = blob_key.as_str().to_owned();
         let spool_dir = inner.spool_dir.clone();
+        let entropy = inner.entropy.clone();
         let file = checked.spooled.file.try_clone().map_err(|e| anyhow::anyhow!("spool file: {e}"))?;
-        let encrypted = tokio::task::spawn_blocking(move || ingest::encrypt(&file, &keyring, &key_text, &spool_dir))
-            .await
-            .map_err(|e| anyhow::anyhow!("encryption task: {e}"))??;
+        let encrypted =
+            tokio::task::spawn_blocking(move || ingest::encrypt(&file, &keyring, &key_text, &spool_dir, &*entropy))
+                .await
+                .map_err(|e| anyhow::anyhow!("encryption task: {e}"))??;
         inner.blobs.put_file(&blob_key, &encrypted.path).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         drop(encrypted.path);
 
@@ -458,7 +467,7 @@ impl Documents {
             _ => Details::empty(),
         };
         Ok(NewEvent {
-            event_id: EventId::parse(&new_event_id())?,
+            event_id: EventId::generate(&*self.inner.entropy),
             event_type,
             time: self.inner.clock.now(),
             actor,
@@ -521,26 +530,15 @@ fn parse_id(id: &str) -> Result<DocumentId, DocumentError> {
 }
 
 /// `d` + 26 base32 characters: 130 random bits, unguessable and URL-safe.
-fn new_document_id() -> DocumentId {
-    let id = format!("d{}", random_base32(26));
-    DocumentId::parse(&id).unwrap_or_else(|_| new_document_id())
-}
-
-fn new_event_id() -> String {
-    format!("e{}", random_base32(26))
+fn new_document_id(entropy: &dyn Entropy) -> DocumentId {
+    let id = format!("d{}", entropy.base32(26));
+    DocumentId::parse(&id).unwrap_or_else(|_| new_document_id(entropy))
 }
 
 /// Object keys say nothing about the document: `f/ab/<random>`.
-fn new_blob_key() -> BlobKey {
-    let name = random_base32(32);
-    BlobKey::parse(&format!("f/{}/{name}", &name[..2])).unwrap_or_else(|_| new_blob_key())
-}
-
-fn random_base32(len: usize) -> String {
-    use rand::Rng as _;
-    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
-    let mut rng = rand::thread_rng();
-    (0..len).map(|_| char::from(ALPHABET[rng.gen_range(0..32)])).collect()
+fn new_blob_key(entropy: &dyn Entropy) -> BlobKey {
+    let name = entropy.base32(32);
+    BlobKey::parse(&format!("f/{}/{name}", &name[..2])).unwrap_or_else(|_| new_blob_key(entropy))
 }
 
 /// The label for an event type on the timeline.

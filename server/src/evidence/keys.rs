@@ -1,11 +1,12 @@
-//! The log's Ed25519 signing key: created on first run from the OS random source, kept in a
+//! The log's Ed25519 signing key: created on first run from the Entropy port (the OS source), kept in a
 //! file readable only by its owner, in the signer-key text form of Go's `sumdb/note`
 //! (`PRIVATE+KEY+<name>+<id>+<base64>`), so standard transparency-log tools can use it too.
 
 use anyhow::{Context as _, bail};
+use attesta_core::entropy::EntropyExt as _;
 use attesta_core::evidence::{KeyName, LogSigner};
+use attesta_core::ports::Entropy;
 use base64::Engine as _;
-use rand::RngCore as _;
 use std::path::Path;
 
 /// The log's name as this start's configuration gives it.
@@ -27,6 +28,7 @@ pub fn load_or_create(
     path: &Path,
     configured: &ConfiguredName,
     stored_origin: Option<&str>,
+    entropy: &dyn Entropy,
 ) -> anyhow::Result<LogSigner> {
     let signer = match std::fs::read_to_string(path) {
         Ok(text) => LogSigner::parse_signer_key(text.trim())
@@ -42,7 +44,7 @@ pub fn load_or_create(
             let name = match configured {
                 ConfiguredName::Explicit { name, .. } | ConfiguredName::Default(name) => name,
             };
-            return create(path, name);
+            return create(path, name, entropy);
         }
         Err(e) => return Err(e).with_context(|| format!("reading the log key {}", path.display())),
     };
@@ -74,9 +76,8 @@ pub fn load_or_create(
     Ok(signer)
 }
 
-fn create(path: &Path, name: &KeyName) -> anyhow::Result<LogSigner> {
-    let mut seed = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut seed);
+fn create(path: &Path, name: &KeyName, entropy: &dyn Entropy) -> anyhow::Result<LogSigner> {
+    let seed: [u8; 32] = entropy.bytes();
     let signer = LogSigner::from_seed(name.clone(), &seed);
     let mut blob = vec![0x01];
     blob.extend_from_slice(&seed);
@@ -111,8 +112,16 @@ mod tests {
     fn a_created_key_is_private_and_loads_back_the_same() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("keys/log.key");
-        let first = load_or_create(&path, &explicit("example.test/log"), None).expect("created");
-        let again = load_or_create(&path, &explicit("example.test/log"), Some("example.test/log")).expect("loaded");
+        let first =
+            load_or_create(&path, &explicit("example.test/log"), None, &attesta_core::entropy::SeededEntropy::new(5))
+                .expect("created");
+        let again = load_or_create(
+            &path,
+            &explicit("example.test/log"),
+            Some("example.test/log"),
+            &attesta_core::entropy::SeededEntropy::new(5),
+        )
+        .expect("loaded");
         assert_eq!(first.verifier_key().to_string(), again.verifier_key().to_string());
         #[cfg(unix)]
         {
@@ -126,8 +135,10 @@ mod tests {
     fn an_explicitly_configured_name_that_differs_from_the_stored_one_is_refused() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("log.key");
-        load_or_create(&path, &explicit("one.test/log"), None).expect("created");
-        let err = load_or_create(&path, &explicit("two.test/log"), None).expect_err("refused");
+        load_or_create(&path, &explicit("one.test/log"), None, &attesta_core::entropy::SeededEntropy::new(5))
+            .expect("created");
+        let err = load_or_create(&path, &explicit("two.test/log"), None, &attesta_core::entropy::SeededEntropy::new(5))
+            .expect_err("refused");
         assert!(err.to_string().contains("keeps its name for life"), "{err}");
         assert!(err.to_string().contains("evidence.log_name = \"one.test/log\""), "{err}");
     }
@@ -136,8 +147,20 @@ mod tests {
     fn a_name_derived_from_the_listening_address_never_renames_an_existing_log() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("log.key");
-        load_or_create(&path, &default("127.0.0.1:3000/attesta-log"), None).expect("created");
-        let again = load_or_create(&path, &default("127.0.0.1:4000/attesta-log"), None).expect("loaded");
+        load_or_create(
+            &path,
+            &default("127.0.0.1:3000/attesta-log"),
+            None,
+            &attesta_core::entropy::SeededEntropy::new(5),
+        )
+        .expect("created");
+        let again = load_or_create(
+            &path,
+            &default("127.0.0.1:4000/attesta-log"),
+            None,
+            &attesta_core::entropy::SeededEntropy::new(5),
+        )
+        .expect("loaded");
         assert_eq!(again.verifier_key().name().as_str(), "127.0.0.1:3000/attesta-log");
     }
 
@@ -145,11 +168,24 @@ mod tests {
     fn a_key_of_another_log_or_a_lost_key_is_refused_when_the_database_has_checkpoints() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("log.key");
-        let err = load_or_create(&path, &default("a.test/log"), Some("a.test/log")).expect_err("missing key");
+        let err = load_or_create(
+            &path,
+            &default("a.test/log"),
+            Some("a.test/log"),
+            &attesta_core::entropy::SeededEntropy::new(5),
+        )
+        .expect_err("missing key");
         assert!(err.to_string().contains("restore the key file"), "{err}");
         assert!(!path.exists(), "no new key was made");
-        load_or_create(&path, &default("b.test/log"), None).expect("created");
-        let err = load_or_create(&path, &default("b.test/log"), Some("a.test/log")).expect_err("another log");
+        load_or_create(&path, &default("b.test/log"), None, &attesta_core::entropy::SeededEntropy::new(5))
+            .expect("created");
+        let err = load_or_create(
+            &path,
+            &default("b.test/log"),
+            Some("a.test/log"),
+            &attesta_core::entropy::SeededEntropy::new(5),
+        )
+        .expect_err("another log");
         assert!(err.to_string().contains("belongs to another log"), "{err}");
     }
 }

@@ -6,11 +6,12 @@
 //! one, adds it to the log, and commits once. Only then does each caller hear back. So each event
 //! is durable when acknowledged, yet a burst of appenders costs one fsync, not one each.
 
+use attesta_core::entropy::EntropyExt as _;
 use attesta_core::evidence::{
     ChainHead, Checkpoint, DocumentId, Event, EventRecord, EvidencePackage, Frontier, LogSigner, NewEvent, NodeId,
     PersonalData, Salt, Sha256, merkle, verify_checkpoint,
 };
-use rand::RngCore as _;
+use attesta_core::ports::Entropy;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{Executor as _, QueryBuilder, Sqlite, SqlitePool};
 use std::collections::HashMap;
@@ -120,8 +121,9 @@ pub struct EvidenceLog {
 }
 
 impl EvidenceLog {
-    /// Starts the sequencer task on the current runtime.
-    pub fn start(pool: SqlitePool, signer: LogSigner) -> Self {
+    /// Starts the sequencer task on the current runtime; `entropy` blinds each event's
+    /// personal-data commitment with a fresh salt.
+    pub fn start(pool: SqlitePool, signer: LogSigner, entropy: Arc<dyn Entropy>) -> Self {
         let signer = Arc::new(signer);
         let (tx, rx) = mpsc::channel(MAX_BATCH * 2);
         let commits = Arc::new(Notify::new());
@@ -133,6 +135,7 @@ impl EvidenceLog {
                 heads: HashMap::new(),
                 conn: None,
                 commits: commits.clone(),
+                entropy,
             }
             .run(rx),
         );
@@ -306,6 +309,7 @@ struct Sequencer {
     /// costs a round trip per batch) and returned when the queue is empty.
     conn: Option<sqlx::pool::PoolConnection<Sqlite>>,
     commits: Arc<Notify>,
+    entropy: Arc<dyn Entropy>,
 }
 
 /// Beyond this many cached chain heads the cache starts over (a head is one row to re-read).
@@ -478,8 +482,7 @@ impl Sequencer {
                 heads.entry(append.document_id.clone()).or_insert(head)
             }
         };
-        let mut salt = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let salt: [u8; 32] = self.entropy.bytes();
         // The head advances only once the event and its effect have both been accepted.
         let mut next = head.clone();
         let event = match next.append(append.event, append.personal, Salt::from_bytes(salt)) {

@@ -7,8 +7,10 @@
 //! signed only when consistent with the previous one, and stored with the proof of that; the
 //! database refuses UPDATE and DELETE of events, nodes and checkpoints (migration 0002).
 
+pub mod instance;
 pub mod keys;
 pub mod log;
 pub mod verify;
 
+pub use instance::InstanceLog;
 pub use log::{Append, Appended, Effect, EffectError, EvidenceError, EvidenceLog, StoredCheckpoint};

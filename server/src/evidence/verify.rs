@@ -4,7 +4,8 @@
 //! It recomputes every event hash from its record, every per-document chain link, every personal
 //! data commitment still present, every perfect node of the Merkle tree (compared with the stored
 //! ones), and for every checkpoint: its signature, that its root is the recomputed root at its
-//! size, and that its stored consistency proof links it to the checkpoint before.
+//! size, and that its stored consistency proof links it to the checkpoint before. The instance
+//! chain is one chain among the documents' (checked alike), and its events must name no file.
 
 use super::log::{EventRow, EvidenceError, SELECT_EVENTS, stored_checkpoint};
 use attesta_core::evidence::{
@@ -58,6 +59,8 @@ pub async fn verify_log(
     let mut tree = MemoryTree::new();
     let mut heads: HashMap<DocumentId, ChainHead> = HashMap::new();
     let mut first_bad_event: Option<String> = None;
+    let instance = attesta_core::evidence::instance_chain_id();
+    let (mut instance_events, mut instance_problem) = (0u64, None::<String>);
     let mut after: i64 = -1;
     loop {
         let rows: Vec<EventRow> =
@@ -94,6 +97,15 @@ pub async fn verify_log(
                             ));
                         }
                     }
+                    if doc == instance {
+                        instance_events += 1;
+                        if record.file_sha256() != &attesta_core::evidence::no_file_sha256()
+                            && instance_problem.is_none()
+                        {
+                            instance_problem =
+                                Some(format!("log index {index}: instance event {} names a file", record.seq()));
+                        }
+                    }
                     heads.insert(doc, ChainHead::after(&event));
                     event.leaf_hash()
                 }
@@ -118,6 +130,10 @@ pub async fn verify_log(
             report.pass("events", format!("{} events: hashes, sequence numbers, chains and commitments", report.events))
         }
         Some(e) => report.fail("events", e),
+    }
+    match instance_problem {
+        None => report.pass("instance_chain", format!("instance chain: {instance_events} events, naming no file")),
+        Some(e) => report.fail("instance_chain", e),
     }
 
     // 2. Stored nodes equal the recomputed ones, and none is missing or extra.

@@ -2,18 +2,19 @@
 //! one), echoed in the response and recorded on the request's tracing span, so every log line of
 //! a request carries it.
 
+use attesta_core::entropy::EntropyExt as _;
+use attesta_core::ports::Entropy;
 use http::Request;
-use rand::RngCore;
+use std::sync::Arc;
 use tower_http::request_id::{MakeRequestId, RequestId};
 
-#[derive(Clone, Copy, Default)]
-pub struct RandomRequestId;
+/// Makes 12 random bytes, in hex, from the server's Entropy port.
+#[derive(Clone)]
+pub struct RandomRequestId(pub Arc<dyn Entropy>);
 
 impl MakeRequestId for RandomRequestId {
     fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
-        let mut bytes = [0u8; 12];
-        rand::thread_rng().fill_bytes(&mut bytes);
-        hex::encode(bytes).parse().ok().map(RequestId::new)
+        hex::encode(self.0.bytes::<12>()).parse().ok().map(RequestId::new)
     }
 }
 

@@ -22,10 +22,10 @@
 
 pub mod templates;
 
-use crate::clock::SystemClock;
 use crate::config::{Config, MailTransport, SmtpTls};
 use anyhow::Context as _;
-use attesta_core::ports::Clock;
+use attesta_core::entropy::EntropyExt as _;
+use attesta_core::ports::{Clock, Entropy};
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
@@ -117,6 +117,8 @@ impl MailError {
 pub struct Mailer {
     inner: Arc<Inner>,
     clock: Arc<dyn Clock>,
+    /// Message-IDs are random.
+    entropy: Arc<dyn Entropy>,
 }
 
 struct Inner {
@@ -147,7 +149,7 @@ impl fmt::Debug for Mailer {
 
 impl Mailer {
     /// The mailer `[mail]` describes. Creates the outbox folder when it is the transport.
-    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+    pub fn from_config(config: &Config, ports: &crate::Ports) -> anyhow::Result<Self> {
         let mail = &config.mail;
         let from: Mailbox =
             mail.from.parse().with_context(|| format!("mail.from: {:?} is not an address", mail.from))?;
@@ -182,7 +184,11 @@ impl Mailer {
                 })
             }
         };
-        Ok(Self { inner: Arc::new(Inner { from, transport }), clock: Arc::new(SystemClock) })
+        Ok(Self {
+            inner: Arc::new(Inner { from, transport }),
+            clock: ports.clock.clone(),
+            entropy: ports.entropy.clone(),
+        })
     }
 
     /// The same mailer reading the `Date` of each mail from `clock` (for tests and snapshots).
@@ -228,7 +234,7 @@ impl Mailer {
     fn build(&self, mail: Mail) -> Result<(Message, String), MailError> {
         one_line("subject", &mail.subject)?;
         let to = mailbox("recipient", &mail.to_name, &mail.to_email)?;
-        let message_id = format!("<{:032x}@{}>", rand::random::<u128>(), self.inner.from.email.domain());
+        let message_id = format!("<{:032x}@{}>", self.entropy.u128(), self.inner.from.email.domain());
         let mut builder = Message::builder()
             .from(self.inner.from.clone())
             .to(to)

@@ -306,12 +306,17 @@ impl Files {
 }
 
 /// Loads the embedded identity from `dir`, or creates it there on first run.
-pub fn load_or_create(dir: &Path, names: &SealNames, now: Timestamp) -> anyhow::Result<SealIdentity> {
+pub fn load_or_create(
+    dir: &Path,
+    names: &SealNames,
+    now: Timestamp,
+    entropy: &dyn attesta_core::ports::Entropy,
+) -> anyhow::Result<SealIdentity> {
     let files = Files::in_dir(dir);
     let present = [&files.ca_cert, &files.chain, &files.key].map(|p| p.exists());
     match present {
         [true, true, true] => load_embedded(&files),
-        [false, false, false] => create(dir, &files, names, now),
+        [false, false, false] => create(dir, &files, names, now, entropy),
         _ => bail!(
             "{} is incomplete: ca.pem, seal.pem and seal.key belong together (found {}); restore the folder \
              from its backup, or move it away to make a new seal identity (verifiers that pinned the old \
@@ -337,8 +342,14 @@ fn load_embedded(files: &Files) -> anyhow::Result<SealIdentity> {
 }
 
 /// Makes the instance CA and the seal certificate, writes them, and says so loudly.
-fn create(dir: &Path, files: &Files, names: &SealNames, now: Timestamp) -> anyhow::Result<SealIdentity> {
-    let made = generate(names, now)?;
+fn create(
+    dir: &Path,
+    files: &Files,
+    names: &SealNames,
+    now: Timestamp,
+    entropy: &dyn attesta_core::ports::Entropy,
+) -> anyhow::Result<SealIdentity> {
+    let made = generate(names, now, entropy)?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     crate::private_file::create(&files.ca_key, &made.ca_key_pem, "the seal CA's key")?;
     crate::private_file::create(&files.key, &made.seal_key_pem, "the seal key")?;
@@ -377,7 +388,12 @@ pub struct GeneratedIdentity {
 
 /// Makes an instance CA (20 years) and a seal certificate issued by it (10 years), both ECDSA
 /// P-256 with fresh keys, valid from `now` (less an hour, for clocks slightly behind).
-pub fn generate(names: &SealNames, now: Timestamp) -> anyhow::Result<GeneratedIdentity> {
+/// Certificate serial numbers come from `entropy`; the keys from aws-lc's own generator.
+pub fn generate(
+    names: &SealNames,
+    now: Timestamp,
+    entropy: &dyn attesta_core::ports::Entropy,
+) -> anyhow::Result<GeneratedIdentity> {
     use rcgen::{
         BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
         KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
@@ -395,8 +411,7 @@ pub fn generate(names: &SealNames, now: Timestamp) -> anyhow::Result<GeneratedId
         dn
     };
     let serial = || {
-        let mut bytes = [0u8; 16];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+        let mut bytes: [u8; 16] = attesta_core::entropy::EntropyExt::bytes(entropy);
         bytes[0] &= 0x7f;
         bytes[0] |= 0x01;
         rcgen::SerialNumber::from_slice(&bytes)

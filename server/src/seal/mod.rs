@@ -76,8 +76,13 @@ struct Inner {
 impl Sealer {
     /// Loads the configured identity (PEM or PKCS#12), or the embedded one under `config.dir`,
     /// creating it on first run with names from `public_host` (the instance's host name) and
-    /// validity from `now`.
-    pub fn from_config(config: &SealConfig, public_host: &str, now: Timestamp) -> anyhow::Result<Self> {
+    /// validity from `now`. Serial numbers and time-stamp nonces come from `entropy`.
+    pub fn from_config(
+        config: &SealConfig,
+        public_host: &str,
+        now: Timestamp,
+        entropy: std::sync::Arc<dyn attesta_core::ports::Entropy>,
+    ) -> anyhow::Result<Self> {
         let identity = match (&config.certificate_file, &config.key_file, &config.pkcs12_file) {
             (Some(certificate), Some(key), None) => {
                 let chain = std::fs::read(certificate)
@@ -96,7 +101,7 @@ impl Sealer {
                 let organization =
                     if config.organization.is_empty() { public_host.to_owned() } else { config.organization.clone() };
                 let names = SealNames { instance: public_host.to_owned(), organization };
-                identity::load_or_create(&config.dir, &names, now)
+                identity::load_or_create(&config.dir, &names, now, &*entropy)
                     .with_context(|| format!("the seal identity in seal.dir {}", config.dir.display()))?
             }
             _ => anyhow::bail!(
@@ -107,7 +112,7 @@ impl Sealer {
             tracing::warn!(error = %e, "the seal certificate is not valid now: sealing will fail until it is replaced");
         }
         let tsa = match &config.tsa_url {
-            Some(url) => Some(tsa::TsaClient::new(url, config.tsa_timeout)?),
+            Some(url) => Some(tsa::TsaClient::new(url, config.tsa_timeout, entropy)?),
             None => None,
         };
         Ok(Self::new(identity, tsa))

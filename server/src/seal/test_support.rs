@@ -15,7 +15,7 @@ pub fn names() -> SealNames {
 
 /// An embedded-style identity (instance CA + P-256 seal certificate) and its anchor, DER.
 pub fn p256_identity() -> (SealIdentity, Vec<u8>) {
-    let made = identity::generate(&names(), NOW).expect("generated");
+    let made = identity::generate(&names(), NOW, &attesta_core::entropy::SeededEntropy::new(11)).expect("generated");
     let identity = SealIdentity::from_pem(format!("{}{}", made.seal_pem, made.ca_pem).as_bytes(), &made.seal_key_pem)
         .expect("loads");
     let anchor = identity.anchors()[0].der.clone();

@@ -10,8 +10,20 @@ fn embedded(dir: &std::path::Path) -> SealConfig {
 #[tokio::test]
 async fn the_embedded_sealer_is_made_once_and_seals_verifiably() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sealer = Sealer::from_config(&embedded(dir.path()), "sign.example.test", NOW).expect("created");
-    let again = Sealer::from_config(&embedded(dir.path()), "other.example.test", NOW).expect("loaded");
+    let sealer = Sealer::from_config(
+        &embedded(dir.path()),
+        "sign.example.test",
+        NOW,
+        std::sync::Arc::new(attesta_core::entropy::SeededEntropy::new(12)),
+    )
+    .expect("created");
+    let again = Sealer::from_config(
+        &embedded(dir.path()),
+        "other.example.test",
+        NOW,
+        std::sync::Arc::new(attesta_core::entropy::SeededEntropy::new(12)),
+    )
+    .expect("loaded");
     assert_eq!(sealer.certificate_sha256(), again.certificate_sha256(), "loaded, not made anew");
     assert_eq!(sealer.subject(), "CN=sign.example.test document seal,O=sign.example.test");
     assert_eq!(sealer.tsa_url(), None);
@@ -35,7 +47,13 @@ async fn the_embedded_sealer_is_made_once_and_seals_verifiably() {
 #[tokio::test]
 async fn sealing_outside_the_certificates_validity_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sealer = Sealer::from_config(&embedded(dir.path()), "sign.example.test", NOW).expect("created");
+    let sealer = Sealer::from_config(
+        &embedded(dir.path()),
+        "sign.example.test",
+        NOW,
+        std::sync::Arc::new(attesta_core::entropy::SeededEntropy::new(12)),
+    )
+    .expect("created");
     let too_late = Timestamp::from_micros(NOW.as_micros() + 11 * 366 * 24 * 3600 * 1_000_000);
     match sealer.seal(classic_pdf(1), too_late).await {
         Err(SealError::Certificate(why)) => assert!(why.contains("was not valid at"), "{why}"),
@@ -47,8 +65,8 @@ async fn sealing_outside_the_certificates_validity_is_refused() {
 fn a_configured_pem_identity_is_used_and_a_wrong_key_stops_start_up() {
     let dir = tempfile::tempdir().expect("temp dir");
     let names = crate::seal::test_support::names();
-    let one = identity::generate(&names, NOW).expect("one");
-    let other = identity::generate(&names, NOW).expect("other");
+    let one = identity::generate(&names, NOW, &attesta_core::entropy::SeededEntropy::new(11)).expect("one");
+    let other = identity::generate(&names, NOW, &attesta_core::entropy::SeededEntropy::new(11)).expect("other");
     let write = |name: &str, text: &str| -> PathBuf {
         let path = dir.path().join(name);
         std::fs::write(&path, text).expect("written");
@@ -60,13 +78,26 @@ fn a_configured_pem_identity_is_used_and_a_wrong_key_stops_start_up() {
         key_file: Some(write("seal.key", &one.seal_key_pem)),
         ..embedded(dir.path())
     };
-    let sealer = Sealer::from_config(&config, "ignored.example", NOW).expect("loads");
+    let sealer = Sealer::from_config(
+        &config,
+        "ignored.example",
+        NOW,
+        std::sync::Arc::new(attesta_core::entropy::SeededEntropy::new(12)),
+    )
+    .expect("loads");
     assert_eq!(sealer.subject(), "CN=sign.example.test document seal,O=Example Test");
     assert_eq!(sealer.trust_anchors_pem(), one.ca_pem);
     assert!(!dir.path().join("seal").exists(), "no embedded identity is made");
 
     let wrong = SealConfig { key_file: Some(write("other.key", &other.seal_key_pem)), ..config };
-    let err = Sealer::from_config(&wrong, "ignored.example", NOW).err().expect("refused");
+    let err = Sealer::from_config(
+        &wrong,
+        "ignored.example",
+        NOW,
+        std::sync::Arc::new(attesta_core::entropy::SeededEntropy::new(12)),
+    )
+    .err()
+    .expect("refused");
     let text = format!("{err:#}");
     assert!(text.contains("seal.certificate_file and seal.key_file"), "{text}");
     assert!(text.contains("belongs to none of the certificates"), "{text}");

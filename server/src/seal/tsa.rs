@@ -35,6 +35,8 @@ pub struct TsaClient {
     timeout: Duration,
     /// hyper's client never follows redirects.
     http: Client<Connector, Full<bytes::Bytes>>,
+    /// Request nonces come from here.
+    entropy: std::sync::Arc<dyn attesta_core::ports::Entropy>,
 }
 
 impl std::fmt::Debug for TsaClient {
@@ -50,7 +52,11 @@ pub struct Stamp {
 }
 
 impl TsaClient {
-    pub fn new(url: &str, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn new(
+        url: &str,
+        timeout: Duration,
+        entropy: std::sync::Arc<dyn attesta_core::ports::Entropy>,
+    ) -> anyhow::Result<Self> {
         let uri: http::Uri = url.parse().map_err(|e| anyhow::anyhow!("seal.tsa_url {url:?}: {e}"))?;
         if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
             anyhow::bail!("seal.tsa_url {url:?}: expected an http:// or https:// URL");
@@ -61,7 +67,7 @@ impl TsaClient {
             .enable_http1()
             .build();
         let http = Client::builder(TokioExecutor::new()).build(connector);
-        Ok(Self { url: uri, timeout, http })
+        Ok(Self { url: uri, timeout, http, entropy })
     }
 
     pub fn url(&self) -> String {
@@ -70,7 +76,7 @@ impl TsaClient {
 
     /// Gets a token over `data` (the seal's signature value) and checks it.
     pub async fn stamp(&self, data: &[u8]) -> Result<Stamp, SealError> {
-        let nonce = nonce()?;
+        let nonce = nonce(&*self.entropy)?;
         let fail = |why: String| SealError::Timestamp(format!("{}: {why}", self.url));
         let request = http::Request::post(self.url.clone())
             .header(http::header::CONTENT_TYPE, "application/timestamp-query")
@@ -142,9 +148,9 @@ pub fn request(data: &[u8], nonce: &Int) -> Result<Vec<u8>, SealError> {
 }
 
 /// A fresh positive 64-bit nonce.
-pub fn nonce() -> Result<Int, SealError> {
-    let mut bytes = [0u8; 8];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+pub fn nonce(entropy: &dyn attesta_core::ports::Entropy) -> Result<Int, SealError> {
+    use attesta_core::entropy::EntropyExt as _;
+    let bytes: [u8; 8] = entropy.bytes();
     Uint::new(&bytes).map(Int::from).map_err(|e| SealError::Internal(format!("making a nonce failed ({e})")))
 }
 

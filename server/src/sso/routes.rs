@@ -282,8 +282,17 @@ async fn account_for(sso: &Sso, identity: &Identity) -> Result<User, Refused> {
         }
         SsoDecision::Create => {
             let name = attesta_core::sso::account_name(identity.name.as_deref(), &identity.email);
-            let user =
-                inner.accounts.create_sso_user(&name, &identity.email).await.map_err(|e| internal("create", &e))?;
+            // The account creates itself: the server acts, with the person's email and name.
+            let by = attesta_core::evidence::Acting::system(attesta_core::evidence::PersonalData {
+                email: Some(attesta_core::evidence::Text::truncated(identity.email.as_str())),
+                name: Some(attesta_core::evidence::Text::truncated(&name)),
+                ..attesta_core::evidence::PersonalData::none()
+            });
+            let user = inner
+                .accounts
+                .create_sso_user(&name, &identity.email, &by)
+                .await
+                .map_err(|e| internal("create", &e))?;
             inner
                 .identities
                 .link(issuer, &identity.subject, user.id, &identity.email, now)

@@ -1,21 +1,41 @@
-//! The session registry in SQLite (`user_sessions`, migration 0006).
+//! The session registry in SQLite (`user_sessions`, migration 0006). Revocations are recorded
+//! in the instance chain, each in the transaction that makes it.
 
+use crate::evidence::{EffectError, EvidenceError, InstanceLog};
 use async_trait::async_trait;
+use attesta_core::evidence::Acting;
+use attesta_core::evidence::instance::{InstanceEvent, SessionRevoked, user_ref};
 use attesta_core::ports::StoreError;
-use attesta_core::sessions::{SessionHandle, SessionRecord, SessionRegistry};
+use attesta_core::sessions::{RevokeReason, SessionHandle, SessionRecord, SessionRegistry};
 use attesta_core::{Timestamp, UserId};
 use sqlx::{FromRow, SqlitePool};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Clone)]
 pub struct SqliteSessions {
     pool: SqlitePool,
+    instance: InstanceLog,
 }
 
 impl SqliteSessions {
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+    pub fn new(pool: SqlitePool, instance: InstanceLog) -> Self {
+        Self { pool, instance }
     }
 }
+
+/// Deletes records that can no longer let anyone in (revoked, or last seen before `before`).
+pub async fn purge(pool: &SqlitePool, before: Timestamp) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM user_sessions WHERE revoked_at IS NOT NULL OR last_seen_at < ?1")
+        .bind(before.as_micros())
+        .execute(pool)
+        .await
+        .map_err(db)?;
+    Ok(done.rows_affected())
+}
+
+/// The refusal of an effect that found nothing to revoke: no event is written for it.
+const NOTHING: &str = "no live session to revoke";
 
 #[derive(FromRow)]
 struct Row {
@@ -97,31 +117,84 @@ impl SessionRegistry for SqliteSessions {
         Ok(())
     }
 
-    async fn revoke(&self, user: UserId, handle: &SessionHandle, at: Timestamp) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE user_sessions SET revoked_at = ?3 WHERE handle = ?1 AND user_id = ?2 AND revoked_at IS NULL",
-        )
-        .bind(handle.as_str())
-        .bind(user.0)
-        .bind(at.as_micros())
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(done.rows_affected() == 1)
+    async fn revoke(
+        &self,
+        user: UserId,
+        handle: &SessionHandle,
+        at: Timestamp,
+        by: &Acting,
+        reason: RevokeReason,
+    ) -> Result<bool, StoreError> {
+        let act = InstanceEvent::SessionRevoked(SessionRevoked {
+            user: user_ref(user),
+            reason,
+            session: Some(handle.as_str().to_owned()),
+            kept: None,
+        });
+        let handle = handle.as_str().to_owned();
+        let effect: crate::evidence::Effect = Box::new(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE user_sessions SET revoked_at = ?3 WHERE handle = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+                )
+                .bind(&handle)
+                .bind(user.0)
+                .bind(at.as_micros())
+                .execute(&mut *conn)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(EffectError::Refused(NOTHING.to_owned()));
+                }
+                Ok(())
+            })
+        });
+        match self.instance.record(&act, by, Some(effect)).await {
+            Ok(_) => Ok(true),
+            Err(EvidenceError::Refused(why)) if why == NOTHING => Ok(false),
+            Err(e) => Err(StoreError(e.to_string())),
+        }
     }
 
-    async fn revoke_all(&self, user: UserId, keep: Option<&SessionHandle>, at: Timestamp) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE user_sessions SET revoked_at = ?3 \
-             WHERE user_id = ?1 AND revoked_at IS NULL AND handle IS NOT coalesce(?2, '')",
-        )
-        .bind(user.0)
-        .bind(keep.map(SessionHandle::as_str))
-        .bind(at.as_micros())
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(done.rows_affected())
+    async fn revoke_all(
+        &self,
+        user: UserId,
+        keep: Option<&SessionHandle>,
+        at: Timestamp,
+        by: &Acting,
+        reason: RevokeReason,
+    ) -> Result<u64, StoreError> {
+        let act = InstanceEvent::SessionRevoked(SessionRevoked {
+            user: user_ref(user),
+            reason,
+            session: None,
+            kept: keep.map(|k| k.as_str().to_owned()),
+        });
+        let keep = keep.map(|k| k.as_str().to_owned());
+        let ended = Arc::new(AtomicU64::new(0));
+        let count = ended.clone();
+        let effect: crate::evidence::Effect = Box::new(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE user_sessions SET revoked_at = ?3 \
+                     WHERE user_id = ?1 AND revoked_at IS NULL AND handle IS NOT coalesce(?2, '')",
+                )
+                .bind(user.0)
+                .bind(keep.as_deref())
+                .bind(at.as_micros())
+                .execute(&mut *conn)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(EffectError::Refused(NOTHING.to_owned()));
+                }
+                count.store(done.rows_affected(), Ordering::SeqCst);
+                Ok(())
+            })
+        });
+        match self.instance.record(&act, by, Some(effect)).await {
+            Ok(_) => Ok(ended.load(Ordering::SeqCst)),
+            Err(EvidenceError::Refused(why)) if why == NOTHING => Ok(0),
+            Err(e) => Err(StoreError(e.to_string())),
+        }
     }
 
     async fn list(&self, user: UserId, seen_since: Timestamp) -> Result<Vec<SessionRecord>, StoreError> {
@@ -135,11 +208,6 @@ impl SessionRegistry for SqliteSessions {
     }
 
     async fn purge(&self, before: Timestamp) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM user_sessions WHERE revoked_at IS NOT NULL OR last_seen_at < ?1")
-            .bind(before.as_micros())
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
-        Ok(done.rows_affected())
+        purge(&self.pool, before).await
     }
 }

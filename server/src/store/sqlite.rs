@@ -1,9 +1,15 @@
 //! The SQLite store: WAL journal, `synchronous=FULL` (a committed write survives power loss),
 //! foreign keys on, and a busy timeout so concurrent writers wait rather than fail.
+//!
+//! Creating, disabling and re-enabling a user are recorded in the instance chain, each in the
+//! transaction that makes the change.
 
+use crate::evidence::{EffectError, EvidenceError, InstanceLog};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use attesta_core::accounts::NewUser;
+use attesta_core::evidence::Acting;
+use attesta_core::evidence::instance::{InstanceEvent, SignIn, UserCreated, user_access, user_ref};
 use attesta_core::ports::{AccountStore, StoreError, StoredUser, ThrottleKey};
 use attesta_core::{DisplayName, EmailAddress, Role, Timestamp, User, UserId};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -39,11 +45,18 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<SqlitePo
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    instance: InstanceLog,
 }
 
+/// Why a user insert was refused inside its transaction.
+const NOT_EMPTY: &str = "a user exists";
+const EMAIL_TAKEN: &str = "the email is taken";
+const ID_TAKEN: &str = "the id was taken meanwhile";
+const NO_USER: &str = "no such user";
+
 impl SqliteStore {
-    pub fn new(pool: SqlitePool) -> Self {
-        Self { pool }
+    pub fn new(pool: SqlitePool, instance: InstanceLog) -> Self {
+        Self { pool, instance }
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -97,25 +110,73 @@ impl AccountStore for SqliteStore {
         user: &NewUser,
         password_hash: Option<&str>,
         only_if_empty: bool,
+        by: &Acting,
     ) -> Result<Option<User>, StoreError> {
-        // One statement, so "no user exists yet" and the insert are atomic; the UNIQUE email
-        // constraint decides races between two creations of the same address.
-        let sql = format!(
-            "INSERT INTO users (email, name, role, password_hash, created_at) \
-             SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT ?6 OR NOT EXISTS (SELECT 1 FROM users) \
-             ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"
-        );
-        let row: Option<UserRow> = sqlx::query_as(&sql)
-            .bind(user.email.as_str())
-            .bind(user.name.as_str())
-            .bind(user.role.as_str())
-            .bind(password_hash)
-            .bind(user.created_at.as_micros())
-            .bind(only_if_empty)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        row.map(|r| r.into_stored().map(|s| s.user)).transpose()
+        // The event names the new user's id, so the id is chosen before the transaction (the
+        // next rowid) and inserted explicitly; if another creation took it meanwhile, the
+        // transaction is refused and this tries the next one. Inside the transaction (the
+        // database's write lock) "no user exists yet", the email's uniqueness and the id are
+        // checked together with the insert.
+        for _ in 0..8 {
+            let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM users")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
+            let act = InstanceEvent::UserCreated(UserCreated {
+                user: user_ref(UserId(id)),
+                role: user.role.as_str().to_owned(),
+                sign_in: if password_hash.is_some() { SignIn::Password } else { SignIn::Sso },
+            });
+            let (email, name, role, hash, at) = (
+                user.email.as_str().to_owned(),
+                user.name.as_str().to_owned(),
+                user.role.as_str(),
+                password_hash.map(str::to_owned),
+                user.created_at.as_micros(),
+            );
+            let effect: crate::evidence::Effect = Box::new(move |conn| {
+                Box::pin(async move {
+                    let (any, email_taken, id_taken): (bool, bool, bool) = sqlx::query_as(
+                        "SELECT EXISTS (SELECT 1 FROM users), EXISTS (SELECT 1 FROM users WHERE email = ?1), \
+                         EXISTS (SELECT 1 FROM users WHERE id = ?2)",
+                    )
+                    .bind(&email)
+                    .bind(id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    let refused = |why: &str| Err(EffectError::Refused(why.to_owned()));
+                    if only_if_empty && any {
+                        return refused(NOT_EMPTY);
+                    }
+                    if email_taken {
+                        return refused(EMAIL_TAKEN);
+                    }
+                    if id_taken {
+                        return refused(ID_TAKEN);
+                    }
+                    sqlx::query(
+                        "INSERT INTO users (id, email, name, role, password_hash, created_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )
+                    .bind(id)
+                    .bind(&email)
+                    .bind(&name)
+                    .bind(role)
+                    .bind(&hash)
+                    .bind(at)
+                    .execute(&mut *conn)
+                    .await?;
+                    Ok(())
+                })
+            });
+            match self.instance.record(&act, by, Some(effect)).await {
+                Ok(_) => return self.user_by_id(UserId(id)).await,
+                Err(EvidenceError::Refused(why)) if why == NOT_EMPTY || why == EMAIL_TAKEN => return Ok(None),
+                Err(EvidenceError::Refused(why)) if why == ID_TAKEN => continue,
+                Err(e) => return Err(StoreError(e.to_string())),
+            }
+        }
+        Err(StoreError("creating a user: the next id kept being taken".to_owned()))
     }
 
     async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<StoredUser>, StoreError> {
@@ -169,14 +230,27 @@ impl AccountStore for SqliteStore {
         rows.into_iter().map(|r| r.into_stored().map(|s| s.user)).collect()
     }
 
-    async fn set_disabled(&self, id: UserId, disabled: bool) -> Result<Option<User>, StoreError> {
-        let sql = format!(
-            "UPDATE users SET disabled = ?2, session_generation = session_generation + ?2 \
-             WHERE id = ?1 RETURNING {USER_COLUMNS}"
-        );
-        let row: Option<UserRow> =
-            sqlx::query_as(&sql).bind(id.0).bind(disabled).fetch_optional(&self.pool).await.map_err(db)?;
-        row.map(|r| r.into_stored().map(|s| s.user)).transpose()
+    async fn set_disabled(&self, id: UserId, disabled: bool, by: &Acting) -> Result<Option<User>, StoreError> {
+        let effect: crate::evidence::Effect = Box::new(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE users SET disabled = ?2, session_generation = session_generation + ?2 WHERE id = ?1",
+                )
+                .bind(id.0)
+                .bind(disabled)
+                .execute(&mut *conn)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(EffectError::Refused(NO_USER.to_owned()));
+                }
+                Ok(())
+            })
+        });
+        match self.instance.record(&user_access(id, disabled), by, Some(effect)).await {
+            Ok(_) => self.user_by_id(id).await,
+            Err(EvidenceError::Refused(why)) if why == NO_USER => Ok(None),
+            Err(e) => Err(StoreError(e.to_string())),
+        }
     }
 
     async fn bump_session_generation(&self, id: UserId) -> Result<(), StoreError> {

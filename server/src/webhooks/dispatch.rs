@@ -13,7 +13,7 @@
 //! no duplicate. Each write is a single statement, so no write lock is ever held across an
 //! `await` (a stalled task holding one would stop every other process's appends).
 
-use super::{new_message_id, now};
+use super::new_message_id;
 use attesta_core::evidence::{EventRecord, Sha256};
 use attesta_core::webhooks::{DocumentHashes, Payload, Subscription, WebhookEventType};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
@@ -32,7 +32,7 @@ struct NewMessage {
 
 /// Turns the next batch of committed events into messages; how many events it considered
 /// (0 when the cursor is at the end of the log).
-pub async fn pass(pool: &SqlitePool) -> anyhow::Result<usize> {
+pub async fn pass(pool: &SqlitePool, ports: &crate::Ports) -> anyhow::Result<usize> {
     let cursor: i64 =
         sqlx::query_scalar("SELECT next_log_index FROM webhook_cursor WHERE id = 1").fetch_one(pool).await?;
     let events: Vec<(i64, String, String, Vec<u8>)> = sqlx::query_as(
@@ -66,14 +66,14 @@ pub async fn pass(pool: &SqlitePool) -> anyhow::Result<usize> {
             }
         }
     }
-    let at = now();
+    let at = ports.clock.now().as_micros();
     for chunk in messages.chunks(INSERT_ROWS) {
         let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT OR IGNORE INTO webhook_messages \
              (id, endpoint_id, event_type, log_index, payload, created_at, next_attempt_at) ",
         );
         insert.push_values(chunk, |mut row, m| {
-            row.push_bind(new_message_id().to_string())
+            row.push_bind(new_message_id(&*ports.entropy).to_string())
                 .push_bind(&m.endpoint_id)
                 .push_bind(m.event_type.as_str())
                 .push_bind(m.log_index)

@@ -8,21 +8,30 @@
 //! - [`worker`] delivers due messages under a lease, so several server processes never send
 //!   one attempt twice at the same time, and reschedules failures per the retry schedule.
 //! - [`client`] is the HTTP client that refuses internal addresses (SSRF).
+//!
+//! Creating, enabling or disabling, and deleting an endpoint, and rotating its secret, are
+//! administrative acts: each is recorded in the instance chain in the same transaction as the
+//! change (the URL and secrets only by hash and id).
 
 pub mod client;
 pub mod dispatch;
 pub(crate) mod secrets;
 pub mod worker;
 
-use crate::clock::SystemClock;
+use crate::Ports;
+use crate::evidence::{EffectError, EvidenceError, InstanceLog};
 use attesta_app::api::webhooks::{AttemptDto, EndpointDto, MessageDto};
 use attesta_app::error::AppError;
-use attesta_app::ssr::internal;
+use attesta_app::ssr::{acting, internal};
 use attesta_core::User;
-use attesta_core::ports::Clock as _;
+use attesta_core::entropy::EntropyExt as _;
+use attesta_core::evidence::Sha256;
+use attesta_core::evidence::instance::{
+    InstanceEvent, WebhookCreated, WebhookDeleted, WebhookSecretRotated, WebhookUpdated, user_ref,
+};
+use attesta_core::ports::Entropy;
 use attesta_core::storage::envelope::Keyring;
 use attesta_core::webhooks::{MessageId, Payload, RetrySchedule, Secret, Subscription};
-use rand::RngCore as _;
 use sqlx::SqlitePool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,22 +68,25 @@ struct Inner {
     /// evidence log's own notification.
     wake: Notify,
     client: client::DeliveryClient,
+    /// Where endpoint changes are recorded.
+    instance: InstanceLog,
+    ports: Ports,
 }
 
-fn random_id(prefix: &str) -> String {
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("{prefix}_{}", hex::encode(bytes))
+fn random_id(entropy: &dyn Entropy, prefix: &str) -> String {
+    format!("{prefix}_{}", hex::encode(entropy.bytes::<16>()))
 }
 
-pub(crate) fn new_message_id() -> MessageId {
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    MessageId::from_random(bytes)
+pub(crate) fn new_message_id(entropy: &dyn Entropy) -> MessageId {
+    MessageId::from_random(entropy.bytes())
 }
 
-fn now() -> i64 {
-    SystemClock.now().as_micros()
+/// The user-safe error for a recorded change that did not happen.
+fn not_recorded(e: EvidenceError) -> AppError {
+    match e {
+        EvidenceError::Refused(why) => AppError::Conflict(why),
+        other => internal(other),
+    }
 }
 
 fn micros(d: Duration) -> i64 {
@@ -105,9 +117,20 @@ impl EndpointRow {
 }
 
 impl Webhooks {
-    pub fn new(pool: SqlitePool, keyring: Arc<Keyring>, settings: Settings) -> anyhow::Result<Self> {
+    pub fn new(
+        pool: SqlitePool,
+        keyring: Arc<Keyring>,
+        settings: Settings,
+        instance: InstanceLog,
+        ports: Ports,
+    ) -> anyhow::Result<Self> {
         let client = client::DeliveryClient::new(settings.timeout, settings.allow_private_targets)?;
-        Ok(Self { inner: Arc::new(Inner { pool, keyring, settings, wake: Notify::new(), client }) })
+        Ok(Self { inner: Arc::new(Inner { pool, keyring, settings, wake: Notify::new(), client, instance, ports }) })
+    }
+
+    /// Now, from the Clock port, in UTC microseconds.
+    pub(crate) fn now(&self) -> i64 {
+        self.inner.ports.clock.now().as_micros()
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -160,8 +183,8 @@ impl Webhooks {
     }
 
     async fn queue(&self, endpoint_id: &str, payload: &Payload, log_index: Option<i64>) -> Result<String, AppError> {
-        let id = new_message_id();
-        let at = now();
+        let id = new_message_id(&*self.inner.ports.entropy);
+        let at = self.now();
         sqlx::query(
             "INSERT INTO webhook_messages (id, endpoint_id, event_type, log_index, payload, created_at, next_attempt_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
@@ -208,56 +231,94 @@ impl attesta_app::ssr::webhooks::WebhooksPort for Webhooks {
         }
         let subscription =
             Subscription::parse(&event_types).map_err(|e| AppError::validation("event_types", e.to_string()))?;
-        let id = random_id("ep");
-        let at = now();
-        let mut tx = self.inner.pool.begin().await.map_err(internal)?;
-        sqlx::query(
-            "INSERT INTO webhook_endpoints (id, owner_id, url, description, event_types, enabled, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
-        )
-        .bind(&id)
-        .bind(owner.id.0)
-        .bind(&url)
-        .bind(&description)
-        .bind(serde_json::to_string(&subscription.names()).map_err(internal)?)
-        .bind(at)
-        .execute(&mut *tx)
-        .await
-        .map_err(internal)?;
-        secrets::insert(&mut tx, &self.inner.keyring, &id, at).await.map_err(internal)?;
-        tx.commit().await.map_err(internal)?;
+        let id = random_id(&*self.inner.ports.entropy, "ep");
+        let at = self.now();
+        let secret = secrets::NewSecret::draw(&self.inner.keyring, &*self.inner.ports.entropy).map_err(internal)?;
+        let names = subscription.names();
+        let act = InstanceEvent::WebhookCreated(WebhookCreated {
+            endpoint: id.clone(),
+            owner: user_ref(owner.id),
+            url_sha256: Sha256::digest(url.as_bytes()),
+            event_types: names.clone(),
+            secret: secret.id.clone(),
+        });
+        let (endpoint, owner_id) = (id.clone(), owner.id.0);
+        let event_types = serde_json::to_string(&names).map_err(internal)?;
+        let effect: crate::evidence::Effect = Box::new(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO webhook_endpoints (id, owner_id, url, description, event_types, enabled, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
+                )
+                .bind(&endpoint)
+                .bind(owner_id)
+                .bind(&url)
+                .bind(&description)
+                .bind(&event_types)
+                .bind(at)
+                .execute(&mut *conn)
+                .await?;
+                secret.insert(conn, &endpoint, at).await?;
+                Ok(())
+            })
+        });
+        self.inner.instance.record(&act, &acting(owner).await, Some(effect)).await.map_err(not_recorded)?;
         Ok(self.endpoint(owner, &id).await?.dto())
     }
 
     async fn secret(&self, owner: &User, id: &str) -> Result<String, AppError> {
         let endpoint = self.endpoint(owner, id).await?;
-        let secrets = self.signing_secrets(&endpoint.id, now()).await.map_err(internal)?;
+        let secrets = self.signing_secrets(&endpoint.id, self.now()).await.map_err(internal)?;
         let current = secrets.first().ok_or_else(|| internal("an endpoint without a secret"))?;
         Ok(current.to_text().to_string())
     }
 
     async fn rotate(&self, owner: &User, id: &str) -> Result<(), AppError> {
         let endpoint = self.endpoint(owner, id).await?;
-        let at = now();
-        let mut tx = self.inner.pool.begin().await.map_err(internal)?;
-        sqlx::query("UPDATE webhook_secrets SET expires_at = ?1 WHERE endpoint_id = ?2 AND expires_at IS NULL")
-            .bind(at + micros(ROTATION_OVERLAP))
-            .bind(&endpoint.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(internal)?;
-        secrets::insert(&mut tx, &self.inner.keyring, &endpoint.id, at).await.map_err(internal)?;
-        tx.commit().await.map_err(internal)
+        let at = self.now();
+        let expires_at = at + micros(ROTATION_OVERLAP);
+        let secret = secrets::NewSecret::draw(&self.inner.keyring, &*self.inner.ports.entropy).map_err(internal)?;
+        let act = InstanceEvent::WebhookSecretRotated(WebhookSecretRotated {
+            endpoint: endpoint.id.clone(),
+            owner: user_ref(owner.id),
+            secret: secret.id.clone(),
+            previous_expires_at: expires_at,
+        });
+        let endpoint_id = endpoint.id;
+        let effect: crate::evidence::Effect = Box::new(move |conn| {
+            Box::pin(async move {
+                sqlx::query("UPDATE webhook_secrets SET expires_at = ?1 WHERE endpoint_id = ?2 AND expires_at IS NULL")
+                    .bind(expires_at)
+                    .bind(&endpoint_id)
+                    .execute(&mut *conn)
+                    .await?;
+                secret.insert(conn, &endpoint_id, at).await?;
+                Ok(())
+            })
+        });
+        self.inner.instance.record(&act, &acting(owner).await, Some(effect)).await.map_err(not_recorded)?;
+        Ok(())
     }
 
     async fn set_enabled(&self, owner: &User, id: &str, enabled: bool) -> Result<(), AppError> {
         let endpoint = self.endpoint(owner, id).await?;
-        sqlx::query("UPDATE webhook_endpoints SET enabled = ?1 WHERE id = ?2")
-            .bind(i64::from(enabled))
-            .bind(&endpoint.id)
-            .execute(&self.inner.pool)
-            .await
-            .map_err(internal)?;
+        let act = InstanceEvent::WebhookUpdated(WebhookUpdated {
+            endpoint: endpoint.id.clone(),
+            owner: user_ref(owner.id),
+            enabled,
+        });
+        let endpoint_id = endpoint.id;
+        let effect: crate::evidence::Effect = Box::new(move |conn| {
+            Box::pin(async move {
+                sqlx::query("UPDATE webhook_endpoints SET enabled = ?1 WHERE id = ?2")
+                    .bind(i64::from(enabled))
+                    .bind(&endpoint_id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        });
+        self.inner.instance.record(&act, &acting(owner).await, Some(effect)).await.map_err(not_recorded)?;
         if enabled {
             self.inner.wake.notify_one();
         }
@@ -266,12 +327,23 @@ impl attesta_app::ssr::webhooks::WebhooksPort for Webhooks {
 
     async fn delete(&self, owner: &User, id: &str) -> Result<(), AppError> {
         let endpoint = self.endpoint(owner, id).await?;
-        // Secrets, messages and attempts go with it (ON DELETE CASCADE).
-        sqlx::query("DELETE FROM webhook_endpoints WHERE id = ?1")
-            .bind(&endpoint.id)
-            .execute(&self.inner.pool)
-            .await
-            .map_err(internal)?;
+        let act =
+            InstanceEvent::WebhookDeleted(WebhookDeleted { endpoint: endpoint.id.clone(), owner: user_ref(owner.id) });
+        let endpoint_id = endpoint.id;
+        let effect: crate::evidence::Effect = Box::new(move |conn| {
+            Box::pin(async move {
+                // Secrets, messages and attempts go with it (ON DELETE CASCADE).
+                let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = ?1")
+                    .bind(&endpoint_id)
+                    .execute(&mut *conn)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(EffectError::Refused("this endpoint was already deleted".to_owned()));
+                }
+                Ok(())
+            })
+        });
+        self.inner.instance.record(&act, &acting(owner).await, Some(effect)).await.map_err(not_recorded)?;
         Ok(())
     }
 
@@ -280,7 +352,7 @@ impl attesta_app::ssr::webhooks::WebhooksPort for Webhooks {
         if endpoint.enabled == 0 {
             return Err(AppError::Conflict("Enable the endpoint first.".to_owned()));
         }
-        self.queue(&endpoint.id, &Payload::test(SystemClock.now(), &endpoint.id), None).await
+        self.queue(&endpoint.id, &Payload::test(self.inner.ports.clock.now(), &endpoint.id), None).await
     }
 
     async fn log(&self, owner: &User, id: &str) -> Result<Vec<MessageDto>, AppError> {

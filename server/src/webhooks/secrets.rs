@@ -3,9 +3,9 @@
 //! id as additional data (a row copied onto another id does not open), and the secret encrypted
 //! under that data key. A database dump alone does not reveal any secret.
 
+use attesta_core::ports::Entropy;
 use attesta_core::storage::envelope::{DataKey, Keyring, WrappedKey, decrypt_all, encrypt_all};
 use attesta_core::webhooks::Secret;
-use rand::RngCore as _;
 use sqlx::{SqliteConnection, SqlitePool};
 use zeroize::Zeroizing;
 
@@ -13,33 +13,43 @@ pub(crate) fn aad(id: &str) -> Vec<u8> {
     format!("attesta/v1/webhook-secret/{id}").into_bytes()
 }
 
-/// Makes a new current secret for `endpoint_id`.
-pub(super) async fn insert(
-    conn: &mut SqliteConnection,
-    keyring: &Keyring,
-    endpoint_id: &str,
-    at: i64,
-) -> anyhow::Result<()> {
-    let mut rng = rand::rngs::OsRng;
-    let mut raw = Zeroizing::new([0u8; 32]);
-    rng.fill_bytes(raw.as_mut());
-    let id = super::random_id("sec");
-    let data_key = DataKey::generate(&mut rng);
-    let wrapped = keyring.wrap_key(&data_key, &aad(&id), &mut rng).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let ciphertext = encrypt_all(&data_key, raw.as_slice(), &mut rng).map_err(|e| anyhow::anyhow!("{e}"))?;
-    sqlx::query(
-        "INSERT INTO webhook_secrets (id, endpoint_id, wrapped_key, master_key_id, ciphertext, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )
-    .bind(&id)
-    .bind(endpoint_id)
-    .bind(wrapped.to_string())
-    .bind(wrapped.master_key_id().to_string())
-    .bind(ciphertext)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+/// A new secret, drawn and encrypted, ready to be inserted (by [`NewSecret::insert`], inside
+/// the transaction that records it).
+pub(super) struct NewSecret {
+    pub id: String,
+    wrapped: WrappedKey,
+    ciphertext: Vec<u8>,
+}
+
+impl NewSecret {
+    /// Draws 32 random bytes and encrypts them under a fresh data key.
+    pub fn draw(keyring: &Keyring, entropy: &dyn Entropy) -> anyhow::Result<Self> {
+        let mut rng = attesta_core::entropy::rng(entropy);
+        let mut raw = Zeroizing::new([0u8; 32]);
+        entropy.fill(raw.as_mut());
+        let id = super::random_id(entropy, "sec");
+        let data_key = DataKey::generate(&mut rng);
+        let wrapped = keyring.wrap_key(&data_key, &aad(&id), &mut rng).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let ciphertext = encrypt_all(&data_key, raw.as_slice(), &mut rng).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(Self { id, wrapped, ciphertext })
+    }
+
+    /// Makes it the current secret of `endpoint_id`.
+    pub async fn insert(&self, conn: &mut SqliteConnection, endpoint_id: &str, at: i64) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO webhook_secrets (id, endpoint_id, wrapped_key, master_key_id, ciphertext, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(&self.id)
+        .bind(endpoint_id)
+        .bind(self.wrapped.to_string())
+        .bind(self.wrapped.master_key_id().to_string())
+        .bind(&self.ciphertext)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
 }
 
 /// The secrets that sign at `at`: the current one first, then rotated-out ones not yet expired.
@@ -74,6 +84,7 @@ pub(super) async fn live(
 pub(crate) async fn rotate_master_key(
     pool: &SqlitePool,
     keyring: &Keyring,
+    entropy: &dyn Entropy,
     report: &mut crate::storage::Rotation,
 ) -> anyhow::Result<()> {
     let rows: Vec<(String, String)> =
@@ -86,7 +97,7 @@ pub(crate) async fn rotate_master_key(
                 continue;
             }
         };
-        match keyring.rewrap(&wrapped, &aad(&id), &mut rand::rngs::OsRng) {
+        match keyring.rewrap(&wrapped, &aad(&id), &mut attesta_core::entropy::rng(entropy)) {
             Ok(None) => report.current += 1,
             Ok(Some(new)) => {
                 sqlx::query(

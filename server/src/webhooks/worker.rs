@@ -11,9 +11,9 @@
 //! here, when the next retry is due, and at least every second (appends by other processes).
 
 use super::client::Outcome;
-use super::{Webhooks, micros, now};
+use super::{Webhooks, micros};
+use attesta_core::entropy::EntropyExt as _;
 use attesta_core::webhooks::signature::signature_header;
-use rand::Rng as _;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -27,7 +27,7 @@ const BACKOFF: Duration = Duration::from_secs(5);
 
 /// Runs until the task is aborted.
 pub async fn run(webhooks: Webhooks, commits: Arc<Notify>) {
-    let owner = super::random_id("worker");
+    let owner = super::random_id(&*webhooks.inner.ports.entropy, "worker");
     loop {
         let wait = match round(&webhooks, &owner).await {
             Ok(wait) => wait,
@@ -46,7 +46,7 @@ pub async fn run(webhooks: Webhooks, commits: Arc<Notify>) {
 
 /// One round: dispatch everything new, deliver everything due; how long until the next is due.
 async fn round(webhooks: &Webhooks, owner: &str) -> anyhow::Result<Duration> {
-    while super::dispatch::pass(webhooks.pool()).await? > 0 {}
+    while super::dispatch::pass(webhooks.pool(), &webhooks.inner.ports).await? > 0 {}
     loop {
         let leased = lease(webhooks, owner).await?;
         if leased.is_empty() {
@@ -65,7 +65,7 @@ async fn round(webhooks: &Webhooks, owner: &str) -> anyhow::Result<Duration> {
     )
     .fetch_one(webhooks.pool())
     .await?;
-    let until_next = next.map_or(POLL, |at| Duration::from_micros(u64::try_from(at - now()).unwrap_or(0)));
+    let until_next = next.map_or(POLL, |at| Duration::from_micros(u64::try_from(at - webhooks.now()).unwrap_or(0)));
     Ok(until_next.min(POLL))
 }
 
@@ -79,7 +79,7 @@ struct Leased {
 
 /// Takes up to [`LEASE_BATCH`] due messages of enabled endpoints whose lease is free or expired.
 async fn lease(webhooks: &Webhooks, owner: &str) -> anyhow::Result<Vec<Leased>> {
-    let at = now();
+    let at = webhooks.now();
     let lease = webhooks.settings().timeout + Duration::from_secs(30);
     let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
         "UPDATE webhook_messages SET lease_owner = ?1, lease_until = ?2 \
@@ -109,7 +109,7 @@ async fn lease(webhooks: &Webhooks, owner: &str) -> anyhow::Result<Vec<Leased>> 
 /// Signs (at the moment of sending, with every live secret) and posts one message, then
 /// records the attempt and its consequence.
 async fn deliver(webhooks: &Webhooks, owner: &str, m: Leased) -> anyhow::Result<()> {
-    let at = now();
+    let at = webhooks.now();
     let timestamp = at.div_euclid(1_000_000);
     let secrets = webhooks.signing_secrets(&m.endpoint_id, at).await?;
     let signature = signature_header(&secrets, &m.id, timestamp, m.payload.as_bytes());
@@ -129,9 +129,9 @@ async fn record(
     let (status, next) = if outcome.delivered() {
         ("delivered", None)
     } else {
-        let jitter: f64 = rand::thread_rng().r#gen();
+        let jitter = webhooks.inner.ports.entropy.unit_f64();
         match webhooks.settings().schedule.next_pause(u32::try_from(attempts).unwrap_or(u32::MAX), jitter) {
-            Some(pause) => ("pending", Some(now() + micros(pause))),
+            Some(pause) => ("pending", Some(webhooks.now() + micros(pause))),
             None => ("failed", None),
         }
     };

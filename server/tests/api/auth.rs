@@ -134,9 +134,11 @@ async fn logout_ends_the_session_on_the_server() {
 
 #[tokio::test]
 async fn repeated_failures_are_throttled_and_the_owner_gets_back_in_after_the_window() {
+    let clock = std::sync::Arc::new(attesta_server::clock::MovableClock::default());
     let app = spawn_app_with(Options {
         failure_window: Duration::from_secs(2),
         max_failures_per_account: 3,
+        clock: Some(clock.clone()),
         ..Options::default()
     })
     .await;
@@ -152,7 +154,8 @@ async fn repeated_failures_are_throttled_and_the_owner_gets_back_in_after_the_wi
     assert!((1..=2).contains(&retry_after), "{retry_after}");
     assert!(error_message(r).await.contains("Too many failed sign-in attempts"));
 
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // The window passes on the app's clock: no waiting.
+    clock.advance(Duration::from_millis(2100));
     let r = app.log_in(OWNER_EMAIL, OWNER_PASSWORD).await;
     assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
     assert_eq!(app.whoami().await.as_deref(), Some(OWNER_EMAIL));

@@ -20,7 +20,7 @@ async fn signed_in_with(options: Options) -> TestApp {
 async fn nothing_stored(app: &TestApp) {
     assert_eq!(app.count("documents").await, 0, "no document row");
     assert_eq!(app.count("blobs").await, 0, "no blob row");
-    assert_eq!(app.count("audit_events").await, 0, "no event");
+    assert_eq!(app.document_events().await, 0, "no event");
     assert!(app.files_in("blobs").is_empty(), "no stored file: {:?}", app.files_in("blobs"));
     assert!(app.files_in("spool").is_empty(), "no spooled file: {:?}", app.files_in("spool"));
 }
@@ -533,7 +533,7 @@ async fn concurrent_uploads_all_land_with_their_events() {
     let ids = futures_util::future::join_all(uploads).await;
     assert_eq!(ids.len(), 8);
     assert_eq!(app.count("documents").await, 8);
-    assert_eq!(app.count("audit_events").await, 8);
+    assert_eq!(app.document_events().await, 8);
     assert_eq!(app.files_in("blobs").len(), 8);
 }
 

@@ -73,7 +73,8 @@ async fn audit_rows_cannot_be_updated_or_deleted_even_with_raw_sql() {
         assert!(message.contains("append-only") || message.contains("cannot be altered"), "{sql}: {message}");
     }
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(&app.pool).await.expect("count");
-    assert_eq!(rows, 3);
+    // The document's three, and the instance chain's `instance.keys_configured` from the start.
+    assert_eq!(rows, 1 + 3);
 }
 
 #[tokio::test]
@@ -181,20 +182,23 @@ async fn log_verify_finds_a_row_rewritten_behind_the_triggers() {
 #[tokio::test]
 async fn checkpoints_only_grow_and_each_is_linked_to_the_one_before() {
     let app = spawn_app().await;
+    // The log starts with the instance chain's `instance.keys_configured`, after the checkpoint
+    // of the empty log signed at start.
     let first = app.evidence.checkpoint(0).await.expect("checkpoint");
     document(&app.evidence, "doc-1").await;
     let second = app.evidence.checkpoint(1).await.expect("checkpoint");
     let again = app.evidence.checkpoint(2).await.expect("checkpoint");
-    assert_eq!(first.tree_size, 0);
-    assert_eq!(second.tree_size, 3);
-    assert_eq!(again.tree_size, 3, "nothing appended, no new checkpoint");
+    assert_eq!(first.tree_size, 1);
+    assert_eq!(first.previous_size, Some(0));
+    assert_eq!(second.tree_size, 1 + 3);
+    assert_eq!(again.tree_size, 1 + 3, "nothing appended, no new checkpoint");
     document(&app.evidence, "doc-2").await;
     let third = app.evidence.checkpoint(3).await.expect("checkpoint");
-    assert_eq!(third.previous_size, Some(3));
+    assert_eq!(third.previous_size, Some(1 + 3));
     assert!(!third.consistency_proof.is_empty());
     let out = run(&app, &["log", "checkpoint"]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("attesta.test/log\n6\n"));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("attesta.test/log\n7\n"));
     assert!(run(&app, &["log", "verify"]).status.success());
 }
 
@@ -209,7 +213,7 @@ async fn the_latest_checkpoint_and_the_log_key_are_public() {
     let key = VerifierKey::parse(r.headers()["attesta-log-key"].to_str().expect("ascii")).expect("a verifier key");
     let note = r.text().await.expect("body");
     let checkpoint = verify_checkpoint(&note, &key).expect("signed by the published key");
-    assert_eq!(checkpoint.size(), 3);
+    assert_eq!(checkpoint.size(), 1 + 3, "the keys in use at start, and the document's three");
     let published = anonymous.get(app.url("/log/key")).send().await.expect("request").text().await.expect("body");
     assert_eq!(published.trim(), key.to_string());
 }

@@ -18,6 +18,8 @@ pub struct TestApp {
     pub evidence: attesta_server::evidence::EvidenceLog,
     pub documents: attesta_server::documents::Documents,
     pub data: TempDir,
+    /// The clock and random source the app was built with.
+    pub ports: attesta_server::Ports,
 }
 
 /// A change to the test configuration.
@@ -32,8 +34,10 @@ pub struct Options {
     pub configure: Option<Configure>,
     /// Reuse this data folder (to restart an app over the same database and files).
     pub data: Option<TempDir>,
-    /// The clock accounts, sessions and SSO read (default: the system clock).
+    /// The clock every service reads (default: the system clock).
     pub clock: Option<std::sync::Arc<dyn attesta_core::ports::Clock>>,
+    /// The random source every service draws from (default: the operating system's).
+    pub entropy: Option<std::sync::Arc<dyn attesta_core::ports::Entropy>>,
 }
 
 impl Default for Options {
@@ -46,6 +50,7 @@ impl Default for Options {
             configure: None,
             data: None,
             clock: None,
+            entropy: None,
         }
     }
 }
@@ -86,15 +91,19 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     }
     attesta_server::telemetry::init(&config.log);
 
-    let clock = options.clock.unwrap_or_else(|| std::sync::Arc::new(attesta_server::clock::SystemClock));
-    let app = Application::build_with_clock(config, clock).await.expect("server builds");
+    let system = attesta_server::Ports::system();
+    let ports = attesta_server::Ports {
+        clock: options.clock.unwrap_or(system.clock),
+        entropy: options.entropy.unwrap_or(system.entropy),
+    };
+    let app = Application::build_with_ports(config, ports.clone()).await.expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool();
     let evidence = app.evidence();
     let documents = app.documents();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let client = client_with_origin(&address);
-    TestApp { address, client, pool, evidence, documents, data }
+    TestApp { address, client, pool, evidence, documents, data, ports }
 }
 
 pub fn client_with_origin(origin: &str) -> Client {
@@ -111,6 +120,23 @@ pub fn client_with_origin(origin: &str) -> Client {
 }
 
 impl TestApp {
+    /// The instance chain of this app's log, over the app's ports.
+    pub fn instance(&self) -> attesta_server::evidence::InstanceLog {
+        attesta_server::evidence::InstanceLog::new(self.evidence.clone(), self.ports.clone())
+    }
+
+    /// A key of `user_id` with these scopes, created by the operator (as `attesta api-key create`).
+    pub async fn create_api_key(&self, user_id: i64, name: &str, scopes: &str) -> String {
+        let scopes = attesta_core::api_keys::Scopes::parse(scopes).expect("scopes");
+        let by = attesta_core::evidence::Acting::operator();
+        let now = self.ports.clock.now().as_micros();
+        let (key, _) =
+            attesta_server::api::keys::create(&self.instance(), &*self.ports.entropy, &by, user_id, name, &scopes, now)
+                .await
+                .expect("key created");
+        key.expose()
+    }
+
     /// The environment that points the `attesta` binary at this app's database and log key.
     pub fn cli_env(&self) -> Vec<(String, String)> {
         vec![
@@ -189,6 +215,16 @@ impl TestApp {
 
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&self.pool).await.expect("count")
+    }
+
+    /// Events of documents in the log (the instance chain's left out: the keys in use at start,
+    /// the owner's account, and so on).
+    pub async fn document_events(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE document_id != ?1")
+            .bind(attesta_core::evidence::INSTANCE_CHAIN_ID)
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
     }
 
     /// Files under the data folder's `dir`, recursively (blobs, spool).

@@ -75,7 +75,8 @@ fn signing_request(to_email: &str) -> Mail {
 }
 
 fn unique_address(label: &str) -> String {
-    format!("{label}-{:016x}@example.com", rand::random::<u64>())
+    // Unique across runs against the shared mail server: from the system's random source.
+    format!("{label}-{:016x}@example.com", attesta_core::entropy::EntropyExt::u64(&attesta_server::entropy::OsEntropy))
 }
 
 /// The one mail MailDev holds for `to`, waiting briefly: MailDev stores it after the SMTP reply.
@@ -111,7 +112,10 @@ async fn smtp_delivers_a_signing_request_that_maildev_reads_back_intact() -> Tes
     // Only this test sends to MailDev; start from an empty store so leftovers cannot confuse it.
     client.delete(format!("{}/email/all", dev.url)).send().await?.error_for_status()?;
 
-    let mailer = Mailer::from_config(&smtp_config(&dev.smtp_host, dev.smtp_port, Duration::from_secs(10)))?;
+    let mailer = Mailer::from_config(
+        &smtp_config(&dev.smtp_host, dev.smtp_port, Duration::from_secs(10)),
+        &attesta_server::Ports::system(),
+    )?;
     assert_eq!(mailer.describe(), format!("smtp {}:{} (no tls)", dev.smtp_host, dev.smtp_port));
     let to = unique_address("zoe");
     mailer.send(signing_request(&to)).await?;
@@ -171,7 +175,7 @@ async fn the_outbox_writes_one_eml_file_per_mail_into_a_new_folder() -> TestResu
     let dir = data.path().join("not/yet/there");
     let mut config = Config::default();
     config.mail.outbox_dir = dir.clone();
-    let mailer = Mailer::from_config(&config)?;
+    let mailer = Mailer::from_config(&config, &attesta_server::Ports::system())?;
     assert!(dir.is_dir(), "the outbox folder is created at start-up");
     assert_eq!(mailer.describe(), format!("outbox {}", dir.display()));
 
@@ -217,7 +221,7 @@ async fn smtp_to_a_closed_port_fails_quickly_naming_the_server() -> TestResult {
     // A port that was free a moment ago: nothing listens there now.
     let port = TcpListener::bind("127.0.0.1:0").await?.local_addr()?.port();
     let timeout = Duration::from_secs(3);
-    let mailer = Mailer::from_config(&smtp_config("127.0.0.1", port, timeout))?;
+    let mailer = Mailer::from_config(&smtp_config("127.0.0.1", port, timeout), &attesta_server::Ports::system())?;
     let started = Instant::now();
     let err = mailer.send(signing_request("zoe@example.com")).await.err().ok_or("sent to a closed port")?;
     assert!(started.elapsed() < timeout, "took {:?}", started.elapsed());
@@ -240,7 +244,10 @@ async fn a_silent_smtp_server_times_out_after_the_configured_time() -> TestResul
         tokio::time::sleep(Duration::from_secs(30)).await;
         drop(held);
     });
-    let mailer = Mailer::from_config(&smtp_config("127.0.0.1", port, Duration::from_millis(500)))?;
+    let mailer = Mailer::from_config(
+        &smtp_config("127.0.0.1", port, Duration::from_millis(500)),
+        &attesta_server::Ports::system(),
+    )?;
     let started = Instant::now();
     let err = mailer.send(signing_request("zoe@example.com")).await.err().ok_or("sent to a silent server")?;
     let elapsed = started.elapsed();
@@ -259,7 +266,7 @@ async fn a_refused_login_says_so_without_the_password() -> TestResult {
     let mut config = smtp_config("127.0.0.1", server.port, Duration::from_secs(5));
     config.mail.smtp_username = "desk@attesta.test".to_owned();
     config.mail.smtp_password = password.into();
-    let mailer = Mailer::from_config(&config)?;
+    let mailer = Mailer::from_config(&config, &attesta_server::Ports::system())?;
     assert!(!format!("{mailer:?}").contains(password));
 
     let err = mailer.send(signing_request("zoe@example.com")).await.err().ok_or("sent with a refused login")?;
@@ -279,7 +286,10 @@ async fn a_refused_login_says_so_without_the_password() -> TestResult {
 #[tokio::test]
 async fn a_rejected_recipient_is_named_and_nothing_is_sent() -> TestResult {
     let server = FakeSmtp::start(Script::default()).await?;
-    let mailer = Mailer::from_config(&smtp_config("127.0.0.1", server.port, Duration::from_secs(5)))?;
+    let mailer = Mailer::from_config(
+        &smtp_config("127.0.0.1", server.port, Duration::from_secs(5)),
+        &attesta_server::Ports::system(),
+    )?;
     let err = mailer.send(signing_request("nobody@example.com")).await.err().ok_or("sent to a rejected recipient")?;
     let message = err.to_string();
     eprintln!("rejected recipient: {message}");
@@ -291,7 +301,10 @@ async fn a_rejected_recipient_is_named_and_nothing_is_sent() -> TestResult {
 
     // The same server takes a good recipient: the session is sound, only the address was refused.
     let server = FakeSmtp::start(Script::default()).await?;
-    let mailer = Mailer::from_config(&smtp_config("127.0.0.1", server.port, Duration::from_secs(5)))?;
+    let mailer = Mailer::from_config(
+        &smtp_config("127.0.0.1", server.port, Duration::from_secs(5)),
+        &attesta_server::Ports::system(),
+    )?;
     mailer.send(signing_request("zoe@example.com")).await?;
     let commands = server.commands().await;
     let verbs: Vec<&str> = commands.iter().map(|c| c.split([' ', ':']).next().unwrap_or_default()).collect();
@@ -307,7 +320,7 @@ async fn starttls_is_required_when_configured_and_the_login_never_goes_out_in_cl
     config.mail.smtp_tls = SmtpTls::Starttls;
     config.mail.smtp_username = "desk@attesta.test".to_owned();
     config.mail.smtp_password = "never-in-clear".into();
-    let mailer = Mailer::from_config(&config)?;
+    let mailer = Mailer::from_config(&config, &attesta_server::Ports::system())?;
     assert_eq!(mailer.describe(), format!("smtp 127.0.0.1:{} (starttls)", server.port));
     let err = mailer.send(signing_request("zoe@example.com")).await.err().ok_or("sent without STARTTLS")?;
     eprintln!("no STARTTLS: {err}");
@@ -324,7 +337,7 @@ async fn headers_with_line_breaks_are_refused_before_anything_is_sent() -> TestR
     let data = tempfile::tempdir()?;
     let mut config = Config::default();
     config.mail.outbox_dir = data.path().to_owned();
-    let mailer = Mailer::from_config(&config)?;
+    let mailer = Mailer::from_config(&config, &attesta_server::Ports::system())?;
     let good = signing_request("zoe@example.com");
     for bad in [
         Mail { subject: "Hello\r\nBcc: all@example.com".to_owned(), ..good.clone() },

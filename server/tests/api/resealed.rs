@@ -55,7 +55,13 @@ fn self_signed_sealer() -> Sealer {
 /// Another Attesta instance's seal (its own embedded CA).
 fn other_instance_sealer(dir: &std::path::Path) -> Sealer {
     let config = SealConfig { dir: dir.join("other-seal"), ..SealConfig::default() };
-    Sealer::from_config(&config, "other.example.test", now()).expect("sealer")
+    Sealer::from_config(
+        &config,
+        "other.example.test",
+        now(),
+        std::sync::Arc::new(attesta_core::entropy::SeededEntropy::new(12)),
+    )
+    .expect("sealer")
 }
 
 fn verify(pdf: &[u8], key: &VerifierKey, anchors: &[Vec<u8>]) -> Report {

@@ -30,10 +30,7 @@ async fn ada_id(app: &TestApp) -> i64 {
 
 /// A new key of Ada's with these scopes.
 async fn key(app: &TestApp, name: &str, scopes: &str) -> String {
-    let scopes = attesta_core::api_keys::Scopes::parse(scopes).expect("scopes");
-    let (key, _) =
-        attesta_server::api::keys::create(&app.pool, ada_id(app).await, name, &scopes, 1).await.expect("key created");
-    key.expose()
+    app.create_api_key(ada_id(app).await, name, scopes).await
 }
 
 fn plain() -> reqwest::Client {
@@ -243,7 +240,8 @@ async fn missing_malformed_wrong_revoked_and_disabled_keys_get_401_json() {
     assert_eq!(get(&app, &good, "/api/v1/documents").await.status(), StatusCode::OK);
 
     let public_id = good.split('_').nth(1).expect("id");
-    attesta_server::api::keys::revoke(&app.pool, ada_id(&app).await, public_id, 2).await.expect("revoked");
+    let by = attesta_core::evidence::Acting::operator();
+    attesta_server::api::keys::revoke(&app.instance(), &by, ada_id(&app).await, public_id, 2).await.expect("revoked");
     let (status, _, body) = json_of(get(&app, &good, "/api/v1/documents").await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked: {body}");
 

@@ -51,8 +51,9 @@ fn server(test: &str) -> Option<Server> {
 impl Server {
     /// A store confined to a prefix unique to this test run, so runs never see each other's objects.
     fn config(&self) -> S3Config {
-        // Random, not time-based: the wall clock is read only through the Clock port.
-        let nanos: u64 = rand::random();
+        // Random, not time-based: the wall clock is read only through the Clock port, and the
+        // prefix must be unique across runs against the shared store (so not a seeded source).
+        let nanos: u64 = attesta_core::entropy::EntropyExt::u64(&attesta_server::entropy::OsEntropy);
         S3Config {
             endpoint: Some(self.endpoint.clone()),
             region: self.region.clone(),

@@ -51,13 +51,17 @@ async fn sessions(app: &TestApp, client: &Client) -> Vec<serde_json::Value> {
 
 async fn add_member(app: &TestApp) {
     let accounts = AccountService::new(
-        Arc::new(attesta_server::store::sqlite::SqliteStore::new(app.pool.clone())),
-        Arc::new(attesta_server::password::Argon2Hasher::new()),
-        Arc::new(attesta_server::clock::SystemClock),
+        Arc::new(attesta_server::store::sqlite::SqliteStore::new(
+            app.pool.clone(),
+            attesta_server::evidence::InstanceLog::new(app.evidence.clone(), app.ports.clone()),
+        )),
+        Arc::new(attesta_server::password::Argon2Hasher::new(app.ports.entropy.clone())),
+        app.ports.clock.clone(),
         ThrottlePolicy { max_failures: 5, window: Duration::from_secs(900) },
         ThrottlePolicy { max_failures: 50, window: Duration::from_secs(900) },
     );
-    accounts.create_user("Grace Hopper", MEMBER_EMAIL, MEMBER_PASSWORD, Role::Member).await.expect("member");
+    let by = attesta_core::evidence::Acting::operator();
+    accounts.create_user("Grace Hopper", MEMBER_EMAIL, MEMBER_PASSWORD, Role::Member, &by).await.expect("member");
 }
 
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";

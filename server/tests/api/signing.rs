@@ -792,3 +792,72 @@ async fn wrong_codes_add_up_across_codes_until_the_sender_resends_the_link() {
     let mail = c.mails_to("bob@example.com").into_iter().last().expect("code mail");
     bob.expect("verify", json!({ "code": code_in(&mail.body).expect("code") }), StatusCode::OK).await;
 }
+
+#[tokio::test]
+async fn a_document_not_finished_by_its_deadline_expires_and_everyone_with_a_link_is_told() {
+    let clock = std::sync::Arc::new(attesta_server::clock::MovableClock::default());
+    let mut options = Options::configured(|c| {
+        mail_dir(c);
+        c.signing.expire_after = std::time::Duration::from_secs(3600);
+    });
+    options.clock = Some(clock.clone());
+    let app = spawn_app_with(options).await;
+    app.set_up_owner().await;
+    let bytes = pdf(2, "Agreement");
+    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let id = app.upload_ok("agreement.pdf", bytes).await;
+    let c = Ceremony { app, id, sha256 };
+    c.send("parallel", &[("Bob", "bob@example.com", false), ("Carol", "carol@example.com", false)], vec![]).await;
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").await.expect("bob's link"));
+    let carol = Signer::new(&c.app, c.link_for("carol@example.com").await.expect("carol's link"));
+    bob.open().await;
+    bob.consent().await;
+    bob.sign(&c.sha256, "s1").await;
+
+    // Before the deadline nothing expires.
+    assert_eq!(c.app.documents.expire_due().await, 0);
+    clock.advance(std::time::Duration::from_secs(3599));
+    assert_eq!(c.app.documents.expire_due().await, 0);
+    // From the deadline on, nobody acts, even before the expiry is recorded.
+    clock.advance(std::time::Duration::from_secs(2));
+    let late = carol.expect("consent", json!({}), StatusCode::GONE).await;
+    assert!(late.contains("expired"), "{late}");
+    assert_eq!(c.app.documents.expire_due().await, 1);
+    assert_eq!(c.status().await["status"], "expired");
+    assert_eq!(c.app.documents.expire_due().await, 0, "expired once");
+
+    let types = c.event_types().await;
+    assert_eq!(types.iter().filter(|t| *t == "document.expired").count(), 1, "{types:?}");
+    let expired: String =
+        sqlx::query_scalar("SELECT record FROM audit_events WHERE document_id = ? AND event_type = 'document.expired'")
+            .bind(&c.id)
+            .fetch_one(&c.app.pool)
+            .await
+            .expect("the expiry");
+    let expired: Value = serde_json::from_str(&expired).expect("json");
+    assert_eq!(expired["details"]["unsigned"], 1, "{expired}");
+    assert_eq!(expired["actor"]["id"], "system:attesta");
+    let sent: String =
+        sqlx::query_scalar("SELECT record FROM audit_events WHERE document_id = ? AND event_type = 'document.sent'")
+            .bind(&c.id)
+            .fetch_one(&c.app.pool)
+            .await
+            .expect("the send");
+    let sent: Value = serde_json::from_str(&sent).expect("json");
+    assert_eq!(expired["details"]["deadline"], sent["details"]["expires_at"], "the deadline set at sending");
+
+    // Both had a link: both are told (the notices go out after the change).
+    for email in ["bob@example.com", "carol@example.com"] {
+        let mut told = false;
+        for _ in 0..200 {
+            if c.mails_to(email).iter().any(|m| m.subject.contains("expired before everyone signed")) {
+                told = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(told, "{email} is told");
+    }
+    let gone = carol.expect("open", json!({}), StatusCode::GONE).await;
+    assert!(gone.contains("expired"), "{gone}");
+}

@@ -27,9 +27,7 @@ async fn api_key(app: &TestApp) -> String {
         .fetch_one(&app.pool)
         .await
         .expect("ada");
-    let scopes = attesta_core::api_keys::Scopes::parse("send").expect("scopes");
-    let (key, _) = attesta_server::api::keys::create(&app.pool, ada, "uploads", &scopes, 1).await.expect("key");
-    key.expose()
+    app.create_api_key(ada, "uploads", "send").await
 }
 
 /// A valid PDF of about `size` bytes: two pages and an uncompressed image XObject of
@@ -405,7 +403,7 @@ async fn orphans_in_s3_are_swept_and_referenced_objects_kept() {
         eprintln!("SKIPPED: ATTESTA_TEST_S3_* are not set (scripts/services/s3.sh env)");
         return;
     };
-    let prefix = format!("sweep-{}", rand::random::<u64>());
+    let prefix = format!("sweep-{}", attesta_core::entropy::EntropyExt::u64(&attesta_server::entropy::OsEntropy));
     let app = spawn_app_with(Options::configured(move |c| {
         mail_dir(c);
         c.storage.backend = attesta_server::config::StorageBackend::S3;

@@ -392,8 +392,11 @@ mod tests {
     async fn package(dir: &std::path::Path) -> EvidencePackage {
         let url = format!("sqlite://{}", dir.join("cert.db").display());
         let pool = crate::store::sqlite::connect(&url, 2).await.expect("db");
-        let log =
-            EvidenceLog::start(pool, LogSigner::from_seed(KeyName::parse("cert.test/log").expect("name"), &[7; 32]));
+        let log = EvidenceLog::start(
+            pool,
+            LogSigner::from_seed(KeyName::parse("cert.test/log").expect("name"), &[7; 32]),
+            std::sync::Arc::new(attesta_core::entropy::SeededEntropy::new(1)),
+        );
         let doc = DocumentId::parse("cert-doc").expect("id");
         let ada = attesta_core::evidence::PersonalData {
             name: Some(Text::new("Ada Lovelace").expect("text")),

@@ -18,6 +18,7 @@ use attesta_core::User;
 use attesta_core::ceremony::details;
 use attesta_core::ceremony::{Command, FollowUp, NewParticipant, ParticipantRole, Refusal, Transition};
 use attesta_core::documents::DocumentStatus;
+use attesta_core::entropy::EntropyExt as _;
 use attesta_core::evidence::{
     Actor, ActorId, ActorKind, EventType, GeoSource, Geolocation, Latitude, Longitude, NewEvent, PersonalData, Sha256,
 };
@@ -316,7 +317,7 @@ impl Documents {
         let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
         let recipients = repo::recipients(&self.inner.pool, id).await?;
         let recipient = recipients.get(index).ok_or(DocumentError::NotFound)?.clone();
-        let token = new_token();
+        let token = new_token(&*self.inner.entropy);
         let recorded = match by {
             Some((user, meta)) => self.as_user(user, meta, document.sha256)?,
             None => Recorded {
@@ -581,7 +582,7 @@ impl Documents {
             }
             otp::OtpRefusal::Exhausted => conflict(e.to_string()),
         })?;
-        let code = otp::code_from_random(rand::random::<u32>());
+        let code = otp::code_from_random(self.inner.entropy.u32());
         let state = OtpState {
             code_hash: otp::code_hash(rid, &code),
             issued_at: now,
@@ -1131,10 +1132,8 @@ fn recipient_key(r: &RecipientRow) -> String {
     format!("{}/{}", r.document_id, r.id)
 }
 
-fn new_token() -> SigningToken {
-    let mut bytes = [0u8; attesta_core::signing::token::TOKEN_BYTES];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    SigningToken::from_random(bytes)
+fn new_token(entropy: &dyn attesta_core::ports::Entropy) -> SigningToken {
+    SigningToken::from_random(entropy.bytes())
 }
 
 fn browser_geolocation(lat: f64, lon: f64) -> Result<Geolocation, SigningError> {

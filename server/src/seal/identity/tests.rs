@@ -12,8 +12,10 @@ fn openssl(args: &[&str], dir: &Path) {
 fn the_embedded_identity_is_created_private_and_loads_back_the_same() {
     let dir = tempfile::tempdir().expect("temp dir");
     let seal_dir = dir.path().join("seal");
-    let first = load_or_create(&seal_dir, &names(), NOW).expect("created");
-    let again = load_or_create(&seal_dir, &names(), NOW).expect("loaded");
+    let first =
+        load_or_create(&seal_dir, &names(), NOW, &attesta_core::entropy::SeededEntropy::new(11)).expect("created");
+    let again =
+        load_or_create(&seal_dir, &names(), NOW, &attesta_core::entropy::SeededEntropy::new(11)).expect("loaded");
     assert_eq!(first.certificate().der, again.certificate().der);
     assert_eq!(first.anchors()[0].der, again.anchors()[0].der);
     assert_eq!(first.certificate().subject(), "CN=sign.example.test document seal,O=Example Test");
@@ -31,7 +33,8 @@ fn the_embedded_identity_is_created_private_and_loads_back_the_same() {
 fn created_certificates_have_the_promised_profile() {
     use x509_cert::ext::pkix::KeyUsages;
     let dir = tempfile::tempdir().expect("temp dir");
-    let identity = load_or_create(dir.path(), &names(), NOW).expect("created");
+    let identity =
+        load_or_create(dir.path(), &names(), NOW, &attesta_core::entropy::SeededEntropy::new(11)).expect("created");
     let ca = &identity.anchors()[0];
     let constraints = ca.basic_constraints().expect("readable").expect("present");
     assert!(constraints.ca);
@@ -54,17 +57,18 @@ fn created_certificates_have_the_promised_profile() {
 #[test]
 fn an_incomplete_seal_folder_is_refused_not_replaced() {
     let dir = tempfile::tempdir().expect("temp dir");
-    load_or_create(dir.path(), &names(), NOW).expect("created");
+    load_or_create(dir.path(), &names(), NOW, &attesta_core::entropy::SeededEntropy::new(11)).expect("created");
     std::fs::remove_file(dir.path().join("seal.key")).expect("removed");
-    let err = load_or_create(dir.path(), &names(), NOW).expect_err("refused");
+    let err =
+        load_or_create(dir.path(), &names(), NOW, &attesta_core::entropy::SeededEntropy::new(11)).expect_err("refused");
     assert!(format!("{err:#}").contains("is incomplete"), "{err:#}");
     assert!(!dir.path().join("seal.key").exists(), "nothing was recreated");
 }
 
 #[test]
 fn a_key_that_is_not_the_certificates_is_refused() {
-    let one = generate(&names(), NOW).expect("one");
-    let other = generate(&names(), NOW).expect("other");
+    let one = generate(&names(), NOW, &attesta_core::entropy::SeededEntropy::new(11)).expect("one");
+    let other = generate(&names(), NOW, &attesta_core::entropy::SeededEntropy::new(11)).expect("other");
     let err = SealIdentity::from_pem(format!("{}{}", one.seal_pem, one.ca_pem).as_bytes(), &other.seal_key_pem)
         .expect_err("refused");
     assert!(err.to_string().contains("belongs to none of the certificates"), "{err:#}");

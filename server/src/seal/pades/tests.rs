@@ -137,6 +137,7 @@ fn a_seal_by_an_unknown_ca_is_untrusted() {
     let other = crate::seal::identity::generate(
         &crate::seal::identity::SealNames { instance: "other.test".to_owned(), organization: "Other".to_owned() },
         NOW,
+        &attesta_core::entropy::SeededEntropy::new(11),
     )
     .expect("other CA");
     let other_anchor =
