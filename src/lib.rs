@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod documents;
 pub mod evidence;
+pub mod jobs;
 pub mod ports;
 #[cfg(feature = "pdf")]
 pub mod seal;

@@ -9,6 +9,7 @@ pub mod documents;
 pub mod evidence;
 pub mod geo;
 pub mod http;
+pub mod jobs;
 pub mod mail;
 pub mod markdown;
 pub mod password;
@@ -54,13 +55,11 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     pool: SqlitePool,
-    session_store: SessionStore,
     public_origin: String,
     evidence: evidence::EvidenceLog,
     sealer: seal::Sealer,
-    checkpoint_interval: std::time::Duration,
     documents: documents::Documents,
-    session_policy: attesta_core::sessions::SessionPolicy,
+    jobs: jobs::Jobs,
     webhooks: Option<webhooks::Webhooks>,
 }
 
@@ -89,7 +88,25 @@ impl Application {
         let session_store = SessionStore::new(pool.clone()).with_table_name("sessions").map_err(anyhow::Error::msg)?;
         session_store.migrate().await.context("creating the sessions table")?;
 
-        let documents = open_documents(&config, pool.clone(), evidence.clone(), &public_origin, sealer.clone()).await?;
+        let jobs_wake = Arc::new(tokio::sync::Notify::new());
+        let documents =
+            open_documents(&config, pool.clone(), evidence.clone(), &public_origin, sealer.clone(), jobs_wake.clone())
+                .await?;
+        let jobs = jobs::Jobs::new(
+            pool.clone(),
+            clock.clone(),
+            Arc::new(jobs::handlers::Services {
+                pool: pool.clone(),
+                clock: clock.clone(),
+                documents: documents.clone(),
+                evidence: evidence.clone(),
+                session_store: session_store.clone(),
+                session_policy: config.auth.session_policy(),
+                keep_finished: config.jobs.keep_finished,
+            }),
+            config.jobs.settings().map_err(|e| anyhow::anyhow!(e.join("; ")))?,
+            jobs_wake,
+        );
         let hooks = open_webhooks(&config, pool.clone())?;
         let accounts = accounts(&config, pool.clone(), clock.clone());
         let sso = match config.sso.enabled() {
@@ -112,19 +129,15 @@ impl Application {
             documents.clone(),
             hooks.clone(),
         );
-        let checkpoint_interval = config.evidence.checkpoint_interval;
-        let session_policy = config.auth.session_policy();
         Ok(Self {
             listener,
             router,
             pool,
-            session_store,
             public_origin,
             evidence,
             sealer,
-            checkpoint_interval,
             documents,
-            session_policy,
+            jobs,
             webhooks: config.webhooks.enabled.then_some(hooks),
         })
     }
@@ -153,96 +166,25 @@ impl Application {
         self.documents.clone()
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub fn jobs(&self) -> jobs::Jobs {
+        self.jobs.clone()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight. Follow-up and
+    /// recurring work runs in this process's job loop (`jobs::Jobs::run`), beside the webhook
+    /// deliverer.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let sweeper = {
-            use tower_sessions::ExpiredDeletion as _;
-            let store = self.session_store.clone();
-            tokio::spawn(store.continuously_delete_expired(tokio::time::Duration::from_secs(600)))
-        };
-        let registry_sweeper = tokio::spawn(purge_session_records(self.pool.clone(), self.session_policy));
-        let checkpointer = tokio::spawn(sign_checkpoints(self.evidence.clone(), self.checkpoint_interval));
-        let completer = tokio::spawn(finish_completions(self.documents.clone()));
-        let orphan_sweeper = tokio::spawn(sweep_orphans(self.pool.clone(), self.documents.clone()));
+        let worker = tokio::spawn(self.jobs.clone().run());
         let deliverer = self.webhooks.clone().map(|w| tokio::spawn(webhooks::worker::run(w, self.evidence.commits())));
         let result = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
-        sweeper.abort();
-        registry_sweeper.abort();
-        checkpointer.abort();
-        completer.abort();
-        orphan_sweeper.abort();
+        worker.abort();
         if let Some(deliverer) = deliverer {
             deliverer.abort();
         }
         self.pool.close().await;
         result
-    }
-}
-
-/// Completes, seals and mails what a stopped process (or a failed step) left undone: at start,
-/// then every minute.
-async fn finish_completions(documents: documents::Documents) {
-    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let n = documents.finish_pending().await;
-        if n > 0 {
-            tracing::info!(documents = n, "finished pending completions");
-        }
-    }
-}
-
-/// Removes the files stopped processes left behind (`blob::sweep`): at start, then every hour.
-async fn sweep_orphans(pool: SqlitePool, documents: documents::Documents) {
-    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(3600));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let swept = blob::sweep::sweep(
-            &pool,
-            documents.blobs().as_ref(),
-            documents.spool_dir(),
-            &clock::SystemClock,
-            blob::sweep::GRACE,
-        )
-        .await;
-        if let Err(e) = swept {
-            tracing::warn!(error = %e, "sweeping orphan files");
-        }
-    }
-}
-
-/// Deletes session records that can no longer let anyone in (revoked or idle), every ten minutes.
-async fn purge_session_records(pool: SqlitePool, policy: attesta_core::sessions::SessionPolicy) {
-    use attesta_core::sessions::SessionRegistry as _;
-    let registry = store::sessions::SqliteSessions::new(pool);
-    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(600));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let cutoff = policy.idle_cutoff(clock::SystemClock.now());
-        match registry.purge(cutoff).await {
-            Ok(n) if n > 0 => tracing::debug!(records = n, "purged ended sessions"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "purging ended sessions failed"),
-        }
-    }
-}
-
-/// Signs a checkpoint every `interval` (a no-op when nothing was appended since the last).
-async fn sign_checkpoints(log: evidence::EvidenceLog, interval: std::time::Duration) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticks.tick().await;
-    loop {
-        ticks.tick().await;
-        match log.checkpoint(clock::SystemClock.now().as_micros()).await {
-            Ok(c) => tracing::debug!(tree_size = c.tree_size, "checkpoint"),
-            Err(e) => tracing::error!(error = %e, "signing a checkpoint failed"),
-        }
     }
 }
 
@@ -289,6 +231,7 @@ pub async fn open_documents(
     evidence: evidence::EvidenceLog,
     public_origin: &str,
     sealer: seal::Sealer,
+    jobs_wake: Arc<tokio::sync::Notify>,
 ) -> anyhow::Result<documents::Documents> {
     let mailer = mail::Mailer::from_config(config)?;
     tracing::info!(mail = %mailer.describe(), "outgoing mail");
@@ -318,6 +261,7 @@ pub async fn open_documents(
         otp: config.signing.otp_policy(),
         disclosure_template,
         sealer,
+        jobs_wake,
     })
 }
 

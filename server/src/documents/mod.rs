@@ -69,6 +69,8 @@ struct Inner {
     sealer: crate::seal::Sealer,
     /// Room to check uploads (see `ingest::CHECK_BUDGET`).
     checks: Arc<tokio::sync::Semaphore>,
+    /// Wakes this process's job loop after a change enqueued follow-up work.
+    jobs_wake: Arc<tokio::sync::Notify>,
 }
 
 /// What the uploader said about the file.
@@ -96,6 +98,8 @@ pub struct DocumentsSetup {
     pub otp: attesta_core::signing::otp::OtpPolicy,
     pub disclosure_template: String,
     pub sealer: crate::seal::Sealer,
+    /// Notified after a change enqueued a job (the job loop waits on it).
+    pub jobs_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Documents {
@@ -118,6 +122,7 @@ impl Documents {
                 disclosure_template: setup.disclosure_template,
                 sealer: setup.sealer,
                 checks: Arc::new(tokio::sync::Semaphore::new(ingest::CHECK_BUDGET as usize)),
+                jobs_wake: setup.jobs_wake,
             }),
         })
     }

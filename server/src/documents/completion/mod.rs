@@ -64,6 +64,16 @@ impl Documents {
         }
     }
 
+    /// Runs whatever completion work `id` still needs (the `document.complete` job). A failure
+    /// is recorded on the document for the sender and returned, so the job tries again later.
+    pub async fn complete_now(&self, id: &str) -> Result<(), SigningError> {
+        let result = self.complete_steps(id).await;
+        if let Err(e) = &result {
+            let _ = repo::record_error(&self.inner.pool, id, &e.to_string()).await;
+        }
+        result
+    }
+
     /// Finishes every document a stopped process left half-way. Returns how many it looked at.
     pub async fn finish_pending(&self) -> usize {
         let ids = match repo::pending(&self.inner.pool).await {
@@ -77,6 +87,33 @@ impl Documents {
             self.complete(id).await;
         }
         ids.len()
+    }
+
+    /// Queues a `document.complete` job for every document that needs completion work (the
+    /// recurring safety net: documents from before jobs existed, and ones whose job gave up).
+    /// A document with such a job waiting is not queued twice.
+    pub async fn queue_pending_completions(&self) -> Result<usize, sqlx::Error> {
+        let ids = repo::pending(&self.inner.pool).await?;
+        let now = self.inner.clock.now();
+        let mut queued = 0;
+        let kind = attesta_core::jobs::JobKind::DocumentComplete;
+        for id in &ids {
+            let busy: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = ?1 AND subject = ?2 AND state IN ('queued', 'running'))",
+            )
+            .bind(kind.as_str())
+            .bind(id)
+            .fetch_one(&self.inner.pool)
+            .await?;
+            if busy {
+                continue;
+            }
+            let job = attesta_core::jobs::NewJob::about(kind, id.as_str(), now);
+            if crate::jobs::store::enqueue_now(&self.inner.pool, &job, now).await? {
+                queued += 1;
+            }
+        }
+        Ok(queued)
     }
 
     /// The completion columns of a document.

@@ -222,32 +222,28 @@ impl Documents {
                         let position = u32::try_from(i + 1).unwrap_or(u32::MAX);
                         repo::insert_recipient(conn, &doc_id, rid, position, name, email, *otp).await?;
                     }
-                    Ok(())
+                    // The first links go out as a job enqueued with the change: after the answer
+                    // (a slow mail server never holds up the sender's request), and surely.
+                    advance_job(conn, &doc_id, now).await
                 })
             }));
         self.append(append).await?;
+        self.inner.jobs_wake.notify_one();
         tracing::info!(document_id = %document.id, recipients = sendable.recipients.len(), "document sent");
-        // Mail goes out after the answer: a slow mail server never holds up (or times out) the
-        // sender's request, and `reconcile` finishes the job if the process stops half-way.
-        self.in_background(document.id.clone(), |this, id| async move { this.issue_due_links(&id).await });
         Ok(())
     }
 
-    /// Issues and emails links to everyone whose turn has come and who has none yet.
-    async fn issue_due_links(&self, id: &str) {
-        let (recipients, order) = match self.ceremony_state(id).await {
-            Ok(state) => state,
-            Err(e) => {
-                tracing::error!(document_id = %id, error = %e, "reading recipients to issue links");
-                return;
-            }
-        };
+    /// Issues and emails links to everyone whose turn has come and who has none yet. A mail that
+    /// fails is shown to the sender beside that person (who can resend); the link is issued.
+    async fn issue_due_links(&self, id: &str) -> Result<(), SigningError> {
+        let (recipients, order) = self.ceremony_state(id).await?;
         let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
         for index in ceremony::due_for_link(order, &statuses) {
             if let Err(e) = self.issue_link_and_email(id, &recipients[index], None).await {
                 tracing::error!(document_id = %id, recipient = %recipients[index].id, error = %e, "issuing a signing link");
             }
         }
+        Ok(())
     }
 
     async fn ceremony_state(&self, id: &str) -> Result<(Vec<RecipientRow>, SigningOrder), SigningError> {
@@ -361,21 +357,8 @@ impl Documents {
     ) -> Result<(StoredDocument, SigningOrder, Vec<RecipientRow>, Option<String>), SigningError> {
         let document = self.visible(viewer, id).await?;
         let (recipients, order) = self.ceremony_state(id).await?;
-        if document.status == DocumentStatus::Sent && needs_reconcile(order, &recipients) {
-            self.in_background(document.id.clone(), |this, id| async move { this.after_signature(&id).await });
-        }
         let row = repo::draft(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
         Ok((document, order, recipients, row.void_reason))
-    }
-
-    /// Runs follow-up work (mail, completion) after the request that caused it has answered.
-    fn in_background<F, Fut>(&self, id: String, work: F)
-    where
-        F: FnOnce(Documents, String) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = ()> + Send + 'static,
-    {
-        let this = self.clone();
-        tokio::spawn(work(this, id));
     }
 
     /// Cancels a sent document; recipients who had a link are told.
@@ -389,34 +372,28 @@ impl Documents {
             self.user_event(EventType::DocumentVoided, viewer, meta, document.sha256, json!({ "reason": reason }))?;
         let (doc_id, why) = (document.id.clone(), reason.clone());
         let now = self.inner.clock.now().as_micros();
+        // Everyone who had a link is told, each by a job committed with the void. (Read before
+        // the change; the void itself refuses if the document moved on meanwhile.)
+        let told: Vec<String> = repo::recipients(&self.inner.pool, id)
+            .await?
+            .into_iter()
+            .filter(|r| r.status != RecipientStatus::Waiting && r.status != RecipientStatus::Declined)
+            .map(|r| r.id)
+            .collect();
         let append =
             Append::event(parse_id(id)?, event, self.personal(viewer, meta)).with_effect(Box::new(move |conn| {
                 Box::pin(async move {
                     if !repo::finish(conn, &doc_id, "voided", Some(&why), now).await? {
                         return Err(EffectError::Refused("only a document out for signature can be voided".to_owned()));
                     }
+                    for recipient in told {
+                        notice_job(conn, &doc_id, Notice::Voided { recipient }, now).await?;
+                    }
                     Ok(())
                 })
             }));
         self.append(append).await?;
-        let (sender_name, _) = self.owner_contact(&document).await?;
-        for r in repo::recipients(&self.inner.pool, id).await? {
-            if r.status == RecipientStatus::Waiting || r.status == RecipientStatus::Declined {
-                continue;
-            }
-            let mail = templates::voided_notice(templates::VoidedNotice {
-                recipient_name: r.name.clone(),
-                recipient_email: r.email.clone(),
-                sender_name: sender_name.clone(),
-                document_title: document.title.clone(),
-                reason: Some(reason.clone()),
-            });
-            if let Err(e) =
-                self.deliver(&document, &r, mail, json!({ "purpose": "voided_notice" }), Some((viewer, meta))).await
-            {
-                tracing::warn!(document_id = %id, recipient = %r.id, error = %e, "void notice not delivered");
-            }
-        }
+        self.inner.jobs_wake.notify_one();
         Ok(())
     }
 
@@ -762,27 +739,30 @@ impl Documents {
                 for (field, value) in &rows {
                     repo::insert_value(conn, &doc_id, field, &recipient_id, value, at).await?;
                 }
-                Ok(())
+                // The next link, or completion, follows as a job committed with the signature.
+                advance_job(conn, &doc_id, at).await
             })
         }));
         if let Err(e) = self.append(append).await {
             self.delete_blobs(stored.iter().map(|(_, b, _)| b)).await;
             return Err(e);
         }
+        self.inner.jobs_wake.notify_one();
         tracing::info!(document_id = %link.document.id, recipient = %r.id, "recipient signed");
-        self.in_background(link.document.id.clone(), |this, id| async move { this.after_signature(&id).await });
         Ok(())
     }
 
-    /// Completes the document when everyone signed (see `completion`), or sends the next link.
-    async fn after_signature(&self, id: &str) {
-        let Ok((recipients, _)) = self.ceremony_state(id).await else { return };
-        let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
-        if ceremony::is_complete(&statuses) {
-            self.complete(id).await;
-        } else {
-            self.issue_due_links(id).await;
+    /// The `ceremony.advance` job: completes the document when everyone signed (see
+    /// `completion`), or issues the links whose turn came.
+    pub async fn advance(&self, id: &str) -> Result<(), SigningError> {
+        let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        if document.status != DocumentStatus::Sent {
+            // Voided, declined or completed meanwhile: nothing is due (completion has its job).
+            return Ok(());
         }
+        let (recipients, _) = self.ceremony_state(id).await?;
+        let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
+        if ceremony::is_complete(&statuses) { self.complete_now(id).await } else { self.issue_due_links(id).await }
     }
 
     /// The signer declines: the document ends, and the sender is told.
@@ -819,24 +799,65 @@ impl Documents {
                 {
                     return Err(EffectError::Refused("signing has already ended".to_owned()));
                 }
-                Ok(())
+                // The sender is told by a job committed with the decline.
+                notice_job(conn, &doc_id, Notice::Declined { recipient: rid.clone() }, now).await
             })
         }));
         self.append(append).await?;
-        let (sender_name, sender_email) = self.owner_contact(&link.document).await?;
-        let mail = templates::declined_notice(templates::DeclinedNotice {
-            sender_name,
-            sender_email,
-            recipient_name: link.recipient.name.clone(),
-            recipient_email: link.recipient.email.clone(),
-            document_title: link.document.title.clone(),
-            reason: Some(reason),
-            link: format!("{}/documents/{}", self.inner.public_origin, link.document.id),
-        });
-        if let Err(e) = self.inner.mailer.send(mail).await {
-            tracing::warn!(document_id = %link.document.id, error = %e, "decline notice not delivered");
-        }
+        self.inner.jobs_wake.notify_one();
         Ok(())
+    }
+
+    /// The `mail.notice` job: one notice about a document, to one person, recorded in the
+    /// document's evidence whatever the mail server answers.
+    pub async fn send_notice(&self, id: &str, payload: &str) -> Result<(), crate::jobs::JobFailure> {
+        use crate::jobs::JobFailure;
+        let notice: Notice =
+            serde_json::from_str(payload).map_err(|e| JobFailure::Permanent(format!("unreadable notice: {e}")))?;
+        let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        let recipients = repo::recipients(&self.inner.pool, id).await?;
+        let find = |rid: &str| {
+            recipients
+                .iter()
+                .find(|r| r.id == rid)
+                .cloned()
+                .ok_or_else(|| JobFailure::Permanent(format!("no recipient {rid} on document {id}")))
+        };
+        match notice {
+            Notice::Declined { recipient } => {
+                let r = find(&recipient)?;
+                let (sender_name, sender_email) = self.owner_contact(&document).await?;
+                let mail = templates::declined_notice(templates::DeclinedNotice {
+                    sender_name,
+                    sender_email,
+                    recipient_name: r.name.clone(),
+                    recipient_email: r.email.clone(),
+                    document_title: document.title.clone(),
+                    reason: r.decline_reason.clone(),
+                    link: format!("{}/documents/{}", self.inner.public_origin, document.id),
+                });
+                if let Err(e) = self.inner.mailer.send(mail).await {
+                    tracing::warn!(document_id = %document.id, error = %e, "decline notice not delivered");
+                    return Err(JobFailure::Retry(format!("decline notice not delivered: {e}")));
+                }
+                Ok(())
+            }
+            Notice::Voided { recipient } => {
+                let r = find(&recipient)?;
+                let (sender_name, _) = self.owner_contact(&document).await?;
+                let reason = repo::draft(&self.inner.pool, id).await?.and_then(|d| d.void_reason);
+                let mail = templates::voided_notice(templates::VoidedNotice {
+                    recipient_name: r.name.clone(),
+                    recipient_email: r.email.clone(),
+                    sender_name,
+                    document_title: document.title.clone(),
+                    reason,
+                });
+                self.deliver(&document, &r, mail, json!({ "purpose": "voided_notice" }), None)
+                    .await
+                    .map_err(|e| JobFailure::Retry(e.to_string()))
+            }
+        }
     }
 
     // ---- helpers ------------------------------------------------------------------------
@@ -929,11 +950,40 @@ impl Documents {
     }
 }
 
-/// Whether a sent document has follow-up work that did not happen: everyone signed but it is not
-/// completed, or someone's turn came and they have no link (the process stopped in between).
-fn needs_reconcile(order: SigningOrder, recipients: &[RecipientRow]) -> bool {
-    let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
-    ceremony::is_complete(&statuses) || !ceremony::due_for_link(order, &statuses).is_empty()
+/// A notice the `mail.notice` job sends (its payload).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum Notice {
+    /// To the sender: `recipient` declined.
+    Declined { recipient: String },
+    /// To `recipient`, who had a link: the sender voided the document.
+    Voided { recipient: String },
+}
+
+/// Enqueues a notice inside the transaction of the change it tells of.
+async fn notice_job(
+    conn: &mut sqlx::SqliteConnection,
+    doc_id: &str,
+    notice: Notice,
+    now: i64,
+) -> Result<(), EffectError> {
+    let now = attesta_core::Timestamp::from_micros(now);
+    let payload = serde_json::to_string(&notice).map_err(|e| EffectError::Refused(e.to_string()))?;
+    let job = attesta_core::jobs::NewJob::with_payload(attesta_core::jobs::JobKind::MailNotice, doc_id, payload, now);
+    crate::jobs::enqueue(conn, &job, now).await?;
+    Ok(())
+}
+
+/// Enqueues `ceremony.advance` for a document, inside the transaction of the change that asks.
+async fn advance_job(
+    conn: &mut sqlx::SqliteConnection,
+    doc_id: &str,
+    now: i64,
+) -> Result<(), EffectError> {
+    let now = attesta_core::Timestamp::from_micros(now);
+    let job = attesta_core::jobs::NewJob::about(attesta_core::jobs::JobKind::CeremonyAdvance, doc_id, now);
+    crate::jobs::enqueue(conn, &job, now).await?;
+    Ok(())
 }
 
 /// `document/recipient`: what a browser session remembers a verified code for.
