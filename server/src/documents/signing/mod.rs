@@ -305,41 +305,55 @@ impl Documents {
         mut details: serde_json::Value,
         by: Option<(&User, &RequestMeta)>,
     ) -> Result<(), SigningError> {
-        if let Err(e) = self.inner.mailer.send(mail).await {
-            let text = e.to_string();
-            repo::record_email_error(&self.inner.pool, &document.id, &recipient.id, &text).await?;
-            // The sender sees why (it is their mail server); the log has it too.
-            tracing::warn!(document_id = %document.id, recipient = %recipient.id, error = %text, "mail not delivered");
-            return Err(conflict(format!("the email to {} could not be sent: {text}", recipient.email)));
-        }
+        details["recipient"] = json!(recipient.id);
+        details["position"] = json!(recipient.position);
+        details["template"] = json!(mail.template);
+        let sent = self.inner.mailer.send(mail).await;
         // "Emailed" on the sender's page is when the link went out: a later notice (the void)
         // is in the timeline, and must not move it.
         let is_link = details["purpose"] == "signing_request";
-        details["recipient"] = json!(recipient.id);
-        details["position"] = json!(recipient.position);
-        // Sent at a user's request (a resend, a void): they are the actor, with their request's
-        // origin; sent by the ceremony itself: the system, with the recipient as addressee.
+        let (event_type, failure) = match &sent {
+            Ok(delivered) => {
+                details["delivery"] = delivery_details(delivered);
+                (EventType::RecipientEmailSent, None)
+            }
+            Err(e) => {
+                details["error"] = mail_error_details(e);
+                (EventType::RecipientEmailFailed, Some(e.to_string()))
+            }
+        };
+        // Sent at a user's request (a resend): they are the actor, with their request's origin;
+        // sent by the ceremony itself or a job: the system, with the recipient as addressee.
         let (event, personal) = match by {
             Some((user, meta)) => (
-                self.user_event(EventType::RecipientEmailSent, user, meta, document.sha256, details)?,
+                self.user_event(event_type, user, meta, document.sha256, details)?,
                 self.personal(user, meta),
             ),
             None => (
-                self.system_event(EventType::RecipientEmailSent, document.sha256, details)?,
+                self.system_event(event_type, document.sha256, details)?,
                 self.recipient_personal(recipient, &RequestMeta::default(), None),
             ),
         };
         let (doc_id, rid) = (document.id.clone(), recipient.id.clone());
         let now = self.inner.clock.now().as_micros();
+        let error = failure.clone();
         let append = Append::event(parse_id(&document.id)?, event, personal).with_effect(Box::new(move |conn| {
             Box::pin(async move {
-                if is_link {
-                    repo::record_email(conn, &doc_id, &rid, now).await?;
+                match &error {
+                    // The sender sees why beside the recipient (it is their mail server).
+                    Some(text) => repo::record_email_error(conn, &doc_id, &rid, text).await?,
+                    None if is_link => repo::record_email(conn, &doc_id, &rid, now).await?,
+                    None => {}
                 }
                 Ok(())
             })
         }));
-        self.append(append).await
+        self.append(append).await?;
+        if let Some(text) = failure {
+            tracing::warn!(document_id = %document.id, recipient = %recipient.id, error = %text, "mail not delivered");
+            return Err(conflict(format!("the email to {} could not be sent: {text}", recipient.email)));
+        }
+        Ok(())
     }
 
     pub(super) async fn owner_contact(&self, document: &StoredDocument) -> Result<(String, String), SigningError> {
@@ -836,11 +850,7 @@ impl Documents {
                     reason: r.decline_reason.clone(),
                     link: format!("{}/documents/{}", self.inner.public_origin, document.id),
                 });
-                if let Err(e) = self.inner.mailer.send(mail).await {
-                    tracing::warn!(document_id = %document.id, error = %e, "decline notice not delivered");
-                    return Err(JobFailure::Retry(format!("decline notice not delivered: {e}")));
-                }
-                Ok(())
+                self.deliver_to_sender(&document, mail, "declined_notice").await
             }
             Notice::Voided { recipient } => {
                 let r = find(&recipient)?;
@@ -856,6 +866,44 @@ impl Documents {
                 self.deliver(&document, &r, mail, json!({ "purpose": "voided_notice" }), None)
                     .await
                     .map_err(|e| JobFailure::Retry(e.to_string()))
+            }
+        }
+    }
+
+    /// Sends a mail to the document's sender and records `sender.email_sent` (or
+    /// `sender.email_failed`) with the template and the transport's answer.
+    async fn deliver_to_sender(
+        &self,
+        document: &StoredDocument,
+        mail: Mail,
+        purpose: &str,
+    ) -> Result<(), crate::jobs::JobFailure> {
+        let (name, email) = self.owner_contact(document).await?;
+        let mut details = json!({ "purpose": purpose, "template": mail.template });
+        let sent = self.inner.mailer.send(mail).await;
+        let event_type = match &sent {
+            Ok(delivered) => {
+                details["delivery"] = delivery_details(delivered);
+                EventType::SenderEmailSent
+            }
+            Err(e) => {
+                details["error"] = mail_error_details(e);
+                EventType::SenderEmailFailed
+            }
+        };
+        let event = self.system_event(event_type, document.sha256, details).map_err(|e| e.to_string())?;
+        let personal = self.personal_of(&name, &email, &RequestMeta::default(), None);
+        self.append(Append::event(parse_id(&document.id)?, event, personal)).await.map_err(|e| e.to_string())?;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::warn!(document_id = %document.id, purpose, error = %e, "mail to the sender not delivered");
+                let failure = format!("{purpose} not delivered: {e}");
+                Err(if e.is_permanent() {
+                    crate::jobs::JobFailure::Permanent(failure)
+                } else {
+                    crate::jobs::JobFailure::Retry(failure)
+                })
             }
         }
     }
@@ -948,6 +996,17 @@ impl Documents {
     fn disclosure_text(&self, sender: &str) -> String {
         attesta_core::signing::disclosure::render(&self.inner.disclosure_template, sender)
     }
+}
+
+/// What the evidence keeps of an accepted mail: the transport's answer (EVIDENCE.md §4).
+fn delivery_details(d: &crate::mail::Delivered) -> serde_json::Value {
+    json!({ "transport": d.transport, "code": d.code, "answer": d.answer, "message_id": d.message_id })
+}
+
+/// What the evidence keeps of a refused mail: which step failed and whether retrying can help.
+/// The message itself may name the address, so it stays in the log and the sender's page.
+fn mail_error_details(e: &crate::mail::MailError) -> serde_json::Value {
+    json!({ "kind": e.kind(), "permanent": e.is_permanent() })
 }
 
 /// A notice the `mail.notice` job sends (its payload).
