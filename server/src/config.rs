@@ -42,6 +42,9 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JobsConfig {
+    /// Whether this process runs jobs. Off: it only enqueues them, for processes that serve
+    /// requests while others work (and for tests that run jobs themselves).
+    pub worker: bool,
     /// How often the worker looks for due jobs when nothing woke it earlier.
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
@@ -75,6 +78,7 @@ pub struct JobsConfig {
 impl Default for JobsConfig {
     fn default() -> Self {
         Self {
+            worker: true,
             poll_interval: Duration::from_secs(1),
             lease: Duration::from_secs(300),
             max_attempts: 8,

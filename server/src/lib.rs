@@ -60,6 +60,8 @@ pub struct Application {
     sealer: seal::Sealer,
     documents: documents::Documents,
     jobs: jobs::Jobs,
+    /// Whether this process runs the job loop (`jobs.worker`).
+    job_worker: bool,
     webhooks: Option<webhooks::Webhooks>,
 }
 
@@ -138,6 +140,7 @@ impl Application {
             sealer,
             documents,
             jobs,
+            job_worker: config.jobs.worker,
             webhooks: config.webhooks.enabled.then_some(hooks),
         })
     }
@@ -174,12 +177,14 @@ impl Application {
     /// recurring work runs in this process's job loop (`jobs::Jobs::run`), beside the webhook
     /// deliverer.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let worker = tokio::spawn(self.jobs.clone().run());
+        let worker = self.job_worker.then(|| tokio::spawn(self.jobs.clone().run()));
         let deliverer = self.webhooks.clone().map(|w| tokio::spawn(webhooks::worker::run(w, self.evidence.commits())));
         let result = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
-        worker.abort();
+        if let Some(worker) = worker {
+            worker.abort();
+        }
         if let Some(deliverer) = deliverer {
             deliverer.abort();
         }

@@ -9,6 +9,7 @@ mod csrf;
 mod documents;
 mod evidence;
 mod helpers;
+mod jobs;
 mod log_origin;
 mod mail;
 mod operations;

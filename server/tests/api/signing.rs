@@ -96,44 +96,31 @@ impl Ceremony {
         mails(&self.app).into_iter().rev().find(|m| m.to.contains(email)).and_then(|m| token_in(&m.body))
     }
 
-    /// The newest signing link mailed to `email` other than `not`, waiting up to 10 s for it
-    /// (mail goes out after the request that caused it has answered).
+    /// The newest signing link mailed to `email` other than `not`, once the jobs due have run
+    /// (mail goes out in a job after the request that caused it has answered).
     pub(crate) async fn link_after(&self, email: &str, not: Option<&str>) -> Option<String> {
-        for _ in 0..200 {
-            if let Some(link) = self.link_now(email).filter(|l| Some(l.as_str()) != not) {
-                return Some(link);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        None
+        self.app.run_due_jobs().await;
+        self.link_now(email).filter(|l| Some(l.as_str()) != not)
     }
 
     pub(crate) async fn link_for(&self, email: &str) -> Option<String> {
         self.link_after(email, None).await
     }
 
-    /// Waits until the document reaches `status` (follow-up work runs after the answer).
+    /// The document's status once the follow-up work due has run (it runs in jobs).
     pub(crate) async fn status_becomes(&self, status: &str) -> Value {
-        for _ in 0..200 {
-            let s = self.status().await;
-            if s["status"] == status {
-                return s;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("the document never became {status}: {}", self.status().await);
+        self.app.run_due_jobs().await;
+        let s = self.status().await;
+        assert_eq!(s["status"], status, "the document did not become {status}: {s}");
+        s
     }
 
-    /// Waits until `n` mails went to `email`.
+    /// The mails to `email` once the jobs due have run (at least `n` expected).
     pub(crate) async fn mails_arrive(&self, email: &str, n: usize) -> Vec<Mail> {
-        for _ in 0..200 {
-            let m = self.mails_to(email);
-            if m.len() >= n {
-                return m;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        self.mails_to(email)
+        self.app.run_due_jobs().await;
+        let m = self.mails_to(email);
+        assert!(m.len() >= n, "{} mails to {email}, expected {n}", m.len());
+        m
     }
 
     pub(crate) fn mails_to(&self, email: &str) -> Vec<Mail> {

@@ -12,8 +12,9 @@
 //!
 //! Each step is safe to retry: its event's effect refuses when the step is already recorded,
 //! so a crash or a second worker never gives a duplicate event or a half-sealed document (at
-//! worst an unreferenced encrypted object). Mail is sent at least once. [`Documents::finish_pending`]
-//! picks up whatever a stopped process left undone; the server runs it at start and every minute.
+//! worst an unreferenced encrypted object). Mail is sent at least once. The steps run in a durable
+//! job (`ceremony.advance` after the last signature, `document.complete` on retries and from
+//! the recurring completion sweep), so a stopped process or a failed step is taken up again.
 //!
 //! Because every step appends to the file, the original upload and the signed document are
 //! byte-exact prefixes of the sealed file: their lengths are in the events, so a verifier cuts
@@ -55,15 +56,6 @@ fn internal(e: impl std::fmt::Display) -> SigningError {
 }
 
 impl Documents {
-    /// Runs whatever completion work `id` still needs, from where it stopped. Errors are
-    /// recorded on the document for the sender and logged; the next run tries again.
-    pub async fn complete(&self, id: &str) {
-        if let Err(e) = self.complete_steps(id).await {
-            tracing::error!(document_id = %id, error = %e, "completing a document");
-            let _ = repo::record_error(&self.inner.pool, id, &e.to_string()).await;
-        }
-    }
-
     /// Runs whatever completion work `id` still needs (the `document.complete` job). A failure
     /// is recorded on the document for the sender and returned, so the job tries again later.
     pub async fn complete_now(&self, id: &str) -> Result<(), SigningError> {
@@ -72,21 +64,6 @@ impl Documents {
             let _ = repo::record_error(&self.inner.pool, id, &e.to_string()).await;
         }
         result
-    }
-
-    /// Finishes every document a stopped process left half-way. Returns how many it looked at.
-    pub async fn finish_pending(&self) -> usize {
-        let ids = match repo::pending(&self.inner.pool).await {
-            Ok(ids) => ids,
-            Err(e) => {
-                tracing::error!(error = %e, "listing documents to complete");
-                return 0;
-            }
-        };
-        for id in &ids {
-            self.complete(id).await;
-        }
-        ids.len()
     }
 
     /// Queues a `document.complete` job for every document that needs completion work (the
