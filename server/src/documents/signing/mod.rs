@@ -770,9 +770,12 @@ impl Documents {
     /// `completion`), or issues the links whose turn came.
     pub async fn advance(&self, id: &str) -> Result<(), SigningError> {
         let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
-        if document.status != DocumentStatus::Sent {
-            // Voided, declined or completed meanwhile: nothing is due (completion has its job).
-            return Ok(());
+        match document.status {
+            DocumentStatus::Sent => {}
+            // Completed by an earlier attempt whose seal or mail failed: finish from there.
+            DocumentStatus::Completed => return self.complete_now(id).await,
+            // Voided or declined meanwhile: nothing is due.
+            _ => return Ok(()),
         }
         let (recipients, _) = self.ceremony_state(id).await?;
         let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
