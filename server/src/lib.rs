@@ -330,6 +330,7 @@ fn router(
             only: config.sso.only,
         }),
         api_keys: Arc::new(api::keys::KeysPort { pool: pool.clone(), clock: Arc::new(clock::SystemClock) }),
+        jobs: Arc::new(jobs::admin::JobsAdmin { pool: pool.clone() }),
     };
     // One policy for the cross-site refusal of state changes and for the GETs that record.
     let csrf_policy = csrf::CsrfPolicy { public_origin: Arc::from(public_origin) };

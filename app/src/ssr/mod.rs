@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod documents;
+pub mod jobs;
 pub mod session;
 pub mod signing;
 pub mod webhooks;
@@ -32,6 +33,8 @@ pub struct ServerContext {
     pub sso: Option<crate::api::auth::SsoInfo>,
     /// The user's REST API keys (settings page).
     pub api_keys: std::sync::Arc<dyn api_keys::ApiKeysPort>,
+    /// The instance's jobs (admin page).
+    pub jobs: std::sync::Arc<dyn jobs::JobsPort>,
 }
 
 /// The client's address as the server decided it (the peer, or `X-Forwarded-For` from a

@@ -14,6 +14,7 @@
 //!   this process enqueued ([`Jobs::wake`]) or the next job is due. Time comes only from the
 //!   [`Clock`] port: a test moves its clock and calls [`Jobs::run_due`], never sleeps.
 
+pub mod admin;
 pub mod handlers;
 pub mod store;
 

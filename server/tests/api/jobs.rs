@@ -160,3 +160,38 @@ async fn recurring_work_runs_when_the_clock_reaches_its_next_period() {
     let events: i64 = app.count("audit_events").await;
     assert_eq!(size(&app).await, u64::try_from(events).expect("count"), "the next period's checkpoint covers the upload");
 }
+
+#[tokio::test]
+async fn admins_see_recent_and_failed_jobs_and_members_are_refused() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let c = owner_with_document(move |config| {
+        no_worker(config);
+        // Every attempt fails at once and the first failure is the last: a failed job to list.
+        config.seal.tsa_url = Some(format!("http://127.0.0.1:{dead}/tsa"));
+        config.seal.tsa_timeout = Duration::from_secs(2);
+        config.jobs.max_attempts = 1;
+    })
+    .await;
+    c.send("parallel", &[("Bob", "bob@example.com", false)], vec![]).await;
+    c.app.run_due_jobs().await;
+    let bob = Signer::new(&c.app, c.link_now("bob@example.com").expect("link"));
+    bob.open().await;
+    bob.consent().await;
+    bob.sign(&c.sha256, "s1").await;
+    assert_eq!(c.app.run_due_jobs().await.failed, 1, "sealing without the authority gave up");
+
+    let overview = c.ok("/api/jobs", json!({})).await;
+    let failed = overview["failed"].as_array().expect("failed jobs");
+    assert_eq!(failed.len(), 1, "{overview}");
+    assert_eq!(failed[0]["kind"], "ceremony.advance");
+    assert_eq!(failed[0]["subject"], c.id.as_str());
+    assert!(failed[0]["last_error"].as_str().is_some_and(|e| e.contains("time-stamping")), "{overview}");
+    let recent = overview["recent"].as_array().expect("recent jobs");
+    assert!(recent.iter().any(|j| j["kind"] == "evidence.checkpoint" && j["state"] == "done"), "{overview}");
+
+    crate::sessions::add_member(&c.app).await;
+    let member = crate::helpers::client_with_origin(&c.app.address);
+    crate::sessions::log_in(&c.app, &member, crate::sessions::MEMBER_EMAIL, crate::sessions::MEMBER_PASSWORD).await;
+    let refused = member.post(c.app.url("/api/jobs")).json(&json!({})).send().await.expect("request");
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+}
