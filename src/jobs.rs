@@ -299,7 +299,8 @@ mod tests {
             let (k, _) = s.period_key(JobKind::Checkpoint, Timestamp::from_micros(t0.as_micros() + later)).expect("k");
             assert_eq!(k, k0, "same period {later}");
         }
-        let (k5, start5) = s.period_key(JobKind::Checkpoint, Timestamp::from_micros(t0.as_micros() + 5 * MINUTE)).expect("k");
+        let (k5, start5) =
+            s.period_key(JobKind::Checkpoint, Timestamp::from_micros(t0.as_micros() + 5 * MINUTE)).expect("k");
         assert_ne!(k5, k0);
         assert_eq!(start5.as_micros(), t0.as_micros() + 5 * MINUTE);
         assert_eq!(s.next_after(t0), Some(Timestamp::from_micros(t0.as_micros() + 5 * MINUTE)));

@@ -582,10 +582,7 @@ pub struct EvidenceConfig {
 
 impl Default for EvidenceConfig {
     fn default() -> Self {
-        Self {
-            log_name: String::new(),
-            log_key_file: PathBuf::from("data/log.key"),
-        }
+        Self { log_name: String::new(), log_key_file: PathBuf::from("data/log.key") }
     }
 }
 

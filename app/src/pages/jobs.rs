@@ -107,5 +107,5 @@ fn JobList(rows: Vec<JobDto>, empty: &'static str) -> impl IntoView {
                 .collect_view()}
         </ul>
     }
-        .into_any()
+    .into_any()
 }

@@ -29,6 +29,9 @@ fn dto(row: super::store::JobRow) -> JobDto {
 impl attesta_app::ssr::jobs::JobsPort for JobsAdmin {
     async fn overview(&self) -> Result<JobsOverview, AppError> {
         let (recent, failed) = super::store::recent(&self.pool, LIMIT).await.map_err(attesta_app::ssr::internal)?;
-        Ok(JobsOverview { recent: recent.into_iter().map(dto).collect(), failed: failed.into_iter().map(dto).collect() })
+        Ok(JobsOverview {
+            recent: recent.into_iter().map(dto).collect(),
+            failed: failed.into_iter().map(dto).collect(),
+        })
     }
 }

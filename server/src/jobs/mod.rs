@@ -200,7 +200,8 @@ impl Jobs {
             // Claimed only by known kinds; a row changed under us is not ours to run.
             return Ok(Outcome::LeaseLost);
         };
-        let span = tracing::info_span!("job", job_id = %job.id, kind = %job.kind, subject = %job.subject, attempt = attempts);
+        let span =
+            tracing::info_span!("job", job_id = %job.id, kind = %job.kind, subject = %job.subject, attempt = attempts);
         let result = if attempts > backoff.max_attempts {
             // Its lease expired more often than it may be tried: its process keeps dying on it.
             Err(JobFailure::Permanent(format!("abandoned {} times without an answer", attempts - 1)))

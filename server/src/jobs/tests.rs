@@ -44,7 +44,11 @@ impl Handler for Recorder {
         }
         *self.runs.lock().expect("lock").entry(job.id.clone()).or_default() += 1;
         self.kinds.lock().expect("lock").push(kind);
-        if self.failing.load(Ordering::SeqCst) { Err(JobFailure::Retry("the mail server said no".to_owned())) } else { Ok(()) }
+        if self.failing.load(Ordering::SeqCst) {
+            Err(JobFailure::Retry("the mail server said no".to_owned()))
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -99,7 +103,7 @@ async fn two_workers_never_run_one_job() {
     let (ra, rb) = tokio::join!(a.run_due(), b.run_due());
     let (ra, rb) = (ra.expect("a runs"), rb.expect("b runs"));
     assert_eq!(ra.done + rb.done, 24, "every job ran: {ra:?} {rb:?}");
-    let runs = handler.runs.lock().expect("lock");
+    let runs = handler.runs.lock().expect("lock").clone();
     assert_eq!(runs.len(), 24);
     assert!(runs.values().all(|&n| n == 1), "no job ran twice: {runs:?}");
     let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state = 'done' AND lease_owner IS NULL")
@@ -169,7 +173,8 @@ async fn a_failing_job_backs_off_then_gives_up_visibly() {
 async fn a_recurring_schedule_fires_once_per_period_across_processes() {
     let (_dir, pool) = database().await;
     let clock = TestClock::at(T0 + 30_000_000);
-    let every_5_min = vec![Recurring { kind: JobKind::Checkpoint, schedule: Schedule::parse("*/5 * * * *").expect("cron") }];
+    let every_5_min =
+        vec![Recurring { kind: JobKind::Checkpoint, schedule: Schedule::parse("*/5 * * * *").expect("cron") }];
     let handler = Arc::new(Recorder::default());
     let a = runner(&pool, clock.clone(), handler.clone(), every_5_min.clone());
     let b = runner(&pool, clock.clone(), handler.clone(), every_5_min);
@@ -179,10 +184,12 @@ async fn a_recurring_schedule_fires_once_per_period_across_processes() {
     a.run_due().await.expect("runs");
     b.run_due().await.expect("runs");
     // A process that starts later in the same period, or notices it again, makes nothing.
-    let c = runner(&pool, clock.clone(), handler.clone(), vec![Recurring {
-        kind: JobKind::Checkpoint,
-        schedule: Schedule::parse("*/5 * * * *").expect("cron"),
-    }]);
+    let c = runner(
+        &pool,
+        clock.clone(),
+        handler.clone(),
+        vec![Recurring { kind: JobKind::Checkpoint, schedule: Schedule::parse("*/5 * * * *").expect("cron") }],
+    );
     clock.advance(Duration::from_secs(200));
     assert_eq!(c.schedule_recurring().await.expect("c"), 0);
     assert_eq!(c.run_due().await.expect("runs").ran(), 0);
@@ -221,10 +228,8 @@ async fn asking_twice_before_a_job_ran_makes_one_job_but_asking_while_it_runs_ma
     assert!(enqueue_one(&pool, NewJob::about(JobKind::CeremonyAdvance, "doc1", later)).await);
     assert!(!enqueue_one(&pool, NewJob::about(JobKind::CeremonyAdvance, "doc1", clock.now())).await, "merged");
     assert!(enqueue_one(&pool, NewJob::about(JobKind::CeremonyAdvance, "doc2", clock.now())).await, "other subject");
-    let run_at: i64 = sqlx::query_scalar("SELECT run_at FROM jobs WHERE subject = 'doc1'")
-        .fetch_one(&pool)
-        .await
-        .expect("run_at");
+    let run_at: i64 =
+        sqlx::query_scalar("SELECT run_at FROM jobs WHERE subject = 'doc1'").fetch_one(&pool).await.expect("run_at");
     assert_eq!(run_at, T0, "the earlier due time wins");
     let claimed = store::claim(&pool, "worker_a", clock.now(), Duration::from_secs(60), 8).await.expect("claim");
     assert_eq!(claimed.len(), 2);

@@ -113,7 +113,8 @@ pub fn signing_request(r: SigningRequest) -> Mail {
         "Sent by Attesta on behalf of {sender} ({}). You received it because you were named as a signer.",
         r.sender_email.trim()
     ));
-    doc.into_mail("signing_request", 
+    doc.into_mail(
+        "signing_request",
         &r.recipient_name,
         &r.recipient_email,
         subject,
@@ -159,7 +160,8 @@ pub fn declined_notice(d: DeclinedNotice) -> Mail {
          corrected document when you are ready.")]);
     doc.button("Open the document", &d.link);
     doc.footer("Sent by Attesta because you sent this document for signing.");
-    doc.into_mail("declined_notice", 
+    doc.into_mail(
+        "declined_notice",
         &d.sender_name,
         &d.sender_email,
         subject,

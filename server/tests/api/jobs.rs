@@ -158,7 +158,11 @@ async fn recurring_work_runs_when_the_clock_reaches_its_next_period() {
     clock.advance(Duration::from_secs(366 * 24 * 3600));
     app.run_due_jobs().await;
     let events: i64 = app.count("audit_events").await;
-    assert_eq!(size(&app).await, u64::try_from(events).expect("count"), "the next period's checkpoint covers the upload");
+    assert_eq!(
+        size(&app).await,
+        u64::try_from(events).expect("count"),
+        "the next period's checkpoint covers the upload"
+    );
 }
 
 #[tokio::test]

@@ -325,10 +325,9 @@ impl Documents {
         // Sent at a user's request (a resend): they are the actor, with their request's origin;
         // sent by the ceremony itself or a job: the system, with the recipient as addressee.
         let (event, personal) = match by {
-            Some((user, meta)) => (
-                self.user_event(event_type, user, meta, document.sha256, details)?,
-                self.personal(user, meta),
-            ),
+            Some((user, meta)) => {
+                (self.user_event(event_type, user, meta, document.sha256, details)?, self.personal(user, meta))
+            }
             None => (
                 self.system_event(event_type, document.sha256, details)?,
                 self.recipient_personal(recipient, &RequestMeta::default(), None),
@@ -1037,11 +1036,7 @@ async fn notice_job(
 }
 
 /// Enqueues `ceremony.advance` for a document, inside the transaction of the change that asks.
-async fn advance_job(
-    conn: &mut sqlx::SqliteConnection,
-    doc_id: &str,
-    now: i64,
-) -> Result<(), EffectError> {
+async fn advance_job(conn: &mut sqlx::SqliteConnection, doc_id: &str, now: i64) -> Result<(), EffectError> {
     let now = attesta_core::Timestamp::from_micros(now);
     let job = attesta_core::jobs::NewJob::about(attesta_core::jobs::JobKind::CeremonyAdvance, doc_id, now);
     crate::jobs::enqueue(conn, &job, now).await?;
