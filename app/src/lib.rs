@@ -89,6 +89,7 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/settings/users") view=pages::settings::UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings/jobs") view=pages::jobs::JobsPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/settings/webhooks")
                         view=pages::webhooks::WebhooksPage

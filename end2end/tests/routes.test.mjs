@@ -205,6 +205,8 @@ test('every route hydrates when opened directly, on a desktop and a 360 px phone
       ['settings-users', '/settings/users', {}],
       ['settings-webhooks', '/settings/webhooks', {}],
       ['settings-api-keys', '/settings/api-keys', {}],
+      // The jobs that sent the links, sealed the completed document and signed checkpoints.
+      ['settings-jobs', '/settings/jobs', { ready: (p) => p.getByTestId('recent-jobs').getByTestId('job-row').first().waitFor() }],
       ['not-found', '/no/such/page', { allow: ['status of 404'] }],
     ];
     const signedOut = [

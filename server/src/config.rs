@@ -33,7 +33,103 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub sso: SsoConfig,
     pub api: ApiConfig,
+    pub jobs: JobsConfig,
     pub log: LogConfig,
+}
+
+/// Durable jobs (`server/src/jobs/`): the worker's pace, retries, and the cron schedules of
+/// recurring work (UTC; five fields, or six with seconds first; `@hourly`; `off`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Whether this process runs jobs. Off: it only enqueues them, for processes that serve
+    /// requests while others work (and for tests that run jobs themselves).
+    pub worker: bool,
+    /// How often the worker looks for due jobs when nothing woke it earlier.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// How long a claimed job is its worker's; past it another process may take the job over.
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
+    /// Attempts before a job is failed for good.
+    pub max_attempts: u32,
+    /// The pause after the first failed attempt; it doubles after each failure, up to `retry_max`.
+    #[serde(with = "humantime_serde")]
+    pub retry_base: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_max: Duration,
+    /// How long finished jobs are kept (and listed on the admin page).
+    #[serde(with = "humantime_serde")]
+    pub keep_finished: Duration,
+    /// Signing a checkpoint of the evidence log (a no-op when nothing was appended).
+    pub checkpoint: String,
+    /// Deleting session records that can no longer let anyone in.
+    pub session_purge: String,
+    /// Deleting expired sign-in sessions.
+    pub expired_sessions: String,
+    /// Removing files stopped processes left behind.
+    pub orphan_sweep: String,
+    /// Queuing completion for documents that need it and have no job (e.g. after a job gave up).
+    pub completion_sweep: String,
+    /// Deleting finished jobs older than `keep_finished`.
+    pub job_purge: String,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            worker: true,
+            poll_interval: Duration::from_secs(1),
+            lease: Duration::from_secs(300),
+            max_attempts: 8,
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(3600),
+            keep_finished: Duration::from_secs(7 * 24 * 3600),
+            checkpoint: "*/5 * * * *".to_owned(),
+            session_purge: "*/10 * * * *".to_owned(),
+            expired_sessions: "*/10 * * * *".to_owned(),
+            orphan_sweep: "0 * * * *".to_owned(),
+            completion_sweep: "*/15 * * * *".to_owned(),
+            job_purge: "30 3 * * *".to_owned(),
+        }
+    }
+}
+
+impl JobsConfig {
+    /// Every recurring job with its schedule (checked by `Config::validate`).
+    pub fn recurring(&self) -> Result<Vec<crate::jobs::Recurring>, Vec<String>> {
+        use attesta_core::jobs::{JobKind, Schedule};
+        let mut out = Vec::new();
+        let mut errors = Vec::new();
+        for (key, kind, pattern) in [
+            ("jobs.checkpoint", JobKind::Checkpoint, &self.checkpoint),
+            ("jobs.session_purge", JobKind::SessionPurge, &self.session_purge),
+            ("jobs.expired_sessions", JobKind::ExpiredSessions, &self.expired_sessions),
+            ("jobs.orphan_sweep", JobKind::OrphanSweep, &self.orphan_sweep),
+            ("jobs.completion_sweep", JobKind::CompletionSweep, &self.completion_sweep),
+            ("jobs.job_purge", JobKind::JobPurge, &self.job_purge),
+        ] {
+            match Schedule::parse(pattern) {
+                Ok(schedule) => out.push(crate::jobs::Recurring { kind, schedule }),
+                Err(e) => errors.push(format!("{key}: expected a cron pattern such as \"*/5 * * * *\" or off ({e})")),
+            }
+        }
+        if errors.is_empty() { Ok(out) } else { Err(errors) }
+    }
+
+    /// The runner's settings.
+    pub fn settings(&self) -> Result<crate::jobs::Settings, Vec<String>> {
+        Ok(crate::jobs::Settings {
+            poll_interval: self.poll_interval,
+            lease: self.lease,
+            backoff: attesta_core::jobs::Backoff {
+                base: self.retry_base,
+                max: self.retry_max,
+                max_attempts: self.max_attempts,
+            },
+            recurring: self.recurring()?,
+        })
+    }
 }
 
 /// Signed webhooks (Standard Webhooks): delivery of document events to users' endpoints.
@@ -491,18 +587,11 @@ pub struct EvidenceConfig {
     pub log_name: String,
     /// The log's Ed25519 signing key, created on first run (owner-only permissions).
     pub log_key_file: PathBuf,
-    /// How often a new checkpoint is signed when events were appended.
-    #[serde(with = "humantime_serde")]
-    pub checkpoint_interval: Duration,
 }
 
 impl Default for EvidenceConfig {
     fn default() -> Self {
-        Self {
-            log_name: String::new(),
-            log_key_file: PathBuf::from("data/log.key"),
-            checkpoint_interval: Duration::from_secs(300),
-        }
+        Self { log_name: String::new(), log_key_file: PathBuf::from("data/log.key") }
     }
 }
 
@@ -649,12 +738,22 @@ impl Config {
             ("auth.failure_window", self.auth.failure_window),
             ("server.request_timeout", self.server.request_timeout),
             ("server.transfer_timeout", self.server.transfer_timeout),
-            ("evidence.checkpoint_interval", self.evidence.checkpoint_interval),
             ("webhooks.timeout", self.webhooks.timeout),
+            ("jobs.poll_interval", self.jobs.poll_interval),
+            ("jobs.lease", self.jobs.lease),
+            ("jobs.retry_base", self.jobs.retry_base),
+            ("jobs.retry_max", self.jobs.retry_max),
+            ("jobs.keep_finished", self.jobs.keep_finished),
         ] {
             if value.is_zero() {
                 errors.push(format!("{key}: expected a duration above zero, such as 30s, 15m or 12h"));
             }
+        }
+        if self.jobs.max_attempts == 0 {
+            errors.push("jobs.max_attempts: expected a whole number of at least 1".to_owned());
+        }
+        if let Err(e) = self.jobs.recurring() {
+            errors.extend(e);
         }
         if let Err(e) = attesta_core::evidence::KeyName::parse(&self.log_name()) {
             errors.push(format!(

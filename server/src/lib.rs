@@ -10,6 +10,7 @@ pub mod entropy;
 pub mod evidence;
 pub mod geo;
 pub mod http;
+pub mod jobs;
 pub mod mail;
 pub mod markdown;
 pub mod password;
@@ -70,15 +71,14 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     pool: SqlitePool,
-    session_store: SessionStore,
     public_origin: String,
     evidence: evidence::EvidenceLog,
     sealer: seal::Sealer,
-    checkpoint_interval: std::time::Duration,
     documents: documents::Documents,
-    session_policy: attesta_core::sessions::SessionPolicy,
+    jobs: jobs::Jobs,
+    /// Whether this process runs the job loop (`jobs.worker`).
+    job_worker: bool,
     webhooks: Option<webhooks::Webhooks>,
-    ports: Ports,
 }
 
 impl Application {
@@ -115,8 +115,33 @@ impl Application {
         let session_store = SessionStore::new(pool.clone()).with_table_name("sessions").map_err(anyhow::Error::msg)?;
         session_store.migrate().await.context("creating the sessions table")?;
 
-        let documents =
-            open_documents(&config, pool.clone(), evidence.clone(), &public_origin, sealer.clone(), &ports).await?;
+        let jobs_wake = Arc::new(tokio::sync::Notify::new());
+        let documents = open_documents(
+            &config,
+            pool.clone(),
+            evidence.clone(),
+            &public_origin,
+            sealer.clone(),
+            &ports,
+            jobs_wake.clone(),
+        )
+        .await?;
+        let jobs = jobs::Jobs::new(
+            pool.clone(),
+            ports.clock.clone(),
+            Arc::new(jobs::handlers::Services {
+                pool: pool.clone(),
+                clock: ports.clock.clone(),
+                documents: documents.clone(),
+                evidence: evidence.clone(),
+                instance: instance.clone(),
+                session_store: session_store.clone(),
+                session_policy: config.auth.session_policy(),
+                keep_finished: config.jobs.keep_finished,
+            }),
+            config.jobs.settings().map_err(|e| anyhow::anyhow!(e.join("; ")))?,
+            jobs_wake,
+        );
         let hooks = open_webhooks(&config, pool.clone(), instance.clone(), &ports)?;
         let accounts = accounts(&config, pool.clone(), instance.clone(), &ports);
         let sso = match config.sso.enabled() {
@@ -142,21 +167,17 @@ impl Application {
             instance,
             &ports,
         );
-        let checkpoint_interval = config.evidence.checkpoint_interval;
-        let session_policy = config.auth.session_policy();
         Ok(Self {
             listener,
             router,
             pool,
-            session_store,
             public_origin,
             evidence,
             sealer,
-            checkpoint_interval,
             documents,
-            session_policy,
+            jobs,
+            job_worker: config.jobs.worker,
             webhooks: config.webhooks.enabled.then_some(hooks),
-            ports,
         })
     }
 
@@ -184,96 +205,27 @@ impl Application {
         self.documents.clone()
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub fn jobs(&self) -> jobs::Jobs {
+        self.jobs.clone()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight. Follow-up and
+    /// recurring work runs in this process's job loop (`jobs::Jobs::run`), beside the webhook
+    /// deliverer.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let sweeper = {
-            use tower_sessions::ExpiredDeletion as _;
-            let store = self.session_store.clone();
-            tokio::spawn(store.continuously_delete_expired(tokio::time::Duration::from_secs(600)))
-        };
-        let registry_sweeper =
-            tokio::spawn(purge_session_records(self.pool.clone(), self.session_policy, self.ports.clock.clone()));
-        let checkpointer =
-            tokio::spawn(sign_checkpoints(self.evidence.clone(), self.checkpoint_interval, self.ports.clock.clone()));
-        let completer = tokio::spawn(finish_completions(self.documents.clone()));
-        let orphan_sweeper =
-            tokio::spawn(sweep_orphans(self.pool.clone(), self.documents.clone(), self.ports.clock.clone()));
+        let worker = self.job_worker.then(|| tokio::spawn(self.jobs.clone().run()));
         let deliverer = self.webhooks.clone().map(|w| tokio::spawn(webhooks::worker::run(w, self.evidence.commits())));
         let result = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
-        sweeper.abort();
-        registry_sweeper.abort();
-        checkpointer.abort();
-        completer.abort();
-        orphan_sweeper.abort();
+        if let Some(worker) = worker {
+            worker.abort();
+        }
         if let Some(deliverer) = deliverer {
             deliverer.abort();
         }
         self.pool.close().await;
         result
-    }
-}
-
-/// Completes, seals and mails what a stopped process (or a failed step) left undone, and
-/// expires documents past their deadline: at start, then every minute.
-async fn finish_completions(documents: documents::Documents) {
-    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(60));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let n = documents.finish_pending().await;
-        if n > 0 {
-            tracing::info!(documents = n, "finished pending completions");
-        }
-        let n = documents.expire_due().await;
-        if n > 0 {
-            tracing::info!(documents = n, "expired documents past their deadline");
-        }
-    }
-}
-
-/// Removes the files stopped processes left behind (`blob::sweep`): at start, then every hour.
-async fn sweep_orphans(pool: SqlitePool, documents: documents::Documents, clock: Arc<dyn Clock>) {
-    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(3600));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let swept =
-            blob::sweep::sweep(&pool, documents.blobs().as_ref(), documents.spool_dir(), &*clock, blob::sweep::GRACE)
-                .await;
-        if let Err(e) = swept {
-            tracing::warn!(error = %e, "sweeping orphan files");
-        }
-    }
-}
-
-/// Deletes session records that can no longer let anyone in (revoked or idle), every ten minutes.
-async fn purge_session_records(pool: SqlitePool, policy: attesta_core::sessions::SessionPolicy, clock: Arc<dyn Clock>) {
-    let mut ticks = tokio::time::interval(std::time::Duration::from_secs(600));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        let cutoff = policy.idle_cutoff(clock.now());
-        match store::sessions::purge(&pool, cutoff).await {
-            Ok(n) if n > 0 => tracing::debug!(records = n, "purged ended sessions"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "purging ended sessions failed"),
-        }
-    }
-}
-
-/// Signs a checkpoint every `interval` (a no-op when nothing was appended since the last).
-async fn sign_checkpoints(log: evidence::EvidenceLog, interval: std::time::Duration, clock: Arc<dyn Clock>) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticks.tick().await;
-    loop {
-        ticks.tick().await;
-        match log.checkpoint(clock.now().as_micros()).await {
-            Ok(c) => tracing::debug!(tree_size = c.tree_size, "checkpoint"),
-            Err(e) => tracing::error!(error = %e, "signing a checkpoint failed"),
-        }
     }
 }
 
@@ -340,6 +292,7 @@ pub async fn open_documents(
     public_origin: &str,
     sealer: seal::Sealer,
     ports: &Ports,
+    jobs_wake: Arc<tokio::sync::Notify>,
 ) -> anyhow::Result<documents::Documents> {
     let mailer = mail::Mailer::from_config(config, ports)?;
     tracing::info!(mail = %mailer.describe(), "outgoing mail");
@@ -371,6 +324,7 @@ pub async fn open_documents(
         disclosure_template,
         sealer,
         expire_after: config.signing.expire_after(),
+        jobs_wake,
     })
 }
 
@@ -450,6 +404,7 @@ fn router(
         }),
         api_keys: Arc::new(api::keys::KeysPort { pool: pool.clone(), instance, ports: ports.clone() }),
         entropy: ports.entropy.clone(),
+        jobs: Arc::new(jobs::admin::JobsAdmin { pool: pool.clone() }),
     };
     // One policy for the cross-site refusal of state changes and for the GETs that record.
     let csrf_policy = csrf::CsrfPolicy { public_origin: Arc::from(public_origin) };

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod documents;
+pub mod jobs;
 pub mod session;
 pub mod signing;
 pub mod webhooks;
@@ -34,6 +35,8 @@ pub struct ServerContext {
     pub api_keys: std::sync::Arc<dyn api_keys::ApiKeysPort>,
     /// Where session handles come from (the Entropy port, built once at start-up).
     pub entropy: std::sync::Arc<dyn attesta_core::ports::Entropy>,
+    /// The instance's jobs (admin page).
+    pub jobs: std::sync::Arc<dyn jobs::JobsPort>,
 }
 
 /// The client's address as the server decided it (the peer, or `X-Forwarded-For` from a

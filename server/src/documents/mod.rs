@@ -74,6 +74,8 @@ struct Inner {
     expire_after: Option<std::time::Duration>,
     /// Room to check uploads (see `ingest::CHECK_BUDGET`).
     checks: Arc<tokio::sync::Semaphore>,
+    /// Wakes this process's job loop after a change enqueued follow-up work.
+    jobs_wake: Arc<tokio::sync::Notify>,
 }
 
 /// What the uploader said about the file.
@@ -104,6 +106,8 @@ pub struct DocumentsSetup {
     pub sealer: crate::seal::Sealer,
     /// How long a sent document waits for its signers before it expires; `None`: never.
     pub expire_after: Option<std::time::Duration>,
+    /// Notified after a change enqueued a job (the job loop waits on it).
+    pub jobs_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Documents {
@@ -128,6 +132,7 @@ impl Documents {
                 sealer: setup.sealer,
                 expire_after: setup.expire_after,
                 checks: Arc::new(tokio::sync::Semaphore::new(ingest::CHECK_BUDGET as usize)),
+                jobs_wake: setup.jobs_wake,
             }),
         })
     }

@@ -43,6 +43,8 @@ use std::time::{Duration, SystemTime};
 /// One mail to one person.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mail {
+    /// Which template made it (`signing_request`, `voided_notice`, …): recorded in the evidence.
+    pub template: &'static str,
     pub to_name: String,
     pub to_email: String,
     pub subject: String,
@@ -98,6 +100,22 @@ pub enum MailError {
 }
 
 impl MailError {
+    /// The failed step, as recorded in the evidence: `invalid`, `connect`, `tls`, `auth`,
+    /// `sender`, `recipient`, `message`, `timeout` or `outbox`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid",
+            Self::Connect { .. } => "connect",
+            Self::Tls { .. } => "tls",
+            Self::Auth { .. } => "auth",
+            Self::Sender { .. } => "sender",
+            Self::Recipient { .. } => "recipient",
+            Self::Message { .. } => "message",
+            Self::Timeout { .. } => "timeout",
+            Self::Outbox { .. } => "outbox",
+        }
+    }
+
     /// Whether sending the same mail again cannot succeed without a change (of the mail or of
     /// the configuration): a 5xx answer, a bad address, a refused login. Connection problems,
     /// time-outs and 4xx answers are worth retrying later.
@@ -110,6 +128,21 @@ impl MailError {
             Self::Connect { .. } | Self::Tls { .. } | Self::Timeout { .. } | Self::Outbox { .. } => false,
         }
     }
+}
+
+/// What the transport answered for an accepted mail: recorded in the document's evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// The `Message-ID` the mail was sent with.
+    pub message_id: String,
+    /// `smtp` or `outbox`.
+    pub transport: &'static str,
+    /// The SMTP server (`host:port`), or the outbox folder.
+    pub server: String,
+    /// The SMTP reply code to the message's data (`250`); none for the outbox.
+    pub code: Option<u16>,
+    /// The SMTP server's reply text (its queue id, usually), or the outbox file's name.
+    pub answer: String,
 }
 
 /// Sends mail through the configured transport. Cheap to clone.
@@ -212,8 +245,9 @@ impl Mailer {
         }
     }
 
-    /// Builds `mail` into a `multipart/alternative` message and hands it to the transport.
-    pub async fn send(&self, mail: Mail) -> Result<(), MailError> {
+    /// Builds `mail` into a `multipart/alternative` message and hands it to the transport;
+    /// returns what the transport answered.
+    pub async fn send(&self, mail: Mail) -> Result<Delivered, MailError> {
         let (message, message_id) = self.build(mail)?;
         match &self.inner.transport {
             Transport::Outbox { dir, files } => {
@@ -222,13 +256,20 @@ impl Mailer {
                 tokio::fs::create_dir_all(dir).await.map_err(|e| outbox_error(e.to_string()))?;
                 let id = files.send(message).await.map_err(|e| outbox_error(e.to_string()))?;
                 tracing::info!(%message_id, file = %dir.join(format!("{id}.eml")).display(), "mail written to the outbox");
+                Ok(Delivered {
+                    message_id,
+                    transport: "outbox",
+                    server: dir.display().to_string(),
+                    code: None,
+                    answer: format!("written as {id}.eml"),
+                })
             }
             Transport::Smtp(smtp) => {
-                smtp.send(&message).await?;
-                tracing::info!(%message_id, server = %smtp.server(), "mail sent");
+                let (code, answer) = smtp.send(&message).await?;
+                tracing::info!(%message_id, server = %smtp.server(), code, answer, "mail sent");
+                Ok(Delivered { message_id, transport: "smtp", server: smtp.server(), code: Some(code), answer })
             }
         }
-        Ok(())
     }
 
     fn build(&self, mail: Mail) -> Result<(Message, String), MailError> {
@@ -301,8 +342,9 @@ impl Smtp {
         }
     }
 
-    /// One SMTP session for one message, step by step, so an error names the step.
-    async fn send(&self, message: &Message) -> Result<(), MailError> {
+    /// One SMTP session for one message, step by step, so an error names the step. Returns the
+    /// server's reply to the message (code and text).
+    async fn send(&self, message: &Message) -> Result<(u16, String), MailError> {
         let server = self.server();
         let hello = ClientId::default();
         let address = (self.host.trim_start_matches('[').trim_end_matches(']'), self.port);
@@ -327,7 +369,7 @@ impl Smtp {
 
         let result = self.session(&mut conn, message, &hello, &server).await;
         match &result {
-            Ok(()) => {
+            Ok(_) => {
                 // The message is accepted; a failed QUIT changes nothing.
                 let _ = self.step("saying goodbye", conn.quit()).await;
             }
@@ -344,7 +386,7 @@ impl Smtp {
         message: &Message,
         hello: &ClientId,
         server: &str,
-    ) -> Result<(), MailError> {
+    ) -> Result<(u16, String), MailError> {
         if self.tls == SmtpTls::Starttls {
             let Some(parameters) = self.tls_parameters.clone() else {
                 return Err(MailError::Tls { server: server.to_owned(), reason: "no TLS parameters".to_owned() });
@@ -418,8 +460,11 @@ impl Smtp {
             permanent: e.is_permanent(),
         };
         self.step("sending DATA", conn.command(Data)).await?.map_err(rejected)?;
-        self.step("sending the message", conn.message(&body)).await?.map_err(rejected)?;
-        Ok(())
+        let reply = self.step("sending the message", conn.message(&body)).await?.map_err(rejected)?;
+        let code = reply.code().to_string().parse::<u16>().unwrap_or(0);
+        // The reply text is the server's (a queue id, usually): short, but bounded all the same.
+        let answer: String = reply.message().collect::<Vec<_>>().join(" ").chars().take(500).collect();
+        Ok((code, answer))
     }
 
     /// Runs one step of the session under the time limit.

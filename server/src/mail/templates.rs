@@ -121,6 +121,7 @@ pub fn signing_request(r: SigningRequest) -> Mail {
         r.sender_email.trim()
     ));
     doc.into_mail(
+        "signing_request",
         &r.recipient_name,
         &r.recipient_email,
         subject,
@@ -147,7 +148,7 @@ pub fn otp_code(o: OtpCode) -> Mail {
     doc.note(&[T("If you did not ask for a code, ignore this email: nothing happens without it. \
          Never give this code to anyone, including someone who says they are from Attesta.")]);
     doc.footer("Sent by Attesta because someone opened your signing link and asked for a code.");
-    doc.into_mail(&o.recipient_name, &o.recipient_email, subject, None)
+    doc.into_mail("otp_code", &o.recipient_name, &o.recipient_email, subject, None)
 }
 
 pub fn declined_notice(d: DeclinedNotice) -> Mail {
@@ -167,6 +168,7 @@ pub fn declined_notice(d: DeclinedNotice) -> Mail {
     doc.button("Open the document", &d.link);
     doc.footer("Sent by Attesta because you sent this document for signing.");
     doc.into_mail(
+        "declined_notice",
         &d.sender_name,
         &d.sender_email,
         subject,
@@ -188,7 +190,7 @@ pub fn voided_notice(v: VoidedNotice) -> Mail {
     }
     doc.para(&[T("The signing link you received no longer works. There is nothing more for you to do.")]);
     doc.footer("Sent by Attesta because you were named as a signer of this document.");
-    doc.into_mail(&v.recipient_name, &v.recipient_email, subject, None)
+    doc.into_mail("voided_notice", &v.recipient_name, &v.recipient_email, subject, None)
 }
 
 pub fn expired_notice(e: ExpiredNotice) -> Mail {
@@ -210,7 +212,7 @@ pub fn expired_notice(e: ExpiredNotice) -> Mail {
         T(" can send it again."),
     ]);
     doc.footer("Sent by Attesta because you were named as a signer of this document.");
-    doc.into_mail(&e.recipient_name, &e.recipient_email, subject, None)
+    doc.into_mail("expired_notice", &e.recipient_name, &e.recipient_email, subject, None)
 }
 
 pub fn completed_notice(c: CompletedNotice) -> Mail {
@@ -240,7 +242,7 @@ pub fn completed_notice(c: CompletedNotice) -> Mail {
         doc.button("Open the document", link);
     }
     doc.footer("Sent by Attesta because you took part in signing this document.");
-    let mut mail = doc.into_mail(&c.to_name, &c.to_email, subject, None);
+    let mut mail = doc.into_mail("completed_notice", &c.to_name, &c.to_email, subject, None);
     mail.attachments = c.attachments;
     mail
 }
@@ -427,7 +429,14 @@ impl Doc {
         self.footer = text.to_owned();
     }
 
-    fn into_mail(self, to_name: &str, to_email: &str, subject: String, reply_to: Option<(String, String)>) -> Mail {
+    fn into_mail(
+        self,
+        template: &'static str,
+        to_name: &str,
+        to_email: &str,
+        subject: String,
+        reply_to: Option<(String, String)>,
+    ) -> Mail {
         let html = format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -452,6 +461,7 @@ impl Doc {
         text.push_str(&self.footer);
         text.push('\n');
         Mail {
+            template,
             to_name: one_line(to_name),
             to_email: to_email.trim().to_owned(),
             subject: one_line(&subject),

@@ -49,16 +49,14 @@ pub(crate) async fn completed() -> Ceremony {
     c
 }
 
-/// Waits for the seal; its hash as the document page shows it.
+/// The seal's hash as the document page shows it, once the jobs due have run.
 pub(crate) async fn sealed_sha256(c: &Ceremony) -> String {
-    for _ in 0..600 {
-        let detail = c.app.document(&c.id).await;
-        if let Some(sha) = detail["completion"]["sealed_sha256"].as_str() {
-            return sha.to_owned();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    c.app.run_due_jobs().await;
+    let detail = c.app.document(&c.id).await;
+    match detail["completion"]["sealed_sha256"].as_str() {
+        Some(sha) => sha.to_owned(),
+        None => panic!("not sealed: {}", detail["completion"]),
     }
-    panic!("never sealed: {}", c.app.document(&c.id).await["completion"]);
 }
 
 pub(crate) async fn get_bytes(app: &TestApp, path: &str) -> (reqwest::header::HeaderMap, Vec<u8>) {
@@ -210,15 +208,9 @@ fn pdftotext(pdf: &[u8]) -> Option<String> {
 async fn every_party_gets_the_sealed_pdf_and_the_evidence_by_mail_and_downloads_are_recorded() {
     let c = completed().await;
     let sealed = sealed_sha256(&c).await;
+    c.app.run_due_jobs().await;
     for who in ["ada@example.com", "bob@example.com", "carol@example.com"] {
-        let mut mail = None;
-        for _ in 0..200 {
-            mail = mails(&c.app).into_iter().find(|m| m.to.contains(who) && m.subject.contains("signed by everyone"));
-            if mail.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let mail = mails(&c.app).into_iter().find(|m| m.to.contains(who) && m.subject.contains("signed by everyone"));
         let mail = mail.unwrap_or_else(|| panic!("no completion mail to {who}"));
         assert!(mail.body.contains(&format!("attesta-evidence-{}.json\"", c.id)), "{}", mail.body);
         assert!(mail.body.contains("(signed).pdf\""), "the sealed PDF is attached: {}", mail.body);
@@ -234,10 +226,12 @@ async fn every_party_gets_the_sealed_pdf_and_the_evidence_by_mail_and_downloads_
     let after = c.event_types().await;
     assert_eq!(after.len(), before + 2);
     assert_eq!(&after[before..], ["document.downloaded", "document.downloaded"]);
-    // Completion is idempotent: running it again, twice at once, changes nothing.
-    let (a, b) = tokio::join!(c.app.documents.complete(&c.id), c.app.documents.complete(&c.id));
-    let _ = (a, b);
-    c.app.documents.finish_pending().await;
+    // Completion is idempotent: running it again, twice at once, or queuing it again changes
+    // nothing.
+    let (a, b) = tokio::join!(c.app.documents.complete_now(&c.id), c.app.documents.complete_now(&c.id));
+    assert!(a.is_ok() && b.is_ok(), "{a:?} {b:?}");
+    assert_eq!(c.app.documents.queue_pending_completions().await.expect("sweep"), 0, "nothing is pending");
+    c.app.run_due_jobs().await;
     assert_eq!(c.event_types().await.len(), before + 2);
     let mails_now = mails(&c.app).iter().filter(|m| m.subject.contains("signed by everyone")).count();
     assert_eq!(mails_now, 3, "one completion mail per party");
@@ -310,6 +304,7 @@ async fn a_failed_seal_is_finished_after_a_restart_without_a_duplicate_event() {
         mail_dir(config);
         config.seal.tsa_url = Some(format!("http://127.0.0.1:{dead}/tsa"));
         config.seal.tsa_timeout = Duration::from_secs(2);
+        config.jobs.worker = false; // this test runs the jobs, and sees each outcome
     })
     .await;
     c.send("parallel", &[("Bob Builder", "bob@example.com", false)], vec![]).await;
@@ -317,14 +312,9 @@ async fn a_failed_seal_is_finished_after_a_restart_without_a_duplicate_event() {
     bob.open().await;
     bob.consent().await;
     bob.sign(&c.sha256, "s1").await;
-    let mut detail = Value::Null;
-    for _ in 0..400 {
-        detail = c.app.document(&c.id).await;
-        if detail["completion"]["error"].is_string() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let ran = c.app.run_due_jobs().await;
+    assert_eq!(ran.retried, 1, "the completion job failed and waits to be retried: {ran:?}");
+    let detail = c.app.document(&c.id).await;
     assert_eq!(detail["row"]["status"], "completed", "{detail}");
     assert!(detail["completion"]["sealed_sha256"].is_null(), "{detail}");
     assert!(detail["completion"]["error"].as_str().is_some_and(|e| e.contains("sealing")), "{detail}");
@@ -332,34 +322,31 @@ async fn a_failed_seal_is_finished_after_a_restart_without_a_duplicate_event() {
     assert_eq!(types.last().map(String::as_str), Some("document.completed"));
     assert!(!mails(&c.app).iter().any(|m| m.subject.contains("signed by everyone")), "no mail before the seal");
     // Another attempt with the authority still down changes nothing.
-    c.app.documents.finish_pending().await;
+    assert!(c.app.documents.complete_now(&c.id).await.is_err());
     assert_eq!(c.event_types().await, types);
 
-    // Restart over the same data without the authority: the start-up run seals it.
+    // Restart over the same data without the authority: once the retry is due, the job seals it.
     let Ceremony { app, id, sha256 } = c;
     let data = app.data;
+    let clock = std::sync::Arc::new(attesta_server::clock::MovableClock::default());
     let restarted = crate::helpers::spawn_app_with(crate::helpers::Options {
         data: Some(data),
+        clock: Some(clock.clone()),
         ..crate::helpers::Options::configured(mail_dir)
     })
     .await;
     let c = Ceremony { app: restarted, id, sha256 };
     c.app.log_in(crate::helpers::OWNER_EMAIL, crate::helpers::OWNER_PASSWORD).await;
+    clock.advance(Duration::from_secs(60));
     sealed_sha256(&c).await;
     let types = c.event_types().await;
     assert_eq!(types.iter().filter(|t| *t == "document.completed").count(), 1);
     assert_eq!(types.iter().filter(|t| *t == "document.sealed").count(), 1);
     assert!(c.app.document(&c.id).await["completion"]["error"].is_null());
+    c.app.run_due_jobs().await;
     for who in ["ada@example.com", "bob@example.com"] {
-        let mut count = 0;
-        for _ in 0..200 {
-            count =
-                mails(&c.app).iter().filter(|m| m.to.contains(who) && m.subject.contains("signed by everyone")).count();
-            if count > 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let count =
+            mails(&c.app).iter().filter(|m| m.to.contains(who) && m.subject.contains("signed by everyone")).count();
         assert_eq!(count, 1, "{who}");
     }
 }

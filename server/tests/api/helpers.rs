@@ -17,6 +17,8 @@ pub struct TestApp {
     pub pool: sqlx::SqlitePool,
     pub evidence: attesta_server::evidence::EvidenceLog,
     pub documents: attesta_server::documents::Documents,
+    /// The app's job runner (its loop runs too; `run_due_jobs` runs what is due at once).
+    pub jobs: attesta_server::jobs::Jobs,
     pub data: TempDir,
     /// The clock and random source the app was built with.
     pub ports: attesta_server::Ports,
@@ -101,9 +103,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let pool = app.pool();
     let evidence = app.evidence();
     let documents = app.documents();
+    let jobs = app.jobs();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let client = client_with_origin(&address);
-    TestApp { address, client, pool, evidence, documents, data, ports }
+    TestApp { address, client, pool, evidence, documents, jobs, data, ports }
 }
 
 pub fn client_with_origin(origin: &str) -> Client {
@@ -150,6 +153,12 @@ impl TestApp {
             ("ATTESTA__STORAGE__SPOOL_DIR".to_owned(), self.data.path().join("spool").display().to_string()),
             ("ATTESTA__STORAGE__MASTER_KEY_FILE".to_owned(), self.data.path().join("master.key").display().to_string()),
         ]
+    }
+
+    /// Runs every job due by the app's clock (move the clock to make timed jobs due), and waits
+    /// out any the app's own loop holds, so the follow-up work of what the test did is done.
+    pub async fn run_due_jobs(&self) -> attesta_server::jobs::RunReport {
+        self.jobs.run_due_now().await.expect("jobs run")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -10,6 +10,7 @@ mod documents;
 mod evidence;
 mod helpers;
 mod instance;
+mod jobs;
 mod log_origin;
 mod mail;
 mod operations;

@@ -7,8 +7,8 @@ use reqwest::Client;
 use std::sync::Arc;
 use std::time::Duration;
 
-const MEMBER_EMAIL: &str = "grace@example.com";
-const MEMBER_PASSWORD: &str = "another long passphrase";
+pub(crate) const MEMBER_EMAIL: &str = "grace@example.com";
+pub(crate) const MEMBER_PASSWORD: &str = "another long passphrase";
 
 /// A browser of its own (own cookie jar) on `app`, with a user agent of `ua`.
 fn browser(app: &TestApp, ua: &str) -> Client {
@@ -24,7 +24,7 @@ fn browser(app: &TestApp, ua: &str) -> Client {
         .expect("client")
 }
 
-async fn log_in(app: &TestApp, client: &Client, email: &str, password: &str) {
+pub(crate) async fn log_in(app: &TestApp, client: &Client, email: &str, password: &str) {
     let r = client
         .post(app.url("/api/login"))
         .form(&[("email", email), ("password", password)])
@@ -49,7 +49,7 @@ async fn sessions(app: &TestApp, client: &Client) -> Vec<serde_json::Value> {
     r.json().await.expect("json")
 }
 
-async fn add_member(app: &TestApp) {
+pub(crate) async fn add_member(app: &TestApp) {
     let accounts = AccountService::new(
         Arc::new(attesta_server::store::sqlite::SqliteStore::new(
             app.pool.clone(),

@@ -173,15 +173,11 @@ async fn sign_to_the_seal(app: TestApp, id: &str, sha256: &str) -> (TestApp, Vec
     bob.open().await;
     bob.consent().await;
     bob.sign(&c.sha256, "s1").await;
-    for _ in 0..600 {
-        let detail = c.app.document(id).await;
-        if detail["completion"]["sealed_sha256"].is_string() {
-            let sealed = bytes_of(&c.app, &format!("/documents/{id}/sealed.pdf")).await;
-            return (c.app, sealed);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("never sealed: {}", c.app.document(id).await["completion"]);
+    c.app.run_due_jobs().await;
+    let detail = c.app.document(id).await;
+    assert!(detail["completion"]["sealed_sha256"].is_string(), "not sealed: {}", detail["completion"]);
+    let sealed = bytes_of(&c.app, &format!("/documents/{id}/sealed.pdf")).await;
+    (c.app, sealed)
 }
 
 fn qpdf_accepts(bytes: &[u8], what: &str) {

@@ -12,8 +12,9 @@
 //!
 //! Each step is safe to retry: its event's effect refuses when the step is already recorded,
 //! so a crash or a second worker never gives a duplicate event or a half-sealed document (at
-//! worst an unreferenced encrypted object). Mail is sent at least once. [`Documents::finish_pending`]
-//! picks up whatever a stopped process left undone; the server runs it at start and every minute.
+//! worst an unreferenced encrypted object). Mail is sent at least once. The steps run in a durable
+//! job (`ceremony.advance` after the last signature, `document.complete` on retries and from
+//! the recurring completion sweep), so a stopped process or a failed step is taken up again.
 //!
 //! Because every step appends to the file, the original upload and the signed document are
 //! byte-exact prefixes of the sealed file: their lengths are in the events, so a verifier cuts
@@ -55,28 +56,41 @@ fn internal(e: impl std::fmt::Display) -> SigningError {
 }
 
 impl Documents {
-    /// Runs whatever completion work `id` still needs, from where it stopped. Errors are
-    /// recorded on the document for the sender and logged; the next run tries again.
-    pub async fn complete(&self, id: &str) {
-        if let Err(e) = self.complete_steps(id).await {
-            tracing::error!(document_id = %id, error = %e, "completing a document");
+    /// Runs whatever completion work `id` still needs (the `document.complete` job). A failure
+    /// is recorded on the document for the sender and returned, so the job tries again later.
+    pub async fn complete_now(&self, id: &str) -> Result<(), SigningError> {
+        let result = self.complete_steps(id).await;
+        if let Err(e) = &result {
             let _ = repo::record_error(&self.inner.pool, id, &e.to_string()).await;
         }
+        result
     }
 
-    /// Finishes every document a stopped process left half-way. Returns how many it looked at.
-    pub async fn finish_pending(&self) -> usize {
-        let ids = match repo::pending(&self.inner.pool).await {
-            Ok(ids) => ids,
-            Err(e) => {
-                tracing::error!(error = %e, "listing documents to complete");
-                return 0;
-            }
-        };
+    /// Queues a `document.complete` job for every document that needs completion work (the
+    /// recurring safety net: documents from before jobs existed, and ones whose job gave up).
+    /// A document with such a job waiting is not queued twice.
+    pub async fn queue_pending_completions(&self) -> Result<usize, sqlx::Error> {
+        let ids = repo::pending(&self.inner.pool).await?;
+        let now = self.inner.clock.now();
+        let mut queued = 0;
+        let kind = attesta_core::jobs::JobKind::DocumentComplete;
         for id in &ids {
-            self.complete(id).await;
+            let busy: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = ?1 AND subject = ?2 AND state IN ('queued', 'running'))",
+            )
+            .bind(kind.as_str())
+            .bind(id)
+            .fetch_one(&self.inner.pool)
+            .await?;
+            if busy {
+                continue;
+            }
+            let job = attesta_core::jobs::NewJob::about(kind, id.as_str(), now);
+            if crate::jobs::store::enqueue_now(&self.inner.pool, &job, now).await? {
+                queued += 1;
+            }
         }
-        ids.len()
+        Ok(queued)
     }
 
     /// The completion columns of a document.

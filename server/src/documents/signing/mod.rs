@@ -22,6 +22,7 @@ use attesta_core::entropy::EntropyExt as _;
 use attesta_core::evidence::{
     Actor, ActorId, ActorKind, EventType, GeoSource, Geolocation, Latitude, Longitude, NewEvent, PersonalData, Sha256,
 };
+use attesta_core::jobs::{JobKind, NewJob};
 use attesta_core::signing::ceremony::{self, FieldInput, RecipientStatus};
 use attesta_core::signing::geometry::PageGeometry;
 use attesta_core::signing::otp::{self, OtpOutcome, OtpState};
@@ -272,34 +273,27 @@ impl Documents {
         let recorded = self.as_user(viewer, meta, document.sha256)?;
         let extra = Extra::Sent { revision, layout_json, layout_sha256, recipients };
         let order = sendable.order;
-        let (_, t) = self
-            .apply(id, &recorded, |_| {
-                Ok((
-                    Command::Send { participants: participants.clone(), order, expires_at, details: details.clone() },
-                    extra.clone(),
-                ))
-            })
-            .await?;
+        self.apply(id, &recorded, |_| {
+            Ok((
+                Command::Send { participants: participants.clone(), order, expires_at, details: details.clone() },
+                extra.clone(),
+            ))
+        })
+        .await?;
         tracing::info!(document_id = %document.id, recipients = sendable.recipients.len(), "document sent");
-        self.follow_up(id, t.follow_ups, None);
         Ok(())
     }
 
-    /// Issues and emails links to everyone whose turn has come and who has none yet.
-    async fn issue_due_links(&self, id: &str) {
-        let due = match transition::load(&self.inner.pool, id).await {
-            Ok(Some(loaded)) => loaded.ceremony.due_for_link(),
-            Ok(None) => return,
-            Err(e) => {
-                tracing::error!(document_id = %id, error = %e, "reading recipients to issue links");
-                return;
-            }
-        };
+    /// Issues and emails links to everyone whose turn has come and who has none yet. A mail that
+    /// fails is shown to the sender beside that person (who can resend); the link is issued.
+    async fn issue_due_links(&self, id: &str) -> Result<(), SigningError> {
+        let due = transition::load(&self.inner.pool, id).await?.map(|l| l.ceremony.due_for_link()).unwrap_or_default();
         for index in due {
             if let Err(e) = self.issue_link(id, index, None).await {
                 tracing::error!(document_id = %id, recipient = index + 1, error = %e, "issuing a signing link");
             }
         }
+        Ok(())
     }
 
     async fn ceremony_state(&self, id: &str) -> Result<(Vec<RecipientRow>, SigningOrder), SigningError> {
@@ -375,41 +369,54 @@ impl Documents {
         mut details: serde_json::Value,
         by: Option<(&User, &RequestMeta)>,
     ) -> Result<(), SigningError> {
-        if let Err(e) = self.inner.mailer.send(mail).await {
-            let text = e.to_string();
-            repo::record_email_error(&self.inner.pool, &document.id, &recipient.id, &text).await?;
-            // The sender sees why (it is their mail server); the log has it too.
-            tracing::warn!(document_id = %document.id, recipient = %recipient.id, error = %text, "mail not delivered");
-            return Err(conflict(format!("the email to {} could not be sent: {text}", recipient.email)));
-        }
+        details["recipient"] = json!(recipient.id);
+        details["position"] = json!(recipient.position);
+        details["template"] = json!(mail.template);
+        let sent = self.inner.mailer.send(mail).await;
         // "Emailed" on the sender's page is when the link went out: a later notice (the void)
         // is in the timeline, and must not move it.
         let is_link = details["purpose"] == "signing_request";
-        details["recipient"] = json!(recipient.id);
-        details["position"] = json!(recipient.position);
-        // Sent at a user's request (a resend, a void): they are the actor, with their request's
-        // origin; sent by the ceremony itself: the system, with the recipient as addressee.
+        let (event_type, failure) = match &sent {
+            Ok(delivered) => {
+                details["delivery"] = delivery_details(delivered);
+                (EventType::RecipientEmailSent, None)
+            }
+            Err(e) => {
+                details["error"] = mail_error_details(e);
+                (EventType::RecipientEmailFailed, Some(e.to_string()))
+            }
+        };
+        // Sent at a user's request (a resend): they are the actor, with their request's origin;
+        // sent by the ceremony itself or a job: the system, with the recipient as addressee.
         let (event, personal) = match by {
-            Some((user, meta)) => (
-                self.user_event(EventType::RecipientEmailSent, user, meta, document.sha256, details)?,
-                self.personal(user, meta),
-            ),
+            Some((user, meta)) => {
+                (self.user_event(event_type, user, meta, document.sha256, details)?, self.personal(user, meta))
+            }
             None => (
-                self.system_event(EventType::RecipientEmailSent, document.sha256, details)?,
+                self.system_event(event_type, document.sha256, details)?,
                 self.recipient_personal(recipient, &RequestMeta::default(), None),
             ),
         };
         let (doc_id, rid) = (document.id.clone(), recipient.id.clone());
         let now = self.inner.clock.now().as_micros();
+        let error = failure.clone();
         let append = Append::event(parse_id(&document.id)?, event, personal).with_effect(Box::new(move |conn| {
             Box::pin(async move {
-                if is_link {
-                    repo::record_email(conn, &doc_id, &rid, now).await?;
+                match &error {
+                    // The sender sees why beside the recipient (it is their mail server).
+                    Some(text) => repo::record_email_error(conn, &doc_id, &rid, text).await?,
+                    None if is_link => repo::record_email(conn, &doc_id, &rid, now).await?,
+                    None => {}
                 }
                 Ok(())
             })
         }));
-        self.append(append).await
+        self.append(append).await?;
+        if let Some(text) = failure {
+            tracing::warn!(document_id = %document.id, recipient = %recipient.id, error = %text, "mail not delivered");
+            return Err(conflict(format!("the email to {} could not be sent: {text}", recipient.email)));
+        }
+        Ok(())
     }
 
     pub(super) async fn owner_contact(&self, document: &StoredDocument) -> Result<(String, String), SigningError> {
@@ -427,34 +434,19 @@ impl Documents {
     ) -> Result<(StoredDocument, SigningOrder, Vec<RecipientRow>, Option<String>), SigningError> {
         let document = self.visible(viewer, id).await?;
         let (recipients, order) = self.ceremony_state(id).await?;
-        if document.status == DocumentStatus::Sent && needs_reconcile(order, &recipients) {
-            self.in_background(document.id.clone(), |this, id| async move { this.after_signature(&id).await });
-        }
         let row = repo::draft(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
         Ok((document, order, recipients, row.void_reason))
     }
 
-    /// Runs follow-up work (mail, completion) after the request that caused it has answered.
-    fn in_background<F, Fut>(&self, id: String, work: F)
-    where
-        F: FnOnce(Documents, String) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = ()> + Send + 'static,
-    {
-        let this = self.clone();
-        tokio::spawn(work(this, id));
-    }
-
-    /// Cancels a sent document; recipients who had a link are told after the answer.
+    /// Cancels a sent document; recipients who had a link are told by jobs committed with it.
     pub async fn void(&self, viewer: &User, id: &str, reason: &str, meta: &RequestMeta) -> Result<(), SigningError> {
         let document = self.owned(viewer, id).await?;
         let reason = ceremony::clean_reason(reason).map_err(|m| invalid("reason", m))?;
         let recorded = self.as_user(viewer, meta, document.sha256)?;
-        let (_, t) = self
-            .apply(id, &recorded, |_| {
-                Ok((Command::Void { reason: reason.clone() }, Extra::Voided { reason: reason.clone() }))
-            })
-            .await?;
-        self.follow_up(id, t.follow_ups, Some((viewer.clone(), meta.clone())));
+        self.apply(id, &recorded, |_| {
+            Ok((Command::Void { reason: reason.clone() }, Extra::Voided { reason: reason.clone() }))
+        })
+        .await?;
         Ok(())
     }
 
@@ -787,27 +779,28 @@ impl Documents {
             values: rows,
         };
         let applied = self.apply(&link.document.id, &recorded, |_| Ok((sign(details.clone()), extra.clone()))).await;
-        let t = match applied {
-            Ok((_, t)) => t,
-            Err(e) => {
-                self.delete_blobs(stored.iter().map(|(_, b, _)| b)).await;
-                return Err(e);
-            }
-        };
+        if let Err(e) = applied {
+            self.delete_blobs(stored.iter().map(|(_, b, _)| b)).await;
+            return Err(e);
+        }
         tracing::info!(document_id = %link.document.id, recipient = %r.id, "recipient signed");
-        self.follow_up(&link.document.id, t.follow_ups, None);
         Ok(())
     }
 
-    /// Whatever a signature left to do and a stopped process did not: completion when everyone
-    /// signed, or the links whose turn came.
-    async fn after_signature(&self, id: &str) {
-        let Ok(Some(loaded)) = transition::load(&self.inner.pool, id).await else { return };
-        if loaded.ceremony.in_flight() && loaded.ceremony.everyone_acted() {
-            self.complete(id).await;
-        } else {
-            self.issue_due_links(id).await;
+    /// The `ceremony.advance` job: completes the document when everyone signed (see
+    /// `completion`), or issues the links whose turn came.
+    pub async fn advance(&self, id: &str) -> Result<(), SigningError> {
+        let loaded = transition::load(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        match loaded.ceremony.status {
+            DocumentStatus::Sent => {}
+            // Completed by an earlier attempt whose seal or mail failed: finish from there.
+            DocumentStatus::Completed => return self.complete_now(id).await,
+            // Voided, declined or expired meanwhile: nothing is due.
+            _ => return Ok(()),
         }
+        let (recipients, _) = self.ceremony_state(id).await?;
+        let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
+        if ceremony::is_complete(&statuses) { self.complete_now(id).await } else { self.issue_due_links(id).await }
     }
 
     /// The signer declines: the document ends, and the sender is told after the answer.
@@ -833,8 +826,7 @@ impl Documents {
                 Extra::Declined { reason: reason.clone() },
             ))
         };
-        let (_, t) = self.apply(&link.document.id, &recorded, decline).await?;
-        self.follow_up(&link.document.id, t.follow_ups, None);
+        self.apply(&link.document.id, &recorded, decline).await?;
         Ok(())
     }
 
@@ -865,97 +857,108 @@ impl Documents {
         let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
         let recorded =
             Recorded { actor: Actor::system(), personal: PersonalData::none(), client: None, file: document.sha256 };
-        let (_, t) = self.apply(id, &recorded, |_| Ok((Command::Expire, Extra::Nothing))).await?;
+        self.apply(id, &recorded, |_| Ok((Command::Expire, Extra::Nothing))).await?;
         tracing::info!(document_id = %id, "document expired");
-        self.follow_up(id, t.follow_ups, None);
         Ok(())
     }
 
-    /// Schedules what a transition asks for, after the request that caused it has answered.
-    /// `by` is the user whose action caused it, named as the actor of the mail it sends.
-    fn follow_up(&self, id: &str, follow_ups: Vec<FollowUp>, by: Option<(User, RequestMeta)>) {
-        for follow_up in follow_ups {
-            let by = by.clone();
-            match follow_up {
-                FollowUp::IssueLink { recipient } => self.in_background(id.to_owned(), move |this, id| async move {
-                    if let Err(e) = this.issue_link(&id, recipient, None).await {
-                        tracing::error!(document_id = %id, recipient = recipient + 1, error = %e, "issuing a signing link");
-                    }
-                }),
-                FollowUp::NotifyOwnerDeclined { recipient } => {
-                    self.in_background(id.to_owned(), move |this, id| async move {
-                        if let Err(e) = this.notify_declined(&id, recipient).await {
-                            tracing::warn!(document_id = %id, error = %e, "decline notice not delivered");
-                        }
-                    })
-                }
-                FollowUp::NotifyVoided { recipient } | FollowUp::NotifyExpired { recipient } => {
-                    let expired = matches!(follow_up, FollowUp::NotifyExpired { .. });
-                    self.in_background(id.to_owned(), move |this, id| async move {
-                        let by = by.as_ref().map(|(u, m)| (u, m));
-                        if let Err(e) = this.notify_ended(&id, recipient, expired, by).await {
-                            tracing::warn!(document_id = %id, error = %e, "end notice not delivered");
-                        }
-                    })
-                }
-                FollowUp::Complete => self.in_background(id.to_owned(), |this, id| async move { this.complete(&id).await }),
-                // The issuer mails the link it holds (`issue_link`); completion goes on to seal
-                // and deliver in the same run (`complete`); the deadline is swept by `expire_due`.
-                FollowUp::MailLink { .. } | FollowUp::SealAndDeliver | FollowUp::ExpireAt(_) => {}
+    /// The `mail.notice` job: one notice about a document, to one person, recorded in the
+    /// document's evidence whatever the mail server answers.
+    pub async fn send_notice(&self, id: &str, payload: &str) -> Result<(), crate::jobs::JobFailure> {
+        use crate::jobs::JobFailure;
+        let notice: Notice =
+            serde_json::from_str(payload).map_err(|e| JobFailure::Permanent(format!("unreadable notice: {e}")))?;
+        let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        let recipients = repo::recipients(&self.inner.pool, id).await?;
+        let find = |rid: &str| {
+            recipients
+                .iter()
+                .find(|r| r.id == rid)
+                .cloned()
+                .ok_or_else(|| JobFailure::Permanent(format!("no recipient {rid} on document {id}")))
+        };
+        match notice {
+            Notice::Declined { recipient } => {
+                let r = find(&recipient)?;
+                let (sender_name, sender_email) = self.owner_contact(&document).await?;
+                let mail = templates::declined_notice(templates::DeclinedNotice {
+                    sender_name,
+                    sender_email,
+                    recipient_name: r.name.clone(),
+                    recipient_email: r.email.clone(),
+                    document_title: document.title.clone(),
+                    reason: r.decline_reason.clone(),
+                    link: format!("{}/documents/{}", self.inner.public_origin, document.id),
+                });
+                self.deliver_to_sender(&document, mail, "declined_notice").await
+            }
+            Notice::Voided { recipient } => {
+                let r = find(&recipient)?;
+                let (sender_name, _) = self.owner_contact(&document).await?;
+                let reason = repo::draft(&self.inner.pool, id).await?.and_then(|d| d.void_reason);
+                let mail = templates::voided_notice(templates::VoidedNotice {
+                    recipient_name: r.name.clone(),
+                    recipient_email: r.email.clone(),
+                    sender_name,
+                    document_title: document.title.clone(),
+                    reason,
+                });
+                self.deliver(&document, &r, mail, json!({ "purpose": "voided_notice" }), None)
+                    .await
+                    .map_err(|e| JobFailure::Retry(e.to_string()))
+            }
+            Notice::Expired { recipient } => {
+                let r = find(&recipient)?;
+                let (sender_name, _) = self.owner_contact(&document).await?;
+                let mail = templates::expired_notice(templates::ExpiredNotice {
+                    recipient_name: r.name.clone(),
+                    recipient_email: r.email.clone(),
+                    sender_name,
+                    document_title: document.title.clone(),
+                });
+                self.deliver(&document, &r, mail, json!({ "purpose": "expired_notice" }), None)
+                    .await
+                    .map_err(|e| JobFailure::Retry(e.to_string()))
             }
         }
     }
 
-    /// Tells the owner that recipient `index` declined.
-    async fn notify_declined(&self, id: &str, index: usize) -> Result<(), SigningError> {
-        let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
-        let recipients = repo::recipients(&self.inner.pool, id).await?;
-        let r = recipients.get(index).ok_or(DocumentError::NotFound)?;
-        let (sender_name, sender_email) = self.owner_contact(&document).await?;
-        let mail = templates::declined_notice(templates::DeclinedNotice {
-            sender_name,
-            sender_email,
-            recipient_name: r.name.clone(),
-            recipient_email: r.email.clone(),
-            document_title: document.title.clone(),
-            reason: r.decline_reason.clone(),
-            link: format!("{}/documents/{}", self.inner.public_origin, document.id),
-        });
-        self.inner.mailer.send(mail).await.map_err(|e| internal(format!("decline notice: {e}")))
-    }
-
-    /// Tells recipient `index` that the document was voided (or expired) before it completed.
-    async fn notify_ended(
+    /// Sends a mail to the document's sender and records `sender.email_sent` (or
+    /// `sender.email_failed`) with the template and the transport's answer.
+    async fn deliver_to_sender(
         &self,
-        id: &str,
-        index: usize,
-        expired: bool,
-        by: Option<(&User, &RequestMeta)>,
-    ) -> Result<(), SigningError> {
-        let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
-        let recipients = repo::recipients(&self.inner.pool, id).await?;
-        let r = recipients.get(index).ok_or(DocumentError::NotFound)?;
-        let (sender_name, _) = self.owner_contact(&document).await?;
-        let row = repo::draft(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
-        let (mail, purpose) = if expired {
-            let mail = templates::expired_notice(templates::ExpiredNotice {
-                recipient_name: r.name.clone(),
-                recipient_email: r.email.clone(),
-                sender_name,
-                document_title: document.title.clone(),
-            });
-            (mail, "expired_notice")
-        } else {
-            let mail = templates::voided_notice(templates::VoidedNotice {
-                recipient_name: r.name.clone(),
-                recipient_email: r.email.clone(),
-                sender_name,
-                document_title: document.title.clone(),
-                reason: row.void_reason,
-            });
-            (mail, "voided_notice")
+        document: &StoredDocument,
+        mail: Mail,
+        purpose: &str,
+    ) -> Result<(), crate::jobs::JobFailure> {
+        let (name, email) = self.owner_contact(document).await?;
+        let mut details = json!({ "purpose": purpose, "template": mail.template });
+        let sent = self.inner.mailer.send(mail).await;
+        let event_type = match &sent {
+            Ok(delivered) => {
+                details["delivery"] = delivery_details(delivered);
+                EventType::SenderEmailSent
+            }
+            Err(e) => {
+                details["error"] = mail_error_details(e);
+                EventType::SenderEmailFailed
+            }
         };
-        self.deliver(&document, r, mail, json!({ "purpose": purpose }), by).await
+        let event = self.system_event(event_type, document.sha256, details).map_err(|e| e.to_string())?;
+        let personal = self.personal_of(&name, &email, &RequestMeta::default(), None);
+        self.append(Append::event(parse_id(&document.id)?, event, personal)).await.map_err(|e| e.to_string())?;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::warn!(document_id = %document.id, purpose, error = %e, "mail to the sender not delivered");
+                let failure = format!("{purpose} not delivered: {e}");
+                Err(if e.is_permanent() {
+                    crate::jobs::JobFailure::Permanent(failure)
+                } else {
+                    crate::jobs::JobFailure::Retry(failure)
+                })
+            }
+        }
     }
 
     // ---- helpers ------------------------------------------------------------------------
@@ -984,19 +987,33 @@ impl Documents {
                 t.event.details(),
             )?;
             event.time = now;
+            let jobs = jobs_for(id, &t, now)?;
+            let wake = !jobs.is_empty();
             let (before, next, version, doc) = (loaded.ceremony.clone(), t.next.clone(), loaded.version, id.to_owned());
             let append = Append::event(document_id.clone(), event, recorded.personal.clone()).with_effect(Box::new(
                 move |conn| {
                     Box::pin(async move {
-                        transition::write(conn, &doc, version, &before, &next, &extra, now).await.map_err(|e| match e {
-                            WriteError::Moved => EffectError::Refused(MOVED.to_owned()),
-                            WriteError::Database(e) => EffectError::Database(e),
-                        })
+                        transition::write(conn, &doc, version, &before, &next, &extra, now).await.map_err(
+                            |e| match e {
+                                WriteError::Moved => EffectError::Refused(MOVED.to_owned()),
+                                WriteError::Database(e) => EffectError::Database(e),
+                            },
+                        )?;
+                        // The follow-ups the core asked for, committed with the change.
+                        for job in &jobs {
+                            crate::jobs::enqueue(conn, job, now).await?;
+                        }
+                        Ok(())
                     })
                 },
             ));
             match self.inner.evidence.append(append).await {
-                Ok(_) => return Ok((loaded, t)),
+                Ok(_) => {
+                    if wake {
+                        self.inner.jobs_wake.notify_one();
+                    }
+                    return Ok((loaded, t));
+                }
                 Err(EvidenceError::Refused(why)) if why == MOVED => continue,
                 Err(EvidenceError::Refused(why)) => return Err(conflict(why)),
                 Err(e) => return Err(internal(format!("recording the event: {e}"))),
@@ -1120,11 +1137,59 @@ impl Documents {
     }
 }
 
-/// Whether a sent document has follow-up work that did not happen: everyone signed but it is not
-/// completed, or someone's turn came and they have no link (the process stopped in between).
-fn needs_reconcile(order: SigningOrder, recipients: &[RecipientRow]) -> bool {
-    let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
-    ceremony::is_complete(&statuses) || !ceremony::due_for_link(order, &statuses).is_empty()
+/// What the evidence keeps of an accepted mail: the transport's answer (EVIDENCE.md §4).
+fn delivery_details(d: &crate::mail::Delivered) -> serde_json::Value {
+    json!({ "transport": d.transport, "code": d.code, "answer": d.answer, "message_id": d.message_id })
+}
+
+/// What the evidence keeps of a refused mail: which step failed and whether retrying can help.
+/// The message itself may name the address, so it stays in the log and the sender's page.
+fn mail_error_details(e: &crate::mail::MailError) -> serde_json::Value {
+    json!({ "kind": e.kind(), "permanent": e.is_permanent() })
+}
+
+/// A notice the `mail.notice` job sends (its payload).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum Notice {
+    /// To the sender: `recipient` declined.
+    Declined { recipient: String },
+    /// To `recipient`, who had a link: the sender voided the document.
+    Voided { recipient: String },
+    /// To `recipient`, who had a link: the deadline passed before everyone signed.
+    Expired { recipient: String },
+}
+
+/// The durable jobs that carry out a transition's follow-ups (`attesta_core::ceremony::FollowUp`).
+fn jobs_for(id: &str, t: &Transition, now: Timestamp) -> Result<Vec<NewJob>, SigningError> {
+    let mut jobs = Vec::new();
+    let mut advance = false;
+    let who = |recipient: usize| t.next.participants.get(recipient).map(|p| p.id.clone()).unwrap_or_default();
+    for follow_up in &t.follow_ups {
+        let notice = match follow_up {
+            // One `ceremony.advance` issues every due link, or completes.
+            FollowUp::IssueLink { .. } | FollowUp::Complete => {
+                advance = true;
+                continue;
+            }
+            FollowUp::NotifyOwnerDeclined { recipient } => Notice::Declined { recipient: who(*recipient) },
+            FollowUp::NotifyVoided { recipient } => Notice::Voided { recipient: who(*recipient) },
+            FollowUp::NotifyExpired { recipient } => Notice::Expired { recipient: who(*recipient) },
+            FollowUp::ExpireAt(at) => {
+                jobs.push(NewJob::about(JobKind::DocumentExpire, id, *at));
+                continue;
+            }
+            // The issuer mails the link it holds (`issue_link`); the job that completes a document
+            // goes on to seal and deliver it, and its lease and retries cover a crash in between.
+            FollowUp::MailLink { .. } | FollowUp::SealAndDeliver => continue,
+        };
+        let payload = serde_json::to_string(&notice).map_err(internal)?;
+        jobs.push(NewJob::with_payload(JobKind::MailNotice, id, payload, now));
+    }
+    if advance {
+        jobs.push(NewJob::about(JobKind::CeremonyAdvance, id, now));
+    }
+    Ok(jobs)
 }
 
 /// `document/recipient`: what a browser session remembers a verified code for.

@@ -150,7 +150,7 @@ pub async fn record_email(
 }
 
 pub async fn record_email_error(
-    pool: &SqlitePool,
+    conn: &mut sqlx::SqliteConnection,
     document_id: &str,
     id: &str,
     error: &str,
@@ -159,7 +159,7 @@ pub async fn record_email_error(
         .bind(error)
         .bind(document_id)
         .bind(id)
-        .execute(pool)
+        .execute(conn)
         .await?;
     Ok(())
 }

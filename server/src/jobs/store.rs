@@ -1,0 +1,220 @@
+//! The `jobs` table (migration 0010): enqueue inside the caller's transaction, claim with a
+//! lease in one statement, and record the outcome only while the lease is still ours.
+//!
+//! Every write is a single statement, so no write lock is held across an `await` of a handler.
+//! The SQL is portable where a portable form exists (ON CONFLICT with a partial index target,
+//! `CASE` instead of `MIN`); PostgreSQL's adapter adds `FOR UPDATE SKIP LOCKED` to the claim's
+//! inner SELECT.
+
+use attesta_core::Timestamp;
+use attesta_core::jobs::{Dedupe, JobKind, NewJob};
+use sqlx::sqlite::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+/// A job a worker holds the lease of.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedJob {
+    pub id: String,
+    pub kind: String,
+    pub subject: String,
+    pub payload: String,
+    /// Attempts started, this one included.
+    pub attempts: i64,
+    pub run_at: i64,
+}
+
+/// A row for the admin page.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub subject: String,
+    pub state: String,
+    pub run_at: i64,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// A fresh job id: 128 random bits.
+pub fn new_job_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    format!("job_{}", hex::encode(bytes))
+}
+
+/// Enqueues `job` on `conn`: inside the transaction the caller holds (an evidence effect), so the
+/// job exists exactly when the change that asked for it committed. Returns whether a row was
+/// inserted (`false`: it joined a waiting twin, or its once-only key was taken).
+pub async fn enqueue(conn: &mut SqliteConnection, job: &NewJob, now: Timestamp) -> Result<bool, sqlx::Error> {
+    let id = new_job_id();
+    let (dedupe_key, mergeable) = match &job.dedupe {
+        Dedupe::None => (None, 0_i64),
+        Dedupe::WhileWaiting => (None, 1),
+        Dedupe::Once(key) => (Some(key.as_str()), 0),
+    };
+    let conflict = match &job.dedupe {
+        Dedupe::None => "",
+        // The earlier due time wins: asking again never delays work already asked for.
+        Dedupe::WhileWaiting => {
+            " ON CONFLICT (kind, subject) WHERE mergeable = 1 AND state = 'queued' AND attempts = 0 \
+             DO UPDATE SET run_at = CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END"
+        }
+        Dedupe::Once(_) => " ON CONFLICT (dedupe_key) DO NOTHING",
+    };
+    let sql = format!(
+        "INSERT INTO jobs (id, kind, subject, payload, dedupe_key, mergeable, state, run_at, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8){conflict} RETURNING id"
+    );
+    let inserted: Option<String> = sqlx::query_scalar(&sql)
+        .bind(&id)
+        .bind(job.kind.as_str())
+        .bind(&job.subject)
+        .bind(&job.payload)
+        .bind(dedupe_key)
+        .bind(mergeable)
+        .bind(job.run_at.as_micros())
+        .bind(now.as_micros())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(inserted.as_deref() == Some(id.as_str()))
+}
+
+/// Enqueues on a connection of its own (work that follows no state change: recurring runs).
+pub async fn enqueue_now(pool: &SqlitePool, job: &NewJob, now: Timestamp) -> Result<bool, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    enqueue(&mut conn, job, now).await
+}
+
+/// Claims up to `limit` due jobs of the kinds this build knows: waiting ones due by `now`, and
+/// running ones whose lease expired (their process stopped). One statement: of several workers
+/// each job goes to exactly one. The attempt is counted here, so a job that kills its process
+/// every time still runs out of attempts.
+pub async fn claim(
+    pool: &SqlitePool,
+    owner: &str,
+    now: Timestamp,
+    lease: std::time::Duration,
+    limit: i64,
+) -> Result<Vec<ClaimedJob>, sqlx::Error> {
+    let until = now.saturating_add(lease).as_micros();
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE jobs SET state = 'running', lease_owner = ");
+    q.push_bind(owner)
+        .push(", lease_until = ")
+        .push_bind(until)
+        .push(", attempts = attempts + 1, started_at = ")
+        .push_bind(now.as_micros())
+        .push(
+            " WHERE id IN (SELECT id FROM jobs WHERE \
+             ((state = 'queued' AND run_at <= ",
+        )
+        .push_bind(now.as_micros())
+        .push(") OR (state = 'running' AND lease_until < ")
+        .push_bind(now.as_micros())
+        .push(")) AND kind IN (");
+    let mut kinds = q.separated(", ");
+    for kind in JobKind::ALL {
+        kinds.push_bind(kind.as_str());
+    }
+    kinds.push_unseparated(") ORDER BY run_at LIMIT ");
+    q.push_bind(limit).push(") RETURNING id, kind, subject, payload, attempts, run_at");
+    q.build_query_as().fetch_all(pool).await
+}
+
+/// Marks a job done, if `owner` still holds its lease. Returns whether it did.
+pub async fn mark_done(pool: &SqlitePool, id: &str, owner: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE jobs SET state = 'done', finished_at = ?1, lease_owner = NULL, lease_until = NULL, last_error = NULL \
+         WHERE id = ?2 AND lease_owner = ?3 AND state = 'running'",
+    )
+    .bind(now.as_micros())
+    .bind(id)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Puts a failed job back to wait until `run_at`, if `owner` still holds its lease.
+pub async fn mark_retry(
+    pool: &SqlitePool,
+    id: &str,
+    owner: &str,
+    run_at: Timestamp,
+    error: &str,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE jobs SET state = 'queued', run_at = ?1, last_error = ?2, lease_owner = NULL, lease_until = NULL \
+         WHERE id = ?3 AND lease_owner = ?4 AND state = 'running'",
+    )
+    .bind(run_at.as_micros())
+    .bind(error)
+    .bind(id)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Gives a job up for good, if `owner` still holds its lease.
+pub async fn mark_failed(
+    pool: &SqlitePool,
+    id: &str,
+    owner: &str,
+    now: Timestamp,
+    error: &str,
+) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
+        "UPDATE jobs SET state = 'failed', finished_at = ?1, last_error = ?2, lease_owner = NULL, lease_until = NULL \
+         WHERE id = ?3 AND lease_owner = ?4 AND state = 'running'",
+    )
+    .bind(now.as_micros())
+    .bind(error)
+    .bind(id)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// When the next waiting job is due, or a running one's lease runs out.
+pub async fn next_due(pool: &SqlitePool) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT MIN(t) FROM (SELECT MIN(run_at) AS t FROM jobs WHERE state = 'queued' \
+         UNION ALL SELECT MIN(lease_until) FROM jobs WHERE state = 'running') AS due",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// How many jobs are due by `now` or running (what a test waits out).
+pub async fn outstanding(pool: &SqlitePool, now: Timestamp) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state = 'running' OR (state = 'queued' AND run_at <= ?1)")
+        .bind(now.as_micros())
+        .fetch_one(pool)
+        .await
+}
+
+/// Deletes jobs finished before `before`. Returns how many.
+pub async fn purge_finished(pool: &SqlitePool, before: Timestamp) -> Result<u64, sqlx::Error> {
+    let r = sqlx::query("DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < ?1")
+        .bind(before.as_micros())
+        .execute(pool)
+        .await?;
+    Ok(r.rows_affected())
+}
+
+/// The most recent jobs, and separately every failed one still kept, newest first.
+pub async fn recent(pool: &SqlitePool, limit: i64) -> Result<(Vec<JobRow>, Vec<JobRow>), sqlx::Error> {
+    const COLUMNS: &str =
+        "SELECT id, kind, subject, state, run_at, attempts, last_error, created_at, started_at, finished_at FROM jobs";
+    let recent =
+        sqlx::query_as(&format!("{COLUMNS} ORDER BY created_at DESC, id LIMIT ?1")).bind(limit).fetch_all(pool).await?;
+    let failed = sqlx::query_as(&format!("{COLUMNS} WHERE state = 'failed' ORDER BY finished_at DESC LIMIT ?1"))
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    Ok((recent, failed))
+}
