@@ -63,13 +63,13 @@ fn sending_issues_the_first_link_in_sequence_and_every_link_in_parallel() {
 #[test]
 fn a_document_is_sent_once_and_needs_a_signer_and_a_future_deadline() {
     let (sent, _) = apply(&Ceremony::draft(), send(1, SigningOrder::Sequential, false, None));
-    assert_eq!(decide(&sent, send(1, SigningOrder::Sequential, false, None), T0).unwrap_err(), Refusal::NotADraft);
+    assert_eq!(decide(&sent, send(1, SigningOrder::Sequential, false, None), T0).expect_err("refused"), Refusal::NotADraft);
     assert_eq!(
-        decide(&Ceremony::draft(), send(0, SigningOrder::Sequential, false, None), T0).unwrap_err(),
+        decide(&Ceremony::draft(), send(0, SigningOrder::Sequential, false, None), T0).expect_err("refused"),
         Refusal::NoRecipients
     );
     assert_eq!(
-        decide(&Ceremony::draft(), send(1, SigningOrder::Sequential, false, Some(T0)), T0).unwrap_err(),
+        decide(&Ceremony::draft(), send(1, SigningOrder::Sequential, false, Some(T0)), T0).expect_err("refused"),
         Refusal::DeadlineInThePast
     );
 }
@@ -85,11 +85,11 @@ fn a_sequential_ceremony_walks_from_the_first_signer_to_completion() {
     assert_eq!(t.follow_ups, vec![FollowUp::MailLink { recipient: 0 }]);
     // Not r2's turn: no link for them yet, and r2 has no link to act with.
     assert_eq!(
-        decide(&c, Command::IssueLink { recipient: 1, link: sha(11), by_sender: false }, T0).unwrap_err(),
+        decide(&c, Command::IssueLink { recipient: 1, link: sha(11), by_sender: false }, T0).expect_err("refused"),
         Refusal::NotDue
     );
     let sign = |link| Command::Sign { recipient: 0, link, code_verified: false, details: signed_details() };
-    assert_eq!(decide(&c, sign(sha(10)), T0).unwrap_err(), Refusal::ConsentFirst);
+    assert_eq!(decide(&c, sign(sha(10)), T0).expect_err("refused"), Refusal::ConsentFirst);
     let consent = Command::Consent {
         recipient: 0,
         link: sha(10),
@@ -97,8 +97,8 @@ fn a_sequential_ceremony_walks_from_the_first_signer_to_completion() {
     };
     let (c, t) = apply(&c, consent.clone());
     assert_eq!(t.event.recipient(), Some("r1"));
-    assert_eq!(decide(&c, consent, T0).unwrap_err(), Refusal::AlreadyRecorded);
-    assert_eq!(decide(&c, sign(sha(99)), T0).unwrap_err(), Refusal::LinkReplaced);
+    assert_eq!(decide(&c, consent, T0).expect_err("refused"), Refusal::AlreadyRecorded);
+    assert_eq!(decide(&c, sign(sha(99)), T0).expect_err("refused"), Refusal::LinkReplaced);
     let (c, t) = apply(&c, sign(sha(10)));
     assert_eq!(t.follow_ups, vec![FollowUp::IssueLink { recipient: 1 }]);
     match &t.event {
@@ -138,12 +138,12 @@ fn codes_are_required_when_asked_for_and_wrong_ones_are_recorded() {
     assert_eq!(t.event.event_type(), EventType::RecipientOtpFailed);
     assert_eq!(t.event.details(), serde_json::json!({ "recipient": "r1", "channel": "email", "remaining": 2 }));
     let sign = Command::Sign { recipient: 0, link: sha(10), code_verified: false, details: signed_details() };
-    assert_eq!(decide(&c, sign, T0).unwrap_err(), Refusal::CodeRequired);
+    assert_eq!(decide(&c, sign, T0).expect_err("refused"), Refusal::CodeRequired);
     let decline = Command::Decline { recipient: 0, link: sha(10), code_verified: false, reason: "no".into() };
-    assert_eq!(decide(&c, decline, T0).unwrap_err(), Refusal::CodeRequired);
+    assert_eq!(decide(&c, decline, T0).expect_err("refused"), Refusal::CodeRequired);
     let (c, _) = apply(&Ceremony::draft(), send(1, SigningOrder::Sequential, false, None));
     let (c, _) = apply(&c, Command::IssueLink { recipient: 0, link: sha(10), by_sender: false });
-    assert_eq!(decide(&c, Command::CodeSent { recipient: 0, link: sha(10) }, T0).unwrap_err(), Refusal::NoCodes);
+    assert_eq!(decide(&c, Command::CodeSent { recipient: 0, link: sha(10) }, T0).expect_err("refused"), Refusal::NoCodes);
 }
 
 #[test]
@@ -151,13 +151,13 @@ fn a_resend_replaces_the_link_and_the_old_one_stops_working() {
     let (c, _) = apply(&Ceremony::draft(), send(1, SigningOrder::Sequential, false, None));
     let (c, _) = apply(&c, Command::IssueLink { recipient: 0, link: sha(10), by_sender: false });
     assert_eq!(
-        decide(&c, Command::IssueLink { recipient: 0, link: sha(11), by_sender: false }, T0).unwrap_err(),
+        decide(&c, Command::IssueLink { recipient: 0, link: sha(11), by_sender: false }, T0).expect_err("refused"),
         Refusal::AlreadyRecorded
     );
     let (c, t) = apply(&c, Command::IssueLink { recipient: 0, link: sha(11), by_sender: true });
     assert_eq!(t.follow_ups, vec![FollowUp::MailLink { recipient: 0 }]);
     assert_eq!(t.event.details(), serde_json::json!({ "recipient": "r1", "position": 1, "replaces_link": true }));
-    assert_eq!(decide(&c, Command::View { recipient: 0, link: sha(10) }, T0).unwrap_err(), Refusal::LinkReplaced);
+    assert_eq!(decide(&c, Command::View { recipient: 0, link: sha(10) }, T0).expect_err("refused"), Refusal::LinkReplaced);
     apply(&c, Command::View { recipient: 0, link: sha(11) });
 }
 
@@ -172,7 +172,7 @@ fn a_decline_ends_it_for_everyone_and_tells_the_owner() {
     assert_eq!(t.follow_ups, vec![FollowUp::NotifyOwnerDeclined { recipient: 1 }]);
     assert_eq!(t.event.details(), serde_json::json!({ "recipient": "r2", "position": 2, "reason": "wrong price" }));
     let sign = Command::Sign { recipient: 0, link: sha(10), code_verified: false, details: signed_details() };
-    assert_eq!(decide(&c, sign, T0).unwrap_err(), Refusal::NotInFlight(DocumentStatus::Declined));
+    assert_eq!(decide(&c, sign, T0).expect_err("refused"), Refusal::NotInFlight(DocumentStatus::Declined));
 }
 
 #[test]
@@ -183,7 +183,7 @@ fn voiding_tells_everyone_who_had_a_link_but_not_who_declined() {
     assert_eq!(c.status, DocumentStatus::Voided);
     assert_eq!(t.follow_ups, vec![FollowUp::NotifyVoided { recipient: 0 }]);
     assert_eq!(
-        decide(&c, Command::Void { reason: "again".into() }, T0).unwrap_err(),
+        decide(&c, Command::Void { reason: "again".into() }, T0).expect_err("refused"),
         Refusal::NotInFlight(DocumentStatus::Voided)
     );
 }
@@ -192,12 +192,12 @@ fn voiding_tells_everyone_who_had_a_link_but_not_who_declined() {
 fn expiry_applies_only_once_the_deadline_passed() {
     let deadline = T0.saturating_add(std::time::Duration::from_secs(3600));
     let (c, _) = apply(&Ceremony::draft(), send(2, SigningOrder::Parallel, false, Some(deadline)));
-    assert_eq!(decide(&c, Command::Expire, T0).unwrap_err(), Refusal::NotExpiredYet);
-    let t = decide(&c, Command::Expire, deadline).unwrap();
+    assert_eq!(decide(&c, Command::Expire, T0).expect_err("refused"), Refusal::NotExpiredYet);
+    let t = decide(&c, Command::Expire, deadline).expect("expires");
     assert_eq!(t.next.status, DocumentStatus::Expired);
     assert_eq!(t.event.details(), serde_json::json!({ "deadline": deadline.as_micros(), "unsigned": 2 }));
     let (never, _) = apply(&Ceremony::draft(), send(1, SigningOrder::Parallel, false, None));
-    assert_eq!(decide(&never, Command::Expire, Timestamp::from_micros(i64::MAX)).unwrap_err(), Refusal::NotExpiredYet);
+    assert_eq!(decide(&never, Command::Expire, Timestamp::from_micros(i64::MAX)).expect_err("refused"), Refusal::NotExpiredYet);
 }
 
 #[test]
