@@ -41,6 +41,10 @@ fn maildev(test: &str) -> Option<MailDev> {
         })
     })();
     if found.is_none() {
+        assert!(
+            !crate::completion::validators::services_required(),
+            "{test}: MailDev is required under CI (scripts/services/mail.sh start)"
+        );
         eprintln!(
             "{test}: skipping: MailDev not running (scripts/services/mail.sh start, then \
              eval \"$(scripts/services/mail.sh env)\")"

@@ -42,7 +42,7 @@ fn idp(test: &str) -> Option<Idp> {
             Some(tampered_client_id),
             Some(tampered_client_secret),
         ) => Some(Idp { issuer, client_id, client_secret, tampered_client_id, tampered_client_secret }),
-        _ if std::env::var("ATTESTA_TEST_REQUIRE_SERVICES").as_deref() == Ok("1") => {
+        _ if crate::completion::validators::services_required() => {
             panic!(
                 "{test}: ATTESTA_TEST_OIDC_* are not set but ATTESTA_TEST_REQUIRE_SERVICES=1 (scripts/services/idp.sh start)"
             )

@@ -10,8 +10,16 @@ pub struct Validators {
     pub pyhanko: PathBuf,
 }
 
+/// Whether a missing validator fails the test instead of skipping it: under CI (`CI` set), or
+/// when `ATTESTA_TEST_REQUIRE_VALIDATORS=1`.
 pub fn required() -> bool {
-    std::env::var("ATTESTA_TEST_REQUIRE_VALIDATORS").is_ok_and(|v| v == "1")
+    std::env::var("ATTESTA_TEST_REQUIRE_VALIDATORS").is_ok_and(|v| v == "1") || std::env::var_os("CI").is_some()
+}
+
+/// Whether a missing test service (MailDev, S3, the TSA, the identity provider) fails the test
+/// instead of skipping it: under CI, or when `ATTESTA_TEST_REQUIRE_SERVICES=1`.
+pub fn services_required() -> bool {
+    std::env::var("ATTESTA_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1") || std::env::var_os("CI").is_some()
 }
 
 pub fn validators() -> Option<Validators> {
