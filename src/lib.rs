@@ -12,6 +12,7 @@ pub mod api_keys;
 pub mod documents;
 pub mod evidence;
 pub mod ports;
+pub mod risk;
 #[cfg(feature = "pdf")]
 pub mod seal;
 pub mod sessions;
