@@ -6,6 +6,11 @@
 //! days" and "90 days" are the same feature. A feature is named `kind:text` in the model file
 //! (`w:governed`, `p:governed by`, `t:most favored nation`, `h:insurance`, `s:money`) and looked
 //! up by a 64-bit FNV-1a hash of that name, computed without building the string.
+//!
+//! Concept features (`c:…`) are written by hand: word patterns with gaps ("not", then within 12
+//! words a word starting "compet"), which plain n-grams cannot express. They name ideas a reviewer
+//! looks for (a change of control, a covenant not to sue); the trained weights decide how much
+//! each counts for which category.
 
 /// The kinds of feature, as the one-letter prefix of their names.
 pub const WORD: u8 = b'w';
@@ -13,6 +18,136 @@ pub const PAIR: u8 = b'p';
 pub const TRIPLE: u8 = b't';
 pub const HEADING: u8 = b'h';
 pub const SHAPE: u8 = b's';
+pub const CONCEPT: u8 = b'c';
+
+/// Concept patterns: `name`, then words separated by spaces; `a|b` is either, `x*` any word
+/// starting with `x`, and `~N` allows up to N words before the next one.
+const CONCEPTS: &[(&str, &str)] = &[
+    ("mfn", "most favo*"),
+    ("mfn", "no less favo*"),
+    ("mfn", "more favo* ~3 terms|price*|pricing|rates|conditions"),
+    ("mfn", "best|lowest|lower price*|prices|pricing|rates ~12 other|third|any"),
+    ("liquidated", "liquidated damages"),
+    ("liquidated", "as|a penalty"),
+    ("warranty-period", "warrant* ~25 0 days|months|years"),
+    ("warranty-period", "warranty period"),
+    ("warranty-period", "0 days|months|years ~12 warrant*"),
+    ("control", "change in|of control"),
+    ("control", "change of ownership"),
+    ("control", "controlling interest"),
+    ("control", "merger|merge|consolidation|acquisition|acquired ~15 terminat*"),
+    ("control", "all|substantially ~5 assets|stock|shares ~15 terminat*|assign*"),
+    ("compete", "not ~10 compet*"),
+    ("compete", "non compet*|noncompet*"),
+    ("compete", "competitive|competing products|business|services"),
+    ("exclusive", "exclusiv* ~10 territory|distribut*|right*|supplier|basis|provider|licen*|agent|reseller"),
+    ("exclusive", "sole and exclusive"),
+    ("exclusive", "shall|will not ~15 any other|third ~10 supplier*|distribut*|provider*|vendor*"),
+    ("sue", "not to sue"),
+    ("sue", "shall|will not ~15 challenge|contest|dispute ~15 validity|ownership|rights"),
+    ("sue", "covenant* not"),
+    ("sue", "release* ~5 claims|all"),
+    ("convenience", "for convenience"),
+    ("convenience", "without cause"),
+    ("convenience", "terminat* ~15 for any reason|no reason"),
+    ("convenience", "terminat* ~15 at any time"),
+    ("convenience", "at any time ~15 upon|on|by ~5 0 days"),
+    ("minimum", "minimum purchase*|order*|quantit*|annual|volume|royalt*|commitment|payment*|fee*|amount*"),
+    ("minimum", "at least|not less than ~8 units|per month|per year|annually|each year"),
+    ("minimum", "shortfall"),
+    ("assign-ip", "hereby assign*|transfer*"),
+    ("assign-ip", "work* made for hire"),
+    ("assign-ip", "exclusive|sole property"),
+    ("assign-ip", "shall|will own|vest|belong"),
+    ("assign-ip", "right title and interest"),
+    ("uncapped", "shall not apply ~10 breach|indemn*|gross|willful|wilful|fraud|section*|obligations"),
+    ("uncapped", "limitation* ~15 shall not apply"),
+    ("uncapped", "except ~10 indemn*|breach of|gross negligence|willful|wilful"),
+    ("cap", "in no event ~25 liab*|exceed"),
+    ("cap", "aggregate|total|maximum liability"),
+    ("cap", "shall not exceed|not to exceed"),
+    ("cap", "consequential|incidental|indirect|special|punitive damages"),
+    ("cap", "liability ~10 limited to"),
+    ("renewal", "automatic* ~5 renew*|extend*"),
+    ("renewal", "renew* ~5 successive|additional|further ~5 period*|term*|year*"),
+    ("renewal", "unless ~20 notice ~10 non renewal|not to renew|terminat*"),
+    ("renewal-notice", "0 days ~10 prior|before ~10 end|expiration|expiry|anniversary"),
+    ("renewal-notice", "notice of non renewal"),
+    ("renewal-notice", "prior to ~10 expiration|end ~10 term"),
+    ("audit", "audit*"),
+    ("audit", "inspect*|examine|examination ~10 books|records|facilities|premises"),
+    ("audit", "books and records"),
+    ("insurance", "insurance|insured|insurer*|coverage"),
+    ("insurance", "general liability|product liability|errors and omissions"),
+    ("law", "governed by"),
+    ("law", "laws of ~5 state|england|province|commonwealth"),
+    ("law", "construed ~10 laws"),
+    ("no-assign", "not ~10 assign*|transfer*"),
+    ("no-assign", "without ~8 consent ~20 assign*|transfer*"),
+    ("no-assign", "assign*|transfer* ~20 without ~8 consent"),
+];
+
+/// One word of a concept pattern: alternatives, each whole or a prefix, and the gap allowed
+/// before it.
+struct Step {
+    alternatives: Vec<(String, bool)>,
+    gap: usize,
+}
+
+fn concepts() -> &'static [(&'static str, Vec<Step>)] {
+    static COMPILED: std::sync::OnceLock<Vec<(&'static str, Vec<Step>)>> = std::sync::OnceLock::new();
+    COMPILED.get_or_init(|| {
+        CONCEPTS
+            .iter()
+            .map(|&(name, pattern)| {
+                let mut steps = Vec::new();
+                let mut gap = 0;
+                for part in pattern.split_whitespace() {
+                    if let Some(n) = part.strip_prefix('~') {
+                        gap = n.parse().unwrap_or(0);
+                        continue;
+                    }
+                    let alternatives = part
+                        .split('|')
+                        .map(|a| match a.strip_suffix('*') {
+                            Some(prefix) => (prefix.to_string(), true),
+                            None => (a.to_string(), false),
+                        })
+                        .collect();
+                    steps.push(Step { alternatives, gap });
+                    gap = 0;
+                }
+                (name, steps)
+            })
+            .collect()
+    })
+}
+
+impl Step {
+    fn matches(&self, word: &str) -> bool {
+        self.alternatives.iter().any(|(a, prefix)| if *prefix { word.starts_with(a.as_str()) } else { word == a })
+    }
+}
+
+/// Whether the words (in order) hold the pattern's steps, each within its gap of the one before.
+fn holds(words: &[&str], steps: &[Step]) -> bool {
+    let Some((first, rest)) = steps.split_first() else { return false };
+    'start: for (i, word) in words.iter().enumerate() {
+        if !first.matches(word) {
+            continue;
+        }
+        let mut at = i;
+        for step in rest {
+            let window = words.iter().enumerate().skip(at + 1).take(step.gap + 1);
+            match window.into_iter().find(|(_, w)| step.matches(w)) {
+                Some((j, _)) => at = j,
+                None => continue 'start,
+            }
+        }
+        return true;
+    }
+    false
+}
 
 /// Reusable buffers, so scoring a document allocates nothing per sentence.
 #[derive(Debug, Default)]
@@ -40,6 +175,15 @@ pub fn for_each(sentence: &str, heading: Option<&str>, scratch: &mut Scratch, mu
         }
         if let Some(&(_, b3)) = bounds.get(i + 2) {
             emit(TRIPLE, &words[a..b3]);
+        }
+    }
+    let list: Vec<&str> = bounds.iter().map(|&(a, b)| &words[a..b]).collect();
+    let mut last = "";
+    for (name, steps) in concepts() {
+        // Patterns of one concept are adjacent: once it holds, its other patterns add nothing.
+        if *name != last && holds(&list, steps) {
+            emit(CONCEPT, name);
+            last = name;
         }
     }
     let letters = sentence.chars().filter(|c| c.is_alphabetic()).count();
@@ -148,6 +292,15 @@ mod tests {
         for expected in ["s:caps", "s:money", "s:percent"] {
             assert!(f.contains(&expected.to_string()), "{expected} missing");
         }
+    }
+
+    #[test]
+    fn concepts_match_words_within_their_gaps() {
+        assert!(features("Licensee shall not, directly or indirectly, compete with Licensor", None).contains(&"c:compete".to_string()));
+        let f = features("Distributor shall not engage any other person as distributor", None);
+        assert!(f.contains(&"c:exclusive".to_string()), "{f:?}");
+        assert!(!features("The parties met in a change room", None).contains(&"c:control".to_string()));
+        assert!(features("upon a Change of Control of either party", None).contains(&"c:control".to_string()));
     }
 
     #[test]

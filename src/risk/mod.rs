@@ -34,7 +34,7 @@ pub mod text;
 pub mod train;
 
 pub use missing::{ContractType, MissingClause};
-pub use model::{Model, ModelFile};
+pub use model::{Mode, Model, ModelFile};
 pub use policy::{RiskPolicy, Severity};
 pub use text::PagedText;
 
@@ -70,6 +70,31 @@ pub const CATEGORIES: [&str; 18] = [
     "Renewal Term",
     "Notice Period To Terminate Renewal",
 ];
+
+/// The hand-written concept (`features::CONCEPTS`) that goes with a category.
+pub fn concept_of(category: &str) -> Option<&'static str> {
+    Some(match category {
+        "Governing Law" => "law",
+        "Termination For Convenience" => "convenience",
+        "Cap On Liability" => "cap",
+        "Uncapped Liability" => "uncapped",
+        "Liquidated Damages" => "liquidated",
+        "Non-Compete" => "compete",
+        "Exclusivity" => "exclusive",
+        "Anti-Assignment" => "no-assign",
+        "Change Of Control" => "control",
+        "Ip Ownership Assignment" => "assign-ip",
+        "Insurance" => "insurance",
+        "Audit Rights" => "audit",
+        "Most Favored Nation" => "mfn",
+        "Minimum Commitment" => "minimum",
+        "Covenant Not To Sue" => "sue",
+        "Warranty Duration" => "warranty-period",
+        "Renewal Term" => "renewal",
+        "Notice Period To Terminate Renewal" => "renewal-notice",
+        _ => return None,
+    })
+}
 
 /// At most this many flags per category per document, the strongest kept: a long contract that
 /// mentions insurance forty times needs one look, not forty.
@@ -162,25 +187,36 @@ impl Engine {
         }
         let body = text.text.as_str();
         let segments = segment::segments(body);
-        let scores = self.model.score(body, &segments);
+        let (scores, concepts) = self.model.score(body, &segments);
         let width = self.model.categories().len();
         // (category, byte start, byte end, score) before offsets are turned into characters.
         let mut found: Vec<(String, usize, usize, f32)> = Vec::new();
         for (c, name) in self.model.categories().iter().enumerate() {
             let threshold = self.model.threshold(c);
+            let mode = self.model.mode(c);
+            let margin = |i: usize| scores[i * width + c] - threshold;
+            let holds = |i: usize| concepts[i] & (1 << c) != 0;
+            let chosen: Vec<usize> = match mode {
+                Mode::Model | Mode::Either => (0..segments.len()).filter(|&i| margin(i) >= 0.0).collect(),
+                Mode::Gated => (0..segments.len()).filter(|&i| holds(i) && margin(i) >= 0.0).collect(),
+                Mode::Concept => (0..segments.len()).filter(|&i| holds(i)).collect(),
+            };
+            let chosen = if chosen.is_empty() && mode == Mode::Either {
+                (0..segments.len()).filter(|&i| holds(i)).max_by(|&a, &b| margin(a).total_cmp(&margin(b))).into_iter().collect()
+            } else {
+                chosen
+            };
+            // Neighbouring chosen sentences are one clause.
             let mut spans: Vec<(usize, usize, f32)> = Vec::new();
             let mut last_index: Option<usize> = None;
-            for (i, segment) in segments.iter().enumerate() {
-                let margin = scores[i * width + c] - threshold;
-                if margin < 0.0 {
-                    continue;
-                }
+            for i in chosen {
+                let segment = segments[i];
                 match spans.last_mut() {
-                    Some(span) if last_index == Some(i - 1) => {
+                    Some(span) if last_index.is_some_and(|l| l + 1 == i) => {
                         span.1 = segment.end;
-                        span.2 = span.2.max(margin);
+                        span.2 = span.2.max(margin(i));
                     }
-                    _ => spans.push((segment.start, segment.end, margin)),
+                    _ => spans.push((segment.start, segment.end, margin(i))),
                 }
                 last_index = Some(i);
             }

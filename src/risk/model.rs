@@ -25,10 +25,30 @@ pub struct CategoryModel {
     /// CUAD's name for the category, e.g. `Cap On Liability`.
     pub name: String,
     pub bias: f32,
-    /// A sentence scoring at least this is flagged.
+    /// A sentence scoring at least this is flagged (subject to `mode`).
     pub threshold: f32,
+    /// How the score and the category's concept decide (chosen in training on held-out documents).
+    #[serde(default)]
+    pub mode: Mode,
     /// Feature name (`w:word`, `p:two words`, …) to weight, largest influence kept.
     pub weights: BTreeMap<String, f32>,
+}
+
+/// How a category's flags are decided from sentence scores and its hand-written concept
+/// (`features::CONCEPTS`, e.g. `c:control` for Change Of Control).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Sentences scoring at least the threshold.
+    #[default]
+    Model,
+    /// Sentences holding the concept and scoring at least the threshold.
+    Gated,
+    /// Sentences holding the concept, whatever their score.
+    Concept,
+    /// Sentences scoring at least the threshold; failing any, the best sentence holding the
+    /// concept.
+    Either,
 }
 
 /// A model ready to score: weights by feature hash, one row per feature.
@@ -37,6 +57,9 @@ pub struct Model {
     names: Vec<String>,
     bias: Vec<f32>,
     thresholds: Vec<f32>,
+    modes: Vec<Mode>,
+    /// Hash of each category's concept feature.
+    concepts: Vec<Option<u64>>,
     table: HashMap<u64, Vec<(u16, f32)>, BuildHasherDefault<PassThrough>>,
 }
 
@@ -81,6 +104,12 @@ impl Model {
             names: file.categories.iter().map(|c| c.name.clone()).collect(),
             bias: file.categories.iter().map(|c| c.bias).collect(),
             thresholds: file.categories.iter().map(|c| c.threshold).collect(),
+            modes: file.categories.iter().map(|c| c.mode).collect(),
+            concepts: file
+                .categories
+                .iter()
+                .map(|c| super::concept_of(&c.name).map(|n| features::hash(features::CONCEPT, n)))
+                .collect(),
             table,
         })
     }
@@ -99,10 +128,16 @@ impl Model {
         self.thresholds[category]
     }
 
-    /// Every segment's score for every category, row by row (`segments.len() × categories`).
-    pub fn score(&self, text: &str, segments: &[Segment]) -> Vec<f32> {
+    pub fn mode(&self, category: usize) -> Mode {
+        self.modes[category]
+    }
+
+    /// Every segment's score for every category, row by row (`segments.len() × categories`), and
+    /// for each segment the categories whose concept it holds (bit `c`).
+    pub fn score(&self, text: &str, segments: &[Segment]) -> (Vec<f32>, Vec<u32>) {
         let width = self.names.len();
         let mut scores = Vec::with_capacity(segments.len() * width);
+        let mut concepts = Vec::with_capacity(segments.len());
         let mut scratch = Scratch::default();
         let mut hashes: Vec<u64> = Vec::new();
         for segment in segments {
@@ -113,6 +148,13 @@ impl Model {
             });
             hashes.sort_unstable();
             hashes.dedup();
+            let mut held = 0u32;
+            for (c, concept) in self.concepts.iter().enumerate() {
+                if concept.is_some_and(|h| hashes.binary_search(&h).is_ok()) {
+                    held |= 1 << c;
+                }
+            }
+            concepts.push(held);
             let row = scores.len();
             scores.extend_from_slice(&self.bias);
             for hash in &hashes {
@@ -123,6 +165,6 @@ impl Model {
                 }
             }
         }
-        scores
+        (scores, concepts)
     }
 }

@@ -9,7 +9,7 @@
 
 use super::corpus::LabelledDoc;
 use super::features::{self, Scratch};
-use super::model::{CategoryModel, ModelFile};
+use super::model::{CategoryModel, Mode, ModelFile};
 use super::segment;
 use std::collections::{BTreeMap, HashMap};
 
@@ -87,6 +87,8 @@ struct Sentence {
 /// The corpus turned into feature ids, once, for any number of fits.
 pub struct Dataset {
     categories: Vec<String>,
+    /// Each category's concept feature id, when the corpus has it.
+    concepts: Vec<Option<u32>>,
     names: Vec<String>,
     sentences: Vec<Sentence>,
     doc_sentences: Vec<std::ops::Range<usize>>,
@@ -148,14 +150,20 @@ impl Dataset {
             }
             doc_present.push(present);
         }
-        Self { categories: categories.to_vec(), names, sentences, doc_sentences, doc_present, doc_features }
+        let concepts = categories
+            .iter()
+            .map(|c| super::concept_of(c).and_then(|name| ids.get(&features::hash(features::CONCEPT, name)).copied()))
+            .collect();
+        Self { categories: categories.to_vec(), concepts, names, sentences, doc_sentences, doc_present, doc_features }
     }
 
     /// Fits a model on the documents `train` (indices into the corpus given to [`Dataset::new`]).
     pub fn fit(&self, train: &[usize], settings: &Settings) -> ModelFile {
         let width = self.categories.len();
         // Thresholds from inner folds: each training document is scored by weights fitted without it.
-        let mut best: Vec<Vec<(f32, bool)>> = vec![Vec::new(); width];
+        // Per category and held-out document: best score of any sentence, best score of a
+        // sentence holding the category's concept, and whether the category is present.
+        let mut held_out: Vec<Vec<(f32, f32, bool)>> = vec![Vec::new(); width];
         let mut inner_models = Vec::new();
         for k in 0..settings.inner_folds {
             let inner_test: Vec<usize> =
@@ -164,9 +172,8 @@ impl Dataset {
                 train.iter().enumerate().filter(|(i, _)| i % settings.inner_folds != k).map(|(_, &d)| d).collect();
             let weights = self.weights(&inner_train, settings);
             for doc in inner_test {
-                let maxima = self.document_maxima(doc, &weights);
-                for (c, &score) in maxima.iter().enumerate() {
-                    best[c].push((score, self.doc_present[doc] & (1 << c) != 0));
+                for (c, (all, gated)) in self.document_maxima(doc, &weights).into_iter().enumerate() {
+                    held_out[c].push((all, gated, self.doc_present[doc] & (1 << c) != 0));
                 }
             }
             inner_models.push(weights);
@@ -176,19 +183,25 @@ impl Dataset {
         // all the documents scores higher than the thresholds expect).
         let weights = if settings.refit { self.weights(train, settings) } else { Weights::average(&inner_models) };
         let categories = (0..width)
-            .map(|c| CategoryModel {
-                name: self.categories[c].clone(),
-                bias: weights.bias[c],
-                threshold: best_threshold(&mut best[c]),
-                weights: weights.named(c, &self.names),
+            .map(|c| {
+                let (mode, threshold) = best_decision(&held_out[c], self.concepts[c].is_some());
+                CategoryModel {
+                    name: self.categories[c].clone(),
+                    bias: weights.bias[c],
+                    threshold,
+                    mode,
+                    weights: weights.named(c, &self.names),
+                }
             })
             .collect();
         ModelFile { trained: settings.describe(), categories }
     }
 
-    fn document_maxima(&self, doc: usize, weights: &Weights) -> Vec<f32> {
+    /// Per category, the best sentence score in `doc` and the best among sentences holding the
+    /// category's concept (negative infinity when none does).
+    fn document_maxima(&self, doc: usize, weights: &Weights) -> Vec<(f32, f32)> {
         let width = self.categories.len();
-        let mut maxima = vec![f32::NEG_INFINITY; width];
+        let mut maxima = vec![(f32::NEG_INFINITY, f32::NEG_INFINITY); width];
         for sentence in &self.sentences[self.doc_sentences[doc].clone()] {
             let mut z = weights.bias.clone();
             for f in &sentence.features {
@@ -199,7 +212,10 @@ impl Dataset {
                 }
             }
             for c in 0..width {
-                maxima[c] = maxima[c].max(z[c]);
+                maxima[c].0 = maxima[c].0.max(z[c]);
+                if self.concepts[c].is_some_and(|id| sentence.features.binary_search(&id).is_ok()) {
+                    maxima[c].1 = maxima[c].1.max(z[c]);
+                }
             }
         }
         maxima
@@ -348,11 +364,40 @@ fn gcd(a: usize, b: usize) -> usize {
     if b == 0 { a } else { gcd(b, a % b) }
 }
 
+/// The decision rule and threshold with the best F1 on held-out documents' `(best score, best
+/// score of a sentence with the concept, present)`; the plain model wins ties.
+fn best_decision(docs: &[(f32, f32, bool)], has_concept: bool) -> (Mode, f32) {
+    let f1 = |predicted: &dyn Fn(&(f32, f32, bool)) -> bool| {
+        let tp = docs.iter().filter(|d| d.2 && predicted(d)).count();
+        let guessed = docs.iter().filter(|d| predicted(d)).count();
+        let actual = docs.iter().filter(|d| d.2).count();
+        2.0 * tp as f64 / (guessed + actual).max(1) as f64
+    };
+    let model = best_threshold(&docs.iter().map(|d| (d.0, d.2)).collect::<Vec<_>>());
+    let mut best = (Mode::Model, model, f1(&|d| d.0 >= model));
+    if has_concept {
+        let gated = best_threshold(&docs.iter().map(|d| (d.1, d.2)).collect::<Vec<_>>());
+        let candidates = [
+            (Mode::Gated, gated, f1(&|d| d.1 >= gated)),
+            (Mode::Concept, f32::MIN, f1(&|d| d.1 > f32::NEG_INFINITY)),
+            (Mode::Either, model, f1(&|d| d.0 >= model || d.1 > f32::NEG_INFINITY)),
+        ];
+        for candidate in candidates {
+            if candidate.2 > best.2 + 1e-9 {
+                best = candidate;
+            }
+        }
+    }
+    (best.0, best.1)
+}
+
 /// The threshold on a document's best sentence score that maximises F1 on `(score, present)`
 /// pairs: midway between two neighbouring scores.
-fn best_threshold(pairs: &mut [(f32, bool)]) -> f32 {
-    pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+fn best_threshold(pairs: &[(f32, bool)]) -> f32 {
+    // Documents with no scored sentence can never be predicted, but still count as missed.
     let positives = pairs.iter().filter(|p| p.1).count();
+    let mut pairs: Vec<(f32, bool)> = pairs.iter().copied().filter(|p| p.0 > f32::NEG_INFINITY).collect();
+    pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
     let (mut tp, mut best_f1, mut best) = (0usize, -1.0f64, pairs.first().map_or(0.0, |p| p.0 + 1.0));
     for (i, &(score, present)) in pairs.iter().enumerate() {
         if present {
@@ -378,9 +423,9 @@ mod tests {
 
     #[test]
     fn the_threshold_separates_where_f1_is_best() {
-        let mut pairs = vec![(3.0, true), (2.0, true), (1.0, false), (0.5, true), (-1.0, false), (-2.0, false)];
+        let pairs = [(3.0, true), (2.0, true), (1.0, false), (0.5, true), (-1.0, false), (-2.0, false)];
         // Cutting below 0.5 gives P 3/4 R 1 (F1 0.857); below 2.0 gives P 1 R 2/3 (0.8).
-        assert_eq!(best_threshold(&mut pairs), -0.25);
+        assert_eq!(best_threshold(&pairs), -0.25);
     }
 
     #[test]
