@@ -172,6 +172,32 @@ impl Engine {
         &self.policy
     }
 
+    /// The categories the model gives a clause on its own (outside any document): each sentence
+    /// of `clause` is judged as a scan would judge it, without the per-document fallbacks.
+    pub fn clause_categories(&self, clause: &str) -> Vec<&str> {
+        let segments = segment::segments(clause);
+        let (scores, concepts) = self.model.score(clause, &segments);
+        let width = self.model.categories().len();
+        self.model
+            .categories()
+            .iter()
+            .enumerate()
+            .filter(|&(c, _)| {
+                (0..segments.len()).any(|i| {
+                    let above = scores[i * width + c] >= self.model.threshold(c);
+                    let holds = concepts[i] & (1 << c) != 0;
+                    match self.model.mode(c) {
+                        Mode::Model => above,
+                        Mode::Gated => above && holds,
+                        Mode::Concept => holds,
+                        Mode::Either => above || holds,
+                    }
+                })
+            })
+            .map(|(_, name)| name.as_str())
+            .collect()
+    }
+
     /// Scans one document's text.
     pub fn scan(&self, text: &PagedText) -> Scan {
         let contract_type = missing::contract_type(&text.text);
