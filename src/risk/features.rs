@@ -109,6 +109,19 @@ const CONCEPTS: &[(&str, &str)] = &[
 struct Step {
     alternatives: Vec<(String, bool)>,
     gap: usize,
+    /// The [`key`]s a word matching this step can have: a sentence whose words have none of them
+    /// cannot hold the pattern, which rules most patterns out with one AND.
+    keys: u64,
+}
+
+/// A word's bit in a 64-bit summary of a sentence: from its first three bytes.
+fn key(word: &str) -> u64 {
+    let bytes = &word.as_bytes()[..word.len().min(3)];
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in bytes {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    1 << (h % 64)
 }
 
 fn concepts() -> &'static [(&'static str, Vec<Step>)] {
@@ -124,14 +137,19 @@ fn concepts() -> &'static [(&'static str, Vec<Step>)] {
                         gap = n.parse().unwrap_or(0);
                         continue;
                     }
-                    let alternatives = part
+                    let alternatives: Vec<(String, bool)> = part
                         .split('|')
                         .map(|a| match a.strip_suffix('*') {
                             Some(prefix) => (prefix.to_string(), true),
                             None => (a.to_string(), false),
                         })
                         .collect();
-                    steps.push(Step { alternatives, gap });
+                    // A prefix shorter than three bytes does not fix a word's key.
+                    let keys = alternatives
+                        .iter()
+                        .map(|(a, prefix)| if *prefix && a.len() < 3 { u64::MAX } else { key(a) })
+                        .fold(0, |k, a| k | a);
+                    steps.push(Step { alternatives, gap, keys });
                     gap = 0;
                 }
                 (name, steps)
@@ -195,10 +213,11 @@ pub fn for_each(sentence: &str, heading: Option<&str>, scratch: &mut Scratch, mu
         }
     }
     let list: Vec<&str> = bounds.iter().map(|&(a, b)| &words[a..b]).collect();
+    let summary = list.iter().fold(0u64, |k, w| k | key(w));
     let mut last = "";
     for (name, steps) in concepts() {
         // Patterns of one concept are adjacent: once it holds, its other patterns add nothing.
-        if *name != last && holds(&list, steps) {
+        if *name != last && steps.iter().all(|s| s.keys & summary != 0) && holds(&list, steps) {
             emit(CONCEPT, name);
             last = name;
         }

@@ -38,11 +38,16 @@ pub fn find(text: &str, segments: &[Segment]) -> Vec<Hit> {
         let sentence = &text[segment.start..segment.end];
         let lower = sentence.to_lowercase();
         if lower.contains("indemnif") {
-            match indemnitor(&lower) {
-                Some(subject) if is_mutual(&subject) => mutual = true,
-                Some(subject) => undertakings.push((i, subject)),
-                None if lower.contains("mutual") || lower.contains("each party") => mutual = true,
-                None => {}
+            if lower.contains("mutual") || lower.contains("each party") || lower.contains("each of the parties") {
+                mutual = true;
+            }
+            // Every "indemnif…" in the sentence: "A shall indemnify B, and B shall indemnify A".
+            for (at, _) in lower.match_indices("indemnif") {
+                match indemnitor(&lower[..at]) {
+                    Some(subject) if is_mutual(&subject) => mutual = true,
+                    Some(subject) => undertakings.push((i, subject)),
+                    None => {}
+                }
             }
         }
         if is_unusual_penalty(&lower) {
@@ -51,7 +56,9 @@ pub fn find(text: &str, segments: &[Segment]) -> Vec<Hit> {
     }
     let one_subject = undertakings.first().is_some_and(|(_, first)| undertakings.iter().all(|(_, s)| s == first));
     if !mutual && one_subject {
-        for (i, _) in undertakings.into_iter().take(INDEMNITY_FLAGS) {
+        let mut sentences: Vec<usize> = undertakings.into_iter().map(|(i, _)| i).collect();
+        sentences.dedup();
+        for i in sentences.into_iter().take(INDEMNITY_FLAGS) {
             let segment = segments[i];
             hits.push(Hit { category: ONE_SIDED_INDEMNITY, start: segment.start, end: segment.end });
         }
@@ -59,11 +66,10 @@ pub fn find(text: &str, segments: &[Segment]) -> Vec<Hit> {
     hits
 }
 
-/// Who undertakes to indemnify in a lower-cased sentence: the (at most three) words before the
-/// "shall"/"will"/"agrees to" that governs the first "indemnif…", without articles.
-fn indemnitor(lower: &str) -> Option<String> {
-    let at = lower.find("indemnif")?;
-    let before = &lower[..at];
+/// Who undertakes to indemnify, from the lower-cased text `before` an "indemnif…": the (at most
+/// three) words before the "shall"/"will"/"agrees to" that governs it, without articles.
+fn indemnitor(before: &str) -> Option<String> {
+    let at = before.len();
     let verb = [" shall ", " will ", " agrees to ", " agree to ", " hereby ", " undertakes to "]
         .iter()
         .filter_map(|v| before.rfind(v))

@@ -45,7 +45,11 @@ pub fn segments(text: &str) -> Vec<Segment> {
         let mut local = heading;
         for (i, &(s, e)) in sentences.iter().enumerate() {
             // "11. Insurance. The Licensee shall…": the first short sentence heads the rest.
-            if i == 0 && sentences.len() > 1 && text[s..e].split_whitespace().count() <= HEADING_WORDS / 2 + 1 {
+            if i == 0
+                && sentences.len() > 1
+                && text[s..e].split_whitespace().count() <= HEADING_WORDS / 2 + 1
+                && !ends_sentence_with_verb(&text[s..e])
+            {
                 local = Some((s, e));
             }
             out.push(Segment { start: s, end: e, heading: local });
@@ -54,11 +58,11 @@ pub fn segments(text: &str) -> Vec<Segment> {
     out
 }
 
-/// Whether a short line reads as a sentence rather than a title (it has a verb-like ending such
-/// as "shall apply."). Crude on purpose: it only decides whether its words also head what follows.
+/// Whether a short line reads as a sentence rather than a title (it has a verb such as "shall").
+/// Crude on purpose: it only decides whether its words also head what follows.
 fn ends_sentence_with_verb(line: &str) -> bool {
     let lower = line.to_ascii_lowercase();
-    [" shall ", " will ", " is ", " are ", " may "].iter().any(|w| lower.contains(w))
+    [" shall ", " will ", " is ", " are ", " may ", " must "].iter().any(|w| lower.contains(w))
 }
 
 /// Byte spans of paragraphs: trimmed non-blank lines, hard wraps joined.
@@ -157,6 +161,7 @@ mod tests {
     #[test]
     fn a_short_line_heads_the_sentences_below_it() {
         let text = "12. INSURANCE\n\nThe Supplier shall maintain insurance. It shall name the Customer.\n";
+        // "The Supplier shall maintain insurance." is short but a sentence, not a heading.
         let segments = segments(text);
         assert_eq!(segments.len(), 3);
         let heading = segments[2].heading.expect("under a heading");

@@ -52,8 +52,10 @@ macro_rules! category_tests {
             #[test]
             fn $name() {
                 let Some((n, recognised)) = excerpts_recognised($category) else { return };
+                eprintln!("{}: {recognised:.3} of {n} excerpts recognised", $category);
                 assert!(recognised >= $recall, "{}: {recognised:.3} of {n} real excerpts recognised, expected ≥ {}", $category, $recall);
                 let Some(alarms) = false_alarm_rate($category) else { return };
+                eprintln!("{}: flagged in {alarms:.3} of documents without it", $category);
                 assert!(alarms <= $alarms, "{}: flagged in {alarms:.3} of documents without it, expected ≤ {}", $category, $alarms);
             }
         )*
