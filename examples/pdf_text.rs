@@ -96,7 +96,8 @@ fn main() {
     std::panic::set_hook(Box::new(|_| {}));
     let (mut lopdf, mut pdf_extract) = (Tally::default(), Tally::default());
     for path in &pdfs {
-        let Ok(reference) = std::fs::read_to_string(root.join("txt").join(path.with_extension("txt").file_name().unwrap_or_default()))
+        let Ok(reference) =
+            std::fs::read_to_string(root.join("txt").join(path.with_extension("txt").file_name().unwrap_or_default()))
         else {
             continue;
         };

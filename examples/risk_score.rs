@@ -81,10 +81,7 @@ fn main() -> Result<(), String> {
         eprintln!("fold {}/{k} done", fold + 1);
     }
     println!("{k}-fold cross-validation on {} CUAD contracts ({})", docs.len(), settings.describe());
-    println!(
-        "{:<36} {:>4} {:>6} {:>6} {:>6} {:>9} {:>9}",
-        "category", "docs", "P", "R", "F1", "on-span", "doc-hit"
-    );
+    println!("{:<36} {:>4} {:>6} {:>6} {:>6} {:>9} {:>9}", "category", "docs", "P", "R", "F1", "on-span", "doc-hit");
     let mut sum = 0.0;
     let mut total = Counts::default();
     for (c, category) in categories.iter().enumerate() {

@@ -470,7 +470,8 @@ fn risk_scan(files: &[PathBuf], json: bool) -> ExitCode {
                     eprintln!("attesta: {file}: no text to analyse (a scan without a text layer?)");
                 }
                 if !json {
-                    let _ = writeln!(out, "{file}: {} contract, {} flags", scan.contract_type.as_str(), scan.flags.len());
+                    let _ =
+                        writeln!(out, "{file}: {} contract, {} flags", scan.contract_type.as_str(), scan.flags.len());
                     for flag in &scan.flags {
                         let page = flag.page.map(|p| format!(" page {p},")).unwrap_or_default();
                         let excerpt: String = flag.text.chars().take(100).collect();

@@ -332,7 +332,10 @@ mod tests {
 
     #[test]
     fn concepts_match_words_within_their_gaps() {
-        assert!(features("Licensee shall not, directly or indirectly, compete with Licensor", None).contains(&"c:compete".to_string()));
+        assert!(
+            features("Licensee shall not, directly or indirectly, compete with Licensor", None)
+                .contains(&"c:compete".to_string())
+        );
         let f = features("Distributor shall not engage any other person as distributor", None);
         assert!(f.contains(&"c:exclusive".to_string()), "{f:?}");
         assert!(!features("The parties met in a change room", None).contains(&"c:control".to_string()));

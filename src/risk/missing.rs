@@ -107,7 +107,10 @@ const KINDS: &[(ContractType, &[&str])] = &[
         &["service", "consulting", "outsourcing", "maintenance", "hosting", "development agreement", "transportation"],
     ),
     (ContractType::Collaboration, &["collaboration", "joint venture", "alliance", "cooperation", "partnership"]),
-    (ContractType::Marketing, &["endorsement", "sponsorship", "promotion", "marketing", "co-branding", "affiliate agreement"]),
+    (
+        ContractType::Marketing,
+        &["endorsement", "sponsorship", "promotion", "marketing", "co-branding", "affiliate agreement"],
+    ),
     (ContractType::Agency, &["agency"]),
 ];
 
@@ -135,34 +138,63 @@ pub fn missing(kind: ContractType, text: &str, flags: &[Flag], policy: &RiskPoli
                 clauses::GOVERNING_LAW => {
                     flagged("Governing Law") || has(&["governed by", "governing law", "construed in accordance with"])
                 }
-                clauses::DISPUTES => has(&["arbitrat", "jurisdiction", "courts of", "venue", "dispute resolution", "mediat"]),
+                clauses::DISPUTES => {
+                    has(&["arbitrat", "jurisdiction", "courts of", "venue", "dispute resolution", "mediat"])
+                }
                 clauses::LIABILITY => {
                     flagged("Cap On Liability")
-                        || has(&["limitation of liability", "limitation on liability", "consequential damages", "liable for any indirect"])
+                        || has(&[
+                            "limitation of liability",
+                            "limitation on liability",
+                            "consequential damages",
+                            "liable for any indirect",
+                        ])
                 }
                 clauses::CONFIDENTIALITY => has(&["confidential"]),
                 clauses::INDEMNIFICATION => has(&["indemnif", "hold harmless"]),
-                clauses::FORCE_MAJEURE => {
-                    has(&["force majeure", "act of god", "acts of god", "beyond its reasonable control", "beyond the reasonable control"])
-                }
+                clauses::FORCE_MAJEURE => has(&[
+                    "force majeure",
+                    "act of god",
+                    "acts of god",
+                    "beyond its reasonable control",
+                    "beyond the reasonable control",
+                ]),
                 _ => true,
             };
             !present
         })
-        .map(|&clause| MissingClause { clause: clause.into(), severity: policy.missing_severity(clause), why: why(clause).into() })
+        .map(|&clause| MissingClause {
+            clause: clause.into(),
+            severity: policy.missing_severity(clause),
+            why: why(clause).into(),
+        })
         .collect()
 }
 
 /// Why a missing clause matters.
 pub fn why(clause: &str) -> &'static str {
     match clause {
-        clauses::TERMINATION => "Without a termination clause there is no agreed way out: ending the contract needs a court or the other side's consent.",
-        clauses::GOVERNING_LAW => "Without a governing law, which law applies is itself a dispute, decided by conflict rules you do not control.",
-        clauses::DISPUTES => "Without a forum or arbitration clause a dispute can be brought wherever the other party chooses.",
-        clauses::LIABILITY => "Without a limitation of liability each party's exposure is unlimited, including indirect and consequential losses.",
-        clauses::CONFIDENTIALITY => "Without confidentiality terms, information shared under the contract may be disclosed or reused.",
-        clauses::INDEMNIFICATION => "Without indemnities, third-party claims caused by the other side's acts are yours to defend and pay.",
-        clauses::FORCE_MAJEURE => "Without force majeure, events beyond anyone's control (disasters, strikes, outages) are still breaches.",
+        clauses::TERMINATION => {
+            "Without a termination clause there is no agreed way out: ending the contract needs a court or the other side's consent."
+        }
+        clauses::GOVERNING_LAW => {
+            "Without a governing law, which law applies is itself a dispute, decided by conflict rules you do not control."
+        }
+        clauses::DISPUTES => {
+            "Without a forum or arbitration clause a dispute can be brought wherever the other party chooses."
+        }
+        clauses::LIABILITY => {
+            "Without a limitation of liability each party's exposure is unlimited, including indirect and consequential losses."
+        }
+        clauses::CONFIDENTIALITY => {
+            "Without confidentiality terms, information shared under the contract may be disclosed or reused."
+        }
+        clauses::INDEMNIFICATION => {
+            "Without indemnities, third-party claims caused by the other side's acts are yours to defend and pay."
+        }
+        clauses::FORCE_MAJEURE => {
+            "Without force majeure, events beyond anyone's control (disasters, strikes, outages) are still breaches."
+        }
         _ => "A clause this kind of contract usually has.",
     }
 }
@@ -185,10 +217,8 @@ mod tests {
         let text = "SERVICES AGREEMENT. Either party may terminate on notice. This Agreement is governed by the laws of \
                     England and the courts of London have jurisdiction. Confidential Information stays confidential. \
                     Supplier shall indemnify Customer.";
-        let missing: Vec<String> = missing(ContractType::Services, text, &[], &RiskPolicy::default())
-            .into_iter()
-            .map(|m| m.clause)
-            .collect();
+        let missing: Vec<String> =
+            missing(ContractType::Services, text, &[], &RiskPolicy::default()).into_iter().map(|m| m.clause).collect();
         assert_eq!(missing, vec![clauses::LIABILITY, clauses::FORCE_MAJEURE]);
     }
 }

@@ -228,7 +228,11 @@ impl Engine {
                 Mode::Concept => (0..segments.len()).filter(|&i| holds(i)).collect(),
             };
             let chosen = if chosen.is_empty() && mode == Mode::Either {
-                (0..segments.len()).filter(|&i| holds(i)).max_by(|&a, &b| margin(a).total_cmp(&margin(b))).into_iter().collect()
+                (0..segments.len())
+                    .filter(|&i| holds(i))
+                    .max_by(|&a, &b| margin(a).total_cmp(&margin(b)))
+                    .into_iter()
+                    .collect()
             } else {
                 chosen
             };
@@ -322,26 +326,42 @@ impl CharOffsets {
 /// Why a category deserves a look, in a sentence.
 pub fn explanation(category: &str) -> &'static str {
     match category {
-        "Governing Law" => "Names the law the contract is read under; check it is one you can live with and litigate in.",
-        "Termination For Convenience" => "A party may end the contract without cause, so revenue or supply can stop on short notice.",
-        "Cap On Liability" => "Limits what can be recovered for a breach; check the amount and what is excluded from it.",
+        "Governing Law" => {
+            "Names the law the contract is read under; check it is one you can live with and litigate in."
+        }
+        "Termination For Convenience" => {
+            "A party may end the contract without cause, so revenue or supply can stop on short notice."
+        }
+        "Cap On Liability" => {
+            "Limits what can be recovered for a breach; check the amount and what is excluded from it."
+        }
         "Uncapped Liability" => "Some liability has no ceiling: a single claim could exceed the contract's value.",
         "Liquidated Damages" => "A fixed sum is owed on breach, whatever the actual loss.",
         "Non-Compete" => "Restricts doing business in a field, place or time after or during the contract.",
         "Exclusivity" => "Commits a party to deal only with the other, closing off alternatives.",
-        "Anti-Assignment" => "The contract cannot be transferred without consent, which can block a sale or reorganisation.",
+        "Anti-Assignment" => {
+            "The contract cannot be transferred without consent, which can block a sale or reorganisation."
+        }
         "Change Of Control" => "A merger or change of ownership lets the other party terminate or renegotiate.",
         "Ip Ownership Assignment" => "Intellectual property created under the contract passes to the other party.",
         "Insurance" => "Requires insurance cover of stated kinds and amounts: a cost and an ongoing obligation.",
         "Audit Rights" => "The other party may inspect books or premises: cost, disruption and disclosure.",
-        "Most Favored Nation" => "Prices or terms must match the best offered to anyone else, constraining future deals.",
+        "Most Favored Nation" => {
+            "Prices or terms must match the best offered to anyone else, constraining future deals."
+        }
         "Minimum Commitment" => "A minimum amount must be bought or paid whatever the actual need.",
         "Covenant Not To Sue" => "Gives up the right to bring certain claims, including about intellectual property.",
         "Warranty Duration" => "Sets how long warranties last; short periods leave late defects uncovered.",
         "Renewal Term" => "The contract renews for further terms, often automatically.",
-        "Notice Period To Terminate Renewal" => "Renewal can only be stopped by notice given by a deadline that is easy to miss.",
-        "One-Sided Indemnity" => "Only one party indemnifies the other: losses, including third-party claims, fall on one side.",
-        "Unusual Penalty" => "A penalty or punitive charge (such as high late interest) beyond what a breach usually costs.",
+        "Notice Period To Terminate Renewal" => {
+            "Renewal can only be stopped by notice given by a deadline that is easy to miss."
+        }
+        "One-Sided Indemnity" => {
+            "Only one party indemnifies the other: losses, including third-party claims, fall on one side."
+        }
+        "Unusual Penalty" => {
+            "A penalty or punitive charge (such as high late interest) beyond what a breach usually costs."
+        }
         _ => "A clause worth a second look.",
     }
 }

@@ -78,10 +78,8 @@ fn indemnitor(before: &str) -> Option<String> {
     if at - verb > 60 {
         return None;
     }
-    let words: Vec<&str> = before[..verb]
-        .split(|c: char| !c.is_alphanumeric() && c != '-')
-        .filter(|w| !w.is_empty())
-        .collect();
+    let words: Vec<&str> =
+        before[..verb].split(|c: char| !c.is_alphanumeric() && c != '-').filter(|w| !w.is_empty()).collect();
     let subject: Vec<&str> =
         words.iter().rev().take(3).rev().copied().filter(|w| !["the", "a", "an", "and", "that"].contains(w)).collect();
     (!subject.is_empty()).then(|| subject.join(" "))
@@ -94,16 +92,25 @@ fn is_mutual(subject: &str) -> bool {
 
 fn is_unusual_penalty(lower: &str) -> bool {
     let penalty = lower.contains("penalt")
-        && !["without penalty", "no penalty", "without any penalty", "not a penalty", "not as a penalty", "penalty-free"]
-            .iter()
-            .any(|p| lower.contains(p))
+        && ![
+            "without penalty",
+            "no penalty",
+            "without any penalty",
+            "not a penalty",
+            "not as a penalty",
+            "penalty-free",
+        ]
+        .iter()
+        .any(|p| lower.contains(p))
         && (lower.contains('$') || lower.contains('%') || lower.contains("per day") || lower.contains("each day"));
     penalty || late_interest_is_high(lower)
 }
 
 /// Late-payment interest at or above [`MONTHLY_RATE`] a month or [`YEARLY_RATE`] a year.
 fn late_interest_is_high(lower: &str) -> bool {
-    if !lower.contains("interest") || !["late", "overdue", "past due", "delinquen", "not paid"].iter().any(|w| lower.contains(w)) {
+    if !lower.contains("interest")
+        || !["late", "overdue", "past due", "delinquen", "not paid"].iter().any(|w| lower.contains(w))
+    {
         return false;
     }
     let monthly = lower.contains("per month") || lower.contains("monthly") || lower.contains("a month");
@@ -147,7 +154,8 @@ mod tests {
 
     #[test]
     fn indemnities_given_by_both_parties_are_not_one_sided() {
-        let reciprocal = "Distributor shall indemnify Company from claims. Company shall indemnify Distributor from claims.";
+        let reciprocal =
+            "Distributor shall indemnify Company from claims. Company shall indemnify Distributor from claims.";
         assert!(categories(reciprocal).is_empty());
         let mutual = "Each party shall indemnify, defend and hold harmless the other party from claims.";
         assert!(categories(mutual).is_empty());
@@ -156,10 +164,7 @@ mod tests {
     #[test]
     fn penalties_with_an_amount_and_high_late_interest_are_unusual() {
         assert_eq!(categories("Supplier shall pay a penalty of $5,000 per day of delay."), vec![UNUSUAL_PENALTY]);
-        assert_eq!(
-            categories("Late payments bear interest at 2% per month until paid."),
-            vec![UNUSUAL_PENALTY]
-        );
+        assert_eq!(categories("Late payments bear interest at 2% per month until paid."), vec![UNUSUAL_PENALTY]);
         assert!(categories("Late payments bear interest at 1% per month until paid.").is_empty());
         assert!(categories("Overdue amounts bear interest at 8% per annum.").is_empty());
         assert!(categories("Either party may terminate without penalty on 30 days' notice, saving 5%.").is_empty());

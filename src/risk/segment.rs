@@ -185,6 +185,9 @@ mod tests {
     #[test]
     fn multibyte_text_is_cut_on_character_boundaries() {
         let text = "Les parties — «Acme» — conviennent. Ça marche… Fin.";
-        assert_eq!(pieces(text).concat().chars().filter(|c| !c.is_whitespace()).count(), text.chars().filter(|c| !c.is_whitespace()).count());
+        assert_eq!(
+            pieces(text).concat().chars().filter(|c| !c.is_whitespace()).count(),
+            text.chars().filter(|c| !c.is_whitespace()).count()
+        );
     }
 }

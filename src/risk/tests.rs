@@ -21,11 +21,17 @@ fn scans() -> Option<&'static [(usize, Scan)]> {
     SCANS
         .get_or_init(|| {
             corpus().map(|docs| {
-                docs.iter().enumerate().map(|(i, d)| (i, Engine::builtin().scan(&PagedText::plain(d.text.clone())))).collect()
+                docs.iter()
+                    .enumerate()
+                    .map(|(i, d)| (i, Engine::builtin().scan(&PagedText::plain(d.text.clone()))))
+                    .collect()
             })
         })
         .as_deref()
 }
+
+// The bars sit 0.1 below (recognised) and above (false alarms) what the shipped model measured,
+// rounded to 0.05: room for a retrained model, none for a broken rule.
 
 /// Share of the category's annotated excerpts that the engine recognises on their own.
 fn excerpts_recognised(category: &str) -> Option<(usize, f64)> {
@@ -64,24 +70,24 @@ macro_rules! category_tests {
 }
 
 category_tests! {
-    governing_law_clauses_are_recognised: "Governing Law" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    termination_for_convenience_clauses_are_recognised: "Termination For Convenience" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    cap_on_liability_clauses_are_recognised: "Cap On Liability" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    uncapped_liability_clauses_are_recognised: "Uncapped Liability" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    liquidated_damages_clauses_are_recognised: "Liquidated Damages" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    non_compete_clauses_are_recognised: "Non-Compete" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    exclusivity_clauses_are_recognised: "Exclusivity" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    anti_assignment_clauses_are_recognised: "Anti-Assignment" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    change_of_control_clauses_are_recognised: "Change Of Control" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    ip_ownership_assignment_clauses_are_recognised: "Ip Ownership Assignment" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    insurance_clauses_are_recognised: "Insurance" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    audit_rights_clauses_are_recognised: "Audit Rights" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    most_favored_nation_clauses_are_recognised: "Most Favored Nation" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    minimum_commitment_clauses_are_recognised: "Minimum Commitment" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    covenant_not_to_sue_clauses_are_recognised: "Covenant Not To Sue" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    warranty_duration_clauses_are_recognised: "Warranty Duration" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    renewal_term_clauses_are_recognised: "Renewal Term" recognises at least 0.0 of excerpts, false alarms at most 1.0;
-    notice_period_to_terminate_renewal_clauses_are_recognised: "Notice Period To Terminate Renewal" recognises at least 0.0 of excerpts, false alarms at most 1.0;
+    governing_law_clauses_are_recognised: "Governing Law" recognises at least 0.85 of excerpts, false alarms at most 0.25;
+    termination_for_convenience_clauses_are_recognised: "Termination For Convenience" recognises at least 0.45 of excerpts, false alarms at most 0.55;
+    cap_on_liability_clauses_are_recognised: "Cap On Liability" recognises at least 0.45 of excerpts, false alarms at most 0.35;
+    uncapped_liability_clauses_are_recognised: "Uncapped Liability" recognises at least 0.40 of excerpts, false alarms at most 0.20;
+    liquidated_damages_clauses_are_recognised: "Liquidated Damages" recognises at least 0.55 of excerpts, false alarms at most 0.15;
+    non_compete_clauses_are_recognised: "Non-Compete" recognises at least 0.30 of excerpts, false alarms at most 0.30;
+    exclusivity_clauses_are_recognised: "Exclusivity" recognises at least 0.35 of excerpts, false alarms at most 0.55;
+    anti_assignment_clauses_are_recognised: "Anti-Assignment" recognises at least 0.50 of excerpts, false alarms at most 0.20;
+    change_of_control_clauses_are_recognised: "Change Of Control" recognises at least 0.45 of excerpts, false alarms at most 0.25;
+    ip_ownership_assignment_clauses_are_recognised: "Ip Ownership Assignment" recognises at least 0.40 of excerpts, false alarms at most 0.35;
+    insurance_clauses_are_recognised: "Insurance" recognises at least 0.50 of excerpts, false alarms at most 0.20;
+    audit_rights_clauses_are_recognised: "Audit Rights" recognises at least 0.50 of excerpts, false alarms at most 0.30;
+    most_favored_nation_clauses_are_recognised: "Most Favored Nation" recognises at least 0.45 of excerpts, false alarms at most 0.20;
+    minimum_commitment_clauses_are_recognised: "Minimum Commitment" recognises at least 0.40 of excerpts, false alarms at most 0.30;
+    covenant_not_to_sue_clauses_are_recognised: "Covenant Not To Sue" recognises at least 0.40 of excerpts, false alarms at most 0.40;
+    warranty_duration_clauses_are_recognised: "Warranty Duration" recognises at least 0.25 of excerpts, false alarms at most 0.15;
+    renewal_term_clauses_are_recognised: "Renewal Term" recognises at least 0.50 of excerpts, false alarms at most 0.15;
+    notice_period_to_terminate_renewal_clauses_are_recognised: "Notice Period To Terminate Renewal" recognises at least 0.50 of excerpts, false alarms at most 0.15;
 }
 
 #[test]

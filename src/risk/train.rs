@@ -35,7 +35,17 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { epochs: 6, rate: 0.1, l2: 1e-4, positive_weight: 3.0, min_docs: 3, max_features: 400, inner_folds: 3, negative_share_percent: 25, refit: false }
+        Self {
+            epochs: 6,
+            rate: 0.1,
+            l2: 1e-4,
+            positive_weight: 3.0,
+            min_docs: 3,
+            max_features: 400,
+            inner_folds: 3,
+            negative_share_percent: 25,
+            refit: false,
+        }
     }
 }
 
@@ -181,8 +191,11 @@ impl Dataset {
         // The shipped weights are the inner models' average: the thresholds were chosen on
         // exactly such models' scores of unseen documents, so they fit it (a model refitted on
         // all the documents scores higher than the thresholds expect).
-        let weights =
-            if settings.refit { self.weights(train, settings) } else { Weights::average(&inner_models).pruned(settings) };
+        let weights = if settings.refit {
+            self.weights(train, settings)
+        } else {
+            Weights::average(&inner_models).pruned(settings)
+        };
         let categories = (0..width)
             .map(|c| {
                 let (mode, threshold) = best_decision(&held_out[c], self.concepts[c].is_some());
@@ -319,8 +332,11 @@ impl Weights {
                 self.kept.iter().flat_map(|(&f, row)| row.iter().filter(|e| e.0 == c).map(move |e| (f, e.1))).collect();
             column.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             let positives = column.iter().filter(|e| e.1 > 0.0).take(settings.max_features);
-            let negatives =
-                column.iter().rev().filter(|e| e.1 < 0.0).take(settings.max_features * settings.negative_share_percent / 100);
+            let negatives = column
+                .iter()
+                .rev()
+                .filter(|e| e.1 < 0.0)
+                .take(settings.max_features * settings.negative_share_percent / 100);
             for &(f, _) in positives.chain(negatives) {
                 keep.insert((f, c), ());
             }
@@ -364,7 +380,9 @@ impl Weights {
         self.kept
             .iter()
             .flat_map(|(&f, row)| {
-                row.iter().filter(|(c, _)| usize::from(*c) == category).map(move |&(_, w)| (names[f as usize].clone(), w))
+                row.iter()
+                    .filter(|(c, _)| usize::from(*c) == category)
+                    .map(move |&(_, w)| (names[f as usize].clone(), w))
             })
             .collect()
     }
