@@ -43,6 +43,9 @@ struct LabelsDoc {
     clauses: BTreeMap<String, Vec<String>>,
 }
 
+/// CUAD's category names and the annotated contracts.
+pub type Corpus = (Vec<String>, Vec<LabelledDoc>);
+
 /// Where the corpus is: `ATTESTA_CUAD_DIR`, else `../shared/corpus/cuad` beside the repository.
 pub fn default_dir() -> PathBuf {
     std::env::var_os("ATTESTA_CUAD_DIR")
@@ -51,7 +54,7 @@ pub fn default_dir() -> PathBuf {
 }
 
 /// The corpus at `dir`, or `None` when it has no `labels.json` (not installed on this machine).
-pub fn load(dir: &Path) -> Result<Option<(Vec<String>, Vec<LabelledDoc>)>, String> {
+pub fn load(dir: &Path) -> Result<Option<Corpus>, String> {
     let Ok(json) = std::fs::read_to_string(dir.join("labels.json")) else {
         return Ok(None);
     };
@@ -85,7 +88,7 @@ pub fn load(dir: &Path) -> Result<Option<(Vec<String>, Vec<LabelledDoc>)>, Strin
 
 /// Loads the corpus for a test: `None` (after saying so) when absent, a panic under CI, where
 /// the corpus must be present.
-pub fn for_test() -> Option<(Vec<String>, Vec<LabelledDoc>)> {
+pub fn for_test() -> Option<Corpus> {
     let dir = default_dir();
     match load(&dir) {
         Ok(Some(corpus)) => Some(corpus),
