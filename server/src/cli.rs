@@ -67,6 +67,27 @@ pub enum Command {
     /// API keys for the REST API (/api/v1).
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Clause risk analysis, offline (no network, no database).
+    #[command(subcommand)]
+    Risk(RiskCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RiskCommand {
+    /// Scan contracts (PDF, or UTF-8 text for any other file) for risky and missing clauses.
+    /// With --json, one JSON object per line per file: {"file", "contract_type", "flags":
+    /// [{"category", "severity", "start", "end", "text"}], "missing": [clause…]}, offsets in
+    /// characters of the text extracted (of the file itself for text). Exit 1 when a file could
+    /// not be read (its line then has "error"), 0 otherwise.
+    #[command(arg_required_else_help = true)]
+    Scan {
+        /// One JSON object per line instead of a readable summary.
+        #[arg(long)]
+        json: bool,
+        /// The contracts.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +190,7 @@ pub fn main() -> ExitCode {
             print!("{}", config.to_redacted_toml());
             ExitCode::SUCCESS
         }
+        Command::Risk(RiskCommand::Scan { json, files }) => risk_scan(&files, json),
         Command::Verify { package, pdf, log_key, seal_ca } => {
             verify(package.as_deref(), pdf.as_deref(), log_key.as_deref(), seal_ca.as_deref())
         }
@@ -433,4 +455,82 @@ fn read_password() -> Result<String, String> {
         }
         Ok(password)
     }
+}
+
+/// The text of a contract file: a PDF's pages through the engine's extractor, anything else as
+/// UTF-8 text.
+fn contract_text(path: &Path) -> Result<attesta_core::risk::PagedText, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    if bytes.starts_with(b"%PDF-") {
+        return attesta_core::risk::pdf::page_texts(&bytes).map_err(|e| e.to_string());
+    }
+    String::from_utf8(bytes)
+        .map(attesta_core::risk::PagedText::plain)
+        .map_err(|_| "not a PDF and not UTF-8 text".to_string())
+}
+
+/// `attesta risk scan`: each file's flags and missing clauses, one line (JSON) or block each.
+fn risk_scan(files: &[PathBuf], json: bool) -> ExitCode {
+    use attesta_core::risk::{Engine, ScanState};
+    use std::io::Write as _;
+    let engine = Engine::builtin();
+    let mut failed = false;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for path in files {
+        let file = path.display().to_string();
+        let line = match contract_text(path) {
+            Err(error) => {
+                failed = true;
+                eprintln!("attesta: {file}: {error}");
+                serde_json::json!({ "file": file, "error": error })
+            }
+            Ok(text) => {
+                let scan = engine.scan(&text);
+                if scan.state == ScanState::NoText {
+                    eprintln!("attesta: {file}: no text to analyse (a scan without a text layer?)");
+                }
+                if !json {
+                    let _ =
+                        writeln!(out, "{file}: {} contract, {} flags", scan.contract_type.as_str(), scan.flags.len());
+                    for flag in &scan.flags {
+                        let page = flag.page.map(|p| format!(" page {p},")).unwrap_or_default();
+                        let excerpt: String = flag.text.chars().take(100).collect();
+                        let _ = writeln!(
+                            out,
+                            "  [{}] {} ({page} chars {}-{}): {excerpt}",
+                            flag.severity.as_str(),
+                            flag.category,
+                            flag.start,
+                            flag.end
+                        );
+                    }
+                    for gap in &scan.missing {
+                        let _ = writeln!(out, "  missing [{}] {}: {}", gap.severity.as_str(), gap.clause, gap.why);
+                    }
+                    continue;
+                }
+                let mut value = serde_json::json!({
+                    "file": file,
+                    "contract_type": scan.contract_type.as_str(),
+                    "flags": scan.flags.iter().map(|f| serde_json::json!({
+                        "category": f.category,
+                        "severity": f.severity.as_str(),
+                        "start": f.start,
+                        "end": f.end,
+                        "text": f.text,
+                    })).collect::<Vec<_>>(),
+                    "missing": scan.missing.iter().map(|m| m.clause.as_str()).collect::<Vec<_>>(),
+                });
+                if scan.state == ScanState::NoText {
+                    value["state"] = serde_json::json!("no_text");
+                }
+                value
+            }
+        };
+        if json {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }

@@ -191,7 +191,7 @@ fn parse(bytes: &[u8], drop_contents: bool) -> lopdf::Result<Document> {
 
 /// Reads `bytes` within the decompression bound: `strict` refuses anything not as written (see
 /// [`super::repair`]); `drop_contents` empties ordinary streams as they are read.
-pub(super) fn load(bytes: &[u8], strict: bool, drop_contents: bool) -> lopdf::Result<Document> {
+pub(crate) fn load(bytes: &[u8], strict: bool, drop_contents: bool) -> lopdf::Result<Document> {
     let options = LoadOptions {
         strict,
         max_decompressed_size: Some(MAX_DECOMPRESSED),

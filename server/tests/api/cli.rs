@@ -118,3 +118,63 @@ async fn json_logs_carry_the_request_id_and_sigterm_stops_cleanly() {
     assert!(!of_request.is_empty(), "{rest:#?}");
     assert!(of_request.iter().any(|v| v["fields"]["status"] == 200), "{of_request:#?}");
 }
+
+/// The lines `attesta risk scan --json` printed, parsed.
+fn risk_scan(files: &[&std::path::Path]) -> (std::process::Output, Vec<serde_json::Value>) {
+    let out = attesta().args(["risk", "scan", "--json"]).args(files).output().expect("runs");
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {l}")))
+        .collect();
+    (out, lines)
+}
+
+#[test]
+fn risk_scan_prints_one_line_per_text_file_with_character_offsets() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("contract.txt");
+    // Non-ASCII text first, so byte and character offsets differ.
+    let text = "CONSULTING SERVICES AGREEMENT — «Société Générale» and Ærø ApS.\n\n\
+                The Consultant shall provide the services described in Schedule A in a professional manner.\n\n\
+                This Agreement shall be governed by and construed in accordance with the laws of the State of New York.\n";
+    std::fs::write(&path, text).expect("write");
+    let (out, lines) = risk_scan(&[&path]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(lines.len(), 1);
+    let line = &lines[0];
+    assert_eq!(line["file"], path.display().to_string());
+    assert_eq!(line["contract_type"], "Services");
+    let flag = line["flags"]
+        .as_array()
+        .expect("flags")
+        .iter()
+        .find(|f| f["category"] == "Governing Law")
+        .expect("the governing law clause is flagged");
+    let (start, end) = (flag["start"].as_u64().expect("start") as usize, flag["end"].as_u64().expect("end") as usize);
+    let chars: String = text.chars().skip(start).take(end - start).collect();
+    assert_eq!(chars, flag["text"].as_str().expect("text"), "offsets count characters of the file's text");
+    assert!(["low", "medium", "high", "critical"].contains(&flag["severity"].as_str().expect("severity")));
+    let missing: Vec<&str> = line["missing"].as_array().expect("missing").iter().filter_map(|m| m.as_str()).collect();
+    assert!(missing.contains(&"Limitation Of Liability") && missing.contains(&"Termination"), "{missing:?}");
+    assert!(!missing.contains(&"Governing Law"), "{missing:?}");
+}
+
+#[test]
+fn risk_scan_reads_a_real_pdf_and_reports_an_unreadable_file() {
+    let pdf = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/cuad/pdf/d010.pdf");
+    if !pdf.exists() {
+        assert!(std::env::var("CI").is_err(), "the CUAD corpus is missing at {}", pdf.display());
+        eprintln!("SKIPPED: the CUAD corpus is not at {}", pdf.display());
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("broken.pdf");
+    std::fs::write(&bad, b"%PDF-1.7 nothing else").expect("write");
+    let (out, lines) = risk_scan(&[&pdf, &bad]);
+    assert_eq!(out.status.code(), Some(1), "an unreadable file fails the run");
+    assert_eq!(lines.len(), 2);
+    let flags = lines[0]["flags"].as_array().expect("flags");
+    assert!(!flags.is_empty(), "a real contract has flags");
+    assert!(lines[0].get("state").is_none(), "a PDF with text is analysed");
+    assert!(lines[1]["error"].as_str().is_some_and(|e| !e.is_empty()), "{}", lines[1]);
+}

@@ -1,0 +1,350 @@
+//! What the clause model sees of a sentence: its words, pairs and triples of adjacent words, the
+//! words of the heading above it, and a few shapes (money, percentages, periods of time, a
+//! sentence in capitals).
+//!
+//! Words are lower-cased runs of letters and digits; every run of digits reads as `0`, so "30
+//! days" and "90 days" are the same feature. A feature is named `kind:text` in the model file
+//! (`w:governed`, `p:governed by`, `t:most favored nation`, `h:insurance`, `s:money`) and looked
+//! up by a 64-bit FNV-1a hash of that name, computed without building the string.
+//!
+//! Concept features (`c:…`) are written by hand: word patterns with gaps ("not", then within 12
+//! words a word starting "compet"), which plain n-grams cannot express. They name ideas a reviewer
+//! looks for (a change of control, a covenant not to sue); the trained weights decide how much
+//! each counts for which category.
+
+/// The kinds of feature, as the one-letter prefix of their names.
+pub const WORD: u8 = b'w';
+pub const PAIR: u8 = b'p';
+pub const TRIPLE: u8 = b't';
+pub const HEADING: u8 = b'h';
+pub const SHAPE: u8 = b's';
+pub const CONCEPT: u8 = b'c';
+
+/// Concept patterns: `name`, then words separated by spaces; `a|b` is either, `x*` any word
+/// starting with `x`, and `~N` allows up to N words before the next one.
+const CONCEPTS: &[(&str, &str)] = &[
+    ("mfn", "most favo*"),
+    ("mfn", "no less favo*"),
+    ("mfn", "more favo* ~3 terms|price*|pricing|rates|conditions"),
+    ("mfn", "best|lowest|lower price*|prices|pricing|rates ~12 other|third|any"),
+    ("mfn", "less|more favo* than|to"),
+    ("mfn", "equivalent|comparable|similar ~8 terms|price*|pricing ~8 other|third|any"),
+    ("liquidated", "liquidated damages"),
+    ("liquidated", "as|a penalty"),
+    ("liquidated", "termination|cancellation|break|kill fee*|payment|charge"),
+    ("liquidated", "early termination ~10 fee*|charge*|payment*"),
+    ("liquidated", "per day|week ~10 delay*|late"),
+    ("warranty-period", "warrant* ~25 0 days|months|years"),
+    ("warranty-period", "warranty period"),
+    ("warranty-period", "0 days|months|years ~12 warrant*"),
+    ("warranty-period", "warranty term|period|periods"),
+    ("control", "change in|of control"),
+    ("control", "change of ownership"),
+    ("control", "controlling interest"),
+    ("control", "merger|merge|consolidation|acquisition|acquired ~15 terminat*"),
+    ("control", "all|substantially ~5 assets|stock|shares ~15 terminat*|assign*"),
+    ("compete", "not ~10 compet*"),
+    ("compete", "non compet*|noncompet*"),
+    ("compete", "competitive|competing products|business|services"),
+    ("compete", "directly or indirectly ~15 engage|own|manage|operate|participate"),
+    ("compete", "shall|will not ~15 engage ~10 business"),
+    ("exclusive", "exclusiv* ~10 territory|distribut*|right*|supplier|basis|provider|licen*|agent|reseller"),
+    ("exclusive", "sole and exclusive"),
+    ("exclusive", "exclusively"),
+    ("exclusive", "only ~4 from|through|with ~4 supplier|distributor|licensor|company"),
+    ("exclusive", "shall|will not ~15 any other|third ~10 supplier*|distribut*|provider*|vendor*"),
+    ("sue", "not to sue"),
+    ("sue", "shall|will not ~15 challenge|contest|dispute ~15 validity|ownership|rights"),
+    ("sue", "covenant* not"),
+    ("sue", "release* ~5 claims|all"),
+    ("sue", "not ~10 challenge|contest|oppose|impair|attack"),
+    ("sue", "release*|discharge* ~10 claims|from|all"),
+    ("convenience", "for convenience"),
+    ("convenience", "without cause"),
+    ("convenience", "terminat* ~15 for any reason|no reason"),
+    ("convenience", "terminat* ~15 at any time"),
+    ("convenience", "at any time ~15 upon|on|by ~5 0 days"),
+    ("convenience", "terminat* ~20 convenience|discretion"),
+    ("minimum", "minimum purchase*|order*|quantit*|annual|volume|royalt*|commitment|payment*|fee*|amount*"),
+    ("minimum", "at least|not less than ~8 units|per month|per year|annually|each year"),
+    ("minimum", "shortfall"),
+    ("minimum", "minimum"),
+    ("minimum", "commit* ~5 purchase*|order*|buy|spend"),
+    ("assign-ip", "hereby assign*|transfer*"),
+    ("assign-ip", "work* made for hire"),
+    ("assign-ip", "exclusive|sole property"),
+    ("assign-ip", "shall|will own|vest|belong"),
+    ("assign-ip", "right title and interest"),
+    ("assign-ip", "assign* ~10 all right|rights|title"),
+    ("assign-ip", "property of|owned by"),
+    ("uncapped", "shall not apply ~10 breach|indemn*|gross|willful|wilful|fraud|section*|obligations"),
+    ("uncapped", "limitation* ~15 shall not apply"),
+    ("uncapped", "except ~10 indemn*|breach of|gross negligence|willful|wilful"),
+    ("cap", "in no event ~25 liab*|exceed"),
+    ("cap", "aggregate|total|maximum liability"),
+    ("cap", "shall not exceed|not to exceed"),
+    ("cap", "consequential|incidental|indirect|special|punitive damages"),
+    ("cap", "liability ~10 limited to"),
+    ("renewal", "automatic* ~5 renew*|extend*"),
+    ("renewal", "renew* ~5 successive|additional|further ~5 period*|term*|year*"),
+    ("renewal", "unless ~20 notice ~10 non renewal|not to renew|terminat*"),
+    ("renewal-notice", "0 days ~10 prior|before ~10 end|expiration|expiry|anniversary"),
+    ("renewal-notice", "notice of non renewal"),
+    ("renewal-notice", "prior to ~10 expiration|end ~10 term"),
+    ("audit", "audit*"),
+    ("audit", "inspect*|examine|examination ~10 books|records|facilities|premises"),
+    ("audit", "books and records"),
+    ("insurance", "insurance|insured|insurer*|coverage"),
+    ("insurance", "general liability|product liability|errors and omissions"),
+    ("law", "governed by"),
+    ("law", "laws of ~5 state|england|province|commonwealth"),
+    ("law", "construed ~10 laws"),
+    ("no-assign", "not ~10 assign*|transfer*"),
+    ("no-assign", "without ~8 consent ~20 assign*|transfer*"),
+    ("no-assign", "assign*|transfer* ~20 without ~8 consent"),
+];
+
+/// One word of a concept pattern: alternatives, each whole or a prefix, and the gap allowed
+/// before it.
+struct Step {
+    alternatives: Vec<(String, bool)>,
+    gap: usize,
+    /// The [`key`]s a word matching this step can have: a sentence whose words have none of them
+    /// cannot hold the pattern, which rules most patterns out with one AND.
+    keys: u64,
+}
+
+/// A word's bit in a 64-bit summary of a sentence: from its first three bytes.
+fn key(word: &str) -> u64 {
+    let bytes = &word.as_bytes()[..word.len().min(3)];
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in bytes {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    1 << (h % 64)
+}
+
+fn concepts() -> &'static [(&'static str, Vec<Step>)] {
+    static COMPILED: std::sync::OnceLock<Vec<(&'static str, Vec<Step>)>> = std::sync::OnceLock::new();
+    COMPILED.get_or_init(|| {
+        CONCEPTS
+            .iter()
+            .map(|&(name, pattern)| {
+                let mut steps = Vec::new();
+                let mut gap = 0;
+                for part in pattern.split_whitespace() {
+                    if let Some(n) = part.strip_prefix('~') {
+                        gap = n.parse().unwrap_or(0);
+                        continue;
+                    }
+                    let alternatives: Vec<(String, bool)> = part
+                        .split('|')
+                        .map(|a| match a.strip_suffix('*') {
+                            Some(prefix) => (prefix.to_string(), true),
+                            None => (a.to_string(), false),
+                        })
+                        .collect();
+                    // A prefix shorter than three bytes does not fix a word's key.
+                    let keys = alternatives
+                        .iter()
+                        .map(|(a, prefix)| if *prefix && a.len() < 3 { u64::MAX } else { key(a) })
+                        .fold(0, |k, a| k | a);
+                    steps.push(Step { alternatives, gap, keys });
+                    gap = 0;
+                }
+                (name, steps)
+            })
+            .collect()
+    })
+}
+
+impl Step {
+    fn matches(&self, word: &str) -> bool {
+        self.alternatives.iter().any(|(a, prefix)| if *prefix { word.starts_with(a.as_str()) } else { word == a })
+    }
+}
+
+/// Whether the words (in order) hold the pattern's steps, each within its gap of the one before.
+fn holds(words: &[&str], steps: &[Step]) -> bool {
+    let Some((first, rest)) = steps.split_first() else { return false };
+    'start: for (i, word) in words.iter().enumerate() {
+        if !first.matches(word) {
+            continue;
+        }
+        let mut at = i;
+        for step in rest {
+            let window = words.iter().enumerate().skip(at + 1).take(step.gap + 1);
+            match window.into_iter().find(|(_, w)| step.matches(w)) {
+                Some((j, _)) => at = j,
+                None => continue 'start,
+            }
+        }
+        return true;
+    }
+    false
+}
+
+/// Reusable buffers, so scoring a document allocates nothing per sentence.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    words: String,
+    bounds: Vec<(usize, usize)>,
+}
+
+/// Calls `emit(kind, text)` for every feature of `sentence` under `heading` (repeats included;
+/// callers de-duplicate).
+pub fn for_each(sentence: &str, heading: Option<&str>, scratch: &mut Scratch, mut emit: impl FnMut(u8, &str)) {
+    if let Some(heading) = heading {
+        tokenize(heading, scratch);
+        for &(a, b) in &scratch.bounds {
+            emit(HEADING, &scratch.words[a..b]);
+        }
+    }
+    tokenize(sentence, scratch);
+    let words = &scratch.words;
+    let bounds = &scratch.bounds;
+    for (i, &(a, b)) in bounds.iter().enumerate() {
+        emit(WORD, &words[a..b]);
+        if let Some(&(_, b2)) = bounds.get(i + 1) {
+            emit(PAIR, &words[a..b2]);
+        }
+        if let Some(&(_, b3)) = bounds.get(i + 2) {
+            emit(TRIPLE, &words[a..b3]);
+        }
+    }
+    let list: Vec<&str> = bounds.iter().map(|&(a, b)| &words[a..b]).collect();
+    let summary = list.iter().fold(0u64, |k, w| k | key(w));
+    let mut last = "";
+    for (name, steps) in concepts() {
+        // Patterns of one concept are adjacent: once it holds, its other patterns add nothing.
+        if *name != last && steps.iter().all(|s| s.keys & summary != 0) && holds(&list, steps) {
+            emit(CONCEPT, name);
+            last = name;
+        }
+    }
+    let letters = sentence.chars().filter(|c| c.is_alphabetic()).count();
+    let capitals = sentence.chars().filter(|c| c.is_uppercase()).count();
+    if letters >= 40 && capitals * 10 >= letters * 8 {
+        emit(SHAPE, "caps");
+    }
+    if sentence.contains('$') {
+        emit(SHAPE, "money");
+    }
+    if sentence.contains('%') {
+        emit(SHAPE, "percent");
+    }
+    if bounds.len() <= 3 {
+        emit(SHAPE, "short");
+    } else if bounds.len() >= 120 {
+        emit(SHAPE, "long");
+    }
+}
+
+/// Lower-cased words of `text`, separated by single spaces in `scratch.words`, with their spans.
+fn tokenize(text: &str, scratch: &mut Scratch) {
+    scratch.words.clear();
+    scratch.bounds.clear();
+    let mut start: Option<usize> = None;
+    let mut in_digits = false;
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            let digit = c.is_ascii_digit();
+            if start.is_none() {
+                if !scratch.words.is_empty() {
+                    scratch.words.push(' ');
+                }
+                start = Some(scratch.words.len());
+            } else if digit && in_digits {
+                continue;
+            }
+            in_digits = digit;
+            if digit {
+                scratch.words.push('0');
+            } else if c.is_ascii() {
+                scratch.words.push(c.to_ascii_lowercase());
+            } else {
+                scratch.words.extend(c.to_lowercase());
+            }
+        } else if c == '\'' || c == '’' {
+            // "party's" is one word: the apostrophe neither ends nor joins it.
+        } else if let Some(s) = start.take() {
+            scratch.bounds.push((s, scratch.words.len()));
+            in_digits = false;
+        }
+    }
+    if let Some(s) = start {
+        scratch.bounds.push((s, scratch.words.len()));
+    }
+}
+
+/// The hash a feature is looked up by: FNV-1a over `kind`, `:` and `text`.
+pub fn hash(kind: u8, text: &str) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in [kind, b':'].iter().chain(text.as_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(PRIME);
+    }
+    h
+}
+
+/// The name a feature has in the model file.
+pub fn name(kind: u8, text: &str) -> String {
+    let mut name = String::with_capacity(text.len() + 2);
+    name.push(char::from(kind));
+    name.push(':');
+    name.push_str(text);
+    name
+}
+
+/// The hash of a feature given by its name (`w:governed`), as stored in the model file.
+pub fn hash_name(name: &str) -> Option<u64> {
+    let (kind, text) = name.split_once(':')?;
+    let &[kind] = kind.as_bytes() else { return None };
+    Some(hash(kind, text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn features(sentence: &str, heading: Option<&str>) -> Vec<String> {
+        let mut out = Vec::new();
+        for_each(sentence, heading, &mut Scratch::default(), |k, t| out.push(name(k, t)));
+        out
+    }
+
+    #[test]
+    fn words_are_lower_cased_and_numbers_read_as_zero() {
+        let f = features("Terminate on 30 days' notice", Some("12. Term"));
+        for expected in ["h:0", "h:term", "w:terminate", "p:0 days", "t:on 0 days", "w:notice"] {
+            assert!(f.contains(&expected.to_string()), "{expected} missing from {f:?}");
+        }
+    }
+
+    #[test]
+    fn shapes_see_capitals_money_and_percentages() {
+        let f = features("IN NO EVENT SHALL EITHER PARTY BE LIABLE FOR MORE THAN $100 OR 5% OF FEES", None);
+        for expected in ["s:caps", "s:money", "s:percent"] {
+            assert!(f.contains(&expected.to_string()), "{expected} missing");
+        }
+    }
+
+    #[test]
+    fn concepts_match_words_within_their_gaps() {
+        assert!(
+            features("Licensee shall not, directly or indirectly, compete with Licensor", None)
+                .contains(&"c:compete".to_string())
+        );
+        let f = features("Distributor shall not engage any other person as distributor", None);
+        assert!(f.contains(&"c:exclusive".to_string()), "{f:?}");
+        assert!(!features("The parties met in a change room", None).contains(&"c:control".to_string()));
+        assert!(features("upon a Change of Control of either party", None).contains(&"c:control".to_string()));
+    }
+
+    #[test]
+    fn a_name_hashes_like_its_parts() {
+        assert_eq!(hash_name("p:governed by"), Some(hash(PAIR, "governed by")));
+        assert_eq!(hash_name("nonsense"), None);
+    }
+}
