@@ -40,6 +40,14 @@ import {
 
 const VENDOR = "/vendor/pdfjs/";
 GlobalWorkerOptions.workerSrc = VENDOR + "pdf.worker.min.mjs";
+// The worker (the biggest file pdf.js has) starts loading as soon as this module runs, beside
+// the PDF and the app's client, not once the first document is opened. One worker serves every
+// document of the page (pdf.js keeps a port-based worker across documents).
+try {
+  GlobalWorkerOptions.workerPort = new Worker(GlobalWorkerOptions.workerSrc, { type: "module" });
+} catch {
+  // No module workers: pdf.js makes its own worker (or runs in the page) when a document opens.
+}
 
 const MAX_DPR = 2; // cap backing-store scale for memory
 const MAX_CANVAS_PIXELS = 16 * 1024 * 1024; // per page canvas

@@ -7,8 +7,10 @@ cd "$REPO_ROOT"
 
 bash scripts/bootstrap.sh
 
+# `--split`: the lazily loaded parts of the client (the /verify verifier) become their own WASM
+# files; `--precompress`: brotli and gzip copies of the client made once here, sent as stored.
 step "Building (release)"
-cargo leptos build --release
+cargo leptos build --release --split --precompress
 
 mkdir -p data
 export ATTESTA__SERVER__SITE_ROOT="${ATTESTA__SERVER__SITE_ROOT:-$REPO_ROOT/target/site}"

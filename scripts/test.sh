@@ -46,8 +46,10 @@ export ATTESTA_TEST_REQUIRE_SERVICES=1
 step "Rust tests"
 cargo test --locked --workspace --exclude attesta-frontend --features attesta-core/pdf
 
-step "Building the app (cargo leptos build)"
-cargo leptos build
+# `--split`: the pages' lazily loaded parts (the /verify verifier, `#[lazy]`) become their own
+# WASM files; without it the client would import a loader that does not exist.
+step "Building the app (cargo leptos build --split)"
+cargo leptos build --split
 
 step "REST API against its OpenAPI document (Schemathesis)"
 scripts/api-schema-test.sh

@@ -6,7 +6,11 @@
 //! bytes in memory: drawing the fields in (two signers: a signature each on the last page,
 //! initials on every page, a date and a text field), the certificate pages with the evidence
 //! package attached (a 40-event chain), and the PAdES seal with the instance's key; next to
-//! pyHanko signing the same certified PDF with the same key and certificate, in the same run.
+//! pyHanko signing the same certified PDF with the same key and certificate, in the same run, warm
+//! and in process (`support/pyhanko_sign.py`: Python's start-up is not counted).
+
+#[path = "support/pyhanko.rs"]
+mod pyhanko;
 
 use attesta_core::Timestamp;
 use attesta_core::evidence::{
@@ -22,7 +26,6 @@ use attesta_server::seal::pades::sign_pdf;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn corpus() -> Option<Vec<PathBuf>> {
@@ -209,10 +212,7 @@ fn main() {
     };
     let (key, cert, ca) =
         (write("seal.key", &made.seal_key_pem), write("seal.pem", &made.seal_pem), write("ca.pem", &made.ca_pem));
-    let pyhanko = std::env::var_os("ATTESTA_TEST_PYHANKO").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/attesta/venv-pyhanko/bin/pyhanko")
-    });
-    let pyhanko = pyhanko.is_file().then_some(pyhanko);
+    let pyhanko = pyhanko::python();
     println!("## Completion ({rounds} rounds each, median; 40-event chain; two signers; seal B-B, ECDSA P-256)");
     for target in [20usize, 100] {
         let Some((path, original, n)) = closest(&paths, target) else { continue };
@@ -267,26 +267,7 @@ fn main() {
         if let Some(pyhanko) = &pyhanko {
             let input = dir.path().join("certified.pdf");
             std::fs::write(&input, &certified).expect("write");
-            let output = dir.path().join("pyhanko.pdf");
-            let mut times = Vec::new();
-            for _ in 0..rounds.min(5) {
-                let _ = std::fs::remove_file(&output);
-                let t = Instant::now();
-                let out = Command::new(pyhanko)
-                    .args(["sign", "addsig", "--field", "Sig1", "pemder", "--key"])
-                    .arg(&key)
-                    .arg("--cert")
-                    .arg(&cert)
-                    .arg("--chain")
-                    .arg(&ca)
-                    .arg("--no-pass")
-                    .arg(&input)
-                    .arg(&output)
-                    .output()
-                    .expect("pyhanko runs");
-                times.push(t.elapsed());
-                assert!(out.status.success(), "pyhanko: {}", String::from_utf8_lossy(&out.stderr));
-            }
+            let times = pyhanko::sign_in_process(pyhanko, &key, &cert, &ca, rounds, &input);
             let theirs = median(times);
             println!(
                 "    pyHanko signing the same certified PDF, same key: {:.1} ms, {:.0}x our seal step",

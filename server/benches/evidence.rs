@@ -1,5 +1,6 @@
 //! Evidence benchmarks: prints figures, asserts nothing. Run with
-//! `cargo bench -p attesta-server --bench evidence` (add `-- --quick` for a short run).
+//! `cargo bench -p attesta-server --bench evidence` (add `-- --quick` for a short run, and
+//! `-- appends`, `-- verify` or `-- hashing` for one section).
 //!
 //! 1. Durable append throughput with 1, 8 and 64 concurrent appenders (group commit,
 //!    synchronous=FULL), next to the raw rate of inserting the same rows in one transaction.
@@ -179,37 +180,47 @@ fn hashing(size: usize) -> (f64, f64) {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    // One section alone when named: `appends`, `verify` or `hashing` (`-- verify`).
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let total = if quick { 6_400 } else { 64_000 };
 
-    println!("## Durable appends (synchronous=FULL, WAL, group commit), {total} events each");
-    for appenders in [1u64, 8, 64] {
-        let rate = runtime.block_on(durable_appends(appenders, total));
-        println!("  {appenders:>2} appenders: {rate:>9.0} events/s");
+    if run("appends") {
+        println!("## Durable appends (synchronous=FULL, WAL, group commit), {total} events each");
+        for appenders in [1u64, 8, 64] {
+            let rate = runtime.block_on(durable_appends(appenders, total));
+            println!("  {appenders:>2} appenders: {rate:>9.0} events/s");
+        }
+        let raw = runtime.block_on(raw_inserts(total));
+        println!("  reference, same rows in one transaction, no hashing: {raw:>9.0} rows/s");
     }
-    let raw = runtime.block_on(raw_inserts(total));
-    println!("  reference, same rows in one transaction, no hashing: {raw:>9.0} rows/s");
 
-    let n = if quick { 100_000 } else { 1_000_000 };
-    let t = verify_million(n);
-    println!("\n## Verifying a {n}-event log (root re-derived from event hashes + checkpoint signature)");
-    println!("  {:.3} s", t.as_secs_f64());
-    let stored = if quick { 6_400 } else { 64_000 };
-    let t = runtime.block_on(stored_log_verify(stored));
-    println!(
-        "\n## attesta log verify on a stored log of {stored} events (records re-hashed, chains, nodes, checkpoints)"
-    );
-    println!(
-        "  {:.3} s, {:.1} µs/event, so about {:.1} s per 1,000,000 events",
-        t.as_secs_f64(),
-        t.as_secs_f64() * 1e6 / stored as f64,
-        t.as_secs_f64() * 1e6 / stored as f64
-    );
+    if run("verify") {
+        let n = if quick { 100_000 } else { 1_000_000 };
+        let t = verify_million(n);
+        println!("\n## Verifying a {n}-event log (root re-derived from event hashes + checkpoint signature)");
+        println!("  {:.3} s", t.as_secs_f64());
+        let stored = if quick { 6_400 } else { 64_000 };
+        let t = runtime.block_on(stored_log_verify(stored));
+        println!(
+            "\n## attesta log verify on a stored log of {stored} events (records re-hashed, chains, nodes, checkpoints)"
+        );
+        println!(
+            "  {:.3} s, {:.1} µs/event, so about {:.1} s per 1,000,000 events ({} threads)",
+            t.as_secs_f64(),
+            t.as_secs_f64() * 1e6 / stored as f64,
+            t.as_secs_f64() * 1e6 / stored as f64,
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        );
+    }
 
-    let size = if quick { 32 << 20 } else { 256 << 20 };
-    let (streaming, raw) = hashing(size);
-    println!("\n## File hashing, {} MiB buffer", size >> 20);
-    println!("  FileHasher (64 KiB chunks): {streaming:>7.0} MB/s");
-    println!("  raw sha2 one call:          {raw:>7.0} MB/s");
-    println!("  ratio: {:.3}", streaming / raw);
+    if run("hashing") {
+        let size = if quick { 32 << 20 } else { 256 << 20 };
+        let (streaming, raw) = hashing(size);
+        println!("\n## File hashing, {} MiB buffer", size >> 20);
+        println!("  FileHasher (64 KiB chunks): {streaming:>7.0} MB/s");
+        println!("  raw sha2 one call:          {raw:>7.0} MB/s");
+        println!("  ratio: {:.3}", streaming / raw);
+    }
 }

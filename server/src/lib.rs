@@ -501,8 +501,13 @@ fn router(
         })
         // Static files from the site root, with conditional requests answered 304 (Leptos's
         // own file handler renders its 404 page for a 304); anything else is the 404 page.
+        // A file compressed at build time (`name.br`, `name.gz` beside it: `cargo leptos build
+        // --release --precompress`, and pdf.js by scripts/bootstrap.sh) is sent as stored when
+        // the browser accepts it, so the client is never compressed again per request.
         .fallback_service(
             tower_http::services::ServeDir::new(&config.server.site_root)
+                .precompressed_br()
+                .precompressed_gzip()
                 .append_index_html_on_directories(false)
                 .call_fallback_on_method_not_allowed(true)
                 .fallback(axum::handler::Handler::with_state(

@@ -12,6 +12,18 @@ use leptos::prelude::*;
 /// The element id of the viewer, for code that hands it the PDF bytes.
 pub const VIEWER_ID: &str = "pdf-pages";
 
+/// Asks the browser, from the server-rendered `<head>`, for the viewer's modules (the viewer and
+/// pdf.js; the viewer starts pdf.js's worker as soon as it runs) beside the WASM client, rather
+/// than after it: pages that show a PDF put this in their view.
+#[component]
+pub fn PreloadViewer() -> impl IntoView {
+    use leptos_meta::Link;
+    view! {
+        <Link rel="modulepreload" href="/viewer.js" />
+        <Link rel="modulepreload" href="/vendor/pdfjs/pdf.min.mjs" />
+    }
+}
+
 #[component]
 pub fn PdfPages<F, V>(
     pages: Vec<PageGeometry>,
@@ -32,6 +44,7 @@ where
     let pages = StoredValue::new(pages);
     let src = StoredValue::new(src);
     view! {
+        <PreloadViewer />
         // The viewer element (pdf.js underneath), loaded where pages are shown.
         <script type="module" src="/viewer.js" nonce=leptos::nonce::use_nonce()></script>
         <div class="pdf-pages__scroller">

@@ -174,6 +174,7 @@ fn Detail(detail: DocumentDetail) -> impl IntoView {
                         if has_file.get() {
                             view! {
                                 // The viewer element (pdf.js underneath), loaded only where a document is shown.
+                                <crate::components::pdf_pages::PreloadViewer />
                                 <script type="module" src="/viewer.js" nonce=leptos::nonce::use_nonce()></script>
                                 <div class="doc-pages__bar">
                                     <PageJump pages=row.pages />

@@ -203,6 +203,11 @@ fn Signer(data: SignerView, token: String) -> impl IntoView {
             let _ = record_view(token).await;
         });
     });
+    // The PDF starts downloading with the page, beside the WASM client, instead of after it:
+    // the client's own fetch of the same URL (same mode and credentials) takes this response.
+    let preload = view! {
+        <leptos_meta::Link rel="preload" href=data.file_url.clone() as_="fetch" crossorigin="anonymous" fetchpriority="high" />
+    };
     let pages = data.pages.clone();
     let today = StoredValue::new(data.today.clone());
     let name = StoredValue::new(data.recipient_name.clone());
@@ -223,6 +228,7 @@ fn Signer(data: SignerView, token: String) -> impl IntoView {
         }
     });
     view! {
+        {preload}
         <Show
             when=move || st.finished.get().is_none()
             fallback=move || {

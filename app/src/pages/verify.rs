@@ -6,6 +6,11 @@
 //! instance's published log key, and the file's bytes against the recorded hashes. Nothing is
 //! uploaded: the only request this page makes is for itself (the keys come with the page).
 //!
+//! The verifier (PDF parsing, CMS and X.509, the seal's signature checks) is the largest part of
+//! the client and only this page needs it: it is a lazily loaded piece of the WASM (`#[lazy]`,
+//! split out by `cargo leptos build --split`), fetched when the first file is given, so no other
+//! page downloads it.
+//!
 //! The answer reads like a receipt: the verdict (the core's [`Verdict`], the same the CLI
 //! prints), then what was signed by whom and when, who sealed it and which log checkpoint
 //! covers it ([`Summary`]); on failure, the failed checks first, each in plain words, with the
@@ -71,16 +76,14 @@ fn Verifier(anchors: TrustAnchors) -> impl IntoView {
     let dragging = RwSignal::new(false);
     let anchors = StoredValue::new(anchors);
 
-    let run = move || {
+    let run = move || async move {
         if pdf.get_untracked().is_none() && package.get_untracked().is_none() {
             outcome.set(None);
             return;
         }
-        let result = verify(
-            pdf.get_untracked().as_ref().map(|g| g.bytes.as_slice()),
-            package.get_untracked().as_ref().map(|g| g.bytes.as_slice()),
-            &anchors.get_value(),
-        );
+        let result =
+            verify(pdf.get_untracked().map(|g| g.bytes), package.get_untracked().map(|g| g.bytes), anchors.get_value())
+                .await;
         outcome.set(Some(result));
     };
 
@@ -106,7 +109,7 @@ fn Verifier(anchors: TrustAnchors) -> impl IntoView {
                     Err(e) => problem.set(Some(format!("{} could not be read: {e}", file.name()))),
                 }
             }
-            run();
+            run().await;
         });
     };
     #[cfg(not(feature = "hydrate"))]
@@ -326,8 +329,14 @@ fn common_name(subject: &str) -> String {
     }
 }
 
-/// Runs the core verifier. `Err` only when nothing could be read.
-fn verify(pdf: Option<&[u8]>, package: Option<&[u8]>, anchors: &TrustAnchors) -> Result<Outcome, String> {
+/// Runs the core verifier. `Err` only when nothing could be read. In the browser this and all it
+/// calls load on first use (a split point of the WASM).
+#[lazy]
+fn verify(
+    pdf: Option<std::sync::Arc<Vec<u8>>>,
+    package: Option<std::sync::Arc<Vec<u8>>>,
+    anchors: TrustAnchors,
+) -> Result<Outcome, String> {
     use attesta_core::evidence::sealed::{Inputs, verify_document_detailed};
     use attesta_core::evidence::verify::{check_label, failure_meaning};
     use attesta_core::evidence::{Status, VerifierKey};
@@ -335,7 +344,12 @@ fn verify(pdf: Option<&[u8]>, package: Option<&[u8]>, anchors: &TrustAnchors) ->
     let log_key = VerifierKey::parse(&anchors.log_key).ok();
     let seal_anchors: Vec<Vec<u8>> =
         anchors.seal_anchors.iter().filter_map(|b| base64::engine::general_purpose::STANDARD.decode(b).ok()).collect();
-    let inputs = Inputs { pdf, package, log_key: log_key.as_ref(), seal_anchors: &seal_anchors };
+    let inputs = Inputs {
+        pdf: pdf.as_deref().map(Vec::as_slice),
+        package: package.as_deref().map(Vec::as_slice),
+        log_key: log_key.as_ref(),
+        seal_anchors: &seal_anchors,
+    };
     let verification = verify_document_detailed(inputs).map_err(|e| format!("Nothing could be verified: {e}."))?;
     let mut failed: Vec<(&'static str, Vec<CheckResult>)> = Vec::new();
     let mut others = Vec::new();

@@ -9,8 +9,9 @@
 
 use super::log::{EventRow, EvidenceError, SELECT_EVENTS, stored_checkpoint};
 use attesta_core::evidence::{
-    ChainHead, DocumentId, MemoryTree, NodeId, NodeSource, Sha256, VerifierKey, merkle, verify_checkpoint,
+    ChainHead, DocumentId, Event, MemoryTree, NodeId, NodeSource, Sha256, VerifierKey, merkle, verify_checkpoint,
 };
+use rayon::prelude::*;
 use sqlx::SqlitePool;
 use std::collections::HashMap;
 
@@ -45,6 +46,36 @@ impl LogReport {
     }
 }
 
+/// One page of stored events after log index `after`, in log order.
+async fn read_page(pool: &SqlitePool, after: i64) -> Result<Vec<EventRow>, EvidenceError> {
+    Ok(sqlx::query_as(&format!("{SELECT_EVENTS} WHERE e.log_index > ?1 ORDER BY e.log_index LIMIT ?2"))
+        .bind(after)
+        .bind(PAGE)
+        .fetch_all(pool)
+        .await?)
+}
+
+/// A stored event as re-derived from its record: its log index, its stored hash, and the event
+/// with its Merkle leaf hash (or why it could not be re-derived).
+type Decoded = (i64, Vec<u8>, Result<(Event, Sha256), EvidenceError>);
+
+/// Re-derives a page of events from their records on all cores, keeping log order.
+fn decode_page(rows: Vec<EventRow>) -> Vec<Decoded> {
+    rows.into_par_iter()
+        .map(|row| {
+            let (index, hash) = (row.log_index, row.event_hash.clone());
+            (
+                index,
+                hash,
+                row.decode().map(|(event, _)| {
+                    let leaf = event.leaf_hash();
+                    (event, leaf)
+                }),
+            )
+        })
+        .collect()
+}
+
 /// Verifies the stored log against `key`. `progress(done, total)` is called every so often.
 pub async fn verify_log(
     pool: &SqlitePool,
@@ -61,23 +92,23 @@ pub async fn verify_log(
     let mut first_bad_event: Option<String> = None;
     let instance = attesta_core::evidence::instance_chain_id();
     let (mut instance_events, mut instance_problem) = (0u64, None::<String>);
+    // Pages are read in log order. Parsing, re-canonicalising and hashing a page's records is
+    // most of the work and independent per record: it runs on every core (rayon) while the next
+    // page is read; the chain and tree checks that follow are in log order.
     let mut after: i64 = -1;
-    loop {
-        let rows: Vec<EventRow> =
-            sqlx::query_as(&format!("{SELECT_EVENTS} WHERE e.log_index > ?1 ORDER BY e.log_index LIMIT ?2"))
-                .bind(after)
-                .bind(PAGE)
-                .fetch_all(pool)
-                .await?;
-        let Some(last) = rows.last() else { break };
+    let mut rows = read_page(pool, after).await?;
+    while let Some(last) = rows.last() {
         after = last.log_index;
-        for row in rows {
-            let (index, hash) = (row.log_index, row.event_hash.clone());
+        let decoding = tokio::task::spawn_blocking(move || decode_page(rows));
+        let (decoded, next) = tokio::join!(decoding, read_page(pool, after));
+        let decoded = decoded.map_err(|e| EvidenceError::Corrupt(format!("verifying a page of events: {e}")))?;
+        rows = next?;
+        for (index, hash, decoded) in decoded {
             if u64::try_from(index).ok() != Some(tree.size()) && first_bad_event.is_none() {
                 first_bad_event = Some(format!("log index {index}: expected {} (a gap in the log)", tree.size()));
             }
-            let leaf = match row.decode() {
-                Ok((event, _)) => {
+            let leaf = match decoded {
+                Ok((event, leaf)) => {
                     let record = event.record();
                     let doc = record.document_id().clone();
                     let expected = heads.remove(&doc).unwrap_or_else(|| ChainHead::genesis(doc.clone()));
@@ -107,7 +138,7 @@ pub async fn verify_log(
                         }
                     }
                     heads.insert(doc, ChainHead::after(&event));
-                    event.leaf_hash()
+                    leaf
                 }
                 Err(e) => {
                     if first_bad_event.is_none() {

@@ -3,7 +3,9 @@
 //! - The built client (`/pkg/attesta.<hash>.{js,wasm,css}`): its name changes whenever its bytes
 //!   do (cargo-leptos `hash-files`, listed in the hash file), so it is kept for a year and never
 //!   revalidated: `public, max-age=31536000, immutable`. Only names in the hash file get this,
-//!   never a name that merely looks hashed.
+//!   never a name that merely looks hashed. They also carry an `ETag` made of their hash and
+//!   the encoding sent (brotli, gzip or none: each is its own representation), and a request
+//!   whose `If-None-Match` names it is answered 304 without a body.
 //! - Other static files (favicon, fonts, the pdf.js viewer): `no-cache`, i.e. kept but checked
 //!   with the server (`If-Modified-Since`, answered 304) before each use, because the same name
 //!   may hold new bytes after an upgrade.
@@ -15,8 +17,8 @@
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use http::{HeaderValue, header};
-use std::collections::HashSet;
+use http::{HeaderValue, StatusCode, header};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -24,10 +26,10 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 pub const REVALIDATE: &str = "no-cache";
 pub const PRIVATE: &str = "no-store";
 
-/// The request paths whose bytes can never change.
+/// The request paths whose bytes can never change, each with the content hash in its name.
 #[derive(Clone, Default)]
 pub struct CachePolicy {
-    immutable: Arc<HashSet<String>>,
+    immutable: Arc<HashMap<String, String>>,
 }
 
 impl CachePolicy {
@@ -43,13 +45,20 @@ impl CachePolicy {
                     && !hash.is_empty()
                     && hash.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             })
-            .map(|(kind, hash)| format!("/{pkg_dir}/{output_name}.{hash}.{kind}"))
+            .map(|(kind, hash)| (format!("/{pkg_dir}/{output_name}.{hash}.{kind}"), hash.to_owned()))
             .collect();
         Self { immutable: Arc::new(immutable) }
     }
 
     pub fn is_immutable(&self, path: &str) -> bool {
-        self.immutable.contains(path)
+        self.immutable.contains_key(path)
+    }
+
+    /// The entity tag of immutable `path` sent with `encoding` (the `Content-Encoding`, if any).
+    fn etag(&self, path: &str, encoding: Option<&HeaderValue>) -> Option<HeaderValue> {
+        let hash = self.immutable.get(path)?;
+        let encoding = encoding.and_then(|e| e.to_str().ok()).unwrap_or("identity");
+        HeaderValue::from_str(&format!("\"{hash}-{encoding}\"")).ok()
     }
 }
 
@@ -67,8 +76,32 @@ pub fn hash_file_path(configured: Option<&Path>) -> PathBuf {
 }
 
 pub async fn apply(State(policy): State<CachePolicy>, request: Request, next: Next) -> Response {
-    let immutable = policy.is_immutable(request.uri().path());
+    let path = request.uri().path().to_owned();
+    let immutable = policy.is_immutable(&path);
+    let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
     let mut response = next.run(request).await;
+    if immutable
+        && response.status().is_success()
+        && let Some(etag) = policy.etag(&path, response.headers().get(header::CONTENT_ENCODING))
+    {
+        let tag = etag.to_str().unwrap_or_default();
+        let matches = if_none_match
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|tags| tags.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == tag));
+        response.headers_mut().insert(header::ETAG, etag);
+        if matches {
+            // The browser holds these very bytes: say so, and send none of them.
+            let mut not_modified = Response::new(axum::body::Body::empty());
+            *not_modified.status_mut() = StatusCode::NOT_MODIFIED;
+            for name in [header::ETAG, header::VARY] {
+                if let Some(v) = response.headers().get(&name) {
+                    not_modified.headers_mut().insert(name, v.clone());
+                }
+            }
+            response = not_modified;
+        }
+    }
     if response.headers().contains_key(header::CACHE_CONTROL) {
         return response;
     }

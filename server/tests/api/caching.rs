@@ -3,7 +3,9 @@
 
 use crate::helpers::{Options, spawn_app_with};
 use reqwest::StatusCode;
-use reqwest::header::{CACHE_CONTROL, IF_MODIFIED_SINCE, LAST_MODIFIED};
+use reqwest::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
@@ -84,4 +86,59 @@ async fn without_a_hash_file_nothing_is_immutable() {
     assert!(html.contains("/pkg/attesta.css"), "plain names: {html}");
     let file = app.get("/pkg/attesta.Js1Hash_-x.js").await;
     assert_eq!(cache_control(&file), "no-cache");
+}
+
+#[tokio::test]
+async fn files_compressed_at_build_time_are_sent_as_stored_with_an_etag_per_encoding() {
+    let site = built_site();
+    let pkg = site.path().join("site/pkg");
+    // Not real compressed data: the test tells which stored file was sent by its bytes.
+    std::fs::write(pkg.join("attesta.Wasm2Hash.wasm.br"), b"stored brotli").expect("br");
+    std::fs::write(pkg.join("attesta.Wasm2Hash.wasm.gz"), b"stored gzip").expect("gz");
+    std::fs::write(pkg.join("big.js"), "export const x = 1;\n".repeat(500)).expect("js");
+    let (root, hashes) = (site.path().join("site"), site.path().join("hash.txt"));
+    let app = spawn_app_with(Options::configured(move |c| {
+        c.server.site_root = root;
+        c.server.hash_file = Some(hashes);
+    }))
+    .await;
+    let name = "/pkg/attesta.Wasm2Hash.wasm";
+    let get = |accept: &'static str, tag: Option<String>| {
+        let mut request = app.client.get(app.url(name)).header(ACCEPT_ENCODING, accept);
+        if let Some(tag) = tag {
+            request = request.header(IF_NONE_MATCH, tag);
+        }
+        request.send()
+    };
+    let header = |r: &reqwest::Response, name| r.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+
+    let mut tags = Vec::new();
+    for (accept, encoding, body) in [
+        ("gzip, deflate, br, zstd", Some("br"), &b"stored brotli"[..]),
+        ("gzip", Some("gzip"), &b"stored gzip"[..]),
+        ("identity", None, &b"\0asm\x01\0\0\0"[..]),
+    ] {
+        let r = get(accept, None).await.expect("get");
+        assert_eq!(r.status(), StatusCode::OK, "{accept}");
+        assert_eq!(header(&r, CONTENT_ENCODING).as_deref(), encoding, "{accept}");
+        assert_eq!(cache_control(&r), IMMUTABLE, "{accept}");
+        let tag = header(&r, ETAG).expect("an etag");
+        assert!(tag.contains("Wasm2Hash"), "{tag}");
+        assert_eq!(&r.bytes().await.expect("body")[..], body, "{accept}: the stored file as it is");
+        tags.push(tag);
+    }
+    tags.dedup();
+    assert_eq!(tags.len(), 3, "one tag per encoding: {tags:?}");
+
+    // The browser that holds a copy gets a 304 with no body; another encoding's tag is no match.
+    let again = get("br", Some(tags[0].clone())).await.expect("get");
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(cache_control(&again), IMMUTABLE);
+    assert!(again.bytes().await.expect("body").is_empty());
+    let other = get("gzip", Some(tags[0].clone())).await.expect("get");
+    assert_eq!(other.status(), StatusCode::OK);
+    // A file with nothing stored compressed is still gzipped on the fly (debug builds).
+    let js = app.client.get(app.url("/pkg/big.js")).header(ACCEPT_ENCODING, "gzip").send().await.expect("get");
+    assert_eq!(js.status(), StatusCode::OK);
+    assert_eq!(header(&js, CONTENT_ENCODING).as_deref(), Some("gzip"));
 }
