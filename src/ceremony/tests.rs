@@ -63,7 +63,10 @@ fn sending_issues_the_first_link_in_sequence_and_every_link_in_parallel() {
 #[test]
 fn a_document_is_sent_once_and_needs_a_signer_and_a_future_deadline() {
     let (sent, _) = apply(&Ceremony::draft(), send(1, SigningOrder::Sequential, false, None));
-    assert_eq!(decide(&sent, send(1, SigningOrder::Sequential, false, None), T0).expect_err("refused"), Refusal::NotADraft);
+    assert_eq!(
+        decide(&sent, send(1, SigningOrder::Sequential, false, None), T0).expect_err("refused"),
+        Refusal::NotADraft
+    );
     assert_eq!(
         decide(&Ceremony::draft(), send(0, SigningOrder::Sequential, false, None), T0).expect_err("refused"),
         Refusal::NoRecipients
@@ -143,7 +146,10 @@ fn codes_are_required_when_asked_for_and_wrong_ones_are_recorded() {
     assert_eq!(decide(&c, decline, T0).expect_err("refused"), Refusal::CodeRequired);
     let (c, _) = apply(&Ceremony::draft(), send(1, SigningOrder::Sequential, false, None));
     let (c, _) = apply(&c, Command::IssueLink { recipient: 0, link: sha(10), by_sender: false });
-    assert_eq!(decide(&c, Command::CodeSent { recipient: 0, link: sha(10) }, T0).expect_err("refused"), Refusal::NoCodes);
+    assert_eq!(
+        decide(&c, Command::CodeSent { recipient: 0, link: sha(10) }, T0).expect_err("refused"),
+        Refusal::NoCodes
+    );
 }
 
 #[test]
@@ -157,7 +163,10 @@ fn a_resend_replaces_the_link_and_the_old_one_stops_working() {
     let (c, t) = apply(&c, Command::IssueLink { recipient: 0, link: sha(11), by_sender: true });
     assert_eq!(t.follow_ups, vec![FollowUp::MailLink { recipient: 0 }]);
     assert_eq!(t.event.details(), serde_json::json!({ "recipient": "r1", "position": 1, "replaces_link": true }));
-    assert_eq!(decide(&c, Command::View { recipient: 0, link: sha(10) }, T0).expect_err("refused"), Refusal::LinkReplaced);
+    assert_eq!(
+        decide(&c, Command::View { recipient: 0, link: sha(10) }, T0).expect_err("refused"),
+        Refusal::LinkReplaced
+    );
     apply(&c, Command::View { recipient: 0, link: sha(11) });
 }
 
@@ -197,7 +206,10 @@ fn expiry_applies_only_once_the_deadline_passed() {
     assert_eq!(t.next.status, DocumentStatus::Expired);
     assert_eq!(t.event.details(), serde_json::json!({ "deadline": deadline.as_micros(), "unsigned": 2 }));
     let (never, _) = apply(&Ceremony::draft(), send(1, SigningOrder::Parallel, false, None));
-    assert_eq!(decide(&never, Command::Expire, Timestamp::from_micros(i64::MAX)).expect_err("refused"), Refusal::NotExpiredYet);
+    assert_eq!(
+        decide(&never, Command::Expire, Timestamp::from_micros(i64::MAX)).expect_err("refused"),
+        Refusal::NotExpiredYet
+    );
 }
 
 #[test]
