@@ -8,8 +8,10 @@
 //!
 //! The verifier (PDF parsing, CMS and X.509, the seal's signature checks) is the largest part of
 //! the client and only this page needs it: it is a lazily loaded piece of the WASM (`#[lazy]`,
-//! split out by `cargo leptos build --split`), fetched when the first file is given, so no other
-//! page downloads it.
+//! split out by `cargo leptos build --split`), so no other page downloads it. This page fetches it
+//! as soon as it runs, not when the first file is given: once the page has loaded, verifying
+//! needs no network at all (an auditor may check files offline), and nothing is fetched while
+//! files are being checked.
 //!
 //! The answer reads like a receipt: the verdict (the core's [`Verdict`], the same the CLI
 //! prints), then what was signed by whom and when, who sealed it and which log checkpoint
@@ -75,6 +77,12 @@ fn Verifier(anchors: TrustAnchors) -> impl IntoView {
     let problem: RwSignal<Option<String>> = RwSignal::new(None);
     let dragging = RwSignal::new(false);
     let anchors = StoredValue::new(anchors);
+    // Load the verifier now (see the module's comment); with nothing given it only loads.
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            let _loaded = verify(None, None, anchors.get_value()).await;
+        });
+    });
 
     let run = move || async move {
         if pdf.get_untracked().is_none() && package.get_untracked().is_none() {
