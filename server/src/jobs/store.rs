@@ -125,16 +125,7 @@ pub async fn claim(
 
 /// Marks a job done, if `owner` still holds its lease. Returns whether it did.
 pub async fn mark_done(pool: &SqlitePool, id: &str, owner: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query(
-        "UPDATE jobs SET state = 'done', finished_at = ?1, lease_owner = NULL, lease_until = NULL, last_error = NULL \
-         WHERE id = ?2 AND lease_owner = ?3 AND state = 'running'",
-    )
-    .bind(now.as_micros())
-    .bind(id)
-    .bind(owner)
-    .execute(pool)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    release(pool, id, owner, Release { state: "done", run_at: None, finished_at: Some(now), error: None }).await
 }
 
 /// Puts a failed job back to wait until `run_at`, if `owner` still holds its lease.
@@ -145,17 +136,8 @@ pub async fn mark_retry(
     run_at: Timestamp,
     error: &str,
 ) -> Result<bool, sqlx::Error> {
-    let r = sqlx::query(
-        "UPDATE jobs SET state = 'queued', run_at = ?1, last_error = ?2, lease_owner = NULL, lease_until = NULL \
-         WHERE id = ?3 AND lease_owner = ?4 AND state = 'running'",
-    )
-    .bind(run_at.as_micros())
-    .bind(error)
-    .bind(id)
-    .bind(owner)
-    .execute(pool)
-    .await?;
-    Ok(r.rows_affected() == 1)
+    release(pool, id, owner, Release { state: "queued", run_at: Some(run_at), finished_at: None, error: Some(error) })
+        .await
 }
 
 /// Gives a job up for good, if `owner` still holds its lease.
@@ -166,12 +148,31 @@ pub async fn mark_failed(
     now: Timestamp,
     error: &str,
 ) -> Result<bool, sqlx::Error> {
+    release(pool, id, owner, Release { state: "failed", run_at: None, finished_at: Some(now), error: Some(error) })
+        .await
+}
+
+/// How a running job leaves its lease.
+struct Release<'a> {
+    state: &'static str,
+    /// When it runs again (a retry); `None` keeps the time it had.
+    run_at: Option<Timestamp>,
+    finished_at: Option<Timestamp>,
+    error: Option<&'a str>,
+}
+
+/// Ends `owner`'s lease on a running job with `release`; false when the lease is no longer
+/// theirs (it expired and another worker took the job), so a late outcome records nothing.
+async fn release(pool: &SqlitePool, id: &str, owner: &str, release: Release<'_>) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
-        "UPDATE jobs SET state = 'failed', finished_at = ?1, last_error = ?2, lease_owner = NULL, lease_until = NULL \
-         WHERE id = ?3 AND lease_owner = ?4 AND state = 'running'",
+        "UPDATE jobs SET state = ?1, run_at = COALESCE(?2, run_at), finished_at = ?3, last_error = ?4, \
+         lease_owner = NULL, lease_until = NULL \
+         WHERE id = ?5 AND lease_owner = ?6 AND state = 'running'",
     )
-    .bind(now.as_micros())
-    .bind(error)
+    .bind(release.state)
+    .bind(release.run_at.map(Timestamp::as_micros))
+    .bind(release.finished_at.map(Timestamp::as_micros))
+    .bind(release.error)
     .bind(id)
     .bind(owner)
     .execute(pool)
