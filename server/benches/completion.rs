@@ -119,7 +119,7 @@ fn values(layout: &Draft) -> BTreeMap<String, serde_json::Value> {
 /// A realistic chain of 40 events for one document, and its package.
 async fn package(dir: &Path) -> attesta_core::evidence::EvidencePackage {
     let url = format!("sqlite://{}", dir.join("bench.db").display());
-    let pool = attesta_server::store::sqlite::connect(&url, 4).await.expect("db");
+    let pool = attesta_server::store::db::connect(&url, 4).await.expect("db");
     let log = EvidenceLog::start(
         pool,
         LogSigner::from_seed(KeyName::parse("bench.test/log").expect("name"), &[9; 32]),

@@ -183,7 +183,7 @@ async fn large_file(client: &reqwest::Client, base: &str, dir: &std::path::Path)
     );
 }
 
-async fn list(client: &reqwest::Client, base: &str, pool: &sqlx::SqlitePool, rounds: usize) {
+async fn list(client: &reqwest::Client, base: &str, pool: &sqlx::AnyPool, rounds: usize) {
     let words = ["Master", "Services", "Agreement", "Lease", "Supply", "License", "Consulting", "Distribution", "NDA"];
     let statuses = ["draft", "sent", "completed", "declined", "voided", "expired"];
     let started = Instant::now();
@@ -192,7 +192,7 @@ async fn list(client: &reqwest::Client, base: &str, pool: &sqlx::SqlitePool, rou
         let title = format!("{} {} {} #{i}", words[i % 9], words[(i / 9) % 9], words[(i / 81) % 9]);
         sqlx::query(
             "INSERT INTO documents (id, owner_id, title, title_folded, status, source, page_count, size, sha256, \
-             created_at, updated_at) VALUES (?1, 1, ?2, lower(?2), ?3, 'pdf', 12, 123456, zeroblob(32), ?4, ?4)",
+             created_at, updated_at) VALUES ($1, 1, $2, lower($2), $3, 'pdf', 12, 123456, zeroblob(32), $4, $4)",
         )
         .bind(format!("seed{i:05}"))
         .bind(&title)

@@ -16,7 +16,7 @@ use attesta_core::evidence::{
 };
 use attesta_server::evidence::{Append, EvidenceLog};
 use sha2::Digest as _;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{Any, QueryBuilder};
 use std::time::{Duration, Instant};
 
 fn event(n: u64, kind: EventType) -> NewEvent {
@@ -42,7 +42,7 @@ fn person() -> PersonalData {
 
 async fn fresh_log(dir: &std::path::Path) -> EvidenceLog {
     let url = format!("sqlite://{}", dir.join("bench.db").display());
-    let pool = attesta_server::store::sqlite::connect(&url, 8).await.expect("db");
+    let pool = attesta_server::store::db::connect(&url, 8).await.expect("db");
     let signer = LogSigner::from_seed(KeyName::parse("bench.test/log").expect("name"), &[9; 32]);
     EvidenceLog::start(pool, signer, std::sync::Arc::new(attesta_core::entropy::SeededEntropy::new(1)))
 }
@@ -75,13 +75,13 @@ async fn durable_appends(appenders: u64, total: u64) -> f64 {
 async fn raw_inserts(total: u64) -> f64 {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("raw.db").display());
-    let pool = attesta_server::store::sqlite::connect(&url, 1).await.expect("db");
+    let pool = attesta_server::store::db::connect(&url, 1).await.expect("db");
     let record = "x".repeat(420);
     let rows: Vec<i64> = (0..total as i64).collect();
     let started = Instant::now();
     let mut tx = pool.begin().await.expect("begin");
     for chunk in rows.chunks(500) {
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let mut q = QueryBuilder::<Any>::new(
             "INSERT INTO audit_events (log_index, document_id, seq, event_type, occurred_at, record, event_hash) ",
         );
         q.push_values(chunk, |mut b, i| {
@@ -94,12 +94,12 @@ async fn raw_inserts(total: u64) -> f64 {
                 .push_bind([0u8; 32].as_slice());
         });
         q.build().execute(&mut *tx).await.expect("insert");
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO audit_personal (log_index, personal, salt) ");
+        let mut q = QueryBuilder::<Any>::new("INSERT INTO audit_personal (log_index, personal, salt) ");
         q.push_values(chunk, |mut b, i| {
             b.push_bind(*i).push_bind(&record[..120]).push_bind([0u8; 32].as_slice());
         });
         q.build().execute(&mut *tx).await.expect("insert");
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO log_nodes (level, idx, hash) ");
+        let mut q = QueryBuilder::<Any>::new("INSERT INTO log_nodes (level, idx, hash) ");
         q.push_values(chunk.iter().flat_map(|i| [(0, *i), (1, *i)]), |mut b, (level, i)| {
             b.push_bind(level).push_bind(i).push_bind([0u8; 32].as_slice());
         });

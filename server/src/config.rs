@@ -553,7 +553,8 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// `sqlite://path/to/file.db`. May hold credentials in later backends, hence secret.
+    /// `sqlite://path/to/file.db` (the embedded default) or
+    /// `postgres://user:password@host:port/database`. Holds credentials, hence secret.
     #[serde(serialize_with = "redacted")]
     pub url: SecretString,
     pub max_connections: u32,
@@ -718,8 +719,8 @@ impl Config {
                 )),
             }
         }
-        if !self.database.url.expose_secret().starts_with("sqlite:") {
-            errors.push("database.url: expected a sqlite:// URL such as sqlite://data/attesta.db".to_owned());
+        if let Err(e) = crate::store::db::Backend::of_url(self.database.url.expose_secret()) {
+            errors.push(format!("{e:#}"));
         }
         if self.database.max_connections == 0 {
             errors.push("database.max_connections: expected a whole number of at least 1".to_owned());

@@ -36,10 +36,11 @@ use axum::routing::{get, post};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, ResponseOptions, generate_route_list};
 use secrecy::ExposeSecret;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use store::web_sessions::WebSessions as SessionStore;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
@@ -49,7 +50,6 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore as SessionStore;
 
 /// Time and randomness, built once at start-up and handed to every service that reads them:
 /// the system's in production, a clock the test moves and a seeded source in tests.
@@ -70,7 +70,7 @@ impl Ports {
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    pool: SqlitePool,
+    pool: AnyPool,
     public_origin: String,
     evidence: evidence::EvidenceLog,
     sealer: seal::Sealer,
@@ -112,8 +112,7 @@ impl Application {
         // The keys this start signs with, in the instance chain (when they changed).
         instance.record_keys(keys_configured(&evidence, &sealer)).await.context("recording the keys in use")?;
 
-        let session_store = SessionStore::new(pool.clone()).with_table_name("sessions").map_err(anyhow::Error::msg)?;
-        session_store.migrate().await.context("creating the sessions table")?;
+        let session_store = SessionStore::new(pool.clone(), ports.clock.clone());
 
         let jobs_wake = Arc::new(tokio::sync::Notify::new());
         let documents = open_documents(
@@ -189,7 +188,7 @@ impl Application {
         &self.public_origin
     }
 
-    pub fn pool(&self) -> SqlitePool {
+    pub fn pool(&self) -> AnyPool {
         self.pool.clone()
     }
 
@@ -230,15 +229,15 @@ impl Application {
 }
 
 /// The configured database, migrated to the current schema.
-pub async fn open_database(config: &Config) -> anyhow::Result<SqlitePool> {
-    store::sqlite::connect(config.database.url.expose_secret(), config.database.max_connections).await
+pub async fn open_database(config: &Config) -> anyhow::Result<AnyPool> {
+    store::db::connect(config.database.url.expose_secret(), config.database.max_connections).await
 }
 
 /// The evidence log over `pool`, with the configured (or newly created) signing key.
 ///
 /// The log's name is fixed at its first start and kept in the key file (see
 /// [`evidence::keys::load_or_create`]); the latest stored checkpoint's origin must match it.
-pub async fn open_evidence(config: &Config, pool: SqlitePool, ports: &Ports) -> anyhow::Result<evidence::EvidenceLog> {
+pub async fn open_evidence(config: &Config, pool: AnyPool, ports: &Ports) -> anyhow::Result<evidence::EvidenceLog> {
     use evidence::keys::ConfiguredName;
     let name = attesta_core::evidence::KeyName::parse(&config.log_name())
         .map_err(|e| anyhow::anyhow!("evidence.log_name: {e}"))?;
@@ -287,7 +286,7 @@ pub fn keys_configured(
 /// The document service over the configured storage.
 pub async fn open_documents(
     config: &Config,
-    pool: SqlitePool,
+    pool: AnyPool,
     evidence: evidence::EvidenceLog,
     public_origin: &str,
     sealer: seal::Sealer,
@@ -331,7 +330,7 @@ pub async fn open_documents(
 /// The webhook service (endpoints, secrets, delivery) over `pool`.
 pub fn open_webhooks(
     config: &Config,
-    pool: SqlitePool,
+    pool: AnyPool,
     instance: evidence::InstanceLog,
     ports: &Ports,
 ) -> anyhow::Result<webhooks::Webhooks> {
@@ -356,9 +355,9 @@ pub async fn account_service(config: &Config, ports: &Ports) -> anyhow::Result<A
     Ok(accounts(config, pool, evidence::InstanceLog::new(evidence, ports.clone()), ports))
 }
 
-fn accounts(config: &Config, pool: SqlitePool, instance: evidence::InstanceLog, ports: &Ports) -> AccountService {
+fn accounts(config: &Config, pool: AnyPool, instance: evidence::InstanceLog, ports: &Ports) -> AccountService {
     AccountService::new(
-        Arc::new(store::sqlite::SqliteStore::new(pool, instance)),
+        Arc::new(store::accounts::SqlStore::new(pool, instance)),
         Arc::new(password::Argon2Hasher::new(ports.entropy.clone())),
         ports.clock.clone(),
         ThrottlePolicy { max_failures: config.auth.max_failures_per_account, window: config.auth.failure_window },
@@ -371,7 +370,7 @@ fn router(
     config: &Config,
     accounts: AccountService,
     sso: Option<sso::Sso>,
-    pool: SqlitePool,
+    pool: AnyPool,
     session_store: SessionStore,
     public_origin: &str,
     bound: SocketAddr,
@@ -384,7 +383,7 @@ fn router(
     let context = ServerContext {
         accounts,
         session_policy: config.auth.session_policy(),
-        sessions: Arc::new(store::sessions::SqliteSessions::new(pool.clone(), instance.clone())),
+        sessions: Arc::new(store::sessions::SqlSessions::new(pool.clone(), instance.clone())),
         documents: Arc::new(documents.clone()),
         signing: Arc::new(documents.clone()),
         webhooks: Arc::new(hooks),

@@ -83,7 +83,7 @@ pub struct Rotation {
 /// Re-wraps every blob's data key, and every webhook secret's, under the keyring's current
 /// master key. Only the wrapped keys change; each update is its own statement, so an
 /// interrupted rotation simply resumes.
-pub async fn rotate(pool: &sqlx::SqlitePool, keyring: &Keyring, entropy: &dyn Entropy) -> anyhow::Result<Rotation> {
+pub async fn rotate(pool: &sqlx::AnyPool, keyring: &Keyring, entropy: &dyn Entropy) -> anyhow::Result<Rotation> {
     use attesta_core::storage::envelope::WrappedKey;
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, wrapped_key FROM blobs ORDER BY key")
         .fetch_all(pool)
@@ -102,7 +102,7 @@ pub async fn rotate(pool: &sqlx::SqlitePool, keyring: &Keyring, entropy: &dyn En
             Ok(None) => report.current += 1,
             Ok(Some(new)) => {
                 sqlx::query(
-                    "UPDATE blobs SET wrapped_key = ?1, master_key_id = ?2 WHERE key = ?3 AND wrapped_key = ?4",
+                    "UPDATE blobs SET wrapped_key = $1, master_key_id = $2 WHERE key = $3 AND wrapped_key = $4",
                 )
                 .bind(new.to_string())
                 .bind(new.master_key_id().to_string())

@@ -10,7 +10,7 @@ use super::error::ApiError;
 use attesta_core::evidence::Sha256;
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 /// How long a key is remembered (microseconds).
 const KEEP_MICROS: i64 = 24 * 3600 * 1_000_000;
@@ -51,21 +51,15 @@ pub fn fingerprint(content_type: &str, body: &[u8]) -> Sha256 {
 }
 
 /// `now` is the time of the claim, UTC microseconds (from the Clock port).
-pub async fn claim(
-    pool: &SqlitePool,
-    key_id: i64,
-    key: &str,
-    fingerprint: &Sha256,
-    now: i64,
-) -> Result<Claim, ApiError> {
-    sqlx::query("DELETE FROM api_idempotency WHERE api_key_id = ?1 AND created_at < ?2")
+pub async fn claim(pool: &AnyPool, key_id: i64, key: &str, fingerprint: &Sha256, now: i64) -> Result<Claim, ApiError> {
+    sqlx::query("DELETE FROM api_idempotency WHERE api_key_id = $1 AND created_at < $2")
         .bind(key_id)
         .bind(now - KEEP_MICROS)
         .execute(pool)
         .await
         .map_err(ApiError::internal)?;
     let inserted = sqlx::query(
-        "INSERT INTO api_idempotency (api_key_id, idempotency_key, request_sha256, created_at) VALUES (?1, ?2, ?3, ?4) \
+        "INSERT INTO api_idempotency (api_key_id, idempotency_key, request_sha256, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT DO NOTHING",
     )
     .bind(key_id)
@@ -79,7 +73,7 @@ pub async fn claim(
         return Ok(Claim::Fresh);
     }
     let row: Option<(Vec<u8>, Option<i64>, Option<String>)> = sqlx::query_as(
-        "SELECT request_sha256, status, response FROM api_idempotency WHERE api_key_id = ?1 AND idempotency_key = ?2",
+        "SELECT request_sha256, status, response FROM api_idempotency WHERE api_key_id = $1 AND idempotency_key = $2",
     )
     .bind(key_id)
     .bind(key)
@@ -115,8 +109,8 @@ fn in_progress() -> ApiError {
     )
 }
 
-pub async fn store(pool: &SqlitePool, key_id: i64, key: &str, status: StatusCode, body: &str) -> Result<(), ApiError> {
-    sqlx::query("UPDATE api_idempotency SET status = ?3, response = ?4 WHERE api_key_id = ?1 AND idempotency_key = ?2")
+pub async fn store(pool: &AnyPool, key_id: i64, key: &str, status: StatusCode, body: &str) -> Result<(), ApiError> {
+    sqlx::query("UPDATE api_idempotency SET status = $3, response = $4 WHERE api_key_id = $1 AND idempotency_key = $2")
         .bind(key_id)
         .bind(key)
         .bind(i64::from(status.as_u16()))
@@ -127,9 +121,9 @@ pub async fn store(pool: &SqlitePool, key_id: i64, key: &str, status: StatusCode
     Ok(())
 }
 
-pub async fn release(pool: &SqlitePool, key_id: i64, key: &str) {
+pub async fn release(pool: &AnyPool, key_id: i64, key: &str) {
     let result =
-        sqlx::query("DELETE FROM api_idempotency WHERE api_key_id = ?1 AND idempotency_key = ?2 AND response IS NULL")
+        sqlx::query("DELETE FROM api_idempotency WHERE api_key_id = $1 AND idempotency_key = $2 AND response IS NULL")
             .bind(key_id)
             .bind(key)
             .execute(pool)

@@ -11,7 +11,7 @@ use attesta_core::evidence::Sha256;
 use attesta_core::evidence::instance::{ApiKeyCreated, ApiKeyRevoked, InstanceEvent, user_ref};
 use attesta_core::ports::Entropy;
 use attesta_core::{EmailAddress, User, UserId};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::{AnyPool, FromRow};
 use std::collections::HashMap;
 
 /// `last_used_at` is written at most this often per key (microseconds), not on every request.
@@ -114,7 +114,7 @@ pub async fn create(
         Box::pin(async move {
             let done = sqlx::query(
                 "INSERT INTO api_keys (public_id, user_id, name, scopes, secret_hash, created_at) \
-                 SELECT ?1, id, ?3, ?4, ?5, ?6 FROM users WHERE id = ?2",
+                 SELECT $1, id, $3, $4, $5, $6 FROM users WHERE id = $2",
             )
             .bind(&public_id)
             .bind(user_id)
@@ -135,7 +135,7 @@ pub async fn create(
         Err(EvidenceError::Refused(why)) if why == NO_SUCH_USER => return Err(KeyError::UnknownUser),
         Err(e) => return Err(KeyError::Evidence(e)),
     }
-    let row: KeyRow = sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_keys WHERE public_id = ?1"))
+    let row: KeyRow = sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_keys WHERE public_id = $1"))
         .bind(key.public_id().as_str())
         .fetch_one(instance.log().pool())
         .await?;
@@ -152,7 +152,7 @@ pub async fn create_for_email(
     scopes: &Scopes,
     now: i64,
 ) -> Result<(ApiKey, KeyInfo), KeyError> {
-    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?1")
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
         .bind(email.as_str())
         .fetch_optional(instance.log().pool())
         .await?;
@@ -167,9 +167,9 @@ fn fresh_key(entropy: &dyn Entropy) -> ApiKey {
 }
 
 /// The user's keys, newest first, revoked ones included.
-pub async fn list(pool: &SqlitePool, user_id: i64) -> Result<Vec<KeyInfo>, KeyError> {
+pub async fn list(pool: &AnyPool, user_id: i64) -> Result<Vec<KeyInfo>, KeyError> {
     let rows: Vec<KeyRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_keys WHERE user_id = ?1 ORDER BY created_at DESC, id DESC"))
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY created_at DESC, id DESC"))
             .bind(user_id)
             .fetch_all(pool)
             .await?;
@@ -186,7 +186,7 @@ pub async fn revoke(
     now: i64,
 ) -> Result<(), KeyError> {
     let revoked: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT revoked_at FROM api_keys WHERE public_id = ?1 AND user_id = ?2")
+        sqlx::query_scalar("SELECT revoked_at FROM api_keys WHERE public_id = $1 AND user_id = $2")
             .bind(public_id)
             .bind(user_id)
             .fetch_optional(instance.log().pool())
@@ -204,7 +204,7 @@ pub async fn revoke(
     let effect: crate::evidence::Effect = Box::new(move |conn| {
         Box::pin(async move {
             let done = sqlx::query(
-                "UPDATE api_keys SET revoked_at = ?3 WHERE public_id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+                "UPDATE api_keys SET revoked_at = $3 WHERE public_id = $1 AND user_id = $2 AND revoked_at IS NULL",
             )
             .bind(&key)
             .bind(user_id)
@@ -228,7 +228,7 @@ pub async fn revoke(
 }
 
 /// Every key's name by public id, for the audit timeline ("via API key 'CRM'").
-pub async fn names(pool: &SqlitePool) -> Result<HashMap<String, String>, sqlx::Error> {
+pub async fn names(pool: &AnyPool) -> Result<HashMap<String, String>, sqlx::Error> {
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT public_id, name FROM api_keys").fetch_all(pool).await?;
     Ok(rows.into_iter().collect())
 }
@@ -237,13 +237,13 @@ pub async fn names(pool: &SqlitePool) -> Result<HashMap<String, String>, sqlx::E
 /// its user not disabled. Returns the key and its user, and notes the use (at most once a
 /// minute per key).
 pub async fn authenticate(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     accounts: &attesta_core::AccountService,
     presented: &str,
     now: i64,
 ) -> Result<(KeyInfo, User), Rejection> {
     let key = ApiKey::parse(presented).map_err(|_| Rejection::Malformed)?;
-    let row: Option<KeyRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_keys WHERE public_id = ?1"))
+    let row: Option<KeyRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_keys WHERE public_id = $1"))
         .bind(key.public_id().as_str())
         .fetch_optional(pool)
         .await
@@ -270,7 +270,7 @@ pub async fn authenticate(
     };
     if row.last_used_at.is_none_or(|at| now - at >= LAST_USED_EVERY_MICROS) {
         let result = sqlx::query(
-            "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at <= ?3)",
+            "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)",
         )
         .bind(row.id)
         .bind(now)
@@ -291,7 +291,7 @@ pub fn public_id(info: &KeyInfo) -> Option<PublicId> {
 
 /// The settings page's view of the key store (`attesta_app::ssr::api_keys::ApiKeysPort`).
 pub struct KeysPort {
-    pub pool: SqlitePool,
+    pub pool: AnyPool,
     pub instance: InstanceLog,
     pub ports: crate::Ports,
 }

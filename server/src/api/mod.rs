@@ -20,7 +20,7 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::StatusCode;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -28,7 +28,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 /// What the handlers share. Cheap to clone.
 #[derive(Clone)]
 pub struct ApiState {
-    pub pool: SqlitePool,
+    pub pool: AnyPool,
     pub accounts: attesta_core::AccountService,
     pub documents: crate::documents::Documents,
     pub limit: auth::KeyLimit,

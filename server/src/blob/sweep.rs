@@ -13,7 +13,7 @@
 
 use super::BlobStore;
 use attesta_core::ports::Clock;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
@@ -52,7 +52,7 @@ impl SweepReport {
 
 /// Removes what no row refers to and is older than `grace`; see the module's description.
 pub async fn sweep(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     blobs: &dyn BlobStore,
     spool_dir: &Path,
     clock: &dyn Clock,

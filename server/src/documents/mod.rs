@@ -38,7 +38,7 @@ use attesta_core::ports::{Clock, Entropy};
 use attesta_core::storage::envelope::Keyring;
 use ingest::IngestError;
 use serde_json::json;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -53,7 +53,7 @@ pub struct Documents {
 }
 
 struct Inner {
-    pool: SqlitePool,
+    pool: AnyPool,
     evidence: EvidenceLog,
     blobs: Arc<dyn BlobStore>,
     keyring: Arc<Keyring>,
@@ -90,7 +90,7 @@ pub struct UploadInfo {
 
 /// The settings a [`Documents`] service is built from.
 pub struct DocumentsSetup {
-    pub pool: SqlitePool,
+    pub pool: AnyPool,
     pub evidence: EvidenceLog,
     pub blobs: Arc<dyn BlobStore>,
     pub keyring: Arc<Keyring>,

@@ -1,9 +1,10 @@
 //! The documents and blobs tables.
 
+use crate::store::db::Sql;
 use attesta_core::documents::{DocumentSource, DocumentStatus, ListQuery, Sort};
 use attesta_core::evidence::Sha256;
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::AnyConnection;
+use sqlx::AnyPool;
 
 /// A document as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,10 +83,10 @@ fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-pub async fn insert_blob(conn: &mut SqliteConnection, blob: &BlobRow) -> Result<(), sqlx::Error> {
+pub async fn insert_blob(conn: &mut AnyConnection, blob: &BlobRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO blobs (key, sha256, size, stored_size, wrapped_key, master_key_id, content_type, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&blob.key)
     .bind(blob.sha256.as_bytes().as_slice())
@@ -100,10 +101,10 @@ pub async fn insert_blob(conn: &mut SqliteConnection, blob: &BlobRow) -> Result<
     Ok(())
 }
 
-pub async fn insert_document(conn: &mut SqliteConnection, d: &StoredDocument) -> Result<(), sqlx::Error> {
+pub async fn insert_document(conn: &mut AnyConnection, d: &StoredDocument) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO documents (id, owner_id, title, title_folded, status, source, original_name, page_count, size, \
-         sha256, blob_key, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         sha256, blob_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&d.id)
     .bind(d.owner_id)
@@ -128,16 +129,16 @@ pub fn fold(text: &str) -> String {
     text.to_lowercase()
 }
 
-pub async fn find(pool: &SqlitePool, id: &str) -> Result<Option<StoredDocument>, sqlx::Error> {
+pub async fn find(pool: &AnyPool, id: &str) -> Result<Option<StoredDocument>, sqlx::Error> {
     let record: Option<DocumentRecord> =
-        sqlx::query_as(&format!("{SELECT} WHERE d.id = ?1")).bind(id).fetch_optional(pool).await?;
+        sqlx::query_as(&format!("{SELECT} WHERE d.id = $1")).bind(id).fetch_optional(pool).await?;
     record.map(DocumentRecord::decode).transpose()
 }
 
 /// Marks a draft deleted and forgets its file; false when it is not (or no longer) a draft.
-pub async fn mark_deleted(conn: &mut SqliteConnection, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn mark_deleted(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE documents SET status = 'deleted', blob_key = NULL, updated_at = ?2 WHERE id = ?1 AND status = 'draft'",
+        "UPDATE documents SET status = 'deleted', blob_key = NULL, updated_at = $2 WHERE id = $1 AND status = 'draft'",
     )
     .bind(id)
     .bind(now)
@@ -147,8 +148,8 @@ pub async fn mark_deleted(conn: &mut SqliteConnection, id: &str, now: i64) -> Re
 }
 
 /// Gives a draft a new title: false when it is no longer a draft.
-pub async fn rename(conn: &mut SqliteConnection, id: &str, title: &str, now: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE documents SET title = ?2, updated_at = ?3 WHERE id = ?1 AND status = 'draft'")
+pub async fn rename(conn: &mut AnyConnection, id: &str, title: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE documents SET title = $2, updated_at = $3 WHERE id = $1 AND status = 'draft'")
         .bind(id)
         .bind(title)
         .bind(now)
@@ -157,18 +158,18 @@ pub async fn rename(conn: &mut SqliteConnection, id: &str, title: &str, now: i64
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn delete_blob_row(conn: &mut SqliteConnection, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM blobs WHERE key = ?1").bind(key).execute(conn).await?;
+pub async fn delete_blob_row(conn: &mut AnyConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM blobs WHERE key = $1").bind(key).execute(conn).await?;
     Ok(())
 }
 
 /// A `blobs` row as read: key, hash, size, stored size, wrapped key, master key id, type, time.
 type BlobRecord = (String, Vec<u8>, i64, i64, String, String, String, i64);
 
-pub async fn blob(pool: &SqlitePool, key: &str) -> Result<Option<BlobRow>, sqlx::Error> {
+pub async fn blob(pool: &AnyPool, key: &str) -> Result<Option<BlobRow>, sqlx::Error> {
     let row: Option<BlobRecord> = sqlx::query_as(
         "SELECT key, sha256, size, stored_size, wrapped_key, master_key_id, content_type, created_at \
-         FROM blobs WHERE key = ?1",
+         FROM blobs WHERE key = $1",
     )
     .bind(key)
     .fetch_optional(pool)
@@ -195,16 +196,12 @@ pub enum Scope {
 }
 
 /// One page of documents matching `query`, and how many match in all.
-pub async fn list(
-    pool: &SqlitePool,
-    scope: &Scope,
-    query: &ListQuery,
-) -> Result<(Vec<StoredDocument>, u64), sqlx::Error> {
-    let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM documents d WHERE 1 = 1");
+pub async fn list(pool: &AnyPool, scope: &Scope, query: &ListQuery) -> Result<(Vec<StoredDocument>, u64), sqlx::Error> {
+    let mut count = Sql::new("SELECT COUNT(*) FROM documents d WHERE 1 = 1");
     filters(&mut count, scope, query);
-    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+    let total: i64 = count.query_scalar().fetch_one(pool).await?;
 
-    let mut select = QueryBuilder::<Sqlite>::new(SELECT);
+    let mut select = Sql::new(SELECT);
     select.push(" WHERE 1 = 1");
     filters(&mut select, scope, query);
     select.push(match query.sort {
@@ -215,22 +212,23 @@ pub async fn list(
     });
     select.push(" LIMIT ").push_bind(i64::from(query.per_page));
     select.push(" OFFSET ").push_bind(to_i64(query.offset()));
-    let records: Vec<DocumentRecord> = select.build_query_as().fetch_all(pool).await?;
+    let records: Vec<DocumentRecord> = select.query_as().fetch_all(pool).await?;
     let rows = records.into_iter().map(DocumentRecord::decode).collect::<Result<_, _>>()?;
     Ok((rows, u64::try_from(total).unwrap_or(0)))
 }
 
 /// Whether the scope holds any document at all (deleted drafts aside).
-pub async fn any(pool: &SqlitePool, scope: &Scope) -> Result<bool, sqlx::Error> {
-    let mut q = QueryBuilder::<Sqlite>::new("SELECT EXISTS (SELECT 1 FROM documents d WHERE d.status <> 'deleted'");
+pub async fn any(pool: &AnyPool, scope: &Scope) -> Result<bool, sqlx::Error> {
+    let mut q = Sql::new("SELECT EXISTS (SELECT 1 FROM documents d WHERE d.status <> 'deleted'");
     if let Scope::OwnedBy(owner) = scope {
         q.push(" AND d.owner_id = ").push_bind(*owner);
     }
     q.push(")");
-    q.build_query_scalar().fetch_one(pool).await
+    let crate::store::db::Flag(any) = q.query_scalar().fetch_one(pool).await?;
+    Ok(any)
 }
 
-fn filters(q: &mut QueryBuilder<'_, Sqlite>, scope: &Scope, query: &ListQuery) {
+fn filters(q: &mut Sql<'_>, scope: &Scope, query: &ListQuery) {
     if let Scope::OwnedBy(owner) = scope {
         q.push(" AND d.owner_id = ").push_bind(*owner);
     }

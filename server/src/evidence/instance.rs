@@ -61,7 +61,7 @@ impl InstanceLog {
     /// (so a restart with unchanged keys adds nothing). Returns whether it appended.
     pub async fn record_keys(&self, keys: KeysConfigured) -> Result<bool, EvidenceError> {
         let last: Option<String> = sqlx::query_scalar(
-            "SELECT record FROM audit_events WHERE document_id = ?1 AND event_type = 'instance.keys_configured' \
+            "SELECT record FROM audit_events WHERE document_id = $1 AND event_type = 'instance.keys_configured' \
              ORDER BY seq DESC LIMIT 1",
         )
         .bind(attesta_core::evidence::INSTANCE_CHAIN_ID)
@@ -100,7 +100,7 @@ mod tests {
 
     async fn instance(dir: &std::path::Path, seed: u64) -> InstanceLog {
         let url = format!("sqlite://{}", dir.join("instance.db").display());
-        let pool = crate::store::sqlite::connect(&url, 2).await.expect("db");
+        let pool = crate::store::db::connect(&url, 2).await.expect("db");
         let entropy: Arc<dyn attesta_core::ports::Entropy> = Arc::new(SeededEntropy::new(seed));
         let signer = LogSigner::from_seed(KeyName::parse("instance.test/log").expect("name"), &[3; 32]);
         let log = EvidenceLog::start(pool, signer, entropy.clone());

@@ -1,19 +1,20 @@
 //! Appending events and signing checkpoints through one sequencer, with group commit.
 //!
 //! Callers send requests to a single task. It takes every request waiting (up to a batch
-//! limit), opens one `BEGIN IMMEDIATE` transaction (the database's write lock, so several server
-//! processes sharing the file still take turns), places each event after its document's last
-//! one, adds it to the log, and commits once. Only then does each caller hear back. So each event
+//! limit), opens one transaction holding the database's write lock (`BEGIN IMMEDIATE` on
+//! SQLite, an advisory lock on PostgreSQL, so several server processes sharing the database take
+//! turns), places each event after its document's last one, adds it to the log, and commits once. Only then does each caller hear back. So each event
 //! is durable when acknowledged, yet a burst of appenders costs one fsync, not one each.
 
+use crate::store::db::Sql;
 use attesta_core::entropy::EntropyExt as _;
 use attesta_core::evidence::{
     ChainHead, Checkpoint, DocumentId, Event, EventRecord, EvidencePackage, Frontier, LogSigner, NewEvent, NodeId,
     PersonalData, Salt, Sha256, merkle, verify_checkpoint,
 };
 use attesta_core::ports::Entropy;
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{Executor as _, QueryBuilder, Sqlite, SqlitePool};
+use sqlx::AnyConnection;
+use sqlx::{Any, AnyPool, Executor as _};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -60,7 +61,7 @@ pub enum EffectError {
 /// placed in the log. Its failure refuses this event alone; the rest of the batch goes on.
 pub type Effect = Box<
     dyn for<'c> FnOnce(
-            &'c mut SqliteConnection,
+            &'c mut AnyConnection,
         )
             -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), EffectError>> + Send + 'c>>
         + Send,
@@ -113,7 +114,7 @@ enum Request {
 /// The evidence log of this instance. Cheap to clone.
 #[derive(Clone)]
 pub struct EvidenceLog {
-    pool: SqlitePool,
+    pool: AnyPool,
     signer: Arc<LogSigner>,
     requests: mpsc::Sender<Request>,
     /// Notified after every commit that appended events (the webhook worker waits on it).
@@ -123,7 +124,7 @@ pub struct EvidenceLog {
 impl EvidenceLog {
     /// Starts the sequencer task on the current runtime; `entropy` blinds each event's
     /// personal-data commitment with a fresh salt.
-    pub fn start(pool: SqlitePool, signer: LogSigner, entropy: Arc<dyn Entropy>) -> Self {
+    pub fn start(pool: AnyPool, signer: LogSigner, entropy: Arc<dyn Entropy>) -> Self {
         let signer = Arc::new(signer);
         let (tx, rx) = mpsc::channel(MAX_BATCH * 2);
         let commits = Arc::new(Notify::new());
@@ -133,7 +134,7 @@ impl EvidenceLog {
                 signer: signer.clone(),
                 frontier: None,
                 heads: HashMap::new(),
-                conn: None,
+                conn: std::sync::Mutex::new(None),
                 commits: commits.clone(),
                 entropy,
             }
@@ -152,7 +153,7 @@ impl EvidenceLog {
         &self.signer
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
@@ -178,7 +179,7 @@ impl EvidenceLog {
 
     /// All events of a document in sequence order, each with its log index, checked as read.
     pub async fn events_of(&self, document_id: &DocumentId) -> Result<Vec<(Event, u64)>, EvidenceError> {
-        let rows: Vec<EventRow> = sqlx::query_as(&format!("{SELECT_EVENTS} WHERE e.document_id = ?1 ORDER BY e.seq"))
+        let rows: Vec<EventRow> = sqlx::query_as(&format!("{SELECT_EVENTS} WHERE e.document_id = $1 ORDER BY e.seq"))
             .bind(document_id.as_str())
             .fetch_all(&self.pool)
             .await?;
@@ -249,7 +250,7 @@ fn decode_row(
     Ok((event, index))
 }
 
-async fn latest_checkpoint(conn: &mut SqliteConnection) -> Result<Option<StoredCheckpoint>, EvidenceError> {
+async fn latest_checkpoint(conn: &mut AnyConnection) -> Result<Option<StoredCheckpoint>, EvidenceError> {
     let row: Option<(i64, String, Option<i64>, String, i64)> = sqlx::query_as(
         "SELECT tree_size, note, previous_size, consistency_proof, created_at FROM log_checkpoints \
          ORDER BY tree_size DESC LIMIT 1",
@@ -280,12 +281,12 @@ pub(crate) fn stored_checkpoint(
 
 /// Fetches the given perfect nodes.
 pub(crate) async fn fetch_nodes(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     ids: &[NodeId],
 ) -> Result<HashMap<NodeId, Sha256>, EvidenceError> {
     let mut nodes = HashMap::with_capacity(ids.len());
     for id in ids {
-        let hash: Option<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM log_nodes WHERE level = ?1 AND idx = ?2")
+        let hash: Option<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM log_nodes WHERE level = $1 AND idx = $2")
             .bind(i64::from(id.level))
             .bind(i64::try_from(id.index).unwrap_or(i64::MAX))
             .fetch_optional(&mut *conn)
@@ -299,15 +300,16 @@ pub(crate) async fn fetch_nodes(
 }
 
 struct Sequencer {
-    pool: SqlitePool,
+    pool: AnyPool,
     signer: Arc<LogSigner>,
     /// The log's right edge as of the last commit; reloaded when another process appended.
     frontier: Option<Frontier>,
     /// Chain heads of recently written documents, valid exactly as long as `frontier` is.
     heads: HashMap<DocumentId, ChainHead>,
     /// The sequencer's connection, kept while requests keep coming (acquiring one from the pool
-    /// costs a round trip per batch) and returned when the queue is empty.
-    conn: Option<sqlx::pool::PoolConnection<Sqlite>>,
+    /// costs a round trip per batch) and returned when the queue is empty. In a mutex only to
+    /// make the sequencer `Sync` (an `Any` connection is not); it is never contended.
+    conn: std::sync::Mutex<Option<sqlx::pool::PoolConnection<Any>>>,
     commits: Arc<Notify>,
     entropy: Arc<dyn Entropy>,
 }
@@ -341,7 +343,7 @@ impl Sequencer {
             self.process(batch).await;
             if requests.is_empty() {
                 // Idle: give the connection back, so the pool can close and others can use it.
-                self.conn = None;
+                *self.conn.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
             }
         }
     }
@@ -401,16 +403,17 @@ impl Sequencer {
         appends: Vec<Append>,
         checkpoint_at: Option<i64>,
     ) -> Result<(Vec<Result<Appended, EvidenceError>>, Option<StoredCheckpoint>), EvidenceError> {
-        let mut conn = match self.conn.take() {
+        let kept = self.conn.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        let mut conn = match kept {
             Some(c) => c,
             None => self.pool.acquire().await?,
         };
-        conn.execute("BEGIN IMMEDIATE").await?;
+        crate::store::db::Backend::begin_exclusive(&mut conn, crate::store::db::ExclusiveLock::EvidenceLog).await?;
         let result = self.write_in_transaction(&mut conn, appends, checkpoint_at).await;
         match result {
             Ok(done) => {
                 conn.execute("COMMIT").await?;
-                self.conn = Some(conn);
+                *self.conn.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(conn);
                 Ok(done)
             }
             Err(e) => {
@@ -422,7 +425,7 @@ impl Sequencer {
 
     async fn write_in_transaction(
         &mut self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         appends: Vec<Append>,
         checkpoint_at: Option<i64>,
     ) -> Result<(Vec<Result<Appended, EvidenceError>>, Option<StoredCheckpoint>), EvidenceError> {
@@ -448,7 +451,7 @@ impl Sequencer {
     }
 
     /// The frontier at the current log size, from the cache when no one else appended since.
-    async fn current_frontier(&mut self, conn: &mut SqliteConnection) -> Result<Frontier, EvidenceError> {
+    async fn current_frontier(&mut self, conn: &mut AnyConnection) -> Result<Frontier, EvidenceError> {
         let size: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(log_index) + 1, 0) FROM audit_events")
             .fetch_one(&mut *conn)
             .await?;
@@ -469,7 +472,7 @@ impl Sequencer {
     /// is a failure of the transaction.
     async fn append_one(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         frontier: &mut Frontier,
         heads: &mut HashMap<DocumentId, ChainHead>,
         rows: &mut Rows,
@@ -515,7 +518,7 @@ impl Sequencer {
 
     async fn sign_checkpoint(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         frontier: &Frontier,
         now: i64,
     ) -> Result<StoredCheckpoint, EvidenceError> {
@@ -551,7 +554,7 @@ impl Sequencer {
         let previous_size = previous.as_ref().map(|p| p.tree_size);
         sqlx::query(
             "INSERT INTO log_checkpoints (tree_size, note, previous_size, consistency_proof, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(i64::try_from(size).unwrap_or(i64::MAX))
         .bind(&note)
@@ -611,43 +614,44 @@ impl Rows {
         Ok(())
     }
 
-    async fn insert(self, conn: &mut SqliteConnection) -> Result<(), EvidenceError> {
+    async fn insert(self, conn: &mut AnyConnection) -> Result<(), EvidenceError> {
         for chunk in self.events.chunks(ROWS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO audit_events (log_index, document_id, seq, event_type, occurred_at, record, event_hash) ",
+            let mut q = Sql::new(
+                "INSERT INTO audit_events (log_index, document_id, seq, event_type, occurred_at, record, event_hash) VALUES ",
             );
-            q.push_values(chunk, |mut b, row| {
-                b.push_bind(row.log_index)
-                    .push_bind(row.document_id.as_str())
-                    .push_bind(row.seq)
-                    .push_bind(row.event_type.as_str())
-                    .push_bind(row.occurred_at)
-                    .push_bind(row.record.as_str())
-                    .push_bind(row.event_hash.as_slice());
-            });
-            q.build().execute(&mut *conn).await?;
+            for (i, row) in chunk.iter().enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" });
+                q.push_bind(row.log_index).push(", ").push_bind(row.document_id.as_str()).push(", ");
+                q.push_bind(row.seq).push(", ").push_bind(row.event_type.as_str()).push(", ");
+                q.push_bind(row.occurred_at).push(", ").push_bind(row.record.as_str()).push(", ");
+                q.push_bind(row.event_hash.as_slice()).push(")");
+            }
+            q.query().execute(&mut *conn).await?;
         }
         for chunk in self.personal.chunks(ROWS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO audit_personal (log_index, personal, salt) ");
-            q.push_values(chunk, |mut b, (index, personal, salt)| {
-                b.push_bind(*index).push_bind(personal.as_str()).push_bind(salt.as_slice());
-            });
-            q.build().execute(&mut *conn).await?;
+            let mut q = Sql::new("INSERT INTO audit_personal (log_index, personal, salt) VALUES ");
+            for (i, (index, personal, salt)) in chunk.iter().enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" });
+                q.push_bind(*index).push(", ").push_bind(personal.as_str()).push(", ").push_bind(salt.as_slice());
+                q.push(")");
+            }
+            q.query().execute(&mut *conn).await?;
         }
         for chunk in self.nodes.chunks(ROWS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO log_nodes (level, idx, hash) ");
-            q.push_values(chunk, |mut b, (level, index, hash)| {
-                b.push_bind(*level).push_bind(*index).push_bind(hash.as_slice());
-            });
-            q.build().execute(&mut *conn).await?;
+            let mut q = Sql::new("INSERT INTO log_nodes (level, idx, hash) VALUES ");
+            for (i, (level, index, hash)) in chunk.iter().enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" });
+                q.push_bind(*level).push(", ").push_bind(*index).push(", ").push_bind(hash.as_slice()).push(")");
+            }
+            q.query().execute(&mut *conn).await?;
         }
         Ok(())
     }
 }
 
-async fn chain_head(conn: &mut SqliteConnection, document_id: &DocumentId) -> Result<ChainHead, EvidenceError> {
+async fn chain_head(conn: &mut AnyConnection, document_id: &DocumentId) -> Result<ChainHead, EvidenceError> {
     let last: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT seq, event_hash FROM audit_events WHERE document_id = ?1 ORDER BY seq DESC LIMIT 1")
+        sqlx::query_as("SELECT seq, event_hash FROM audit_events WHERE document_id = $1 ORDER BY seq DESC LIMIT 1")
             .bind(document_id.as_str())
             .fetch_optional(&mut *conn)
             .await?;

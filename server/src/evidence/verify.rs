@@ -12,7 +12,7 @@ use attesta_core::evidence::{
     ChainHead, DocumentId, Event, MemoryTree, NodeId, NodeSource, Sha256, VerifierKey, merkle, verify_checkpoint,
 };
 use rayon::prelude::*;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::collections::HashMap;
 
 const PAGE: i64 = 10_000;
@@ -47,8 +47,8 @@ impl LogReport {
 }
 
 /// One page of stored events after log index `after`, in log order.
-async fn read_page(pool: &SqlitePool, after: i64) -> Result<Vec<EventRow>, EvidenceError> {
-    Ok(sqlx::query_as(&format!("{SELECT_EVENTS} WHERE e.log_index > ?1 ORDER BY e.log_index LIMIT ?2"))
+async fn read_page(pool: &AnyPool, after: i64) -> Result<Vec<EventRow>, EvidenceError> {
+    Ok(sqlx::query_as(&format!("{SELECT_EVENTS} WHERE e.log_index > $1 ORDER BY e.log_index LIMIT $2"))
         .bind(after)
         .bind(PAGE)
         .fetch_all(pool)
@@ -78,7 +78,7 @@ fn decode_page(rows: Vec<EventRow>) -> Vec<Decoded> {
 
 /// Verifies the stored log against `key`. `progress(done, total)` is called every so often.
 pub async fn verify_log(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     key: &VerifierKey,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<LogReport, EvidenceError> {

@@ -4,7 +4,7 @@ use crate::blob::BlobStore;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::sync::Arc;
 
 /// The process is up and answering.
@@ -14,7 +14,7 @@ pub async fn healthz() -> impl IntoResponse {
 
 #[derive(Clone)]
 pub struct Readiness {
-    pub pool: SqlitePool,
+    pub pool: AnyPool,
     pub blobs: Arc<dyn BlobStore>,
 }
 

@@ -7,7 +7,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -52,7 +52,7 @@ pub async fn track(request: Request, next: Next) -> Response {
 #[derive(Clone)]
 pub struct MetricsState {
     pub handle: PrometheusHandle,
-    pub pool: SqlitePool,
+    pub pool: AnyPool,
 }
 
 pub async fn render(State(state): State<MetricsState>) -> impl IntoResponse {

@@ -2,13 +2,13 @@
 
 use attesta_app::api::jobs::{JobDto, JobsOverview};
 use attesta_app::error::AppError;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 /// How many recent (and failed) jobs the page lists.
 const LIMIT: i64 = 100;
 
 pub struct JobsAdmin {
-    pub pool: SqlitePool,
+    pub pool: AnyPool,
 }
 
 fn dto(row: super::store::JobRow) -> JobDto {

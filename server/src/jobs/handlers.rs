@@ -5,19 +5,19 @@ use crate::documents::Documents;
 use crate::evidence::EvidenceLog;
 use attesta_core::jobs::JobKind;
 use attesta_core::ports::Clock;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// The services jobs reach.
 pub struct Services {
-    pub pool: SqlitePool,
+    pub pool: AnyPool,
     pub clock: Arc<dyn Clock>,
     pub documents: Documents,
     pub evidence: EvidenceLog,
     /// The instance chain (session records revoke through it; purging records nothing).
     pub instance: crate::evidence::InstanceLog,
-    pub session_store: tower_sessions_sqlx_store::SqliteStore,
+    pub session_store: crate::store::web_sessions::WebSessions,
     pub session_policy: attesta_core::sessions::SessionPolicy,
     /// How long finished jobs are kept (the admin page shows them meanwhile).
     pub keep_finished: Duration,
@@ -42,7 +42,7 @@ impl Handler for Services {
             }
             JobKind::SessionPurge => {
                 use attesta_core::sessions::SessionRegistry as _;
-                let registry = crate::store::sessions::SqliteSessions::new(self.pool.clone(), self.instance.clone());
+                let registry = crate::store::sessions::SqlSessions::new(self.pool.clone(), self.instance.clone());
                 let n = registry.purge(self.session_policy.idle_cutoff(self.clock.now())).await?;
                 tracing::debug!(records = n, "purged ended sessions");
                 Ok(())

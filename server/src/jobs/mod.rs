@@ -20,7 +20,7 @@ pub mod store;
 
 use attesta_core::jobs::{AfterFailure, Backoff, Dedupe, JobKind, NewJob, Schedule};
 use attesta_core::ports::Clock;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -85,7 +85,7 @@ pub struct Jobs {
 }
 
 struct Inner {
-    pool: SqlitePool,
+    pool: AnyPool,
     clock: Arc<dyn Clock>,
     handler: Arc<dyn Handler>,
     settings: Settings,
@@ -112,7 +112,7 @@ impl RunReport {
 
 impl Jobs {
     pub fn new(
-        pool: SqlitePool,
+        pool: AnyPool,
         clock: Arc<dyn Clock>,
         handler: Arc<dyn Handler>,
         settings: Settings,
@@ -136,7 +136,7 @@ impl Jobs {
         self.inner.wake.clone()
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.inner.pool
     }
 

@@ -6,10 +6,11 @@
 //! `CASE` instead of `MIN`); PostgreSQL's adapter adds `FOR UPDATE SKIP LOCKED` to the claim's
 //! inner SELECT.
 
+use crate::store::db::Sql;
 use attesta_core::Timestamp;
 use attesta_core::jobs::{Dedupe, JobKind, NewJob};
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::AnyConnection;
+use sqlx::AnyPool;
 
 /// A job a worker holds the lease of.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -48,7 +49,7 @@ pub fn new_job_id() -> String {
 /// Enqueues `job` on `conn`: inside the transaction the caller holds (an evidence effect), so the
 /// job exists exactly when the change that asked for it committed. Returns whether a row was
 /// inserted (`false`: it joined a waiting twin, or its once-only key was taken).
-pub async fn enqueue(conn: &mut SqliteConnection, job: &NewJob, now: Timestamp) -> Result<bool, sqlx::Error> {
+pub async fn enqueue(conn: &mut AnyConnection, job: &NewJob, now: Timestamp) -> Result<bool, sqlx::Error> {
     let id = new_job_id();
     let (dedupe_key, mergeable) = match &job.dedupe {
         Dedupe::None => (None, 0_i64),
@@ -66,7 +67,7 @@ pub async fn enqueue(conn: &mut SqliteConnection, job: &NewJob, now: Timestamp) 
     };
     let sql = format!(
         "INSERT INTO jobs (id, kind, subject, payload, dedupe_key, mergeable, state, run_at, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8){conflict} RETURNING id"
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8){conflict} RETURNING id"
     );
     let inserted: Option<String> = sqlx::query_scalar(&sql)
         .bind(&id)
@@ -83,7 +84,7 @@ pub async fn enqueue(conn: &mut SqliteConnection, job: &NewJob, now: Timestamp) 
 }
 
 /// Enqueues on a connection of its own (work that follows no state change: recurring runs).
-pub async fn enqueue_now(pool: &SqlitePool, job: &NewJob, now: Timestamp) -> Result<bool, sqlx::Error> {
+pub async fn enqueue_now(pool: &AnyPool, job: &NewJob, now: Timestamp) -> Result<bool, sqlx::Error> {
     let mut conn = pool.acquire().await?;
     enqueue(&mut conn, job, now).await
 }
@@ -93,14 +94,14 @@ pub async fn enqueue_now(pool: &SqlitePool, job: &NewJob, now: Timestamp) -> Res
 /// each job goes to exactly one. The attempt is counted here, so a job that kills its process
 /// every time still runs out of attempts.
 pub async fn claim(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     owner: &str,
     now: Timestamp,
     lease: std::time::Duration,
     limit: i64,
 ) -> Result<Vec<ClaimedJob>, sqlx::Error> {
     let until = now.saturating_add(lease).as_micros();
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE jobs SET state = 'running', lease_owner = ");
+    let mut q = Sql::new("UPDATE jobs SET state = 'running', lease_owner = ");
     q.push_bind(owner)
         .push(", lease_until = ")
         .push_bind(until)
@@ -114,23 +115,37 @@ pub async fn claim(
         .push(") OR (state = 'running' AND lease_until < ")
         .push_bind(now.as_micros())
         .push(")) AND kind IN (");
-    let mut kinds = q.separated(", ");
-    for kind in JobKind::ALL {
-        kinds.push_bind(kind.as_str());
+    for (i, kind) in JobKind::ALL.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.push_bind(kind.as_str());
     }
-    kinds.push_unseparated(") ORDER BY run_at LIMIT ");
-    q.push_bind(limit).push(") RETURNING id, kind, subject, payload, attempts, run_at");
-    q.build_query_as().fetch_all(pool).await
+    q.push(") ORDER BY run_at LIMIT ").push_bind(limit);
+    // On PostgreSQL, rows another worker is claiming right now are skipped rather than waited
+    // for (and its claim re-checked): each job goes to one worker, and workers do not queue up
+    // behind each other. SQLite has one writer at a time, so the statement is atomic there.
+    if claim_skips_locked(pool).await? {
+        q.push(" FOR UPDATE SKIP LOCKED");
+    }
+    q.push(") RETURNING id, kind, subject, payload, attempts, run_at");
+    q.query_as().fetch_all(pool).await
+}
+
+/// Whether the pool's database can skip rows locked by another claim (PostgreSQL).
+async fn claim_skips_locked(pool: &AnyPool) -> Result<bool, sqlx::Error> {
+    let conn = pool.acquire().await?;
+    Ok(crate::store::db::Backend::of(&conn) == crate::store::db::Backend::Postgres)
 }
 
 /// Marks a job done, if `owner` still holds its lease. Returns whether it did.
-pub async fn mark_done(pool: &SqlitePool, id: &str, owner: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
+pub async fn mark_done(pool: &AnyPool, id: &str, owner: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
     release(pool, id, owner, Release { state: "done", run_at: None, finished_at: Some(now), error: None }).await
 }
 
 /// Puts a failed job back to wait until `run_at`, if `owner` still holds its lease.
 pub async fn mark_retry(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     id: &str,
     owner: &str,
     run_at: Timestamp,
@@ -142,7 +157,7 @@ pub async fn mark_retry(
 
 /// Gives a job up for good, if `owner` still holds its lease.
 pub async fn mark_failed(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     id: &str,
     owner: &str,
     now: Timestamp,
@@ -163,11 +178,11 @@ struct Release<'a> {
 
 /// Ends `owner`'s lease on a running job with `release`; false when the lease is no longer
 /// theirs (it expired and another worker took the job), so a late outcome records nothing.
-async fn release(pool: &SqlitePool, id: &str, owner: &str, release: Release<'_>) -> Result<bool, sqlx::Error> {
+async fn release(pool: &AnyPool, id: &str, owner: &str, release: Release<'_>) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
-        "UPDATE jobs SET state = ?1, run_at = COALESCE(?2, run_at), finished_at = ?3, last_error = ?4, \
+        "UPDATE jobs SET state = $1, run_at = COALESCE($2, run_at), finished_at = $3, last_error = $4, \
          lease_owner = NULL, lease_until = NULL \
-         WHERE id = ?5 AND lease_owner = ?6 AND state = 'running'",
+         WHERE id = $5 AND lease_owner = $6 AND state = 'running'",
     )
     .bind(release.state)
     .bind(release.run_at.map(Timestamp::as_micros))
@@ -181,7 +196,7 @@ async fn release(pool: &SqlitePool, id: &str, owner: &str, release: Release<'_>)
 }
 
 /// When the next waiting job is due, or a running one's lease runs out.
-pub async fn next_due(pool: &SqlitePool) -> Result<Option<i64>, sqlx::Error> {
+pub async fn next_due(pool: &AnyPool) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT MIN(t) FROM (SELECT MIN(run_at) AS t FROM jobs WHERE state = 'queued' \
          UNION ALL SELECT MIN(lease_until) FROM jobs WHERE state = 'running') AS due",
@@ -191,16 +206,16 @@ pub async fn next_due(pool: &SqlitePool) -> Result<Option<i64>, sqlx::Error> {
 }
 
 /// How many jobs are due by `now` or running (what a test waits out).
-pub async fn outstanding(pool: &SqlitePool, now: Timestamp) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state = 'running' OR (state = 'queued' AND run_at <= ?1)")
+pub async fn outstanding(pool: &AnyPool, now: Timestamp) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state = 'running' OR (state = 'queued' AND run_at <= $1)")
         .bind(now.as_micros())
         .fetch_one(pool)
         .await
 }
 
 /// Deletes jobs finished before `before`. Returns how many.
-pub async fn purge_finished(pool: &SqlitePool, before: Timestamp) -> Result<u64, sqlx::Error> {
-    let r = sqlx::query("DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < ?1")
+pub async fn purge_finished(pool: &AnyPool, before: Timestamp) -> Result<u64, sqlx::Error> {
+    let r = sqlx::query("DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < $1")
         .bind(before.as_micros())
         .execute(pool)
         .await?;
@@ -208,12 +223,12 @@ pub async fn purge_finished(pool: &SqlitePool, before: Timestamp) -> Result<u64,
 }
 
 /// The most recent jobs, and separately every failed one still kept, newest first.
-pub async fn recent(pool: &SqlitePool, limit: i64) -> Result<(Vec<JobRow>, Vec<JobRow>), sqlx::Error> {
+pub async fn recent(pool: &AnyPool, limit: i64) -> Result<(Vec<JobRow>, Vec<JobRow>), sqlx::Error> {
     const COLUMNS: &str =
         "SELECT id, kind, subject, state, run_at, attempts, last_error, created_at, started_at, finished_at FROM jobs";
     let recent =
         sqlx::query_as(&format!("{COLUMNS} ORDER BY created_at DESC, id LIMIT ?1")).bind(limit).fetch_all(pool).await?;
-    let failed = sqlx::query_as(&format!("{COLUMNS} WHERE state = 'failed' ORDER BY finished_at DESC LIMIT ?1"))
+    let failed = sqlx::query_as(&format!("{COLUMNS} WHERE state = 'failed' ORDER BY finished_at DESC LIMIT $1"))
         .bind(limit)
         .fetch_all(pool)
         .await?;

@@ -52,10 +52,10 @@ impl Handler for Recorder {
     }
 }
 
-async fn database() -> (tempfile::TempDir, SqlitePool) {
+async fn database() -> (tempfile::TempDir, AnyPool) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("jobs.db").display());
-    let pool = crate::store::sqlite::connect(&url, 4).await.expect("database");
+    let pool = crate::store::db::connect(&url, 4).await.expect("database");
     (dir, pool)
 }
 
@@ -68,23 +68,23 @@ fn settings(recurring: Vec<Recurring>) -> Settings {
     }
 }
 
-fn runner(pool: &SqlitePool, clock: Arc<TestClock>, handler: Arc<Recorder>, recurring: Vec<Recurring>) -> Jobs {
+fn runner(pool: &AnyPool, clock: Arc<TestClock>, handler: Arc<Recorder>, recurring: Vec<Recurring>) -> Jobs {
     Jobs::new(pool.clone(), clock, handler, settings(recurring), Arc::new(Notify::new()))
 }
 
-async fn state_of(pool: &SqlitePool, id: &str) -> (String, i64, Option<String>) {
-    sqlx::query_as("SELECT state, attempts, last_error FROM jobs WHERE id = ?1")
+async fn state_of(pool: &AnyPool, id: &str) -> (String, i64, Option<String>) {
+    sqlx::query_as("SELECT state, attempts, last_error FROM jobs WHERE id = $1")
         .bind(id)
         .fetch_one(pool)
         .await
         .expect("job row")
 }
 
-async fn only_job_id(pool: &SqlitePool) -> String {
+async fn only_job_id(pool: &AnyPool) -> String {
     sqlx::query_scalar("SELECT id FROM jobs").fetch_one(pool).await.expect("one job")
 }
 
-async fn enqueue_one(pool: &SqlitePool, job: NewJob) -> bool {
+async fn enqueue_one(pool: &AnyPool, job: NewJob) -> bool {
     let mut conn = pool.acquire().await.expect("connection");
     enqueue(&mut conn, &job, job.run_at).await.expect("enqueue")
 }
@@ -246,7 +246,7 @@ async fn asking_twice_before_a_job_ran_makes_one_job_but_asking_while_it_runs_ma
 async fn jobs_of_kinds_this_build_does_not_know_are_left_alone() {
     let (_dir, pool) = database().await;
     let clock = TestClock::at(T0);
-    sqlx::query("INSERT INTO jobs (id, kind, run_at, created_at) VALUES ('job_new', 'from.the.future', ?1, ?1)")
+    sqlx::query("INSERT INTO jobs (id, kind, run_at, created_at) VALUES ('job_new', 'from.the.future', $1, $1)")
         .bind(T0)
         .execute(&pool)
         .await

@@ -26,7 +26,7 @@ use attesta_core::{AccountService, Timestamp};
 use openidconnect::core::{CoreClient, CoreJsonWebKeySet, CoreProviderMetadata};
 use openidconnect::{ClientId, ClientSecret, IssuerUrl, RedirectUrl, Scope};
 use secrecy::ExposeSecret as _;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -83,7 +83,7 @@ impl Sso {
     pub fn new(
         config: &SsoConfig,
         public_origin: &str,
-        pool: SqlitePool,
+        pool: AnyPool,
         accounts: AccountService,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {

@@ -1,22 +1,22 @@
 //! The `sso_identities` table: which provider identity (issuer, subject) is which account.
 
 use attesta_core::{EmailAddress, Timestamp, UserId};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 #[derive(Clone)]
 pub struct Identities {
-    pool: SqlitePool,
+    pool: AnyPool,
 }
 
 impl Identities {
-    pub fn new(pool: SqlitePool) -> Self {
+    pub fn new(pool: AnyPool) -> Self {
         Self { pool }
     }
 
     /// The account `(issuer, subject)` is linked to.
     pub async fn user_of(&self, issuer: &str, subject: &str) -> anyhow::Result<Option<UserId>> {
         let id: Option<i64> =
-            sqlx::query_scalar("SELECT user_id FROM sso_identities WHERE issuer = ?1 AND subject = ?2")
+            sqlx::query_scalar("SELECT user_id FROM sso_identities WHERE issuer = $1 AND subject = $2")
                 .bind(issuer)
                 .bind(subject)
                 .fetch_optional(&self.pool)
@@ -36,7 +36,7 @@ impl Identities {
     ) -> anyhow::Result<UserId> {
         sqlx::query(
             "INSERT INTO sso_identities (issuer, subject, user_id, email, created_at, last_login_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (issuer, subject) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (issuer, subject) DO NOTHING",
         )
         .bind(issuer)
         .bind(subject)
@@ -56,7 +56,7 @@ impl Identities {
         email: &EmailAddress,
         at: Timestamp,
     ) -> anyhow::Result<()> {
-        sqlx::query("UPDATE sso_identities SET last_login_at = ?3, email = ?4 WHERE issuer = ?1 AND subject = ?2")
+        sqlx::query("UPDATE sso_identities SET last_login_at = $3, email = $4 WHERE issuer = $1 AND subject = $2")
             .bind(issuer)
             .bind(subject)
             .bind(at.as_micros())

@@ -1,6 +1,8 @@
-//! Persistence adapters. Today: SQLite, the embedded default. The ports they implement live in
-//! the core crate (`attesta_core::ports`), so a PostgreSQL adapter can follow without touching
-//! the domain or the app.
+//! Persistence adapters over `sqlx::Any`: one SQL text for SQLite (the embedded default) and
+//! PostgreSQL, chosen by `database.url` ([`db`]). The ports they implement live in the core
+//! crate (`attesta_core::ports`).
 
+pub mod accounts;
+pub mod db;
 pub mod sessions;
-pub mod sqlite;
+pub mod web_sessions;

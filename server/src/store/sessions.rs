@@ -8,25 +8,25 @@ use attesta_core::evidence::instance::{InstanceEvent, SessionRevoked, user_ref};
 use attesta_core::ports::StoreError;
 use attesta_core::sessions::{RevokeReason, SessionHandle, SessionRecord, SessionRegistry};
 use attesta_core::{Timestamp, UserId};
-use sqlx::{FromRow, SqlitePool};
+use sqlx::{AnyPool, FromRow};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Clone)]
-pub struct SqliteSessions {
-    pool: SqlitePool,
+pub struct SqlSessions {
+    pool: AnyPool,
     instance: InstanceLog,
 }
 
-impl SqliteSessions {
-    pub fn new(pool: SqlitePool, instance: InstanceLog) -> Self {
+impl SqlSessions {
+    pub fn new(pool: AnyPool, instance: InstanceLog) -> Self {
         Self { pool, instance }
     }
 }
 
 /// Deletes records that can no longer let anyone in (revoked, or last seen before `before`).
-pub async fn purge(pool: &SqlitePool, before: Timestamp) -> Result<u64, StoreError> {
-    let done = sqlx::query("DELETE FROM user_sessions WHERE revoked_at IS NOT NULL OR last_seen_at < ?1")
+pub async fn purge(pool: &AnyPool, before: Timestamp) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM user_sessions WHERE revoked_at IS NOT NULL OR last_seen_at < $1")
         .bind(before.as_micros())
         .execute(pool)
         .await
@@ -71,11 +71,11 @@ fn db(e: sqlx::Error) -> StoreError {
 }
 
 #[async_trait]
-impl SessionRegistry for SqliteSessions {
+impl SessionRegistry for SqlSessions {
     async fn insert(&self, r: &SessionRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO user_sessions (handle, user_id, created_at, last_seen_at, ip, user_agent) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(r.handle.as_str())
         .bind(r.user_id.0)
@@ -90,7 +90,7 @@ impl SessionRegistry for SqliteSessions {
     }
 
     async fn get(&self, handle: &SessionHandle) -> Result<Option<SessionRecord>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM user_sessions WHERE handle = ?1");
+        let sql = format!("SELECT {COLUMNS} FROM user_sessions WHERE handle = $1");
         let row: Option<Row> =
             sqlx::query_as(&sql).bind(handle.as_str()).fetch_optional(&self.pool).await.map_err(db)?;
         row.map(Row::into_record).transpose()
@@ -104,8 +104,8 @@ impl SessionRegistry for SqliteSessions {
         user_agent: Option<&str>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE user_sessions SET last_seen_at = max(last_seen_at, ?2), ip = ?3, \
-             user_agent = coalesce(?4, user_agent) WHERE handle = ?1 AND revoked_at IS NULL",
+            "UPDATE user_sessions SET last_seen_at = max(last_seen_at, $2), ip = $3, \
+             user_agent = coalesce($4, user_agent) WHERE handle = $1 AND revoked_at IS NULL",
         )
         .bind(handle.as_str())
         .bind(at.as_micros())
@@ -135,7 +135,7 @@ impl SessionRegistry for SqliteSessions {
         let effect: crate::evidence::Effect = Box::new(move |conn| {
             Box::pin(async move {
                 let done = sqlx::query(
-                    "UPDATE user_sessions SET revoked_at = ?3 WHERE handle = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+                    "UPDATE user_sessions SET revoked_at = $3 WHERE handle = $1 AND user_id = $2 AND revoked_at IS NULL",
                 )
                 .bind(&handle)
                 .bind(user.0)
@@ -175,8 +175,8 @@ impl SessionRegistry for SqliteSessions {
         let effect: crate::evidence::Effect = Box::new(move |conn| {
             Box::pin(async move {
                 let done = sqlx::query(
-                    "UPDATE user_sessions SET revoked_at = ?3 \
-                     WHERE user_id = ?1 AND revoked_at IS NULL AND handle IS NOT coalesce(?2, '')",
+                    "UPDATE user_sessions SET revoked_at = $3 \
+                     WHERE user_id = $1 AND revoked_at IS NULL AND handle IS NOT coalesce($2, '')",
                 )
                 .bind(user.0)
                 .bind(keep.as_deref())
@@ -199,7 +199,7 @@ impl SessionRegistry for SqliteSessions {
 
     async fn list(&self, user: UserId, seen_since: Timestamp) -> Result<Vec<SessionRecord>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM user_sessions WHERE user_id = ?1 AND revoked_at IS NULL AND last_seen_at > ?2 \
+            "SELECT {COLUMNS} FROM user_sessions WHERE user_id = $1 AND revoked_at IS NULL AND last_seen_at > $2 \
              ORDER BY last_seen_at DESC, created_at DESC"
         );
         let rows: Vec<Row> =

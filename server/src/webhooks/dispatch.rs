@@ -8,15 +8,16 @@
 //! was never there to be read.
 //!
 //! The pass is idempotent rather than locked: messages are keyed by (endpoint, log index) and
-//! inserted with `INSERT OR IGNORE`, and the cursor only moves forward. A crash between the
+//! inserted with `ON CONFLICT DO NOTHING`, and the cursor only moves forward. A crash between the
 //! inserts and the cursor's move, or two processes passing over the same events at once, makes
 //! no duplicate. Each write is a single statement, so no write lock is ever held across an
 //! `await` (a stalled task holding one would stop every other process's appends).
 
 use super::new_message_id;
+use crate::store::db::Sql;
 use attesta_core::evidence::{EventRecord, Sha256};
 use attesta_core::webhooks::{DocumentHashes, Payload, Subscription, WebhookEventType};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::AnyPool;
 
 /// Events considered in one pass at most.
 const BATCH: i64 = 256;
@@ -32,12 +33,12 @@ struct NewMessage {
 
 /// Turns the next batch of committed events into messages; how many events it considered
 /// (0 when the cursor is at the end of the log).
-pub async fn pass(pool: &SqlitePool, ports: &crate::Ports) -> anyhow::Result<usize> {
+pub async fn pass(pool: &AnyPool, ports: &crate::Ports) -> anyhow::Result<usize> {
     let cursor: i64 =
         sqlx::query_scalar("SELECT next_log_index FROM webhook_cursor WHERE id = 1").fetch_one(pool).await?;
     let events: Vec<(i64, String, String, Vec<u8>)> = sqlx::query_as(
         "SELECT log_index, document_id, record, event_hash FROM audit_events \
-         WHERE log_index >= ?1 ORDER BY log_index LIMIT ?2",
+         WHERE log_index >= $1 ORDER BY log_index LIMIT $2",
     )
     .bind(cursor)
     .bind(BATCH)
@@ -55,7 +56,7 @@ pub async fn pass(pool: &SqlitePool, ports: &crate::Ports) -> anyhow::Result<usi
         };
         let body = payload.to_body();
         let endpoints: Vec<(String, String)> =
-            sqlx::query_as("SELECT id, event_types FROM webhook_endpoints WHERE owner_id = ?1 AND enabled = 1")
+            sqlx::query_as("SELECT id, event_types FROM webhook_endpoints WHERE owner_id = $1 AND enabled = 1")
                 .bind(owner)
                 .fetch_all(pool)
                 .await?;
@@ -68,34 +69,36 @@ pub async fn pass(pool: &SqlitePool, ports: &crate::Ports) -> anyhow::Result<usi
     }
     let at = ports.clock.now().as_micros();
     for chunk in messages.chunks(INSERT_ROWS) {
-        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT OR IGNORE INTO webhook_messages \
-             (id, endpoint_id, event_type, log_index, payload, created_at, next_attempt_at) ",
+        let mut insert = Sql::new(
+            "INSERT INTO webhook_messages \
+             (id, endpoint_id, event_type, log_index, payload, created_at, next_attempt_at) VALUES ",
         );
-        insert.push_values(chunk, |mut row, m| {
-            row.push_bind(new_message_id(&*ports.entropy).to_string())
-                .push_bind(&m.endpoint_id)
-                .push_bind(m.event_type.as_str())
-                .push_bind(m.log_index)
-                .push_bind(&m.body)
-                .push_bind(at)
-                .push_bind(at);
-        });
-        insert.build().execute(pool).await?;
+        for (i, m) in chunk.iter().enumerate() {
+            insert.push(if i == 0 { "(" } else { ", (" });
+            insert.push_bind(new_message_id(&*ports.entropy).to_string()).push(", ");
+            insert.push_bind(m.endpoint_id.as_str()).push(", ").push_bind(m.event_type.as_str()).push(", ");
+            insert.push_bind(m.log_index).push(", ").push_bind(m.body.as_str()).push(", ");
+            insert.push_bind(at).push(", ").push_bind(at).push(")");
+        }
+        insert.push(" ON CONFLICT DO NOTHING");
+        insert.query().execute(pool).await?;
     }
-    sqlx::query("UPDATE webhook_cursor SET next_log_index = MAX(next_log_index, ?1) WHERE id = 1")
-        .bind(last + 1)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "UPDATE webhook_cursor SET next_log_index = CASE WHEN next_log_index > $1 THEN next_log_index ELSE $1 END \
+         WHERE id = 1",
+    )
+    .bind(last + 1)
+    .execute(pool)
+    .await?;
     Ok(events.len())
 }
 
 type DocumentRow = (i64, Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>, String);
 
 /// The document's owner and its hashes and status now.
-async fn document(pool: &SqlitePool, id: &str) -> anyhow::Result<Option<(i64, DocumentHashes)>> {
+async fn document(pool: &AnyPool, id: &str) -> anyhow::Result<Option<(i64, DocumentHashes)>> {
     let row: Option<DocumentRow> =
-        sqlx::query_as("SELECT owner_id, sha256, signed_sha256, sealed_sha256, status FROM documents WHERE id = ?1")
+        sqlx::query_as("SELECT owner_id, sha256, signed_sha256, sealed_sha256, status FROM documents WHERE id = $1")
             .bind(id)
             .fetch_optional(pool)
             .await?;

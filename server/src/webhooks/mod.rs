@@ -32,7 +32,7 @@ use attesta_core::evidence::instance::{
 use attesta_core::ports::Entropy;
 use attesta_core::storage::envelope::Keyring;
 use attesta_core::webhooks::{MessageId, Payload, RetrySchedule, Secret, Subscription};
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -61,7 +61,7 @@ pub struct Webhooks {
 }
 
 struct Inner {
-    pool: SqlitePool,
+    pool: AnyPool,
     keyring: Arc<Keyring>,
     settings: Settings,
     /// Wakes the worker when a message is queued here (test events); appends wake it through the
@@ -118,7 +118,7 @@ impl EndpointRow {
 
 impl Webhooks {
     pub fn new(
-        pool: SqlitePool,
+        pool: AnyPool,
         keyring: Arc<Keyring>,
         settings: Settings,
         instance: InstanceLog,
@@ -133,7 +133,7 @@ impl Webhooks {
         self.inner.ports.clock.now().as_micros()
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.inner.pool
     }
 
@@ -150,7 +150,7 @@ impl Webhooks {
     async fn endpoint(&self, owner: &User, id: &str) -> Result<EndpointRow, AppError> {
         sqlx::query_as::<_, EndpointRow>(
             "SELECT id, url, description, event_types, enabled, created_at FROM webhook_endpoints \
-             WHERE id = ?1 AND owner_id = ?2",
+             WHERE id = $1 AND owner_id = $2",
         )
         .bind(id)
         .bind(owner.id.0)
@@ -187,7 +187,7 @@ impl Webhooks {
         let at = self.now();
         sqlx::query(
             "INSERT INTO webhook_messages (id, endpoint_id, event_type, log_index, payload, created_at, next_attempt_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
         )
         .bind(id.as_str())
         .bind(endpoint_id)
@@ -208,7 +208,7 @@ impl attesta_app::ssr::webhooks::WebhooksPort for Webhooks {
     async fn list(&self, owner: &User) -> Result<Vec<EndpointDto>, AppError> {
         let rows = sqlx::query_as::<_, EndpointRow>(
             "SELECT id, url, description, event_types, enabled, created_at FROM webhook_endpoints \
-             WHERE owner_id = ?1 ORDER BY created_at, id",
+             WHERE owner_id = $1 ORDER BY created_at, id",
         )
         .bind(owner.id.0)
         .fetch_all(&self.inner.pool)
@@ -248,7 +248,7 @@ impl attesta_app::ssr::webhooks::WebhooksPort for Webhooks {
             Box::pin(async move {
                 sqlx::query(
                     "INSERT INTO webhook_endpoints (id, owner_id, url, description, event_types, enabled, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
+                     VALUES ($1, $2, $3, $4, $5, 1, $6)",
                 )
                 .bind(&endpoint)
                 .bind(owner_id)
@@ -287,7 +287,7 @@ impl attesta_app::ssr::webhooks::WebhooksPort for Webhooks {
         let endpoint_id = endpoint.id;
         let effect: crate::evidence::Effect = Box::new(move |conn| {
             Box::pin(async move {
-                sqlx::query("UPDATE webhook_secrets SET expires_at = ?1 WHERE endpoint_id = ?2 AND expires_at IS NULL")
+                sqlx::query("UPDATE webhook_secrets SET expires_at = $1 WHERE endpoint_id = $2 AND expires_at IS NULL")
                     .bind(expires_at)
                     .bind(&endpoint_id)
                     .execute(&mut *conn)
@@ -310,7 +310,7 @@ impl attesta_app::ssr::webhooks::WebhooksPort for Webhooks {
         let endpoint_id = endpoint.id;
         let effect: crate::evidence::Effect = Box::new(move |conn| {
             Box::pin(async move {
-                sqlx::query("UPDATE webhook_endpoints SET enabled = ?1 WHERE id = ?2")
+                sqlx::query("UPDATE webhook_endpoints SET enabled = $1 WHERE id = $2")
                     .bind(i64::from(enabled))
                     .bind(&endpoint_id)
                     .execute(&mut *conn)
@@ -333,7 +333,7 @@ impl attesta_app::ssr::webhooks::WebhooksPort for Webhooks {
         let effect: crate::evidence::Effect = Box::new(move |conn| {
             Box::pin(async move {
                 // Secrets, messages and attempts go with it (ON DELETE CASCADE).
-                let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = ?1")
+                let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
                     .bind(&endpoint_id)
                     .execute(&mut *conn)
                     .await?;
@@ -360,7 +360,7 @@ impl attesta_app::ssr::webhooks::WebhooksPort for Webhooks {
         type Row = (String, String, i64, String, i64, Option<i64>, Option<i64>);
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, event_type, created_at, status, attempts, last_status_code, next_attempt_at \
-             FROM webhook_messages WHERE endpoint_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+             FROM webhook_messages WHERE endpoint_id = $1 ORDER BY created_at DESC, log_index DESC, id DESC LIMIT $2",
         )
         .bind(&endpoint.id)
         .bind(LOG_LIMIT)
@@ -371,7 +371,7 @@ impl attesta_app::ssr::webhooks::WebhooksPort for Webhooks {
         for (id, event_type, created_at, status, attempts, last_status_code, next_attempt_at) in rows {
             let attempts_rows: Vec<(i64, Option<i64>, i64, Option<String>)> = sqlx::query_as(
                 "SELECT attempted_at, status_code, duration_ms, error FROM webhook_attempts \
-                 WHERE message_id = ?1 ORDER BY attempted_at, id",
+                 WHERE message_id = $1 ORDER BY attempted_at, id",
             )
             .bind(&id)
             .fetch_all(&self.inner.pool)

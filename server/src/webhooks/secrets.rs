@@ -6,7 +6,7 @@
 use attesta_core::ports::Entropy;
 use attesta_core::storage::envelope::{DataKey, Keyring, WrappedKey, decrypt_all, encrypt_all};
 use attesta_core::webhooks::Secret;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{AnyConnection, AnyPool};
 use zeroize::Zeroizing;
 
 pub(crate) fn aad(id: &str) -> Vec<u8> {
@@ -35,10 +35,10 @@ impl NewSecret {
     }
 
     /// Makes it the current secret of `endpoint_id`.
-    pub async fn insert(&self, conn: &mut SqliteConnection, endpoint_id: &str, at: i64) -> Result<(), sqlx::Error> {
+    pub async fn insert(&self, conn: &mut AnyConnection, endpoint_id: &str, at: i64) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO webhook_secrets (id, endpoint_id, wrapped_key, master_key_id, ciphertext, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&self.id)
         .bind(endpoint_id)
@@ -53,15 +53,10 @@ impl NewSecret {
 }
 
 /// The secrets that sign at `at`: the current one first, then rotated-out ones not yet expired.
-pub(super) async fn live(
-    pool: &SqlitePool,
-    keyring: &Keyring,
-    endpoint_id: &str,
-    at: i64,
-) -> anyhow::Result<Vec<Secret>> {
+pub(super) async fn live(pool: &AnyPool, keyring: &Keyring, endpoint_id: &str, at: i64) -> anyhow::Result<Vec<Secret>> {
     let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
         "SELECT id, wrapped_key, ciphertext FROM webhook_secrets \
-         WHERE endpoint_id = ?1 AND (expires_at IS NULL OR expires_at > ?2) \
+         WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > $2) \
          ORDER BY expires_at IS NOT NULL, created_at DESC",
     )
     .bind(endpoint_id)
@@ -82,7 +77,7 @@ pub(super) async fn live(
 /// Master-key rotation for secrets (called by `attesta storage rotate-key` after the blobs):
 /// re-wraps each secret's data key under the current master key; the ciphertext stays.
 pub(crate) async fn rotate_master_key(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     keyring: &Keyring,
     entropy: &dyn Entropy,
     report: &mut crate::storage::Rotation,
@@ -101,7 +96,7 @@ pub(crate) async fn rotate_master_key(
             Ok(None) => report.current += 1,
             Ok(Some(new)) => {
                 sqlx::query(
-                    "UPDATE webhook_secrets SET wrapped_key = ?1, master_key_id = ?2 WHERE id = ?3 AND wrapped_key = ?4",
+                    "UPDATE webhook_secrets SET wrapped_key = $1, master_key_id = $2 WHERE id = $3 AND wrapped_key = $4",
                 )
                 .bind(new.to_string())
                 .bind(new.master_key_id().to_string())

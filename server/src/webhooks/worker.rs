@@ -82,11 +82,11 @@ async fn lease(webhooks: &Webhooks, owner: &str) -> anyhow::Result<Vec<Leased>> 
     let at = webhooks.now();
     let lease = webhooks.settings().timeout + Duration::from_secs(30);
     let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
-        "UPDATE webhook_messages SET lease_owner = ?1, lease_until = ?2 \
+        "UPDATE webhook_messages SET lease_owner = $1, lease_until = $2 \
          WHERE id IN (SELECT m.id FROM webhook_messages m JOIN webhook_endpoints e ON e.id = m.endpoint_id \
-                      WHERE m.status = 'pending' AND m.next_attempt_at <= ?3 AND e.enabled = 1 \
-                        AND (m.lease_until IS NULL OR m.lease_until < ?3) \
-                      ORDER BY m.next_attempt_at LIMIT ?4) \
+                      WHERE m.status = 'pending' AND m.next_attempt_at <= $3 AND e.enabled = 1 \
+                        AND (m.lease_until IS NULL OR m.lease_until < $3) \
+                      ORDER BY m.next_attempt_at LIMIT $4) \
          RETURNING id, endpoint_id, payload, attempts",
     )
     .bind(owner)
@@ -97,7 +97,7 @@ async fn lease(webhooks: &Webhooks, owner: &str) -> anyhow::Result<Vec<Leased>> 
     .await?;
     let mut out = Vec::with_capacity(rows.len());
     for (id, endpoint_id, payload, attempts) in rows {
-        let url: String = sqlx::query_scalar("SELECT url FROM webhook_endpoints WHERE id = ?1")
+        let url: String = sqlx::query_scalar("SELECT url FROM webhook_endpoints WHERE id = $1")
             .bind(&endpoint_id)
             .fetch_one(webhooks.pool())
             .await?;
@@ -143,8 +143,8 @@ async fn record(
     // attempt logged and the message leased until the lease expires, then tried again.
     let logged = sqlx::query(
         "INSERT INTO webhook_attempts (message_id, attempted_at, status_code, duration_ms, error, response_head) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS \
-           (SELECT 1 FROM webhook_messages WHERE id = ?1 AND lease_owner = ?7)",
+         SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS \
+           (SELECT 1 FROM webhook_messages WHERE id = $1 AND lease_owner = $7)",
     )
     .bind(id)
     .bind(at)
@@ -161,8 +161,8 @@ async fn record(
         return Ok(());
     }
     sqlx::query(
-        "UPDATE webhook_messages SET attempts = ?1, status = ?2, next_attempt_at = ?3, last_status_code = ?4, \
-         lease_owner = NULL, lease_until = NULL WHERE id = ?5 AND lease_owner = ?6",
+        "UPDATE webhook_messages SET attempts = $1, status = $2, next_attempt_at = $3, last_status_code = $4, \
+         lease_owner = NULL, lease_until = NULL WHERE id = $5 AND lease_owner = $6",
     )
     .bind(attempts)
     .bind(status)

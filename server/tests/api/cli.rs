@@ -63,7 +63,7 @@ async fn user_create_reads_the_password_from_stdin_and_makes_the_first_user_owne
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
 
-    let pool = sqlx::SqlitePool::connect(&db).await.expect("db");
+    let pool = sqlx::AnyPool::connect(&db).await.expect("db");
     let rows: Vec<(String, String)> =
         sqlx::query_as("SELECT email, role FROM users ORDER BY id").fetch_all(&pool).await.expect("rows");
     assert_eq!(rows, vec![("grace@example.com".to_owned(), "owner".to_owned())]);

@@ -332,7 +332,7 @@ async fn an_owner_renames_a_draft_the_evidence_records_it_and_sent_documents_kee
         detail["timeline"].as_array().expect("timeline").iter().find(|e| e["event_type"] == "document.renamed");
     assert_eq!(renamed.expect("a document.renamed event")["label"], "Renamed");
     let details: String = sqlx::query_scalar(
-        "SELECT json_extract(record, '$.details.title') FROM audit_events WHERE document_id = ? AND event_type = 'document.renamed'",
+        "SELECT json_extract(record, '$.details.title') FROM audit_events WHERE document_id = $1 AND event_type = 'document.renamed'",
     )
     .bind(&id)
     .fetch_one(&app.pool)
@@ -451,7 +451,7 @@ async fn the_list_searches_filters_sorts_and_paginates() {
     for i in 0..30 {
         sqlx::query(
             "INSERT INTO documents (id, owner_id, title, title_folded, status, source, page_count, size, sha256, \
-             created_at, updated_at) VALUES (?1, 1, ?2, lower(?2), 'sent', 'pdf', 1, 1, zeroblob(32), ?3, ?3)",
+             created_at, updated_at) VALUES ($1, 1, $2, lower($2), 'sent', 'pdf', 1, 1, zeroblob(32), $3, $3)",
         )
         .bind(format!("seed{i}"))
         .bind(format!("Seeded {i:02}"))
@@ -517,7 +517,7 @@ async fn markdown_is_typeset_into_a_pdf() {
     assert!(file.starts_with(b"%PDF-"));
     assert_eq!(body["sha256"], hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&file)), "the PDF is what is hashed");
     let md_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(source.as_bytes()));
-    let record: String = sqlx::query_scalar("SELECT record FROM audit_events WHERE document_id = ?1")
+    let record: String = sqlx::query_scalar("SELECT record FROM audit_events WHERE document_id = $1")
         .bind(id)
         .fetch_one(&app.pool)
         .await
@@ -572,7 +572,7 @@ async fn on_s3_storage_the_bucket_holds_only_ciphertext() {
     assert_eq!(r.bytes().await.expect("body").as_ref(), bytes.as_slice());
 
     // Read the object straight from the bucket: ciphertext.
-    let key: String = sqlx::query_scalar("SELECT blob_key FROM documents WHERE id = ?1")
+    let key: String = sqlx::query_scalar("SELECT blob_key FROM documents WHERE id = $1")
         .bind(&id)
         .fetch_one(&app.pool)
         .await

@@ -14,7 +14,7 @@ pub struct TestApp {
     pub address: String,
     /// A client with its own cookie jar that sends this site's Origin, like a page of the app.
     pub client: Client,
-    pub pool: sqlx::SqlitePool,
+    pub pool: sqlx::AnyPool,
     pub evidence: attesta_server::evidence::EvidenceLog,
     pub documents: attesta_server::documents::Documents,
     /// The app's job runner (its loop runs too; `run_due_jobs` runs what is due at once).
@@ -229,7 +229,7 @@ impl TestApp {
     /// Events of documents in the log (the instance chain's left out: the keys in use at start,
     /// the owner's account, and so on).
     pub async fn document_events(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE document_id != ?1")
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE document_id != $1")
             .bind(attesta_core::evidence::INSTANCE_CHAIN_ID)
             .fetch_one(&self.pool)
             .await

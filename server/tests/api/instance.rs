@@ -203,7 +203,7 @@ async fn each_administrative_act_appends_its_event_to_the_instance_chain_and_the
         })
     );
     assert_eq!(acts[5].0, InstanceEvent::UserEnabled(UserAccess { user: "user:2".into() }));
-    let stored_hash: Vec<u8> = sqlx::query_scalar("SELECT secret_hash FROM api_keys WHERE public_id = ?1")
+    let stored_hash: Vec<u8> = sqlx::query_scalar("SELECT secret_hash FROM api_keys WHERE public_id = $1")
         .bind(&public_id)
         .fetch_one(&app.pool)
         .await

@@ -16,7 +16,7 @@ fn no_worker(config: &mut attesta_server::config::Config) {
 /// The records of the document's events of `event_type`, in order.
 async fn records(c: &Ceremony, event_type: &str) -> Vec<Value> {
     let rows: Vec<String> =
-        sqlx::query_scalar("SELECT record FROM audit_events WHERE document_id = ? AND event_type = ? ORDER BY seq")
+        sqlx::query_scalar("SELECT record FROM audit_events WHERE document_id = $1 AND event_type = $2 ORDER BY seq")
             .bind(&c.id)
             .bind(event_type)
             .fetch_all(&c.app.pool)

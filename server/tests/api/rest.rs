@@ -145,7 +145,7 @@ async fn a_document_created_and_sent_by_api_is_signed_sealed_and_verifiable_with
     let public_id = key.split('_').nth(1).expect("public id");
     let actors: Vec<(String, String)> = sqlx::query_as(
         "SELECT event_type, json_extract(record, '$.actor.kind') || ':' || json_extract(record, '$.actor.id') \
-         FROM audit_events WHERE document_id = ? ORDER BY seq",
+         FROM audit_events WHERE document_id = $1 ORDER BY seq",
     )
     .bind(&id)
     .fetch_all(&c.app.pool)
@@ -275,9 +275,10 @@ async fn the_same_idempotency_key_replays_and_refuses_another_body() {
         attesta_server::api::idempotency::fingerprint("application/json", &serde_json::to_vec(&body).expect("json"));
     sqlx::query(
         "INSERT INTO api_idempotency (api_key_id, idempotency_key, request_sha256, created_at) \
-         SELECT id, 'running', ?, CAST(strftime('%s', 'now') AS INTEGER) * 1000000 FROM api_keys",
+         SELECT id, 'running', $1, $2 FROM api_keys",
     )
     .bind(fingerprint.as_bytes().as_slice())
+    .bind(app.ports.clock.now().as_micros())
     .execute(&app.pool)
     .await
     .expect("claim");

@@ -51,7 +51,7 @@ async fn sessions(app: &TestApp, client: &Client) -> Vec<serde_json::Value> {
 
 pub(crate) async fn add_member(app: &TestApp) {
     let accounts = AccountService::new(
-        Arc::new(attesta_server::store::sqlite::SqliteStore::new(
+        Arc::new(attesta_server::store::accounts::SqlStore::new(
             app.pool.clone(),
             attesta_server::evidence::InstanceLog::new(app.evidence.clone(), app.ports.clone()),
         )),

@@ -84,7 +84,7 @@ impl Ceremony {
     }
 
     pub(crate) async fn event_types(&self) -> Vec<String> {
-        sqlx::query_scalar::<_, String>("SELECT event_type FROM audit_events WHERE document_id = ? ORDER BY seq")
+        sqlx::query_scalar::<_, String>("SELECT event_type FROM audit_events WHERE document_id = $1 ORDER BY seq")
             .bind(&self.id)
             .fetch_all(&self.app.pool)
             .await
@@ -298,7 +298,7 @@ async fn a_sequential_ceremony_mails_each_signer_in_turn_and_completes_with_ever
     );
     // The signed event carries the browser's hash and the signature image's.
     let details: String = sqlx::query_scalar(
-        "SELECT record FROM audit_events WHERE document_id = ? AND event_type = 'recipient.signed' ORDER BY seq LIMIT 1",
+        "SELECT record FROM audit_events WHERE document_id = $1 AND event_type = 'recipient.signed' ORDER BY seq LIMIT 1",
     )
     .bind(&c.id)
     .fetch_one(&c.app.pool)
@@ -384,10 +384,10 @@ async fn sending_checks_the_draft_and_then_freezes_it() {
     assert_eq!(r.status(), StatusCode::CONFLICT, "a sent document's layout cannot change");
     // Not even behind the application's back.
     let direct =
-        sqlx::query("UPDATE documents SET layout_json = '{}' WHERE id = ?").bind(&c.id).execute(&c.app.pool).await;
+        sqlx::query("UPDATE documents SET layout_json = '{}' WHERE id = $1").bind(&c.id).execute(&c.app.pool).await;
     assert!(direct.is_err(), "the database refuses to change a sent layout");
     let sent: String = sqlx::query_scalar(
-        "SELECT json_extract(record, '$.details.layout_sha256') FROM audit_events WHERE document_id = ? AND event_type = 'document.sent'",
+        "SELECT json_extract(record, '$.details.layout_sha256') FROM audit_events WHERE document_id = $1 AND event_type = 'document.sent'",
     )
     .bind(&c.id)
     .fetch_one(&c.app.pool)
@@ -413,7 +413,7 @@ async fn wrong_malformed_and_expired_links_reveal_nothing() {
     let file = c.app.client.get(c.app.url("/sign/not-a-token/file")).send().await.expect("file");
     assert_eq!(file.status(), StatusCode::GONE);
 
-    sqlx::query("UPDATE documents SET status = 'expired' WHERE id = ?")
+    sqlx::query("UPDATE documents SET status = 'expired' WHERE id = $1")
         .bind(&c.id)
         .execute(&c.app.pool)
         .await
@@ -429,7 +429,7 @@ async fn nobody_signs_out_of_order() {
     c.send("sequential", &[("Bob", "bob@example.com", false), ("Carol", "carol@example.com", false)], vec![]).await;
     // Carol has no link yet; give her one behind the server's back to test its own check.
     let token = attesta_core::signing::token::SigningToken::from_random([9; 32]);
-    sqlx::query("UPDATE recipients SET token_hash = ?, status = 'sent' WHERE document_id = ? AND id = 'r2'")
+    sqlx::query("UPDATE recipients SET token_hash = $1, status = 'sent' WHERE document_id = $2 AND id = 'r2'")
         .bind(token.hash().as_bytes().as_slice())
         .bind(&c.id)
         .execute(&c.app.pool)
@@ -487,7 +487,7 @@ async fn a_signature_needs_consent_every_required_field_and_the_same_file() {
     assert!(text.contains("already signed") || text.contains("completed"), "{text}");
     assert_eq!(c.event_types().await.iter().filter(|t| *t == "recipient.signed").count(), 1);
     let values: Vec<String> =
-        sqlx::query_scalar("SELECT value_json FROM field_values WHERE document_id = ? ORDER BY field_id")
+        sqlx::query_scalar("SELECT value_json FROM field_values WHERE document_id = $1 ORDER BY field_id")
             .bind(&c.id)
             .fetch_all(&c.app.pool)
             .await
@@ -535,7 +535,7 @@ async fn one_time_codes_are_emailed_checked_and_lock_after_five_wrong_tries() {
     // Every wrong code is in the chain, with the tries it left.
     assert_eq!(types.iter().filter(|t| *t == "recipient.otp_failed").count(), 5, "{types:?}");
     let last: String = sqlx::query_scalar(
-        "SELECT record FROM audit_events WHERE document_id = ? AND event_type = 'recipient.otp_failed' ORDER BY seq DESC LIMIT 1",
+        "SELECT record FROM audit_events WHERE document_id = $1 AND event_type = 'recipient.otp_failed' ORDER BY seq DESC LIMIT 1",
     )
     .bind(&c.id)
     .fetch_one(&c.app.pool)
@@ -649,7 +649,7 @@ async fn resending_replaces_the_link() {
     Signer::new(&c.app, new).open().await;
     let actors: Vec<String> = sqlx::query_scalar(
         "SELECT json_extract(record, '$.actor.kind') FROM audit_events \
-         WHERE document_id = ? AND event_type = 'recipient.email_sent' ORDER BY seq",
+         WHERE document_id = $1 AND event_type = 'recipient.email_sent' ORDER BY seq",
     )
     .bind(&c.id)
     .fetch_all(&c.app.pool)
@@ -818,17 +818,18 @@ async fn a_document_not_finished_by_its_deadline_expires_and_everyone_with_a_lin
 
     let types = c.event_types().await;
     assert_eq!(types.iter().filter(|t| *t == "document.expired").count(), 1, "{types:?}");
-    let expired: String =
-        sqlx::query_scalar("SELECT record FROM audit_events WHERE document_id = ? AND event_type = 'document.expired'")
-            .bind(&c.id)
-            .fetch_one(&c.app.pool)
-            .await
-            .expect("the expiry");
+    let expired: String = sqlx::query_scalar(
+        "SELECT record FROM audit_events WHERE document_id = $1 AND event_type = 'document.expired'",
+    )
+    .bind(&c.id)
+    .fetch_one(&c.app.pool)
+    .await
+    .expect("the expiry");
     let expired: Value = serde_json::from_str(&expired).expect("json");
     assert_eq!(expired["details"]["unsigned"], 1, "{expired}");
     assert_eq!(expired["actor"]["id"], "system:attesta");
     let sent: String =
-        sqlx::query_scalar("SELECT record FROM audit_events WHERE document_id = ? AND event_type = 'document.sent'")
+        sqlx::query_scalar("SELECT record FROM audit_events WHERE document_id = $1 AND event_type = 'document.sent'")
             .bind(&c.id)
             .fetch_one(&c.app.pool)
             .await

@@ -216,7 +216,7 @@ async fn damaged_and_unusual_pdfs_are_sealed_or_refused_at_upload_never_accepted
         let stored_sha = Sha256::digest(&stored).to_hex();
         assert_eq!(body["sha256"], stored_sha, "{name}");
         let events: Vec<String> = sqlx::query_scalar(
-            "SELECT record FROM audit_events WHERE document_id = ? AND event_type = 'document.uploaded'",
+            "SELECT record FROM audit_events WHERE document_id = $1 AND event_type = 'document.uploaded'",
         )
         .bind(&id)
         .fetch_all(&app.pool)
@@ -344,7 +344,7 @@ async fn orphans_are_swept(app: &TestApp, blobs: &dyn attesta_server::blob::Blob
     use attesta_server::blob::BlobKey;
     use attesta_server::blob::sweep::{GRACE, sweep};
     let id = app.upload_ok("kept.pdf", pdf(1, "Kept")).await;
-    let referenced: String = sqlx::query_scalar("SELECT blob_key FROM documents WHERE id = ?")
+    let referenced: String = sqlx::query_scalar("SELECT blob_key FROM documents WHERE id = $1")
         .bind(&id)
         .fetch_one(&app.pool)
         .await

@@ -216,7 +216,7 @@ async fn second_user(app: &TestApp) -> reqwest::Client {
 async fn signed_and_sealed(c: &Ceremony) -> (String, String) {
     crate::completion::sealed_sha256(c).await;
     let (signed, sealed): (Vec<u8>, Vec<u8>) =
-        sqlx::query_as("SELECT signed_sha256, sealed_sha256 FROM documents WHERE id = ?")
+        sqlx::query_as("SELECT signed_sha256, sealed_sha256 FROM documents WHERE id = $1")
             .bind(&c.id)
             .fetch_one(&c.app.pool)
             .await
@@ -268,7 +268,7 @@ async fn a_ceremony_is_delivered_signed_with_the_documents_hashes_to_subscribers
         assert_eq!(data["document"]["original_sha256"], c.sha256.as_str());
         // The event's hash and the file's hash at that moment are the stored evidence's.
         let (record, hash): (String, Vec<u8>) =
-            sqlx::query_as("SELECT record, event_hash FROM audit_events WHERE log_index = ?")
+            sqlx::query_as("SELECT record, event_hash FROM audit_events WHERE log_index = $1")
                 .bind(data["log_index"].as_i64().expect("log index"))
                 .fetch_one(&c.app.pool)
                 .await
@@ -373,13 +373,13 @@ async fn after_a_rotation_messages_carry_both_signatures_each_verifying_with_its
     // The new secret signs first; the old one goes on signing for 24 hours.
     assert_eq!(accepted.verified_by, [Some(1), Some(0)]);
     let stored: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_secrets WHERE endpoint_id = ? AND expires_at IS NOT NULL")
+        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_secrets WHERE endpoint_id = $1 AND expires_at IS NOT NULL")
             .bind(&id)
             .fetch_one(&c.app.pool)
             .await
             .expect("count");
     assert_eq!(stored, 1);
-    let plain: Vec<Vec<u8>> = sqlx::query_scalar("SELECT ciphertext FROM webhook_secrets WHERE endpoint_id = ?")
+    let plain: Vec<Vec<u8>> = sqlx::query_scalar("SELECT ciphertext FROM webhook_secrets WHERE endpoint_id = $1")
         .bind(&id)
         .fetch_all(&c.app.pool)
         .await

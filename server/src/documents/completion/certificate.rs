@@ -391,7 +391,7 @@ mod tests {
     /// it twice, and the signer opened their link three times.
     async fn package(dir: &std::path::Path) -> EvidencePackage {
         let url = format!("sqlite://{}", dir.join("cert.db").display());
-        let pool = crate::store::sqlite::connect(&url, 2).await.expect("db");
+        let pool = crate::store::db::connect(&url, 2).await.expect("db");
         let log = EvidenceLog::start(
             pool,
             LogSigner::from_seed(KeyName::parse("cert.test/log").expect("name"), &[7; 32]),

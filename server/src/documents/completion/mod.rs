@@ -75,8 +75,8 @@ impl Documents {
         let mut queued = 0;
         let kind = attesta_core::jobs::JobKind::DocumentComplete;
         for id in &ids {
-            let busy: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = ?1 AND subject = ?2 AND state IN ('queued', 'running'))",
+            let crate::store::db::Flag(busy) = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE kind = $1 AND subject = $2 AND state IN ('queued', 'running'))",
             )
             .bind(kind.as_str())
             .bind(id)

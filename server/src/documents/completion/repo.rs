@@ -3,13 +3,13 @@
 
 use super::CompletionState;
 use attesta_core::evidence::Sha256;
-use sqlx::{Row as _, SqliteConnection, SqlitePool};
+use sqlx::{AnyConnection, AnyPool, Row as _};
 use std::collections::BTreeMap;
 
-pub async fn state(pool: &SqlitePool, id: &str) -> Result<CompletionState, sqlx::Error> {
+pub async fn state(pool: &AnyPool, id: &str) -> Result<CompletionState, sqlx::Error> {
     let row = sqlx::query(
         "SELECT signed_sha256, signed_size, signed_blob_key, sealed_sha256, sealed_size, sealed_blob_key, sealed_at, \
-         completion_mailed_at, completion_error FROM documents WHERE id = ?",
+         completion_mailed_at, completion_error FROM documents WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -43,7 +43,7 @@ pub async fn state(pool: &SqlitePool, id: &str) -> Result<CompletionState, sqlx:
 
 /// Documents with completion work left: every signer signed but not completed, completed but
 /// not sealed, or sealed but the parties not mailed.
-pub async fn pending(pool: &SqlitePool) -> Result<Vec<String>, sqlx::Error> {
+pub async fn pending(pool: &AnyPool) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT id FROM documents WHERE (status = 'completed' AND completion_mailed_at IS NULL) \
          OR (status = 'sent' AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.document_id = documents.id \
@@ -55,9 +55,9 @@ pub async fn pending(pool: &SqlitePool) -> Result<Vec<String>, sqlx::Error> {
 }
 
 /// Records the last failure (empty clears it).
-pub async fn record_error(pool: &SqlitePool, id: &str, error: &str) -> Result<(), sqlx::Error> {
+pub async fn record_error(pool: &AnyPool, id: &str, error: &str) -> Result<(), sqlx::Error> {
     let error: String = error.chars().take(2000).collect();
-    sqlx::query("UPDATE documents SET completion_error = NULLIF(?, '') WHERE id = ?")
+    sqlx::query("UPDATE documents SET completion_error = NULLIF($1, '') WHERE id = $2")
         .bind(error)
         .bind(id)
         .execute(pool)
@@ -66,15 +66,15 @@ pub async fn record_error(pool: &SqlitePool, id: &str, error: &str) -> Result<()
 }
 
 pub async fn set_signed(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &str,
     key: &str,
     sha: &Sha256,
     size: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE documents SET signed_blob_key = ?, signed_sha256 = ?, signed_size = ? \
-         WHERE id = ? AND signed_sha256 IS NULL",
+        "UPDATE documents SET signed_blob_key = $1, signed_sha256 = $2, signed_size = $3 \
+         WHERE id = $4 AND signed_sha256 IS NULL",
     )
     .bind(key)
     .bind(sha.as_bytes().as_slice())
@@ -86,7 +86,7 @@ pub async fn set_signed(
 }
 
 pub async fn set_sealed(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &str,
     key: &str,
     sha: &Sha256,
@@ -94,8 +94,8 @@ pub async fn set_sealed(
     at: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE documents SET sealed_blob_key = ?, sealed_sha256 = ?, sealed_size = ?, sealed_at = ?, updated_at = ? \
-         WHERE id = ? AND status = 'completed' AND sealed_at IS NULL",
+        "UPDATE documents SET sealed_blob_key = $1, sealed_sha256 = $2, sealed_size = $3, sealed_at = $4, updated_at = $5 \
+         WHERE id = $6 AND status = 'completed' AND sealed_at IS NULL",
     )
     .bind(key)
     .bind(sha.as_bytes().as_slice())
@@ -109,9 +109,9 @@ pub async fn set_sealed(
 }
 
 /// Marks the completion mail as being sent; false when another worker already did.
-pub async fn claim_mailing(pool: &SqlitePool, id: &str, at: i64) -> Result<bool, sqlx::Error> {
+pub async fn claim_mailing(pool: &AnyPool, id: &str, at: i64) -> Result<bool, sqlx::Error> {
     let done =
-        sqlx::query("UPDATE documents SET completion_mailed_at = ? WHERE id = ? AND completion_mailed_at IS NULL")
+        sqlx::query("UPDATE documents SET completion_mailed_at = $1 WHERE id = $2 AND completion_mailed_at IS NULL")
             .bind(at)
             .bind(id)
             .execute(pool)
@@ -120,15 +120,15 @@ pub async fn claim_mailing(pool: &SqlitePool, id: &str, at: i64) -> Result<bool,
 }
 
 /// Gives the claim back after every mail failed, so a later run sends them again.
-pub async fn release_mailing(pool: &SqlitePool, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE documents SET completion_mailed_at = NULL WHERE id = ?").bind(id).execute(pool).await?;
+pub async fn release_mailing(pool: &AnyPool, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE documents SET completion_mailed_at = NULL WHERE id = $1").bind(id).execute(pool).await?;
     Ok(())
 }
 
 /// Every filled field's value, by field id.
-pub async fn values(pool: &SqlitePool, id: &str) -> Result<BTreeMap<String, serde_json::Value>, sqlx::Error> {
+pub async fn values(pool: &AnyPool, id: &str) -> Result<BTreeMap<String, serde_json::Value>, sqlx::Error> {
     let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT field_id, value_json FROM field_values WHERE document_id = ?")
+        sqlx::query_as("SELECT field_id, value_json FROM field_values WHERE document_id = $1")
             .bind(id)
             .fetch_all(pool)
             .await?;
@@ -142,10 +142,10 @@ pub async fn values(pool: &SqlitePool, id: &str) -> Result<BTreeMap<String, serd
 }
 
 /// `(recipient id, "signature" | "initials", blob key)` for every stored image.
-pub async fn images(pool: &SqlitePool, id: &str) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+pub async fn images(pool: &AnyPool, id: &str) -> Result<Vec<(String, String, String)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, 'signature', signature_key FROM recipients WHERE document_id = ? AND signature_key IS NOT NULL \
-         UNION ALL SELECT id, 'initials', initials_key FROM recipients WHERE document_id = ? AND initials_key IS NOT NULL",
+        "SELECT id, 'signature', signature_key FROM recipients WHERE document_id = $1 AND signature_key IS NOT NULL \
+         UNION ALL SELECT id, 'initials', initials_key FROM recipients WHERE document_id = $2 AND initials_key IS NOT NULL",
     )
     .bind(id)
     .bind(id)

@@ -420,7 +420,7 @@ impl Documents {
     }
 
     pub(super) async fn owner_contact(&self, document: &StoredDocument) -> Result<(String, String), SigningError> {
-        let row: (String, String) = sqlx::query_as("SELECT name, email FROM users WHERE id = ?")
+        let row: (String, String) = sqlx::query_as("SELECT name, email FROM users WHERE id = $1")
             .bind(document.owner_id)
             .fetch_one(&self.inner.pool)
             .await?;

@@ -4,8 +4,8 @@ use attesta_core::Timestamp;
 use attesta_core::evidence::Sha256;
 use attesta_core::signing::ceremony::RecipientStatus;
 use attesta_core::signing::otp::OtpState;
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{Row as _, SqlitePool};
+use sqlx::AnyConnection;
+use sqlx::{AnyPool, Row as _};
 
 /// The editable part of a draft document.
 pub struct DraftRow {
@@ -17,9 +17,9 @@ pub struct DraftRow {
     pub void_reason: Option<String>,
 }
 
-pub async fn draft(pool: &SqlitePool, id: &str) -> Result<Option<DraftRow>, sqlx::Error> {
+pub async fn draft(pool: &AnyPool, id: &str) -> Result<Option<DraftRow>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT draft_json, draft_revision, pages_json, layout_json, signing_order, void_reason FROM documents WHERE id = ?",
+        "SELECT draft_json, draft_revision, pages_json, layout_json, signing_order, void_reason FROM documents WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -37,8 +37,8 @@ pub async fn draft(pool: &SqlitePool, id: &str) -> Result<Option<DraftRow>, sqlx
     .transpose()
 }
 
-pub async fn store_pages(pool: &SqlitePool, id: &str, pages_json: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE documents SET pages_json = ? WHERE id = ? AND pages_json IS NULL")
+pub async fn store_pages(pool: &AnyPool, id: &str, pages_json: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE documents SET pages_json = $1 WHERE id = $2 AND pages_json IS NULL")
         .bind(pages_json)
         .bind(id)
         .execute(pool)
@@ -49,15 +49,15 @@ pub async fn store_pages(pool: &SqlitePool, id: &str, pages_json: &str) -> Resul
 /// Saves the draft if nobody saved since `revision`; returns the new revision, or `None` on a
 /// conflict (or when the document is no longer a draft).
 pub async fn save_draft(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     id: &str,
     revision: i64,
     json: &str,
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE documents SET draft_json = ?, draft_revision = draft_revision + 1, updated_at = ? \
-         WHERE id = ? AND draft_revision = ? AND status = 'draft'",
+        "UPDATE documents SET draft_json = $1, draft_revision = draft_revision + 1, updated_at = $2 \
+         WHERE id = $3 AND draft_revision = $4 AND status = 'draft'",
     )
     .bind(json)
     .bind(now)
@@ -92,7 +92,7 @@ pub struct RecipientRow {
 const RECIPIENT_COLUMNS: &str = "document_id, id, position, name, email, otp_required, status, token_hash, emailed_at, \
      email_error, viewed_at, consented_at, signed_at, declined_at, decline_reason, role";
 
-fn decode_recipient(r: &sqlx::sqlite::SqliteRow) -> Result<RecipientRow, sqlx::Error> {
+fn decode_recipient(r: &sqlx::any::AnyRow) -> Result<RecipientRow, sqlx::Error> {
     let corrupt = |what: &str| sqlx::Error::Decode(format!("recipient: {what}").into());
     let status: String = r.try_get("status")?;
     let token: Option<Vec<u8>> = r.try_get("token_hash")?;
@@ -117,30 +117,25 @@ fn decode_recipient(r: &sqlx::sqlite::SqliteRow) -> Result<RecipientRow, sqlx::E
     })
 }
 
-pub async fn recipients(pool: &SqlitePool, document_id: &str) -> Result<Vec<RecipientRow>, sqlx::Error> {
+pub async fn recipients(pool: &AnyPool, document_id: &str) -> Result<Vec<RecipientRow>, sqlx::Error> {
     let rows =
-        sqlx::query(&format!("SELECT {RECIPIENT_COLUMNS} FROM recipients WHERE document_id = ? ORDER BY position"))
+        sqlx::query(&format!("SELECT {RECIPIENT_COLUMNS} FROM recipients WHERE document_id = $1 ORDER BY position"))
             .bind(document_id)
             .fetch_all(pool)
             .await?;
     rows.iter().map(decode_recipient).collect()
 }
 
-pub async fn recipient_by_token(pool: &SqlitePool, token_hash: &Sha256) -> Result<Option<RecipientRow>, sqlx::Error> {
-    let row = sqlx::query(&format!("SELECT {RECIPIENT_COLUMNS} FROM recipients WHERE token_hash = ?"))
+pub async fn recipient_by_token(pool: &AnyPool, token_hash: &Sha256) -> Result<Option<RecipientRow>, sqlx::Error> {
+    let row = sqlx::query(&format!("SELECT {RECIPIENT_COLUMNS} FROM recipients WHERE token_hash = $1"))
         .bind(token_hash.as_bytes().as_slice())
         .fetch_optional(pool)
         .await?;
     row.as_ref().map(decode_recipient).transpose()
 }
 
-pub async fn record_email(
-    conn: &mut SqliteConnection,
-    document_id: &str,
-    id: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE recipients SET emailed_at = ?, email_error = NULL WHERE document_id = ? AND id = ?")
+pub async fn record_email(conn: &mut AnyConnection, document_id: &str, id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE recipients SET emailed_at = $1, email_error = NULL WHERE document_id = $2 AND id = $3")
         .bind(now)
         .bind(document_id)
         .bind(id)
@@ -150,12 +145,12 @@ pub async fn record_email(
 }
 
 pub async fn record_email_error(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     document_id: &str,
     id: &str,
     error: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE recipients SET email_error = ? WHERE document_id = ? AND id = ?")
+    sqlx::query("UPDATE recipients SET email_error = $1 WHERE document_id = $2 AND id = $3")
         .bind(error)
         .bind(document_id)
         .bind(id)
@@ -164,10 +159,10 @@ pub async fn record_email_error(
     Ok(())
 }
 
-pub async fn otp(pool: &SqlitePool, document_id: &str, id: &str) -> Result<Option<OtpState>, sqlx::Error> {
+pub async fn otp(pool: &AnyPool, document_id: &str, id: &str) -> Result<Option<OtpState>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT code_hash, issued_at, attempts, locked_at, verified_at, total_failures FROM otp_codes \
-         WHERE document_id = ? AND recipient_id = ?",
+         WHERE document_id = $1 AND recipient_id = $2",
     )
     .bind(document_id)
     .bind(id)
@@ -192,53 +187,52 @@ pub async fn otp(pool: &SqlitePool, document_id: &str, id: &str) -> Result<Optio
 /// the first one; false when another request replaced it meanwhile, so two requests racing
 /// past the resend pause send one code, not two.
 pub async fn store_otp(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     document_id: &str,
     id: &str,
     state: &OtpState,
     previous: Option<&OtpState>,
 ) -> Result<bool, sqlx::Error> {
-    let done =
-        match previous {
-            Some(previous) => sqlx::query(
-                "UPDATE otp_codes SET code_hash = ?, issued_at = ?, attempts = 0, locked_at = NULL, verified_at = NULL \
-                 WHERE document_id = ? AND recipient_id = ? AND issued_at = ?",
+    let done = match previous {
+        Some(previous) => sqlx::query(
+            "UPDATE otp_codes SET code_hash = $1, issued_at = $2, attempts = 0, locked_at = NULL, verified_at = NULL \
+                 WHERE document_id = $3 AND recipient_id = $4 AND issued_at = $5",
+        )
+        .bind(state.code_hash.as_bytes().as_slice())
+        .bind(state.issued_at.as_micros())
+        .bind(document_id)
+        .bind(id)
+        .bind(previous.issued_at.as_micros())
+        .execute(pool)
+        .await?,
+        None => {
+            sqlx::query(
+                "INSERT INTO otp_codes (document_id, recipient_id, code_hash, issued_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (document_id, recipient_id) DO NOTHING",
             )
-            .bind(state.code_hash.as_bytes().as_slice())
-            .bind(state.issued_at.as_micros())
             .bind(document_id)
             .bind(id)
-            .bind(previous.issued_at.as_micros())
+            .bind(state.code_hash.as_bytes().as_slice())
+            .bind(state.issued_at.as_micros())
             .execute(pool)
-            .await?,
-            None => {
-                sqlx::query(
-                    "INSERT INTO otp_codes (document_id, recipient_id, code_hash, issued_at) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (document_id, recipient_id) DO NOTHING",
-                )
-                .bind(document_id)
-                .bind(id)
-                .bind(state.code_hash.as_bytes().as_slice())
-                .bind(state.issued_at.as_micros())
-                .execute(pool)
-                .await?
-            }
-        };
+            .await?
+        }
+    };
     Ok(done.rows_affected() == 1)
 }
 
 /// Counts a wrong code or marks the code used, only if nobody else did in between (two
 /// browsers guessing at once cannot get more than the allowed tries).
 pub async fn update_otp(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     document_id: &str,
     id: &str,
     before: &OtpState,
     after: &OtpState,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE otp_codes SET attempts = ?, locked_at = ?, verified_at = ?, total_failures = ? \
-         WHERE document_id = ? AND recipient_id = ? AND code_hash = ? AND attempts = ? AND verified_at IS NULL",
+        "UPDATE otp_codes SET attempts = $1, locked_at = $2, verified_at = $3, total_failures = $4 \
+         WHERE document_id = $5 AND recipient_id = $6 AND code_hash = $7 AND attempts = $8 AND verified_at IS NULL",
     )
     .bind(i64::from(after.attempts))
     .bind(after.locked_at.map(Timestamp::as_micros))
@@ -255,9 +249,9 @@ pub async fn update_otp(
 
 /// Documents sent and not finished whose deadline is at or before `now` (the core decides
 /// whether each expires).
-pub async fn past_deadline(pool: &SqlitePool, now: i64) -> Result<Vec<String>, sqlx::Error> {
+pub async fn past_deadline(pool: &AnyPool, now: i64) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT id FROM documents WHERE expires_at IS NOT NULL AND expires_at <= ? AND finished_at IS NULL \
+        "SELECT id FROM documents WHERE expires_at IS NOT NULL AND expires_at <= $1 AND finished_at IS NULL \
          ORDER BY expires_at LIMIT 500",
     )
     .bind(now)

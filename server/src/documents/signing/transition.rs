@@ -14,8 +14,8 @@ use attesta_core::evidence::Sha256;
 use attesta_core::signing::SigningOrder;
 use attesta_core::signing::ceremony::RecipientStatus;
 use attesta_core::time::Timestamp;
-use sqlx::sqlite::SqliteConnection;
-use sqlx::{Row as _, SqlitePool};
+use sqlx::AnyConnection;
+use sqlx::{AnyPool, Row as _};
 
 /// A ceremony and the version it was read at.
 #[derive(Debug, Clone)]
@@ -71,9 +71,9 @@ pub enum WriteError {
 }
 
 /// The document's ceremony as stored, or `None` when there is no such document.
-pub async fn load(pool: &SqlitePool, id: &str) -> Result<Option<Loaded>, sqlx::Error> {
+pub async fn load(pool: &AnyPool, id: &str) -> Result<Option<Loaded>, sqlx::Error> {
     let Some(row) =
-        sqlx::query("SELECT status, signing_order, expires_at, ceremony_version FROM documents WHERE id = ?")
+        sqlx::query("SELECT status, signing_order, expires_at, ceremony_version FROM documents WHERE id = $1")
             .bind(id)
             .fetch_optional(pool)
             .await?
@@ -113,7 +113,7 @@ fn parse_role(text: &str) -> Option<ParticipantRole> {
 /// Writes `next` over `before` (read at `version`) with `extra`, or [`WriteError::Moved`] when
 /// the stored ceremony is no longer at `version`.
 pub async fn write(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &str,
     version: i64,
     before: &Ceremony,
@@ -122,7 +122,7 @@ pub async fn write(
     now: Timestamp,
 ) -> Result<(), WriteError> {
     let now = now.as_micros();
-    let moved = sqlx::query("UPDATE documents SET ceremony_version = ceremony_version + 1, updated_at = ? WHERE id = ? AND ceremony_version = ?")
+    let moved = sqlx::query("UPDATE documents SET ceremony_version = ceremony_version + 1, updated_at = $1 WHERE id = $2 AND ceremony_version = $3")
         .bind(now)
         .bind(id)
         .bind(version)
@@ -137,7 +137,7 @@ pub async fn write(
             Extra::Voided { reason } => Some(reason.as_str()),
             _ => None,
         };
-        sqlx::query("UPDATE documents SET status = ?, finished_at = COALESCE(?, finished_at), void_reason = COALESCE(?, void_reason) WHERE id = ?")
+        sqlx::query("UPDATE documents SET status = $1, finished_at = COALESCE($2, finished_at), void_reason = COALESCE($3, void_reason) WHERE id = $4")
             .bind(next.status.as_str())
             .bind(finished)
             .bind(void_reason)
@@ -148,8 +148,8 @@ pub async fn write(
     match extra {
         Extra::Sent { revision, layout_json, layout_sha256, recipients } => {
             let done = sqlx::query(
-                "UPDATE documents SET layout_json = ?, layout_sha256 = ?, signing_order = ?, sent_at = ?, expires_at = ? \
-                 WHERE id = ? AND draft_revision = ?",
+                "UPDATE documents SET layout_json = $1, layout_sha256 = $2, signing_order = $3, sent_at = $4, expires_at = $5 \
+                 WHERE id = $6 AND draft_revision = $7",
             )
             .bind(layout_json)
             .bind(layout_sha256.as_bytes().as_slice())
@@ -168,7 +168,7 @@ pub async fn write(
                 let position = i64::try_from(i + 1).unwrap_or(i64::MAX);
                 sqlx::query(
                     "INSERT INTO recipients (document_id, id, position, name, email, otp_required, status, role) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(id)
                 .bind(&r.id)
@@ -192,7 +192,7 @@ pub async fn write(
             }
         }
         Extra::LinkReplaced { recipient } => {
-            sqlx::query("DELETE FROM otp_codes WHERE document_id = ? AND recipient_id = ?")
+            sqlx::query("DELETE FROM otp_codes WHERE document_id = $1 AND recipient_id = $2")
                 .bind(id)
                 .bind(recipient)
                 .execute(&mut *conn)
@@ -211,7 +211,7 @@ pub async fn write(
     {
         for (field, value) in values {
             sqlx::query(
-                "INSERT INTO field_values (document_id, field_id, recipient_id, value_json, filled_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO field_values (document_id, field_id, recipient_id, value_json, filled_at) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(id)
             .bind(field)
@@ -227,7 +227,7 @@ pub async fn write(
 
 /// Writes what changed for one recipient.
 async fn write_participant(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &str,
     before: &Participant,
     next: &Participant,
@@ -252,13 +252,13 @@ async fn write_participant(
         _ => None,
     };
     sqlx::query(
-        "UPDATE recipients SET status = ?, token_hash = ?, \
-         link_issued_at = COALESCE(?, link_issued_at), viewed_at = COALESCE(?, viewed_at), \
-         consented_at = COALESCE(?, consented_at), signed_at = COALESCE(?, signed_at), \
-         declined_at = COALESCE(?, declined_at), decline_reason = COALESCE(?, decline_reason), \
-         signature_key = COALESCE(?, signature_key), signature_sha256 = COALESCE(?, signature_sha256), \
-         initials_key = COALESCE(?, initials_key), initials_sha256 = COALESCE(?, initials_sha256) \
-         WHERE document_id = ? AND id = ?",
+        "UPDATE recipients SET status = $1, token_hash = $2, \
+         link_issued_at = COALESCE($3, link_issued_at), viewed_at = COALESCE($4, viewed_at), \
+         consented_at = COALESCE($5, consented_at), signed_at = COALESCE($6, signed_at), \
+         declined_at = COALESCE($7, declined_at), decline_reason = COALESCE($8, decline_reason), \
+         signature_key = COALESCE($9, signature_key), signature_sha256 = COALESCE($10, signature_sha256), \
+         initials_key = COALESCE($11, initials_key), initials_sha256 = COALESCE($12, initials_sha256) \
+         WHERE document_id = $13 AND id = $14",
     )
     .bind(next.status.as_str())
     .bind(next.link.map(|h| h.as_bytes().to_vec()))

@@ -1,50 +1,21 @@
-//! The SQLite store: WAL journal, `synchronous=FULL` (a committed write survives power loss),
-//! foreign keys on, and a busy timeout so concurrent writers wait rather than fail.
+//! The accounts store (users and sign-in throttling), on either database through `sqlx::Any`.
 //!
 //! Creating, disabling and re-enabling a user are recorded in the instance chain, each in the
 //! transaction that makes the change.
 
 use crate::evidence::{EffectError, EvidenceError, InstanceLog};
-use anyhow::Context as _;
+use crate::store::db::Flag;
 use async_trait::async_trait;
 use attesta_core::accounts::NewUser;
 use attesta_core::evidence::Acting;
 use attesta_core::evidence::instance::{InstanceEvent, SignIn, UserCreated, user_access, user_ref};
 use attesta_core::ports::{AccountStore, StoreError, StoredUser, ThrottleKey};
 use attesta_core::{DisplayName, EmailAddress, Role, Timestamp, User, UserId};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{FromRow, SqlitePool};
-use std::str::FromStr;
-use std::time::Duration;
-
-static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
-
-/// Opens (creating if needed) the database at `url` and brings its schema up to date.
-pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<SqlitePool> {
-    let options = SqliteConnectOptions::from_str(url)
-        .with_context(|| "database.url is not a valid sqlite URL")?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
-        .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
-    if let Some(dir) = options.get_filename().parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating the database folder {}", dir.display()))?;
-    }
-    let pool = SqlitePoolOptions::new()
-        .max_connections(max_connections)
-        .connect_with(options)
-        .await
-        .with_context(|| format!("opening the database {url}"))?;
-    MIGRATIONS.run(&pool).await.context("applying database migrations")?;
-    Ok(pool)
-}
+use sqlx::{AnyPool, FromRow};
 
 #[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
+pub struct SqlStore {
+    pool: AnyPool,
     instance: InstanceLog,
 }
 
@@ -54,12 +25,12 @@ const EMAIL_TAKEN: &str = "the email is taken";
 const ID_TAKEN: &str = "the id was taken meanwhile";
 const NO_USER: &str = "no such user";
 
-impl SqliteStore {
-    pub fn new(pool: SqlitePool, instance: InstanceLog) -> Self {
+impl SqlStore {
+    pub fn new(pool: AnyPool, instance: InstanceLog) -> Self {
         Self { pool, instance }
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 }
@@ -71,6 +42,7 @@ struct UserRow {
     name: String,
     role: String,
     password_hash: Option<String>,
+    #[sqlx(try_from = "crate::store::db::Flag")]
     disabled: bool,
     session_generation: i64,
     created_at: i64,
@@ -99,7 +71,7 @@ fn db(e: sqlx::Error) -> StoreError {
 }
 
 #[async_trait]
-impl AccountStore for SqliteStore {
+impl AccountStore for SqlStore {
     async fn count_users(&self) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await.map_err(db)?;
         Ok(u64::try_from(n).unwrap_or(0))
@@ -136,9 +108,9 @@ impl AccountStore for SqliteStore {
             );
             let effect: crate::evidence::Effect = Box::new(move |conn| {
                 Box::pin(async move {
-                    let (any, email_taken, id_taken): (bool, bool, bool) = sqlx::query_as(
-                        "SELECT EXISTS (SELECT 1 FROM users), EXISTS (SELECT 1 FROM users WHERE email = ?1), \
-                         EXISTS (SELECT 1 FROM users WHERE id = ?2)",
+                    let (Flag(any), Flag(email_taken), Flag(id_taken)): (Flag, Flag, Flag) = sqlx::query_as(
+                        "SELECT EXISTS (SELECT 1 FROM users), EXISTS (SELECT 1 FROM users WHERE email = $1), \
+                         EXISTS (SELECT 1 FROM users WHERE id = $2)",
                     )
                     .bind(&email)
                     .bind(id)
@@ -156,7 +128,7 @@ impl AccountStore for SqliteStore {
                     }
                     sqlx::query(
                         "INSERT INTO users (id, email, name, role, password_hash, created_at) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                         VALUES ($1, $2, $3, $4, $5, $6)",
                     )
                     .bind(id)
                     .bind(&email)
@@ -180,14 +152,14 @@ impl AccountStore for SqliteStore {
     }
 
     async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<StoredUser>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1");
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
         let row: Option<UserRow> =
             sqlx::query_as(&sql).bind(email.as_str()).fetch_optional(&self.pool).await.map_err(db)?;
         row.map(UserRow::into_stored).transpose()
     }
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row: Option<UserRow> = sqlx::query_as(&sql).bind(id.0).fetch_optional(&self.pool).await.map_err(db)?;
         row.map(|r| r.into_stored().map(|s| s.user)).transpose()
     }
@@ -195,7 +167,7 @@ impl AccountStore for SqliteStore {
     async fn record_failure(&self, keys: &[ThrottleKey], at: Timestamp) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         for key in keys {
-            sqlx::query("INSERT INTO login_failures (key, at) VALUES (?1, ?2)")
+            sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
                 .bind(key.storage_key())
                 .bind(at.as_micros())
                 .execute(&mut *tx)
@@ -206,7 +178,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn failures_since(&self, key: &ThrottleKey, since: Timestamp) -> Result<Vec<Timestamp>, StoreError> {
-        let rows: Vec<i64> = sqlx::query_scalar("SELECT at FROM login_failures WHERE key = ?1 AND at > ?2")
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT at FROM login_failures WHERE key = $1 AND at > $2")
             .bind(key.storage_key())
             .bind(since.as_micros())
             .fetch_all(&self.pool)
@@ -216,7 +188,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn clear_failures(&self, key: &ThrottleKey) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM login_failures WHERE key = ?1")
+        sqlx::query("DELETE FROM login_failures WHERE key = $1")
             .bind(key.storage_key())
             .execute(&self.pool)
             .await
@@ -234,10 +206,10 @@ impl AccountStore for SqliteStore {
         let effect: crate::evidence::Effect = Box::new(move |conn| {
             Box::pin(async move {
                 let done = sqlx::query(
-                    "UPDATE users SET disabled = ?2, session_generation = session_generation + ?2 WHERE id = ?1",
+                    "UPDATE users SET disabled = $2, session_generation = session_generation + $2 WHERE id = $1",
                 )
                 .bind(id.0)
-                .bind(disabled)
+                .bind(i64::from(disabled))
                 .execute(&mut *conn)
                 .await?;
                 if done.rows_affected() == 0 {
@@ -254,7 +226,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn bump_session_generation(&self, id: UserId) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET session_generation = session_generation + 1 WHERE id = ?1")
+        sqlx::query("UPDATE users SET session_generation = session_generation + 1 WHERE id = $1")
             .bind(id.0)
             .execute(&self.pool)
             .await
@@ -264,8 +236,8 @@ impl AccountStore for SqliteStore {
 }
 
 /// Deletes failed sign-ins older than `older_than`; they no longer count for anything.
-pub async fn prune_login_failures(pool: &SqlitePool, older_than: Timestamp) -> Result<u64, StoreError> {
-    let done = sqlx::query("DELETE FROM login_failures WHERE at <= ?1")
+pub async fn prune_login_failures(pool: &AnyPool, older_than: Timestamp) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM login_failures WHERE at <= $1")
         .bind(older_than.as_micros())
         .execute(pool)
         .await

@@ -1,0 +1,294 @@
+//! Opening the database: SQLite (the embedded default) or PostgreSQL, chosen by `database.url`.
+//!
+//! Everything above this module talks to an [`AnyPool`] with one SQL text for both databases:
+//! numbered placeholders (`$1`, which SQLite reads by number too), integers for booleans, no
+//! SQLite-only functions. The few places where the two must differ (taking the write lock,
+//! claiming jobs) ask [`Backend::of`] and say why.
+
+use anyhow::Context as _;
+use sqlx::Arguments as _;
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyConnection, AnyPool, Decode, Encode, Executor as _, Type};
+use std::str::FromStr as _;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which database a URL or a connection is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The database `url` names, or why it names none this build knows.
+    pub fn of_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            anyhow::bail!("database.url: expected sqlite://path/to/file.db or postgres://user:password@host/database")
+        }
+    }
+
+    /// The database behind an open connection.
+    pub fn of(conn: &AnyConnection) -> Self {
+        if conn.backend_name() == "PostgreSQL" { Self::Postgres } else { Self::Sqlite }
+    }
+
+    /// The statement that opens a transaction holding the database's write lock for the
+    /// evidence log, so that appenders in several processes take turns: SQLite's `BEGIN
+    /// IMMEDIATE` takes the file's write lock; on PostgreSQL a transaction-scoped advisory lock
+    /// (released at commit or rollback, and by the server when a process dies) does the same
+    /// for every instance sharing the database.
+    pub async fn begin_exclusive(conn: &mut AnyConnection, lock: ExclusiveLock) -> sqlx::Result<()> {
+        match Self::of(conn) {
+            Self::Sqlite => {
+                conn.execute("BEGIN IMMEDIATE").await?;
+            }
+            Self::Postgres => {
+                conn.execute("BEGIN").await?;
+                let taken = sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(lock as i64).execute(&mut *conn).await;
+                if let Err(e) = taken {
+                    let _ = conn.execute("ROLLBACK").await;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The advisory locks taken on PostgreSQL by [`Backend::begin_exclusive`]; one number per
+/// serialised writer. The values are arbitrary but fixed: every instance must agree on them.
+#[derive(Debug, Clone, Copy)]
+#[repr(i64)]
+pub enum ExclusiveLock {
+    /// The evidence sequencer: one appender at a time across instances.
+    EvidenceLog = 0x6174_7465_7374_6101,
+}
+
+/// Opens (creating if needed, for SQLite) the database at `url` and brings its schema up to date.
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<AnyPool> {
+    let pool = open(url, max_connections).await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Opens the database at `url` without touching its schema.
+pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<AnyPool> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::of_url(url)?;
+    let url = match backend {
+        Backend::Sqlite => sqlite_url(url)?,
+        Backend::Postgres => url.to_owned(),
+    };
+    let options = AnyConnectOptions::from_str(&url).context("database.url is not a valid URL")?;
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                match backend {
+                    // WAL: readers never wait for the writer. synchronous=FULL: a committed
+                    // write survives power loss. The busy timeout makes concurrent writers wait
+                    // rather than fail.
+                    Backend::Sqlite => {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    // The server's default, stated so that a cluster configured otherwise
+                    // cannot acknowledge an event it could still lose.
+                    Backend::Postgres => {
+                        conn.execute("SET synchronous_commit = on").await?;
+                    }
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .with_context(|| format!("opening the database {}", redact(&url)))
+}
+
+/// Applies the migrations of the pool's database.
+pub async fn migrate(pool: &AnyPool) -> anyhow::Result<()> {
+    let backend = {
+        let conn = pool.acquire().await.context("connecting to the database")?;
+        Backend::of(&conn)
+    };
+    let migrator = match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    migrator.run(pool).await.context("applying database migrations")
+}
+
+/// The SQLite URL with the file's folder created and `mode=rwc` (create when missing).
+fn sqlite_url(url: &str) -> anyhow::Result<String> {
+    let options =
+        sqlx::sqlite::SqliteConnectOptions::from_str(url).with_context(|| "database.url is not a valid sqlite URL")?;
+    if let Some(dir) = options.get_filename().parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating the database folder {}", dir.display()))?;
+    }
+    Ok(if url.contains("mode=") || url.contains(":memory:") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+/// `url` without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A stored yes/no: an integer 0 or 1 on both databases (SQLite has no boolean type), and a
+/// boolean when PostgreSQL computes one (`EXISTS (…)`, a comparison). Read rows through it with
+/// `#[sqlx(try_from = "Flag")]` on a `bool` field, or as a tuple element; bind an `i64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flag(pub bool);
+
+impl From<Flag> for bool {
+    fn from(flag: Flag) -> Self {
+        flag.0
+    }
+}
+
+impl Type<Any> for Flag {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <i64 as Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <i64 as Type<Any>>::compatible(ty) || <bool as Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r, Any> for Flag {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        match <i64 as Decode<Any>>::decode(value.clone()) {
+            Ok(n) => Ok(Self(n != 0)),
+            Err(_) => Ok(Self(<bool as Decode<Any>>::decode(value)?)),
+        }
+    }
+}
+
+/// `$from, $from+1, …` for `count` parameters: the placeholders of a list built at run time
+/// (`sqlx::QueryBuilder` writes `?` through `Any`, which PostgreSQL does not read).
+pub fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Rows of `width` placeholders each, numbered on from `from`: `($1, $2), ($3, $4)`.
+pub fn value_rows(from: usize, rows: usize, width: usize) -> String {
+    (0..rows).map(|r| format!("({})", placeholders(from + r * width, width))).collect::<Vec<_>>().join(", ")
+}
+
+/// Whether an error is a unique-constraint violation, on either database.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_on() {
+        assert_eq!(placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(value_rows(1, 2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(1, 0), "");
+    }
+
+    #[test]
+    fn urls_name_their_backend() {
+        assert_eq!(Backend::of_url("sqlite://data/a.db").expect("sqlite"), Backend::Sqlite);
+        assert_eq!(Backend::of_url("postgres://u:p@h/d").expect("pg"), Backend::Postgres);
+        assert_eq!(Backend::of_url("postgresql://u@h/d").expect("pg"), Backend::Postgres);
+        assert!(Backend::of_url("mysql://h/d").is_err());
+        assert_eq!(redact("postgres://u:secret@h/d"), "postgres://u:***@h/d");
+    }
+}
+
+/// SQL built at run time with its bound values, numbering placeholders `$1, $2, …` as it goes
+/// (what `sqlx::QueryBuilder` does, except that through `Any` it writes `?`, which PostgreSQL
+/// does not read).
+pub struct Sql<'q> {
+    text: String,
+    args: Result<AnyArguments<'q>, sqlx::error::BoxDynError>,
+    count: usize,
+}
+
+impl<'q> Sql<'q> {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self { text: text.into(), args: Ok(AnyArguments::default()), count: 0 }
+    }
+
+    /// Appends SQL text.
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends the next placeholder and binds `value` to it.
+    pub fn push_bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: 'q + Encode<'q, Any> + Type<Any>,
+    {
+        self.count += 1;
+        self.text.push('$');
+        self.text.push_str(&self.count.to_string());
+        if let Ok(args) = &mut self.args
+            && let Err(e) = args.add(value)
+        {
+            self.args = Err(e);
+        }
+        self
+    }
+
+    /// The SQL text so far.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The statement, taking the bound values (build it once).
+    pub fn query(&mut self) -> sqlx::query::Query<'_, Any, AnyArguments<'_>> {
+        let args = self.take_args();
+        sqlx_core::query::query_with_result(&self.text, args)
+    }
+
+    pub fn query_as<T>(&mut self) -> sqlx::query::QueryAs<'_, Any, T, AnyArguments<'_>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let args = self.take_args();
+        sqlx_core::query_as::query_as_with_result(&self.text, args)
+    }
+
+    pub fn query_scalar<T>(&mut self) -> sqlx::query::QueryScalar<'_, Any, T, AnyArguments<'_>>
+    where
+        (T,): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        let args = self.take_args();
+        sqlx_core::query_scalar::query_scalar_with_result(&self.text, args)
+    }
+
+    fn take_args(&mut self) -> Result<AnyArguments<'q>, sqlx::error::BoxDynError> {
+        std::mem::replace(&mut self.args, Ok(AnyArguments::default()))
+    }
+}
