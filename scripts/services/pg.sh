@@ -19,8 +19,9 @@
 # fsync and synchronous_commit stay on: the product promises that an acknowledged evidence append
 # is durable, and the tests and benchmarks must see that cost and those semantics. initdb runs
 # with --no-sync (it only skips the final flush of a cluster we would throw away on a crash).
-# full_page_writes stays on too: turning it off did not make the durable appends measurably
-# faster here (docs/PERFORMANCE.md has the figures of the benchmark).
+# full_page_writes stays on too: turning it off was not worth it. Measured 2026-12-06 on this
+# 2-core machine, pgbench -T 10 of a one-row durable INSERT (an evidence-sized row, an identity
+# key and an index): 1 client 347 tps on / 362 off, 8 clients 4263 on / 4002 off (noise).
 #
 # PostgreSQL refuses to run as root: as root, the server runs as the `postgres` user (setpriv, so
 # the recorded pid is the postmaster's own), and the cluster lives in a private temp folder when
