@@ -10,10 +10,8 @@ in-memory SQLite and migrations/postgres to a fresh PostgreSQL database, then co
   bigint, TEXT -> text, BLOB -> bytea), NOT NULL and primary key;
 - the indexes created by name, and the triggers (PostgreSQL may add `<table>_no_truncate`).
 
-Allowed differences, each for a stated reason:
-- a PostgreSQL column `rowid` where the SQLite table has its implicit rowid (the SQL orders by
-  it; migrations/postgres/README.md);
-- `<table>_no_truncate` triggers, which have no SQLite counterpart (SQLite has no TRUNCATE).
+The one allowed difference: `<table>_no_truncate` triggers on PostgreSQL, which have no SQLite
+counterpart (SQLite has no TRUNCATE).
 
 Needs: python3 (stdlib only), psql, and a PostgreSQL whose admin URL is in
 ATTESTA_TEST_PG_ADMIN_URL (`eval "$(bash scripts/services/pg.sh env)"`); the role must be
@@ -51,7 +49,6 @@ def sqlite_schema():
     for path in migration_files(SQLITE_DIR):
         db.executescript(path.read_text())
     tables = {}
-    rowid_tables = set()
     for (name,) in db.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
     ):
@@ -59,17 +56,12 @@ def sqlite_schema():
         for _cid, col, decl, notnull, _default, pk in db.execute(f'PRAGMA table_info("{name}")'):
             columns.append((col, TYPE_MAP.get(decl.upper(), f"? {decl}"), bool(notnull or pk), pk > 0))
         tables[name] = columns
-        try:
-            db.execute(f'SELECT rowid FROM "{name}" LIMIT 0')
-            rowid_tables.add(name)
-        except sqlite3.OperationalError:
-            pass  # WITHOUT ROWID
     indexes = {
         row[0]
         for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
     }
     triggers = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-    return tables, rowid_tables, indexes, triggers
+    return tables, indexes, triggers
 
 
 def psql(url, *args, stdin=None):
@@ -131,7 +123,7 @@ def postgres_schema(url):
 
 
 def compare(lite, pg):
-    (lite_tables, rowid_tables, lite_indexes, lite_triggers), (pg_tables, pg_indexes, pg_triggers) = lite, pg
+    (lite_tables, lite_indexes, lite_triggers), (pg_tables, pg_indexes, pg_triggers) = lite, pg
     problems = []
 
     lite_files = [p.name for p in migration_files(SQLITE_DIR)]
@@ -146,10 +138,6 @@ def compare(lite, pg):
     for name in sorted(set(lite_tables) & set(pg_tables)):
         want = lite_tables[name]
         got = pg_tables[name]
-        if name in rowid_tables:
-            got = [c for c in got if c[0] != "rowid"]
-        elif any(c[0] == "rowid" for c in got):
-            problems.append(f"table {name}: PostgreSQL has a rowid column, but the SQLite table has none (WITHOUT ROWID)")
         if [c[0] for c in want] != [c[0] for c in got]:
             problems.append(f"table {name}: columns differ: sqlite {[c[0] for c in want]}, postgres {[c[0] for c in got]}")
             continue
@@ -195,7 +183,7 @@ def main():
             print(f"  - {problem}", file=sys.stderr)
         sys.exit(1)
     print(
-        f"check-schema-parity: {len(lite[0])} tables, {len(lite[2])} indexes and {len(lite[3])} triggers "
+        f"check-schema-parity: {len(lite[0])} tables, {len(lite[1])} indexes and {len(lite[2])} triggers "
         "agree between migrations/sqlite and migrations/postgres"
     )
 

@@ -31,7 +31,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     jobs
 TO {{app_role}};
 
--- The identity columns' sequences (api_keys, webhook_messages.rowid, webhook_attempts). An
+-- The identity columns' sequences (api_keys.id, webhook_attempts.id). An
 -- INSERT that fills an identity column does not check them, but nextval by name would.
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {{app_role}};
 
