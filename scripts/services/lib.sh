@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# The common part of the test-service scripts (mail.sh, s3.sh, tsa.sh, idp.sh). Sourced, not run:
+# The common part of the test-service scripts (mail.sh, s3.sh, tsa.sh, idp.sh, pg.sh). Sourced, not run:
 #
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 #

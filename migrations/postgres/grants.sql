@@ -1,0 +1,55 @@
+-- What the application role may do on PostgreSQL (issue 16, "Append-only at the grant level").
+--
+-- `attesta migrate` runs this after the migrations, as the migration role (the tables' owner),
+-- when an application role is configured, with every {{app_role}} replaced by that role's name
+-- quoted as an identifier. It is idempotent: it first takes everything away, then grants exactly
+-- what the application's SQL does, so running it after each migration also covers new tables
+-- (a table a later migration adds gets nothing until it is listed here).
+--
+-- The evidence tables get SELECT and INSERT only: without UPDATE, DELETE and TRUNCATE the
+-- application cannot rewrite the log even if the triggers of 0002_evidence.sql were dropped, and
+-- the triggers refuse it even to the owner. audit_personal is INSERT-only for now as well: no
+-- code purges personal data yet; the retention purge, when it comes, adds DELETE here.
+
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {{app_role}};
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {{app_role}};
+-- The application never creates objects (PostgreSQL 15 no longer lets PUBLIC create in public;
+-- a database upgraded from an older one may: the server's start-up check reports it).
+REVOKE CREATE ON SCHEMA public FROM {{app_role}};
+GRANT USAGE ON SCHEMA public TO {{app_role}};
+
+-- Evidence: append-only.
+GRANT SELECT, INSERT ON audit_events, audit_personal, log_nodes, log_checkpoints TO {{app_role}};
+
+-- State: the application reads and changes these.
+GRANT SELECT, INSERT, UPDATE, DELETE ON
+    users, login_failures,
+    blobs, documents, recipients, field_values, otp_codes,
+    user_sessions, sso_identities,
+    api_keys, api_idempotency,
+    webhook_endpoints, webhook_secrets, webhook_messages, webhook_attempts, webhook_cursor,
+    jobs
+TO {{app_role}};
+
+-- The identity columns' sequences (api_keys.id, webhook_attempts.id). An
+-- INSERT that fills an identity column does not check them, but nextval by name would.
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {{app_role}};
+
+-- Tables made outside these migrations, when present: sqlx's migration history (read only, so
+-- the server can check the schema is up to date) and tower-sessions' store (PostgresStore's
+-- default schema and table, created by its own migrate()).
+DO $$
+BEGIN
+    IF to_regclass('public._sqlx_migrations') IS NOT NULL THEN
+        GRANT SELECT ON public._sqlx_migrations TO {{app_role}};
+    END IF;
+    IF to_regnamespace('tower_sessions') IS NOT NULL THEN
+        REVOKE ALL ON ALL TABLES IN SCHEMA tower_sessions FROM {{app_role}};
+        REVOKE CREATE ON SCHEMA tower_sessions FROM {{app_role}};
+        GRANT USAGE ON SCHEMA tower_sessions TO {{app_role}};
+        IF to_regclass('tower_sessions.session') IS NOT NULL THEN
+            GRANT SELECT, INSERT, UPDATE, DELETE ON tower_sessions.session TO {{app_role}};
+        END IF;
+    END IF;
+END
+$$;
