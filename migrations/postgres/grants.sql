@@ -25,7 +25,7 @@ GRANT SELECT, INSERT ON audit_events, audit_personal, log_nodes, log_checkpoints
 GRANT SELECT, INSERT, UPDATE, DELETE ON
     users, login_failures,
     blobs, documents, recipients, field_values, otp_codes,
-    user_sessions, sso_identities,
+    user_sessions, web_sessions, sso_identities,
     api_keys, api_idempotency,
     webhook_endpoints, webhook_secrets, webhook_messages, webhook_attempts, webhook_cursor,
     jobs
@@ -35,21 +35,12 @@ TO {{app_role}};
 -- INSERT that fills an identity column does not check them, but nextval by name would.
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {{app_role}};
 
--- Tables made outside these migrations, when present: sqlx's migration history (read only, so
--- the server can check the schema is up to date) and tower-sessions' store (PostgresStore's
--- default schema and table, created by its own migrate()).
+-- sqlx's migration history, made outside these migrations (read only, so the server can check
+-- the schema is up to date).
 DO $$
 BEGIN
     IF to_regclass('public._sqlx_migrations') IS NOT NULL THEN
         GRANT SELECT ON public._sqlx_migrations TO {{app_role}};
-    END IF;
-    IF to_regnamespace('tower_sessions') IS NOT NULL THEN
-        REVOKE ALL ON ALL TABLES IN SCHEMA tower_sessions FROM {{app_role}};
-        REVOKE CREATE ON SCHEMA tower_sessions FROM {{app_role}};
-        GRANT USAGE ON SCHEMA tower_sessions TO {{app_role}};
-        IF to_regclass('tower_sessions.session') IS NOT NULL THEN
-            GRANT SELECT, INSERT, UPDATE, DELETE ON tower_sessions.session TO {{app_role}};
-        END IF;
     END IF;
 END
 $$;

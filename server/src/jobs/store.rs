@@ -227,7 +227,7 @@ pub async fn recent(pool: &AnyPool, limit: i64) -> Result<(Vec<JobRow>, Vec<JobR
     const COLUMNS: &str =
         "SELECT id, kind, subject, state, run_at, attempts, last_error, created_at, started_at, finished_at FROM jobs";
     let recent =
-        sqlx::query_as(&format!("{COLUMNS} ORDER BY created_at DESC, id LIMIT ?1")).bind(limit).fetch_all(pool).await?;
+        sqlx::query_as(&format!("{COLUMNS} ORDER BY created_at DESC, id LIMIT $1")).bind(limit).fetch_all(pool).await?;
     let failed = sqlx::query_as(&format!("{COLUMNS} WHERE state = 'failed' ORDER BY finished_at DESC LIMIT $1"))
         .bind(limit)
         .fetch_all(pool)

@@ -104,8 +104,8 @@ impl SessionRegistry for SqlSessions {
         user_agent: Option<&str>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE user_sessions SET last_seen_at = max(last_seen_at, $2), ip = $3, \
-             user_agent = coalesce($4, user_agent) WHERE handle = $1 AND revoked_at IS NULL",
+            "UPDATE user_sessions SET last_seen_at = CASE WHEN last_seen_at > $2 THEN last_seen_at ELSE $2 END, \
+             ip = $3, user_agent = COALESCE($4, user_agent) WHERE handle = $1 AND revoked_at IS NULL",
         )
         .bind(handle.as_str())
         .bind(at.as_micros())
@@ -176,7 +176,7 @@ impl SessionRegistry for SqlSessions {
             Box::pin(async move {
                 let done = sqlx::query(
                     "UPDATE user_sessions SET revoked_at = $3 \
-                     WHERE user_id = $1 AND revoked_at IS NULL AND handle IS NOT coalesce($2, '')",
+                     WHERE user_id = $1 AND revoked_at IS NULL AND handle <> COALESCE($2, '')",
                 )
                 .bind(user.0)
                 .bind(keep.as_deref())

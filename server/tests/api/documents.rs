@@ -331,13 +331,8 @@ async fn an_owner_renames_a_draft_the_evidence_records_it_and_sent_documents_kee
     let renamed =
         detail["timeline"].as_array().expect("timeline").iter().find(|e| e["event_type"] == "document.renamed");
     assert_eq!(renamed.expect("a document.renamed event")["label"], "Renamed");
-    let details: String = sqlx::query_scalar(
-        "SELECT json_extract(record, '$.details.title') FROM audit_events WHERE document_id = $1 AND event_type = 'document.renamed'",
-    )
-    .bind(&id)
-    .fetch_one(&app.pool)
-    .await
-    .expect("event");
+    let renamed = app.records_of(&id, "document.renamed").await;
+    let details = renamed.first().expect("event")["details"]["title"].as_str().expect("a title").to_owned();
     assert_eq!(details, "Lease Berlin 2027");
     // A blank title is refused with the field named, and nothing changes.
     let r = app.post_form("/api/documents/rename", &[("id", &id), ("title", " \t ")]).await;
@@ -451,11 +446,12 @@ async fn the_list_searches_filters_sorts_and_paginates() {
     for i in 0..30 {
         sqlx::query(
             "INSERT INTO documents (id, owner_id, title, title_folded, status, source, page_count, size, sha256, \
-             created_at, updated_at) VALUES ($1, 1, $2, lower($2), 'sent', 'pdf', 1, 1, zeroblob(32), $3, $3)",
+             created_at, updated_at) VALUES ($1, 1, $2, lower($2), 'sent', 'pdf', 1, 1, $4, $3, $3)",
         )
         .bind(format!("seed{i}"))
         .bind(format!("Seeded {i:02}"))
         .bind(i64::from(i))
+        .bind(vec![0u8; 32])
         .execute(&app.pool)
         .await
         .expect("seed");

@@ -62,7 +62,7 @@ async fn audit_rows_cannot_be_updated_or_deleted_even_with_raw_sql() {
     for sql in [
         "UPDATE audit_events SET event_type = 'document.voided'",
         "DELETE FROM audit_events",
-        "UPDATE log_nodes SET hash = zeroblob(32)",
+        "UPDATE log_nodes SET hash = hash",
         "DELETE FROM log_nodes",
         "UPDATE log_checkpoints SET note = 'forged'",
         "DELETE FROM log_checkpoints",
@@ -80,6 +80,15 @@ async fn audit_rows_cannot_be_updated_or_deleted_even_with_raw_sql() {
 #[tokio::test]
 async fn the_database_commits_durably_in_wal_mode() {
     let app = spawn_app().await;
+    if app.on_postgres() {
+        // The server states PostgreSQL's own durable setting on every connection.
+        let setting: String = sqlx::query_scalar("SELECT current_setting('synchronous_commit')")
+            .fetch_one(&app.pool)
+            .await
+            .expect("setting");
+        assert_eq!(setting, "on");
+        return;
+    }
     let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&app.pool).await.expect("pragma");
     assert_eq!(synchronous, 2, "synchronous=FULL");
     let journal: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&app.pool).await.expect("pragma");
@@ -166,7 +175,12 @@ async fn log_verify_finds_a_row_rewritten_behind_the_triggers() {
     assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stdout));
 
     // Someone with the database file drops the guard and rewrites history.
-    sqlx::query("DROP TRIGGER audit_events_no_update").execute(&app.pool).await.expect("drop");
+    let drop = if app.on_postgres() {
+        "DROP TRIGGER audit_events_no_update ON audit_events"
+    } else {
+        "DROP TRIGGER audit_events_no_update"
+    };
+    sqlx::query(drop).execute(&app.pool).await.expect("drop");
     sqlx::query(
         "UPDATE audit_events SET record = replace(record, 'recipient.signed', 'recipient.declined') WHERE seq = 2",
     )

@@ -20,6 +20,8 @@ pub struct TestApp {
     /// The app's job runner (its loop runs too; `run_due_jobs` runs what is due at once).
     pub jobs: attesta_server::jobs::Jobs,
     pub data: TempDir,
+    /// The database the app runs on (see [`database_url`]).
+    pub database_url: String,
     /// The clock and random source the app was built with.
     pub ports: attesta_server::Ports,
 }
@@ -72,7 +74,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let mut config = Config::default();
     config.server.port = 0;
     config.server.site_root = data.path().join("site");
-    config.database.url = format!("sqlite://{}", data.path().join("attesta.db").display()).into();
+    let database_url = database_url(data.path()).await;
+    config.database.url = database_url.clone().into();
     config.evidence.log_key_file = data.path().join("log.key");
     config.evidence.log_name = "attesta.test/log".to_owned();
     config.auth.failure_window = options.failure_window;
@@ -106,7 +109,39 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let jobs = app.jobs();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let client = client_with_origin(&address);
-    TestApp { address, client, pool, evidence, documents, jobs, data, ports }
+    TestApp { address, client, pool, evidence, documents, jobs, data, database_url, ports }
+}
+
+/// The database of the test whose files are in `data`, the same on every call (a restarted app
+/// finds its data): SQLite in that folder by default; with `ATTESTA_TEST_DATABASE=postgres`, a
+/// schema of its own in the PostgreSQL of `scripts/services/pg.sh` (`ATTESTA_TEST_PG_ADMIN_URL`),
+/// so that the suite runs unchanged on both databases and its tests stay independent.
+pub async fn database_url(data: &std::path::Path) -> String {
+    match std::env::var("ATTESTA_TEST_DATABASE").as_deref() {
+        Ok("postgres") => {}
+        Ok("sqlite") | Err(_) => return format!("sqlite://{}", data.join("attesta.db").display()),
+        Ok(other) => panic!("ATTESTA_TEST_DATABASE={other}: expected sqlite or postgres"),
+    }
+    let admin = std::env::var("ATTESTA_TEST_PG_ADMIN_URL").expect(
+        "ATTESTA_TEST_DATABASE=postgres needs ATTESTA_TEST_PG_ADMIN_URL: eval \"$(bash scripts/services/pg.sh env)\"",
+    );
+    let marker = data.join("pg-schema");
+    let schema = match std::fs::read_to_string(&marker) {
+        Ok(name) => name.trim().to_owned(),
+        Err(_) => {
+            // A fresh name even when a temporary folder's name comes round again.
+            use attesta_core::entropy::EntropyExt as _;
+            let name = format!("t_{}", attesta_server::Ports::system().entropy.base32(16));
+            std::fs::write(&marker, &name).expect("schema marker");
+            name
+        }
+    };
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("connect to PostgreSQL");
+    sqlx::Executor::execute(&mut conn, format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
+        .await
+        .expect("create the test's schema");
+    let separator = if admin.contains('?') { '&' } else { '?' };
+    format!("{admin}{separator}options%5Bsearch_path%5D={schema}")
 }
 
 pub fn client_with_origin(origin: &str) -> Client {
@@ -123,6 +158,28 @@ pub fn client_with_origin(origin: &str) -> Client {
 }
 
 impl TestApp {
+    /// The stored records of a document's events, in chain order, parsed (read in Rust rather
+    /// than with a database's JSON functions, which differ between SQLite and PostgreSQL).
+    pub async fn records(&self, document_id: &str) -> Vec<serde_json::Value> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("SELECT record FROM audit_events WHERE document_id = $1 ORDER BY seq")
+                .bind(document_id)
+                .fetch_all(&self.pool)
+                .await
+                .expect("records");
+        rows.iter().map(|r| serde_json::from_str(r).expect("a record is JSON")).collect()
+    }
+
+    /// The records of a document's events of one type, in chain order.
+    pub async fn records_of(&self, document_id: &str, event_type: &str) -> Vec<serde_json::Value> {
+        self.records(document_id).await.into_iter().filter(|r| r["type"] == event_type).collect()
+    }
+
+    /// Whether this run's database is PostgreSQL (`ATTESTA_TEST_DATABASE=postgres`).
+    pub fn on_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+
     /// The instance chain of this app's log, over the app's ports.
     pub fn instance(&self) -> attesta_server::evidence::InstanceLog {
         attesta_server::evidence::InstanceLog::new(self.evidence.clone(), self.ports.clone())
@@ -143,10 +200,7 @@ impl TestApp {
     /// The environment that points the `attesta` binary at this app's database and log key.
     pub fn cli_env(&self) -> Vec<(String, String)> {
         vec![
-            (
-                "ATTESTA__DATABASE__URL".to_owned(),
-                format!("sqlite://{}", self.data.path().join("attesta.db").display()),
-            ),
+            ("ATTESTA__DATABASE__URL".to_owned(), self.database_url.clone()),
             ("ATTESTA__EVIDENCE__LOG_KEY_FILE".to_owned(), self.data.path().join("log.key").display().to_string()),
             ("ATTESTA__EVIDENCE__LOG_NAME".to_owned(), "attesta.test/log".to_owned()),
             ("ATTESTA__STORAGE__PATH".to_owned(), self.data.path().join("blobs").display().to_string()),

@@ -14,11 +14,11 @@ use attesta_server::evidence::Append;
 use std::path::Path;
 
 /// The test defaults of `spawn_app_with` over `data`, with the log name left to derive.
-fn config_over(data: &Path) -> Config {
+async fn config_over(data: &Path) -> Config {
     let mut config = Config::default();
     config.server.port = 0;
     config.server.site_root = data.join("site");
-    config.database.url = format!("sqlite://{}", data.join("attesta.db").display()).into();
+    config.database.url = crate::helpers::database_url(data).await.into();
     config.evidence.log_key_file = data.join("log.key");
     config.evidence.log_name = String::new();
     config.log.filter = "warn".to_owned();
@@ -74,30 +74,30 @@ async fn evidence_export_works_whatever_port_the_command_is_given() {
 #[tokio::test]
 async fn a_restart_on_another_port_keeps_the_name_and_an_explicit_other_name_refuses_to_start() {
     let data = tempfile::TempDir::new().expect("dir");
-    let first = Application::build(config_over(data.path())).await.expect("first start");
+    let first = Application::build(config_over(data.path()).await).await.expect("first start");
     let name = first.evidence().signer().verifier_key().name().as_str().to_owned();
     drop(first);
 
     // Another port, nothing set explicitly: the stored name, not one derived from the new port.
-    let mut moved = config_over(data.path());
+    let mut moved = config_over(data.path()).await;
     moved.server.port = 1;
     let again = Application::build(moved).await.expect("starts on another port");
     assert_eq!(again.evidence().signer().verifier_key().name().as_str(), name);
     drop(again);
 
     // Set on purpose to something else: refused, saying what is stored and how to keep it.
-    let mut renamed = config_over(data.path());
+    let mut renamed = config_over(data.path()).await;
     renamed.evidence.log_name = "renamed.example/log".to_owned();
     let err = Application::build(renamed).await.err().expect("refused").to_string();
     assert!(err.contains(&format!("evidence.log_name = {name:?}")) && err.contains("keeps its name for life"), "{err}");
 
-    let mut new_url = config_over(data.path());
+    let mut new_url = config_over(data.path()).await;
     new_url.server.public_url = Some("https://sign.example.com".to_owned());
     let err = Application::build(new_url).await.err().expect("refused").to_string();
     assert!(err.contains("server.public_url") && err.contains(&name), "{err}");
 
     // Set explicitly to the stored name: the public URL may change.
-    let mut kept = config_over(data.path());
+    let mut kept = config_over(data.path()).await;
     kept.server.public_url = Some("https://sign.example.com".to_owned());
     kept.evidence.log_name = name.clone();
     Application::build(kept).await.expect("starts with the stored name");

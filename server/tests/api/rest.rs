@@ -143,14 +143,17 @@ async fn a_document_created_and_sent_by_api_is_signed_sealed_and_verifiable_with
 
     // The key is the actor of what it did, in the hashed record and on the timeline.
     let public_id = key.split('_').nth(1).expect("public id");
-    let actors: Vec<(String, String)> = sqlx::query_as(
-        "SELECT event_type, json_extract(record, '$.actor.kind') || ':' || json_extract(record, '$.actor.id') \
-         FROM audit_events WHERE document_id = $1 ORDER BY seq",
-    )
-    .bind(&id)
-    .fetch_all(&c.app.pool)
-    .await
-    .expect("events");
+    let actors: Vec<(String, String)> = c
+        .app
+        .records(&id)
+        .await
+        .iter()
+        .map(|r| {
+            let actor =
+                format!("{}:{}", r["actor"]["kind"].as_str().unwrap_or("?"), r["actor"]["id"].as_str().unwrap_or("?"));
+            (r["type"].as_str().unwrap_or_default().to_owned(), actor)
+        })
+        .collect();
     for event in ["document.uploaded", "document.sent"] {
         let (_, actor) = actors.iter().find(|(t, _)| t == event).expect(event);
         assert_eq!(actor, &format!("api_key:api_key:{public_id}"), "{event}");

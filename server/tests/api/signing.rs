@@ -229,10 +229,8 @@ fn token_in(text: &str) -> Option<String> {
 }
 
 pub(crate) fn mail_dir(c: &mut attesta_server::config::Config) {
-    // The outbox lives in the test's data folder: the database path tells where that is.
-    let db = c.database.url.clone();
-    let path = secrecy::ExposeSecret::expose_secret(&db).trim_start_matches("sqlite://").to_owned();
-    c.mail.outbox_dir = PathBuf::from(path).with_file_name("outbox");
+    // The outbox lives in the test's data folder: the blob folder's path tells where that is.
+    c.mail.outbox_dir = c.storage.path.with_file_name("outbox");
 }
 
 #[tokio::test]
@@ -386,13 +384,8 @@ async fn sending_checks_the_draft_and_then_freezes_it() {
     let direct =
         sqlx::query("UPDATE documents SET layout_json = '{}' WHERE id = $1").bind(&c.id).execute(&c.app.pool).await;
     assert!(direct.is_err(), "the database refuses to change a sent layout");
-    let sent: String = sqlx::query_scalar(
-        "SELECT json_extract(record, '$.details.layout_sha256') FROM audit_events WHERE document_id = $1 AND event_type = 'document.sent'",
-    )
-    .bind(&c.id)
-    .fetch_one(&c.app.pool)
-    .await
-    .expect("sent event");
+    let sent = c.app.records_of(&c.id, "document.sent").await;
+    let sent = sent.first().expect("sent event")["details"]["layout_sha256"].as_str().expect("a hash").to_owned();
     assert_eq!(sent.len(), 64);
 }
 
@@ -647,14 +640,13 @@ async fn resending_replaces_the_link() {
     assert_ne!(old, new);
     Signer::new(&c.app, old).expect("open", json!({}), StatusCode::GONE).await;
     Signer::new(&c.app, new).open().await;
-    let actors: Vec<String> = sqlx::query_scalar(
-        "SELECT json_extract(record, '$.actor.kind') FROM audit_events \
-         WHERE document_id = $1 AND event_type = 'recipient.email_sent' ORDER BY seq",
-    )
-    .bind(&c.id)
-    .fetch_all(&c.app.pool)
-    .await
-    .expect("actors");
+    let actors: Vec<String> = c
+        .app
+        .records_of(&c.id, "recipient.email_sent")
+        .await
+        .iter()
+        .map(|r| r["actor"]["kind"].as_str().expect("an actor kind").to_owned())
+        .collect();
     assert_eq!(actors, ["system", "user"], "the first link is the system's doing, the resend the sender's");
 }
 
