@@ -52,8 +52,13 @@ export ATTESTA_TEST_REQUIRE_VALIDATORS=1
 # Likewise the SSO tests: without the OpenID provider they fail instead of skipping.
 export ATTESTA_TEST_REQUIRE_SERVICES=1
 
-step "Rust tests"
+step "Rust tests (the integration suite on SQLite)"
 cargo test --locked --workspace --exclude attesta-frontend --features attesta-core/pdf
+
+# The same integration suite once more, every test in a schema of its own on the PostgreSQL
+# started above: every feature is written for both databases.
+step "The integration suite on PostgreSQL"
+ATTESTA_TEST_DATABASE=postgres cargo test --locked -p attesta-server --features attesta-core/pdf --test api
 
 # `--split`: the pages' lazily loaded parts (the /verify verifier, `#[lazy]`) become their own
 # WASM files; without it the client would import a loader that does not exist.
