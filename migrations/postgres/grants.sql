@@ -2,7 +2,8 @@
 --
 -- `attesta migrate` runs this after the migrations, as the migration role (the tables' owner),
 -- when an application role is configured, with every {{app_role}} replaced by that role's name
--- quoted as an identifier. It is idempotent: it first takes everything away, then grants exactly
+-- quoted as an identifier and every {{schema}} by the schema the tables live in (`public`
+-- unless the URL's search_path names another). It is idempotent: it first takes everything away, then grants exactly
 -- what the application's SQL does, so running it after each migration also covers new tables
 -- (a table a later migration adds gets nothing until it is listed here).
 --
@@ -11,12 +12,12 @@
 -- the triggers refuse it even to the owner. audit_personal is INSERT-only for now as well: no
 -- code purges personal data yet; the retention purge, when it comes, adds DELETE here.
 
-REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {{app_role}};
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {{app_role}};
+REVOKE ALL ON ALL TABLES IN SCHEMA {{schema}} FROM {{app_role}};
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA {{schema}} FROM {{app_role}};
 -- The application never creates objects (PostgreSQL 15 no longer lets PUBLIC create in public;
 -- a database upgraded from an older one may: the server's start-up check reports it).
-REVOKE CREATE ON SCHEMA public FROM {{app_role}};
-GRANT USAGE ON SCHEMA public TO {{app_role}};
+REVOKE CREATE ON SCHEMA {{schema}} FROM {{app_role}};
+GRANT USAGE ON SCHEMA {{schema}} TO {{app_role}};
 
 -- Evidence: append-only.
 GRANT SELECT, INSERT ON audit_events, audit_personal, log_nodes, log_checkpoints TO {{app_role}};
@@ -33,14 +34,14 @@ TO {{app_role}};
 
 -- The identity columns' sequences (api_keys.id, webhook_attempts.id). An
 -- INSERT that fills an identity column does not check them, but nextval by name would.
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {{app_role}};
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA {{schema}} TO {{app_role}};
 
 -- sqlx's migration history, made outside these migrations (read only, so the server can check
 -- the schema is up to date).
 DO $$
 BEGIN
-    IF to_regclass('public._sqlx_migrations') IS NOT NULL THEN
-        GRANT SELECT ON public._sqlx_migrations TO {{app_role}};
+    IF to_regclass('{{schema}}._sqlx_migrations') IS NOT NULL THEN
+        GRANT SELECT ON {{schema}}._sqlx_migrations TO {{app_role}};
     END IF;
 END
 $$;

@@ -35,6 +35,10 @@ pub enum Command {
     User(UserCommand),
     /// Check the configuration and print it, secrets redacted.
     Config,
+    /// Bring the database's schema up to date (what `serve` also does at start), through
+    /// database.migrate_url when set; on PostgreSQL with a separate application role, grant that
+    /// role (database.url's user) exactly what the application needs. Exit 0 done, 2 failed.
+    Migrate,
     /// Verify offline: an evidence package, a sealed PDF (with the package attached inside
     /// it), or both. Prints what the files say and each check; exit 0 valid, 1 tampered or
     /// inconsistent, 2 unreadable, 3 not verified (nothing failed, but a check that decides
@@ -183,6 +187,7 @@ pub fn main() -> ExitCode {
     let ports = Ports::system();
     match cli.command {
         Command::Serve => runtime.block_on(serve(config, ports)),
+        Command::Migrate => either(runtime.block_on(migrate(&config))),
         Command::User(UserCommand::Create { email, name, role }) => {
             runtime.block_on(create_user(config, &ports, &email, &name, &role))
         }
@@ -325,6 +330,18 @@ fn failed(code: u8, message: impl std::fmt::Display) -> ExitCode {
 async fn open_log(config: &Config, ports: &Ports) -> Result<EvidenceLog, ExitCode> {
     let pool = crate::open_database(config).await.map_err(|e| failed(2, format!("{e:#}")))?;
     crate::open_evidence(config, pool, ports).await.map_err(|e| failed(2, format!("{e:#}")))
+}
+
+async fn migrate(config: &Config) -> Result<ExitCode, ExitCode> {
+    use secrecy::ExposeSecret as _;
+    let url = config.database.url.expose_secret();
+    let migrate_url = Some(config.database.migrate_url.expose_secret()).filter(|u| !u.is_empty()).unwrap_or(url);
+    let report = crate::store::db::migrate_as(migrate_url, url).await.map_err(|e| failed(2, format!("{e:#}")))?;
+    println!("{} migration(s) applied; the schema is up to date", report.applied);
+    if let Some(role) = report.granted_to {
+        println!("granted {role}: read everything, append evidence, change state; nothing else");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn log_verify(config: Config, ports: &Ports) -> Result<ExitCode, ExitCode> {

@@ -557,6 +557,12 @@ pub struct DatabaseConfig {
     /// `postgres://user:password@host:port/database`. Holds credentials, hence secret.
     #[serde(serialize_with = "redacted")]
     pub url: SecretString,
+    /// PostgreSQL: a role that owns the tables, used only to migrate them and to grant the role
+    /// of `url` what the application needs (reading everything, appending evidence, changing
+    /// state) and nothing more. Empty: `url` migrates its own schema, and on PostgreSQL the
+    /// server warns that its role can rewrite evidence.
+    #[serde(serialize_with = "redacted")]
+    pub migrate_url: SecretString,
     pub max_connections: u32,
 }
 
@@ -629,7 +635,11 @@ impl Default for ServerConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: SecretString::from("sqlite://data/attesta.db"), max_connections: 8 }
+        Self {
+            url: SecretString::from("sqlite://data/attesta.db"),
+            migrate_url: SecretString::from(""),
+            max_connections: 8,
+        }
     }
 }
 
@@ -719,8 +729,19 @@ impl Config {
                 )),
             }
         }
-        if let Err(e) = crate::store::db::Backend::of_url(self.database.url.expose_secret()) {
+        let backend = crate::store::db::Backend::of_url(self.database.url.expose_secret());
+        if let Err(e) = &backend {
             errors.push(format!("{e:#}"));
+        }
+        let migrate_url = self.database.migrate_url.expose_secret();
+        if !migrate_url.is_empty() {
+            match crate::store::db::Backend::of_url(migrate_url) {
+                Ok(b) if backend.as_ref().is_ok_and(|a| *a == b) => {}
+                Ok(_) => {
+                    errors.push("database.migrate_url: must name the same kind of database as database.url".to_owned())
+                }
+                Err(e) => errors.push(format!("database.migrate_url: {e:#}")),
+            }
         }
         if self.database.max_connections == 0 {
             errors.push("database.max_connections: expected a whole number of at least 1".to_owned());

@@ -230,7 +230,8 @@ impl Application {
 
 /// The configured database, migrated to the current schema.
 pub async fn open_database(config: &Config) -> anyhow::Result<AnyPool> {
-    store::db::connect(config.database.url.expose_secret(), config.database.max_connections).await
+    let migrate_url = Some(config.database.migrate_url.expose_secret()).filter(|u| !u.is_empty());
+    store::db::open_for_app(config.database.url.expose_secret(), migrate_url, config.database.max_connections).await
 }
 
 /// The evidence log over `pool`, with the configured (or newly created) signing key.

@@ -216,6 +216,16 @@ mod tests {
     }
 
     #[test]
+    fn grants_name_the_role_and_schema_quoted() {
+        let sql = grants_for("app\"role", "tenant_1").expect("grants");
+        assert!(sql.contains("TO \"app\"\"role\""), "{sql}");
+        assert!(sql.contains("IN SCHEMA tenant_1"), "{sql}");
+        assert!(!sql.contains("{{"), "every placeholder filled");
+        assert!(grants_for("app", "x'; DROP TABLE users; --").is_err());
+        assert_eq!(role_of("postgres://attesta%5Fapp:pw@h/d").expect("role"), "attesta_app");
+    }
+
+    #[test]
     fn urls_name_their_backend() {
         assert_eq!(Backend::of_url("sqlite://data/a.db").expect("sqlite"), Backend::Sqlite);
         assert_eq!(Backend::of_url("postgres://u:p@h/d").expect("pg"), Backend::Postgres);
@@ -291,4 +301,137 @@ impl<'q> Sql<'q> {
     fn take_args(&mut self) -> Result<AnyArguments<'q>, sqlx::error::BoxDynError> {
         std::mem::replace(&mut self.args, Ok(AnyArguments::default()))
     }
+}
+
+/// What the application role of a PostgreSQL database is granted, with `{{app_role}}` and
+/// `{{schema}}` to fill in (see the file's header).
+const POSTGRES_GRANTS: &str = include_str!("../../../migrations/postgres/grants.sql");
+
+/// The evidence tables: append-only, for the application and for everyone.
+pub const EVIDENCE_TABLES: [&str; 4] = ["audit_events", "audit_personal", "log_nodes", "log_checkpoints"];
+
+/// Opens the application's pool and brings the schema up to date, the way `database` says:
+/// through `migrate_url` when one is configured (the migration role, which also grants the
+/// application role exactly what it needs on PostgreSQL), else through the application's own
+/// connection. Warns when the application's role may rewrite evidence.
+pub async fn open_for_app(url: &str, migrate_url: Option<&str>, max_connections: u32) -> anyhow::Result<AnyPool> {
+    match migrate_url {
+        Some(migrate_url) => {
+            migrate_as(migrate_url, url).await?;
+        }
+        None => {
+            let pool = open(url, 1).await?;
+            migrate(&pool).await?;
+            pool.close().await;
+        }
+    }
+    let pool = open(url, max_connections).await?;
+    for excess in excess_privileges(&pool).await? {
+        tracing::warn!(
+            %excess,
+            "the application's database role can rewrite evidence: run `attesta migrate` with database.migrate_url \
+             set to an owner role and database.url to a role of its own (see docs/SCALING.md); the triggers still \
+             refuse changes, but only the grants stop a role that can drop them"
+        );
+    }
+    Ok(pool)
+}
+
+/// Migrates the database through `migrate_url` and, on PostgreSQL, grants the role of
+/// `app_url` what the application needs and nothing more. What `attesta migrate` does.
+pub async fn migrate_as(migrate_url: &str, app_url: &str) -> anyhow::Result<MigrateReport> {
+    let admin = open(migrate_url, 1).await?;
+    let before = applied_versions(&admin).await.unwrap_or_default();
+    migrate(&admin).await?;
+    let after = applied_versions(&admin).await?;
+    let mut report = MigrateReport { applied: after.len() - before.len().min(after.len()), granted_to: None };
+    let backend = Backend::of(&*admin.acquire().await?);
+    if backend == Backend::Postgres {
+        let app_role = role_of(app_url)?;
+        let admin_role = role_of(migrate_url)?;
+        if app_role != admin_role {
+            let schema: String = sqlx::query_scalar("SELECT CAST(current_schema() AS TEXT)").fetch_one(&admin).await?;
+            admin.execute(grants_for(&app_role, &schema)?.as_str()).await.context("granting the application role")?;
+            report.granted_to = Some(app_role);
+        }
+    }
+    admin.close().await;
+    Ok(report)
+}
+
+/// What a migration did.
+#[derive(Debug)]
+pub struct MigrateReport {
+    /// Migrations applied now (0: the schema was up to date).
+    pub applied: usize,
+    /// The application role granted its privileges, on PostgreSQL with a separate role.
+    pub granted_to: Option<String>,
+}
+
+async fn applied_versions(pool: &AnyPool) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version")
+        .fetch_all(pool)
+        .await
+}
+
+/// The user name in a PostgreSQL URL (the role the connection acts as).
+fn role_of(url: &str) -> anyhow::Result<String> {
+    let parsed = url::Url::parse(url).with_context(|| format!("{} is not a valid URL", redact(url)))?;
+    let user = parsed.username();
+    anyhow::ensure!(!user.is_empty(), "{} names no user: the role must be explicit", redact(url));
+    Ok(percent_decode(user))
+}
+
+fn percent_decode(text: &str) -> String {
+    url::form_urlencoded::parse(format!("x={text}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+}
+
+/// `grants.sql` for this role and schema. Both are written as quoted identifiers; a schema name
+/// also goes inside a string literal (`to_regclass`), so it must be a plain identifier.
+fn grants_for(role: &str, schema: &str) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        !schema.is_empty() && schema.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+        "the schema {schema:?} is not a plain lowercase identifier"
+    );
+    let quoted_role = format!("\"{}\"", role.replace('"', "\"\""));
+    Ok(POSTGRES_GRANTS.replace("{{app_role}}", &quoted_role).replace("{{schema}}", schema))
+}
+
+/// What the pool's role may do to evidence beyond reading and appending (PostgreSQL; SQLite has
+/// no roles and relies on its triggers): one line per privilege too many.
+pub async fn excess_privileges(pool: &AnyPool) -> anyhow::Result<Vec<String>> {
+    let backend = Backend::of(&*pool.acquire().await?);
+    if backend == Backend::Sqlite {
+        return Ok(Vec::new());
+    }
+    let mut excess = Vec::new();
+    let Flag(superuser) =
+        sqlx::query_scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetch_one(pool).await?;
+    if superuser {
+        excess.push("the role is a superuser".to_owned());
+    }
+    for table in EVIDENCE_TABLES {
+        for privilege in ["UPDATE", "DELETE", "TRUNCATE"] {
+            let Flag(held) = sqlx::query_scalar("SELECT has_table_privilege(current_user, $1, $2)")
+                .bind(table)
+                .bind(privilege)
+                .fetch_one(pool)
+                .await?;
+            if held {
+                excess.push(format!("{privilege} on {table}"));
+            }
+        }
+        let Flag(owner) = sqlx::query_scalar(
+            "SELECT pg_has_role(current_user, tableowner, 'USAGE') FROM pg_tables \
+             WHERE schemaname = current_schema() AND tablename = $1",
+        )
+        .bind(table)
+        .fetch_optional(pool)
+        .await?
+        .unwrap_or(Flag(false));
+        if owner {
+            excess.push(format!("owns {table} (an owner can drop its triggers)"));
+        }
+    }
+    Ok(excess)
 }

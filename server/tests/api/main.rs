@@ -1,4 +1,5 @@
-//! Integration tests: each starts the real server on port 0 with a fresh SQLite database and
+//! Integration tests: each starts the real server on port 0 with a fresh database (SQLite, or a
+//! PostgreSQL schema of its own with ATTESTA_TEST_DATABASE=postgres) and
 //! talks to it over HTTP like a browser or a script would.
 
 mod auth;
@@ -14,6 +15,7 @@ mod jobs;
 mod log_origin;
 mod mail;
 mod operations;
+mod postgres;
 mod resealed;
 mod rest;
 mod s3_store;
