@@ -53,7 +53,7 @@ done
 # The role's name quoted as an identifier, as `attesta migrate` substitutes it.
 quoted_role="\"${ATTESTA_TEST_PG_APP_ROLE//\"/\"\"}\""
 for _ in 1 2; do
-  sed "s/{{app_role}}/$quoted_role/g" "$ROOT/migrations/postgres/grants.sql" | run "$ADMIN" -1 -f - > /dev/null \
+  sed -e "s/{{app_role}}/$quoted_role/g" -e "s/{{schema}}/public/g" "$ROOT/migrations/postgres/grants.sql" | run "$ADMIN" -1 -f - > /dev/null \
     || fail "grants.sql does not apply"
 done
 checks=0

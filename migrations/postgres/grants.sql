@@ -20,7 +20,7 @@ REVOKE CREATE ON SCHEMA {{schema}} FROM {{app_role}};
 GRANT USAGE ON SCHEMA {{schema}} TO {{app_role}};
 
 -- Evidence: append-only.
-GRANT SELECT, INSERT ON audit_events, audit_personal, log_nodes, log_checkpoints TO {{app_role}};
+GRANT SELECT, INSERT ON audit_events, audit_personal, log_nodes, log_checkpoints, state_changes TO {{app_role}};
 
 -- State: the application reads and changes these.
 GRANT SELECT, INSERT, UPDATE, DELETE ON
@@ -31,6 +31,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     webhook_endpoints, webhook_secrets, webhook_messages, webhook_attempts, webhook_cursor,
     jobs
 TO {{app_role}};
+
+-- The event being appended (set and cleared by the sequencer around each state change).
+GRANT SELECT, UPDATE ON evidence_context TO {{app_role}};
 
 -- The identity columns' sequences (api_keys.id, webhook_attempts.id). An
 -- INSERT that fills an identity column does not check them, but nextval by name would.

@@ -493,9 +493,19 @@ impl Sequencer {
             Err(e) => return Ok(Err(EvidenceError::Invalid(e.to_string()))),
         };
         if let Some(effect) = append.effect {
-            // A savepoint, so a refused effect leaves no trace while the batch goes on.
+            // A savepoint, so a refused effect leaves no trace while the batch goes on. The
+            // state change is made with the event's index in `evidence_context`, so the change
+            // capture triggers (migration 0014) tie each captured change to this event; cleared
+            // again before anything else runs, so a change made outside an append has none.
             conn.execute("SAVEPOINT effect").await?;
-            match effect(conn).await {
+            let log_index = i64::try_from(frontier.size()).unwrap_or(i64::MAX);
+            sqlx::query("UPDATE evidence_context SET log_index = $1 WHERE id = 1")
+                .bind(log_index)
+                .execute(&mut *conn)
+                .await?;
+            let applied = effect(conn).await;
+            sqlx::query("UPDATE evidence_context SET log_index = NULL WHERE id = 1").execute(&mut *conn).await?;
+            match applied {
                 Ok(()) => {
                     conn.execute("RELEASE effect").await?;
                 }

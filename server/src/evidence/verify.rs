@@ -167,6 +167,10 @@ pub async fn verify_log(
         Some(e) => report.fail("instance_chain", e),
     }
 
+    // 1b. Every captured change of state (migration 0014) came with the evidence event that
+    // caused it: one of the same document, appended in the same transaction.
+    unrecorded_changes(pool, &mut report).await?;
+
     // 2. Stored nodes equal the recomputed ones, and none is missing or extra.
     let stored: Vec<(i64, i64, Vec<u8>)> =
         sqlx::query_as("SELECT level, idx, hash FROM log_nodes ORDER BY level, idx").fetch_all(pool).await?;
@@ -244,4 +248,44 @@ pub async fn verify_log(
         }
     }
     Ok(report)
+}
+
+/// How many unrecorded changes are named one by one; the rest are counted.
+const NAMED_CHANGES: usize = 20;
+
+/// Checks that each captured change of a state table names an event of its own document
+/// (`state_changes.log_index`, set by the sequencer while that event's change ran). A change
+/// with none, or with an event of another document, was made behind the application's back.
+async fn unrecorded_changes(pool: &AnyPool, report: &mut LogReport) -> Result<(), EvidenceError> {
+    let rows: Vec<(i64, String, String, String, String, Option<i64>)> = sqlx::query_as(
+        "SELECT c.id, c.table_name, c.row_key, c.document_id, c.operation, c.log_index FROM state_changes c \
+         LEFT JOIN audit_events e ON e.log_index = c.log_index \
+         WHERE e.log_index IS NULL OR e.document_id <> c.document_id ORDER BY c.id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let captured: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM state_changes").fetch_one(pool).await?;
+    if rows.is_empty() {
+        report.pass("changes", format!("{captured} captured changes of state, each with the event that caused it"));
+        return Ok(());
+    }
+    let mut named: Vec<String> = rows
+        .iter()
+        .take(NAMED_CHANGES)
+        .map(|(id, table, key, document, operation, index)| {
+            let why = match index {
+                None => "no event was being appended".to_owned(),
+                Some(i) => format!("log index {i} is not an event of that document"),
+            };
+            format!("change {id}: {operation} of {table} {key} (document {document}): {why}")
+        })
+        .collect();
+    if rows.len() > NAMED_CHANGES {
+        named.push(format!("and {} more", rows.len() - NAMED_CHANGES));
+    }
+    report.fail(
+        "changes",
+        format!("{} of {captured} captured changes have no evidence: {}", rows.len(), named.join("; ")),
+    );
+    Ok(())
 }

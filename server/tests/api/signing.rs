@@ -840,3 +840,41 @@ async fn a_document_not_finished_by_its_deadline_expires_and_everyone_with_a_lin
     let gone = carol.expect("open", json!({}), StatusCode::GONE).await;
     assert!(gone.contains("expired"), "{gone}");
 }
+
+#[tokio::test]
+async fn log_verify_names_a_change_of_state_made_behind_the_applications_back() {
+    let c = owner_with_document(mail_dir).await;
+    c.send("parallel", &[("Bob Builder", "bob@example.com", false)], vec![]).await;
+    let verify = || crate::helpers::attesta().envs(c.app.cli_env()).args(["log", "verify"]).output().expect("runs");
+    // Sending changed the document and its recipient, each with its event: all accounted for.
+    let ok = verify();
+    let text = String::from_utf8_lossy(&ok.stdout).into_owned();
+    assert_eq!(ok.status.code(), Some(0), "{text}");
+    assert!(text.contains("captured changes of state, each with the event that caused it"), "{text}");
+    let captured: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM state_changes").fetch_one(&c.app.pool).await.expect("count");
+    assert!(captured >= 2, "the send changed the document and the recipient: {captured}");
+
+    // Bookkeeping columns are not evidence: changing them is no finding.
+    sqlx::query("UPDATE documents SET completion_error = 'x' WHERE id = $1")
+        .bind(&c.id)
+        .execute(&c.app.pool)
+        .await
+        .expect("bookkeeping");
+    assert_eq!(verify().status.code(), Some(0));
+
+    // Someone with database access marks Bob as signed: the triggers capture it, with no event.
+    sqlx::query("UPDATE recipients SET status = 'signed' WHERE document_id = $1")
+        .bind(&c.id)
+        .execute(&c.app.pool)
+        .await
+        .expect("rewrite");
+    let bad = verify();
+    let text = String::from_utf8_lossy(&bad.stdout).into_owned();
+    assert_eq!(bad.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL changes"), "{text}");
+    assert!(text.contains(&format!("update of recipients")) && text.contains(&c.id), "{text}");
+    // And the capture itself cannot be erased.
+    let erase = sqlx::query("DELETE FROM state_changes").execute(&c.app.pool).await.expect_err("append-only");
+    assert!(erase.to_string().contains("append-only"), "{erase}");
+}
