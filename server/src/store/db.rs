@@ -50,7 +50,12 @@ impl Backend {
             }
             Self::Postgres => {
                 conn.execute("BEGIN").await?;
-                let taken = sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(lock as i64).execute(&mut *conn).await;
+                // Keyed by the schema too: each schema holds its own log (the test suite gives
+                // every test one), and only appenders to the same log need to take turns.
+                let taken = sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended(current_schema(), $1))")
+                    .bind(lock as i64)
+                    .execute(&mut *conn)
+                    .await;
                 if let Err(e) = taken {
                     let _ = conn.execute("ROLLBACK").await;
                     return Err(e);

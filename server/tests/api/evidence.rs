@@ -129,6 +129,58 @@ async fn concurrent_appends_to_one_document_never_fork_its_chain() {
     assert!(run(&app, &["log", "verify"]).status.success());
 }
 
+// Several threads, so the two sequencers really run at the same time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_on_one_database_append_to_one_log_in_turns() {
+    // A second server process over the same database and key files, as behind a load balancer:
+    // each has its own sequencer, and the database's write lock (SQLite's file lock, a
+    // PostgreSQL advisory lock) makes them take turns.
+    let first = spawn_app().await;
+    let (url, dir) = (first.database_url.clone(), first.data.path().to_owned());
+    let second = spawn_app_with(Options::configured(move |c| {
+        c.database.url = url.into();
+        c.evidence.log_key_file = dir.join("log.key");
+        c.storage.path = dir.join("blobs");
+        c.storage.spool_dir = dir.join("spool-2");
+        c.storage.master_key_file = dir.join("master.key");
+        c.seal.dir = dir.join("seal");
+    }))
+    .await;
+    let shared = DocumentId::parse("shared").expect("id");
+    append(&first.evidence, &shared, EventType::DocumentUploaded).await;
+    let mut tasks = Vec::new();
+    for t in 0..32 {
+        let log = if t % 2 == 0 { first.evidence.clone() } else { second.evidence.clone() };
+        let doc = if t % 4 < 2 { shared.clone() } else { DocumentId::parse(&format!("own-{t}")).expect("id") };
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..10 {
+                append(&log, &doc, EventType::RecipientViewed).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    // Either instance reads the one chain: no fork, no gap, no duplicate index.
+    let events = second.evidence.events_of(&shared).await.expect("events");
+    assert_eq!(events.len(), 1 + 16 * 10);
+    let chain: Vec<_> = events.iter().map(|(e, _)| e.clone()).collect();
+    verify_chain(&shared, &chain).expect("one unbroken chain");
+    let (count, distinct, max): (i64, i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT log_index), MAX(log_index) FROM audit_events")
+            .fetch_one(&first.pool)
+            .await
+            .expect("indices");
+    assert_eq!((count, distinct), (max + 1, max + 1), "every index once, none missing");
+    // Checkpoints signed by either instance extend one another.
+    let a = first.evidence.checkpoint(1).await.expect("checkpoint");
+    append(&second.evidence, &shared, EventType::RecipientViewed).await;
+    let b = second.evidence.checkpoint(2).await.expect("checkpoint");
+    assert!(b.tree_size > a.tree_size);
+    let out = run(&first, &["log", "verify"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
 #[tokio::test]
 async fn an_exported_package_verifies_offline_and_any_tampering_is_caught() {
     let app = spawn_app().await;
