@@ -7,19 +7,27 @@
 #   docker run -p 3000:3000 -v attesta-data:/var/lib/attesta/data attesta
 #
 # NOT BUILT OR RUN ON THE DEVELOPMENT MACHINE: it has no container runtime. Every build step is
-# one that scripts/bootstrap.sh and scripts/run.sh run there (same pinned versions, same commands),
-# so what this file builds is what `./scripts/run.sh` builds and serves.
+# one that scripts/bootstrap.sh and scripts/run.sh run there (same pinned versions, same commands,
+# Node 20 as there), so what this file builds is what `./scripts/run.sh` builds and serves. The
+# runtime stage's user, folders and health check are in no test.
+
+# Node 20, the major the development machine and its tests run: it runs npm and binaryen's
+# wasm-opt (a Node script). Taken from the official image rather than Debian 12's Node 18.
+FROM node:20-bookworm-slim AS node
 
 # --- build: the toolchain of scripts/bootstrap.sh, then the release build of scripts/run.sh ---
 # Rust 1.95: the workspace's rust-version (Cargo.toml), the version the project is built with.
 FROM rust:1.95-bookworm AS build
 
-# Debian 12's build tools and Node (what bootstrap.sh installs on a fresh Debian 12): Node runs
-# npm and binaryen's wasm-opt. The test-only packages (chromium, PostgreSQL, qpdf...) are left out.
+# Debian 12's build tools, as bootstrap.sh installs them; the test-only packages (chromium,
+# PostgreSQL, qpdf...) are left out.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      build-essential pkg-config ca-certificates nodejs npm \
+      build-essential pkg-config ca-certificates \
  && rm -rf /var/lib/apt/lists/*
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+COPY --from=node /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/npm
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && node --version && npm --version
 
 RUN rustup target add wasm32-unknown-unknown
 # 0.3.8 is the newest cargo-leptos whose locked dependencies build on Rust 1.95 (bootstrap.sh).
