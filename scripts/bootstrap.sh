@@ -76,32 +76,10 @@ step "oidc-provider for the SSO tests (scripts/services/idp)"
 bash scripts/services/idp.sh install
 echo "present ($(node -p "require('./scripts/services/idp/node_modules/oidc-provider/package.json').version"))"
 
-# pdf.js renders document pages in the browser (docs/ARCHITECTURE.md, "Reading documents"). Its
-# build is served from /vendor/pdfjs/, copied from the pinned npm package; public/vendor is not
-# committed.
+# pdf.js renders document pages in the browser; its build is copied from the pinned npm package
+# into public/vendor/pdfjs (not committed). Its own script, so that the Dockerfile runs the same.
 step "pdf.js for the document viewer (public/vendor/pdfjs)"
-pdfjs=end2end/node_modules/pdfjs-dist
-vendor=public/vendor/pdfjs
-version=$(node -p "require('./$pdfjs/package.json').version")
-if [ -f "$vendor/VERSION" ] && [ "$(cat "$vendor/VERSION")" = "$version" ] && [ -f "$vendor/pdf.worker.min.mjs.br" ]; then
-  echo "present ($version)"
-else
-  rm -rf "$vendor" && mkdir -p "$vendor"
-  # The legacy build: the modern one needs Map.getOrInsertComputed, which Safari/iOS lacks.
-  cp "$pdfjs/legacy/build/pdf.min.mjs" "$pdfjs/legacy/build/pdf.worker.min.mjs" "$pdfjs/LICENSE" "$vendor/"
-  cp -r "$pdfjs/standard_fonts" "$pdfjs/cmaps" "$pdfjs/wasm" "$pdfjs/iccs" "$vendor/"
-  # Compressed once here, beside the files (brotli and gzip at their best): the server sends the
-  # stored copy that the browser accepts instead of compressing 1.8 MB of pdf.js per request.
-  node -e '
-    const fs = require("fs"), zlib = require("zlib");
-    for (const f of process.argv.slice(1)) {
-      const b = fs.readFileSync(f);
-      fs.writeFileSync(f + ".br", zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: b.length } }));
-      fs.writeFileSync(f + ".gz", zlib.gzipSync(b, { level: 9 }));
-    }' "$vendor/pdf.min.mjs" "$vendor/pdf.worker.min.mjs"
-  echo "$version" > "$vendor/VERSION"
-  echo "copied pdfjs-dist $version"
-fi
+bash scripts/vendor-pdfjs.sh
 
 # pyHanko validates the PAdES seal in the tests (server/tests/seal.rs) and is the seal benchmark's
 # baseline. Its command line is a separate package, pyhanko-cli. Everything is pinned in
