@@ -130,6 +130,13 @@ pub async fn migrate(pool: &AnyPool) -> anyhow::Result<()> {
         Backend::Sqlite => &SQLITE_MIGRATIONS,
         Backend::Postgres => &POSTGRES_MIGRATIONS,
     };
+    // A schema already up to date is left alone: the migrator would first try to create its
+    // history table, which an application role without CREATE (granted by `attesta migrate`)
+    // may not do even when the table exists.
+    let wanted: Vec<i64> = migrator.iter().map(|m| m.version).collect();
+    if applied_versions(pool).await.is_ok_and(|applied| applied == wanted) {
+        return Ok(());
+    }
     migrator.run(pool).await.context("applying database migrations")
 }
 
