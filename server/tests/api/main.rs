@@ -11,6 +11,7 @@ mod documents;
 mod evidence;
 mod helpers;
 mod instance;
+mod instances;
 mod jobs;
 mod log_origin;
 mod mail;

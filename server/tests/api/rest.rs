@@ -28,7 +28,7 @@ async fn ada_id(app: &TestApp) -> i64 {
 }
 
 /// A new key of Ada's with these scopes.
-async fn key(app: &TestApp, name: &str, scopes: &str) -> String {
+pub(crate) async fn key(app: &TestApp, name: &str, scopes: &str) -> String {
     app.create_api_key(ada_id(app).await, name, scopes).await
 }
 
@@ -36,14 +36,14 @@ fn plain() -> reqwest::Client {
     reqwest::Client::builder().build().expect("client")
 }
 
-fn multipart(document: Value, file: Vec<u8>) -> reqwest::multipart::Form {
+pub(crate) fn multipart(document: Value, file: Vec<u8>) -> reqwest::multipart::Form {
     reqwest::multipart::Form::new().text("document", document.to_string()).part(
         "file",
         reqwest::multipart::Part::bytes(file).file_name("contract.pdf").mime_str("application/pdf").expect("mime"),
     )
 }
 
-async fn json_of(r: reqwest::Response) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+pub(crate) async fn json_of(r: reqwest::Response) -> (StatusCode, reqwest::header::HeaderMap, Value) {
     let (status, headers) = (r.status(), r.headers().clone());
     let text = r.text().await.expect("body");
     (status, headers, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")))

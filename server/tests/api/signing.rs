@@ -201,7 +201,7 @@ pub(crate) fn mails(app: &TestApp) -> Vec<Mail> {
         .collect()
 }
 
-fn unquote(raw: &str) -> String {
+pub(crate) fn unquote(raw: &str) -> String {
     let joined = raw.replace("=\r\n", "").replace("=\n", "");
     let bytes = joined.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -221,7 +221,7 @@ fn unquote(raw: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn token_in(text: &str) -> Option<String> {
+pub(crate) fn token_in(text: &str) -> Option<String> {
     let start = text.find("/sign/")? + "/sign/".len();
     let token: String =
         text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();

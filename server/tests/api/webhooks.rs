@@ -19,13 +19,13 @@ use std::time::Duration;
 
 /// One request the receiver accepted.
 #[derive(Debug, Clone)]
-struct Accepted {
-    id: String,
+pub(crate) struct Accepted {
+    pub(crate) id: String,
     timestamp: i64,
     /// For each signature in the header, the index of the receiver's secret that verified it.
     verified_by: Vec<Option<usize>>,
     user_agent: String,
-    body: Value,
+    pub(crate) body: Value,
 }
 
 #[derive(Default)]
@@ -41,8 +41,8 @@ struct ReceiverState {
 
 /// A Standard Webhooks receiver on 127.0.0.1.
 #[derive(Clone)]
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     state: Arc<Mutex<ReceiverState>>,
 }
 
@@ -101,7 +101,7 @@ async fn receive(State(state): State<Arc<Mutex<ReceiverState>>>, headers: Header
 }
 
 impl Receiver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let state = Arc::new(Mutex::new(ReceiverState::default()));
         let app = axum::Router::new().route("/hook", axum::routing::post(receive)).with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -110,7 +110,7 @@ impl Receiver {
         Self { url, state }
     }
 
-    fn trust(&self, whsec: &str) {
+    pub(crate) fn trust(&self, whsec: &str) {
         let b64 = whsec.strip_prefix("whsec_").expect("whsec_ prefix");
         self.state.lock().expect("lock").secrets.push(STANDARD.decode(b64).expect("base64 secret"));
     }
@@ -119,7 +119,7 @@ impl Receiver {
         self.state.lock().expect("lock").script.extend(codes);
     }
 
-    fn accepted(&self) -> Vec<Accepted> {
+    pub(crate) fn accepted(&self) -> Vec<Accepted> {
         self.state.lock().expect("lock").accepted.clone()
     }
 
@@ -171,14 +171,14 @@ async fn ok(app: &TestApp, endpoint: &str, body: Value) -> Value {
 }
 
 /// Adds an endpoint for `url` with these types; its id and signing secret.
-async fn add_endpoint(app: &TestApp, url: &str, types: &[&str]) -> (String, String) {
+pub(crate) async fn add_endpoint(app: &TestApp, url: &str, types: &[&str]) -> (String, String) {
     let endpoint = ok(app, "create", json!({ "url": url, "description": "tests", "event_types": types })).await;
     let id = endpoint["id"].as_str().expect("id").to_owned();
     let secret = ok(app, "secret", json!({ "id": id })).await.as_str().expect("secret").to_owned();
     (id, secret)
 }
 
-fn allow_private(c: &mut attesta_server::config::Config) {
+pub(crate) fn allow_private(c: &mut attesta_server::config::Config) {
     mail_dir(c);
     c.webhooks.allow_private_targets = true;
 }
