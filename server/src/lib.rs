@@ -152,6 +152,8 @@ impl Application {
             }
             false => None,
         };
+        // Rate limits are shared through the database when several instances may serve it.
+        let shared_limits = store::db::Backend::of(&*pool.acquire().await?) == store::db::Backend::Postgres;
         let router = router(
             &config,
             accounts,
@@ -165,6 +167,7 @@ impl Application {
             hooks.clone(),
             instance,
             &ports,
+            shared_limits,
         );
         Ok(Self {
             listener,
@@ -380,7 +383,12 @@ fn router(
     hooks: webhooks::Webhooks,
     instance: evidence::InstanceLog,
     ports: &Ports,
+    shared_limits: bool,
 ) -> Router {
+    let limiter = |per_minute, burst| {
+        let shared = shared_limits.then(|| (pool.clone(), ports.clock.clone()));
+        http::limiter::Limiter::new(per_minute, burst, shared)
+    };
     let context = ServerContext {
         accounts,
         session_policy: config.auth.session_policy(),
@@ -420,7 +428,7 @@ fn router(
         pool: pool.clone(),
         accounts: context.accounts.clone(),
         documents: documents.clone(),
-        limit: api::auth::KeyLimit::new(config.api.requests_per_minute, config.api.burst),
+        limit: api::auth::KeyLimit::new(limiter(config.api.requests_per_minute, config.api.burst)),
         max_json_bytes: config.api.max_json_bytes,
         clock: ports.clock.clone(),
     };
@@ -469,7 +477,7 @@ fn router(
     // Bearer keys only, never cookies: outside the session and cross-site layers.
     let rest = api::router(api_state, proxies.clone(), config.server.transfer_timeout);
     let public_limit =
-        rate_limit::PublicLimit::new(config.signing.public_requests_per_minute, config.signing.public_burst);
+        rate_limit::PublicLimit::new(limiter(config.signing.public_requests_per_minute, config.signing.public_burst));
 
     // Files move in and out slowly over slow links: they get their own, longer time limit, and
     // the upload its own size limit (the documents' limit, checked as the body streams).

@@ -10,36 +10,27 @@ use attesta_app::ssr::documents::{ApiKeyActor, RequestMeta};
 use attesta_core::User;
 use attesta_core::api_keys::{Scope, bearer};
 use axum::extract::FromRequestParts;
-use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::header;
 use http::request::Parts;
-use std::num::NonZeroU32;
-use std::sync::Arc;
 
-/// Requests per key over time (GCRA): `per_minute` on average with a burst.
+/// Requests per key over time (GCRA): `per_minute` on average with a burst, shared by every
+/// instance on PostgreSQL (see [`crate::http::limiter`]).
 #[derive(Clone)]
-pub struct KeyLimit(Arc<DefaultKeyedRateLimiter<i64>>);
+pub struct KeyLimit(crate::http::limiter::Limiter);
 
 impl KeyLimit {
-    pub fn new(per_minute: u32, burst: u32) -> Self {
-        let rate = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-        Self(Arc::new(RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst))))
+    pub fn new(limiter: crate::http::limiter::Limiter) -> Self {
+        Self(limiter)
     }
 
-    fn check(&self, key_id: i64) -> Result<(), ApiError> {
-        self.0.check_key(&key_id).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            ApiError {
-                retry_after: Some(secs.max(1)),
-                ..ApiError::new(
-                    http::StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    "too many requests with this API key: wait as long as Retry-After says",
-                )
-            }
+    async fn check(&self, key_id: i64) -> Result<(), ApiError> {
+        self.0.check(&format!("api-key:{key_id}")).await.map_err(|wait| ApiError {
+            retry_after: Some(crate::http::limiter::retry_after_secs(wait)),
+            ..ApiError::new(
+                http::StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests with this API key: wait as long as Retry-After says",
+            )
         })
     }
 }
@@ -104,7 +95,7 @@ impl FromRequestParts<ApiState> for Caller {
                 return Err(ApiError::unauthorized(message));
             }
         };
-        state.limit.check(key.id)?;
+        state.limit.check(key.id).await?;
         let meta = RequestMeta {
             api_key: keys::public_id(&key).map(|public_id| ApiKeyActor { public_id, name: key.name.clone() }),
             ..RequestMeta::of_request(&parts.extensions, &parts.headers)

@@ -7,6 +7,7 @@ pub mod cache_control;
 pub mod client_address;
 pub mod csrf;
 pub mod health;
+pub mod limiter;
 pub mod log;
 pub mod metrics;
 pub mod rate_limit;

@@ -1,35 +1,26 @@
 //! Rate limits for the public, account-less surface: the signer's pages and endpoints.
 //!
 //! Keyed by the client address as resolved by `client_address` (so a trusted proxy's
-//! `X-Forwarded-For` counts, never a client's own claim). A GCRA limiter (governor) allows
-//! `per_minute` on average with a burst; above it the answer is 429 with `Retry-After`.
+//! `X-Forwarded-For` counts, never a client's own claim). A GCRA limit ([`super::limiter`],
+//! shared by every instance on PostgreSQL) allows `per_minute` on average with a burst; above it
+//! the answer is 429 with `Retry-After`.
 
 use attesta_app::ssr::ClientAddress;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
-use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::{HeaderValue, StatusCode, header};
 use std::net::{IpAddr, Ipv4Addr};
-use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The paths the limit applies to.
 const PUBLIC_PREFIXES: [&str; 2] = ["/sign/", "/api/sign/"];
 
 #[derive(Clone)]
-pub struct PublicLimit {
-    limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    seen: Arc<AtomicU64>,
-}
+pub struct PublicLimit(super::limiter::Limiter);
 
 impl PublicLimit {
-    pub fn new(per_minute: u32, burst: u32) -> Self {
-        let rate = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-        Self { limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(rate).allow_burst(burst))), seen: Arc::default() }
+    pub fn new(limiter: super::limiter::Limiter) -> Self {
+        Self(limiter)
     }
 }
 
@@ -51,16 +42,11 @@ pub async fn limit(State(limit): State<PublicLimit>, request: Request, next: Nex
     if !PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p)) {
         return next.run(request).await;
     }
-    // Forget idle addresses now and then, so the table stays small.
-    if limit.seen.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
-        limit.limiter.retain_recent();
-    }
     let ip = request.extensions().get::<ClientAddress>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| bucket(c.0));
-    match limit.limiter.check_key(&ip) {
+    match limit.0.check(&format!("public:{ip}")).await {
         Ok(()) => next.run(request).await,
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Err(wait) => {
+            let secs = super::limiter::retry_after_secs(wait);
             tracing::warn!(%ip, path, "public rate limit reached");
             let mut response = (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -68,7 +54,7 @@ pub async fn limit(State(limit): State<PublicLimit>, request: Request, next: Nex
                 "Too many requests from your address. Please wait a moment and try again.",
             )
                 .into_response();
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
             response
         }
     }

@@ -338,9 +338,10 @@ pub async fn open_for_app(url: &str, migrate_url: Option<&str>, max_connections:
         }
     }
     let pool = open(url, max_connections).await?;
-    for excess in excess_privileges(&pool).await? {
+    let excess = excess_privileges(&pool).await?;
+    if !excess.is_empty() {
         tracing::warn!(
-            %excess,
+            excess = %excess.join(", "),
             "the application's database role can rewrite evidence: run `attesta migrate` with database.migrate_url \
              set to an owner role and database.url to a role of its own (see docs/SCALING.md); the triggers still \
              refuse changes, but only the grants stop a role that can drop them"

@@ -90,3 +90,40 @@ async fn the_application_role_reads_and_appends_evidence_but_cannot_rewrite_it()
         .to_string();
     assert!(err.contains("append-only"), "{err}");
 }
+
+#[tokio::test]
+async fn an_api_keys_rate_limit_holds_across_instances() {
+    let first = spawn_app_with(Options::configured(|c| {
+        c.api.requests_per_minute = 1;
+        c.api.burst = 3;
+    }))
+    .await;
+    if !first.on_postgres() {
+        eprintln!(
+            "not on this pass: on SQLite (one process) limits are kept in memory; this runs in the PostgreSQL pass"
+        );
+        return;
+    }
+    first.set_up_owner().await;
+    let (url, dir) = (first.database_url.clone(), first.data.path().to_owned());
+    let second = spawn_app_with(Options::configured(move |c| {
+        c.api.requests_per_minute = 1;
+        c.api.burst = 3;
+        c.database.url = url.into();
+        c.evidence.log_key_file = dir.join("log.key");
+        c.storage.path = dir.join("blobs");
+        c.storage.master_key_file = dir.join("master.key");
+        c.seal.dir = dir.join("seal");
+    }))
+    .await;
+    let key = first.create_api_key(1, "busy", "read").await;
+    let get = |app: &TestApp| reqwest::Client::new().get(app.url("/api/v1/documents")).bearer_auth(&key).send();
+    // The burst of three, spread over both instances, then the fourth is refused by either.
+    for app in [&first, &second, &first] {
+        assert_eq!(get(app).await.expect("request").status(), 200);
+    }
+    let refused = get(&second).await.expect("request");
+    assert_eq!(refused.status(), 429, "the limit is the instances' together, not each one's");
+    let wait: u64 = refused.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+}
