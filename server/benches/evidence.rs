@@ -3,7 +3,9 @@
 //! `-- appends`, `-- verify` or `-- hashing` for one section).
 //!
 //! 1. Durable append throughput with 1, 8 and 64 concurrent appenders (group commit,
-//!    synchronous=FULL), next to the raw rate of inserting the same rows in one transaction.
+//!    synchronous=FULL), next to the raw rate of inserting the same rows in one transaction; with
+//!    `ATTESTA_TEST_PG_ADMIN_URL` set, the same on PostgreSQL, with one sequencer and with two
+//!    (two pools and sequencers on one database, as two server processes have).
 //! 2. Verifying a 1,000,000-event log: re-deriving the Merkle root from the event hashes and
 //!    checking the signed checkpoint; and `attesta log verify`'s full re-derivation from records,
 //!    measured on a smaller stored log and reported per event.
@@ -17,6 +19,7 @@ use attesta_core::evidence::{
 use attesta_server::evidence::{Append, EvidenceLog};
 use sha2::Digest as _;
 use sqlx::{Any, QueryBuilder};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 fn event(n: u64, kind: EventType) -> NewEvent {
@@ -40,22 +43,52 @@ fn person() -> PersonalData {
     }
 }
 
-async fn fresh_log(dir: &std::path::Path) -> EvidenceLog {
-    let url = format!("sqlite://{}", dir.join("bench.db").display());
-    let pool = attesta_server::store::db::connect(&url, 8).await.expect("db");
+/// Where the log lives: an SQLite file, or a fresh schema of a PostgreSQL database.
+#[derive(Clone, Copy)]
+enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// The URL of a fresh database of that kind (for PostgreSQL, a new schema in
+/// `ATTESTA_TEST_PG_ADMIN_URL`, the database of `scripts/services/pg.sh`).
+async fn fresh_url(db: Db, dir: &std::path::Path) -> String {
+    match db {
+        Db::Sqlite => format!("sqlite://{}", dir.join("bench.db").display()),
+        Db::Postgres => {
+            let admin = std::env::var("ATTESTA_TEST_PG_ADMIN_URL").expect("ATTESTA_TEST_PG_ADMIN_URL");
+            let schema =
+                format!("bench_{}", std::process::id() as u64 * 1000 + SCHEMAS.fetch_add(1, Ordering::Relaxed));
+            let pool = attesta_server::store::db::open(&admin, 1).await.expect("admin");
+            sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&pool).await.expect("schema");
+            format!("{admin}?options%5Bsearch_path%5D={schema}")
+        }
+    }
+}
+
+static SCHEMAS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+async fn log_at(url: &str) -> EvidenceLog {
+    let pool = attesta_server::store::db::connect(url, 8).await.expect("db");
     let signer = LogSigner::from_seed(KeyName::parse("bench.test/log").expect("name"), &[9; 32]);
     EvidenceLog::start(pool, signer, std::sync::Arc::new(attesta_core::entropy::SeededEntropy::new(1)))
 }
 
-/// Appends `total` events from `appenders` concurrent tasks, one document per task.
-async fn durable_appends(appenders: u64, total: u64) -> f64 {
+/// Appends `total` events from `appenders` concurrent tasks, one document per task, through
+/// `sequencers` evidence logs over one database (each with its own pool and sequencer, as each
+/// server process has: they take turns through the database's lock).
+async fn durable_appends(db: Db, sequencers: u64, appenders: u64, total: u64) -> f64 {
     let dir = tempfile::tempdir().expect("temp dir");
-    let log = fresh_log(dir.path()).await;
+    let url = fresh_url(db, dir.path()).await;
+    let mut logs = Vec::new();
+    for _ in 0..sequencers {
+        logs.push(log_at(&url).await);
+    }
     let per_task = total / appenders;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for t in 0..appenders {
-        let log = log.clone();
+        let log = logs[(t % sequencers) as usize].clone();
         tasks.push(tokio::spawn(async move {
             let doc = DocumentId::parse(&format!("doc-{t}")).expect("id");
             for i in 0..per_task {
@@ -131,7 +164,7 @@ fn verify_million(n: u64) -> Duration {
 
 async fn stored_log_verify(n: u64) -> Duration {
     let dir = tempfile::tempdir().expect("temp dir");
-    let log = fresh_log(dir.path()).await;
+    let log = log_at(&fresh_url(Db::Sqlite, dir.path()).await).await;
     let mut tasks = Vec::new();
     for t in 0..64u64 {
         let log = log.clone();
@@ -187,10 +220,26 @@ fn main() {
     let total = if quick { 6_400 } else { 64_000 };
 
     if run("appends") {
-        println!("## Durable appends (synchronous=FULL, WAL, group commit), {total} events each");
+        println!(
+            "## Durable appends (group commit; SQLite synchronous=FULL in WAL, PostgreSQL synchronous_commit=on), {total} events each"
+        );
+        let postgres = std::env::var_os("ATTESTA_TEST_PG_ADMIN_URL").is_some();
+        if !postgres {
+            println!(
+                "  (PostgreSQL left out: set ATTESTA_TEST_PG_ADMIN_URL, e.g. eval \"$(bash scripts/services/pg.sh env)\")"
+            );
+        }
         for appenders in [1u64, 8, 64] {
-            let rate = runtime.block_on(durable_appends(appenders, total));
-            println!("  {appenders:>2} appenders: {rate:>9.0} events/s");
+            let rate = runtime.block_on(durable_appends(Db::Sqlite, 1, appenders, total));
+            print!("  {appenders:>2} appenders: SQLite {rate:>9.0} events/s");
+            if postgres {
+                let one = runtime.block_on(durable_appends(Db::Postgres, 1, appenders, total));
+                let two = runtime.block_on(durable_appends(Db::Postgres, 2, appenders.max(2), total));
+                print!(
+                    " | PostgreSQL {one:>9.0} events/s | PostgreSQL, two sequencers (two processes' worth) {two:>9.0} events/s"
+                );
+            }
+            println!();
         }
         let raw = runtime.block_on(raw_inserts(total));
         println!("  reference, same rows in one transaction, no hashing: {raw:>9.0} rows/s");
