@@ -71,4 +71,8 @@ scripts/api-schema-test.sh
 step "Browser tests (Playwright + Debian Chromium)"
 (cd end2end && E2E_BIN="$CARGO_TARGET_DIR/debug/attesta" npm test)
 
+# The ceremonies once more on the grown-up stack: PostgreSQL (a schema per server) and S3.
+step "Browser ceremonies on PostgreSQL + S3"
+(cd end2end && E2E_DATABASE=postgres E2E_BIN="$CARGO_TARGET_DIR/debug/attesta" node --test --test-concurrency=1 tests/signing.test.mjs)
+
 step "All checks passed in $(( $(date +%s) - started )) s"
