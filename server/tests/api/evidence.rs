@@ -136,16 +136,7 @@ async fn two_instances_on_one_database_append_to_one_log_in_turns() {
     // each has its own sequencer, and the database's write lock (SQLite's file lock, a
     // PostgreSQL advisory lock) makes them take turns.
     let first = spawn_app().await;
-    let (url, dir) = (first.database_url.clone(), first.data.path().to_owned());
-    let second = spawn_app_with(Options::configured(move |c| {
-        c.database.url = url.into();
-        c.evidence.log_key_file = dir.join("log.key");
-        c.storage.path = dir.join("blobs");
-        c.storage.spool_dir = dir.join("spool-2");
-        c.storage.master_key_file = dir.join("master.key");
-        c.seal.dir = dir.join("seal");
-    }))
-    .await;
+    let second = spawn_app_with(beside(&first, |_| {})).await;
     let shared = DocumentId::parse("shared").expect("id");
     append(&first.evidence, &shared, EventType::DocumentUploaded).await;
     let mut tasks = Vec::new();

@@ -65,6 +65,21 @@ impl Options {
     }
 }
 
+/// Options for another instance over `first`'s database and key files, as a second server
+/// process behind a load balancer would run, changed further by `f`.
+pub fn beside(first: &TestApp, f: impl FnOnce(&mut Config) + Send + 'static) -> Options {
+    let (url, dir) = (first.database_url.clone(), first.data.path().to_owned());
+    Options::configured(move |c| {
+        c.database.url = url.into();
+        c.evidence.log_key_file = dir.join("log.key");
+        c.storage.path = dir.join("blobs");
+        c.storage.spool_dir = dir.join("spool-beside");
+        c.storage.master_key_file = dir.join("master.key");
+        c.seal.dir = dir.join("seal");
+        f(c);
+    })
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }

@@ -105,15 +105,9 @@ async fn an_api_keys_rate_limit_holds_across_instances() {
         return;
     }
     first.set_up_owner().await;
-    let (url, dir) = (first.database_url.clone(), first.data.path().to_owned());
-    let second = spawn_app_with(Options::configured(move |c| {
+    let second = spawn_app_with(beside(&first, |c| {
         c.api.requests_per_minute = 1;
         c.api.burst = 3;
-        c.database.url = url.into();
-        c.evidence.log_key_file = dir.join("log.key");
-        c.storage.path = dir.join("blobs");
-        c.storage.master_key_file = dir.join("master.key");
-        c.seal.dir = dir.join("seal");
     }))
     .await;
     let key = first.create_api_key(1, "busy", "read").await;
