@@ -38,10 +38,14 @@ pub enum JobKind {
     CompletionSweep,
     /// Delete finished jobs past their retention (recurring).
     JobPurge,
+    /// Re-derive the whole log, check the captured changes against it, and re-hash every stored
+    /// file against the hashes recorded for it; store the result, alert owners on a failure
+    /// (recurring, nightly by default).
+    SelfVerify,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 10] = [
+    pub const ALL: [JobKind; 11] = [
         JobKind::CeremonyAdvance,
         JobKind::DocumentComplete,
         JobKind::DocumentExpire,
@@ -52,6 +56,7 @@ impl JobKind {
         JobKind::OrphanSweep,
         JobKind::CompletionSweep,
         JobKind::JobPurge,
+        JobKind::SelfVerify,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +71,7 @@ impl JobKind {
             JobKind::OrphanSweep => "storage.sweep_orphans",
             JobKind::CompletionSweep => "documents.completion_sweep",
             JobKind::JobPurge => "jobs.purge",
+            JobKind::SelfVerify => "instance.self_verify",
         }
     }
 

@@ -73,6 +73,9 @@ pub struct JobsConfig {
     pub completion_sweep: String,
     /// Deleting finished jobs older than `keep_finished`.
     pub job_purge: String,
+    /// The self-verification: the whole log re-derived, captured changes checked against it,
+    /// every stored file re-hashed; failures mailed to owners and admins.
+    pub self_verify: String,
 }
 
 impl Default for JobsConfig {
@@ -91,6 +94,7 @@ impl Default for JobsConfig {
             orphan_sweep: "0 * * * *".to_owned(),
             completion_sweep: "*/15 * * * *".to_owned(),
             job_purge: "30 3 * * *".to_owned(),
+            self_verify: "15 2 * * *".to_owned(),
         }
     }
 }
@@ -108,6 +112,7 @@ impl JobsConfig {
             ("jobs.orphan_sweep", JobKind::OrphanSweep, &self.orphan_sweep),
             ("jobs.completion_sweep", JobKind::CompletionSweep, &self.completion_sweep),
             ("jobs.job_purge", JobKind::JobPurge, &self.job_purge),
+            ("jobs.self_verify", JobKind::SelfVerify, &self.self_verify),
         ] {
             match Schedule::parse(pattern) {
                 Ok(schedule) => out.push(crate::jobs::Recurring { kind, schedule }),

@@ -10,6 +10,7 @@ pub mod entropy;
 pub mod evidence;
 pub mod geo;
 pub mod http;
+pub mod integrity;
 pub mod jobs;
 pub mod mail;
 pub mod markdown;

@@ -193,6 +193,11 @@ impl Documents {
         &self.inner.blobs
     }
 
+    /// The mail transport (the self-verification's alerts go through it too).
+    pub fn mailer(&self) -> &crate::mail::Mailer {
+        &self.inner.mailer
+    }
+
     /// Takes an upload in. Either the document exists afterwards, with its file stored and its
     /// `document.uploaded` event appended, or nothing of it does (no blob, no row, no event).
     pub async fn upload<S, E>(

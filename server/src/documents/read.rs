@@ -131,7 +131,7 @@ impl Documents {
     }
 
     /// The plaintext of a stored object, decrypted as it streams from the store.
-    pub(super) async fn decrypted_blob(&self, key: &str) -> Result<BlobStream, DocumentError> {
+    pub(crate) async fn decrypted_blob(&self, key: &str) -> Result<BlobStream, DocumentError> {
         let row = repo::blob(&self.inner.pool, key).await?.ok_or(DocumentError::NotFound)?;
         let wrapped: WrappedKey = row
             .wrapped_key

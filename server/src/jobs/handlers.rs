@@ -82,6 +82,25 @@ impl Handler for Services {
                 tracing::debug!(jobs = n, "purged finished jobs");
                 Ok(())
             }
+            JobKind::SelfVerify => {
+                let result = crate::integrity::run(&self.pool, &self.evidence, &self.documents, self.clock.as_ref())
+                    .await
+                    .map_err(|e| JobFailure::Retry(format!("self-verification: {e:#}")))?;
+                if result.is_ok() {
+                    tracing::info!(
+                        events = result.log_events,
+                        files = result.files_checked,
+                        "self-verification passed"
+                    );
+                } else {
+                    tracing::error!(failures = ?result.failures(), "self-verification FAILED");
+                    let sent = crate::integrity::alert(&self.pool, self.documents.mailer(), &result)
+                        .await
+                        .map_err(|e| JobFailure::Retry(format!("alerting: {e:#}")))?;
+                    tracing::info!(mails = sent, "self-verification failure mailed to owners and admins");
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -320,7 +320,8 @@ impl<'q> Sql<'q> {
 const POSTGRES_GRANTS: &str = include_str!("../../../migrations/postgres/grants.sql");
 
 /// The evidence tables: append-only, for the application and for everyone.
-pub const EVIDENCE_TABLES: [&str; 5] = ["audit_events", "audit_personal", "log_nodes", "log_checkpoints", "state_changes"];
+pub const EVIDENCE_TABLES: [&str; 5] =
+    ["audit_events", "audit_personal", "log_nodes", "log_checkpoints", "state_changes"];
 
 /// Opens the application's pool and brings the schema up to date, the way `database` says:
 /// through `migrate_url` when one is configured (the migration role, which also grants the

@@ -12,6 +12,7 @@ mod evidence;
 mod helpers;
 mod instance;
 mod instances;
+mod integrity;
 mod jobs;
 mod log_origin;
 mod mail;

@@ -1,0 +1,65 @@
+//! The self-verification job: it passes on an untouched instance, and when a stored file or a
+//! row is changed behind the application's back it names both, stores the failed run, and mails
+//! the owner.
+
+use crate::signing::{Signer, mail_dir, mails, owner_with_document};
+use attesta_core::jobs::{JobKind, NewJob};
+
+/// Queues a self-verification now and runs it, as the nightly schedule would.
+async fn self_verify(app: &crate::helpers::TestApp) {
+    let now = app.ports.clock.now();
+    let job = NewJob::about(JobKind::SelfVerify, "", now);
+    attesta_server::jobs::store::enqueue_now(&app.pool, &job, now).await.expect("queued");
+    app.run_due_jobs().await;
+}
+
+#[tokio::test]
+async fn the_self_verification_names_a_changed_file_and_an_unrecorded_change_and_mails_the_owner() {
+    let c = owner_with_document(mail_dir).await;
+    c.send("parallel", &[("Bob Builder", "bob@example.com", false)], vec![]).await;
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").await.expect("link"));
+    bob.open().await;
+    bob.consent().await;
+    bob.sign(&c.sha256, "s1").await;
+    crate::completion::sealed_sha256(&c).await;
+
+    self_verify(&c.app).await;
+    // (The nightly run of the current period may have been scheduled beside it.)
+    let runs = attesta_server::integrity::recent(&c.app.pool, 10).await.expect("runs");
+    assert!(!runs.is_empty());
+    assert!(runs.iter().all(|r| r.ok), "{}", runs[0].findings);
+    assert_eq!(runs[0].files_checked, 3, "the original, the signed and the sealed file");
+    assert!(runs[0].log_events > 5);
+
+    // Behind the application's back: one byte of the stored sealed file, and a recipient's row.
+    let key: String = sqlx::query_scalar("SELECT sealed_blob_key FROM documents WHERE id = $1")
+        .bind(&c.id)
+        .fetch_one(&c.app.pool)
+        .await
+        .expect("key");
+    let path = c.app.data.path().join("blobs").join(&key);
+    let mut bytes = std::fs::read(&path).expect("stored file");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&path, bytes).expect("tampered");
+    sqlx::query("UPDATE recipients SET decline_reason = 'forged' WHERE document_id = $1")
+        .bind(&c.id)
+        .execute(&c.app.pool)
+        .await
+        .expect("row changed");
+
+    // The next run finds both.
+    self_verify(&c.app).await;
+    let runs = attesta_server::integrity::recent(&c.app.pool, 10).await.expect("runs");
+    let failed = &runs[0];
+    assert!(!failed.ok, "the newest run fails");
+    assert_eq!(failed.files_failed, 1, "{}", failed.findings);
+    assert!(failed.findings.contains(&format!("document {} sealed file", c.id)), "{}", failed.findings);
+    assert!(failed.findings.contains("update of recipients"), "{}", failed.findings);
+    let alert = mails(&c.app)
+        .into_iter()
+        .find(|m| m.subject.contains("self-verification found a problem"))
+        .expect("the owner is mailed");
+    assert!(alert.to.contains("ada@example.com"), "{}", alert.to);
+    assert!(alert.body.contains("sealed file"), "{}", alert.body);
+}
