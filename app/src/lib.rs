@@ -91,6 +91,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/users") view=pages::settings::UsersPage ssr=SsrMode::Async />
                     <Route path=path!("/settings/jobs") view=pages::jobs::JobsPage ssr=SsrMode::Async />
                     <Route
+                        path=path!("/settings/integrity")
+                        view=pages::integrity::IntegrityPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=path!("/settings/webhooks")
                         view=pages::webhooks::WebhooksPage
                         ssr=SsrMode::Async

@@ -230,3 +230,45 @@ pub async fn alert(pool: &AnyPool, mailer: &crate::mail::Mailer, result: &SelfVe
     }
     Ok(sent)
 }
+
+/// The Settings › Integrity page's view of the runs (`attesta_app::ssr::integrity::IntegrityPort`).
+pub struct IntegrityAdmin {
+    pub pool: AnyPool,
+    /// `jobs.self_verify`, shown on the page.
+    pub schedule: String,
+}
+
+/// How many runs the page lists.
+const PAGE_RUNS: i64 = 60;
+
+#[async_trait::async_trait]
+impl attesta_app::ssr::integrity::IntegrityPort for IntegrityAdmin {
+    async fn overview(&self) -> Result<attesta_app::api::integrity::IntegrityOverview, attesta_app::error::AppError> {
+        use attesta_app::api::integrity::{CheckDto, IntegrityOverview, RunDto};
+        let runs = recent(&self.pool, PAGE_RUNS).await.map_err(attesta_app::ssr::internal)?;
+        let runs = runs
+            .into_iter()
+            .map(|r| {
+                let checks: Vec<serde_json::Value> = serde_json::from_str(&r.findings).unwrap_or_default();
+                RunDto {
+                    id: r.id,
+                    started_at: r.started_at,
+                    finished_at: r.finished_at,
+                    ok: r.ok,
+                    log_events: r.log_events,
+                    files_checked: r.files_checked,
+                    files_failed: r.files_failed,
+                    checks: checks
+                        .iter()
+                        .map(|c| CheckDto {
+                            check: c["check"].as_str().unwrap_or_default().to_owned(),
+                            ok: c["ok"].as_bool().unwrap_or(false),
+                            detail: c["detail"].as_str().unwrap_or_default().to_owned(),
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Ok(IntegrityOverview { schedule: self.schedule.clone(), runs })
+    }
+}

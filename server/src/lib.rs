@@ -414,6 +414,10 @@ fn router(
         api_keys: Arc::new(api::keys::KeysPort { pool: pool.clone(), instance, ports: ports.clone() }),
         entropy: ports.entropy.clone(),
         jobs: Arc::new(jobs::admin::JobsAdmin { pool: pool.clone() }),
+        integrity: Arc::new(integrity::IntegrityAdmin {
+            pool: pool.clone(),
+            schedule: config.jobs.self_verify.clone(),
+        }),
     };
     // One policy for the cross-site refusal of state changes and for the GETs that record.
     let csrf_policy = csrf::CsrfPolicy { public_origin: Arc::from(public_origin) };

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod auth;
 pub mod documents;
+pub mod integrity;
 pub mod jobs;
 pub mod sessions;
 pub mod signing;

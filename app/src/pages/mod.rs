@@ -1,6 +1,7 @@
 pub mod api_keys;
 pub mod document;
 pub mod home;
+pub mod integrity;
 pub mod jobs;
 pub mod login;
 pub mod not_found;

@@ -1,5 +1,5 @@
 //! Settings: the signed-in user's sessions, and for owners and admins the users. The other
-//! settings pages (API keys, webhooks, and for admins jobs) share [`SettingsNav`].
+//! settings pages (API keys, webhooks, and for admins jobs and integrity) share [`SettingsNav`].
 
 use crate::api::auth::use_auth;
 use crate::api::sessions::{RevokeSession, SessionRow, SignOutEverywhere, list_sessions};
@@ -30,6 +30,7 @@ pub fn SettingsNav() -> impl IntoView {
             <Show when=is_admin>
                 <A href="/settings/users">"Users"</A>
                 <A href="/settings/jobs">"Jobs"</A>
+                <A href="/settings/integrity">"Integrity"</A>
             </Show>
         </nav>
     }

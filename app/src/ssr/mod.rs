@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod documents;
+pub mod integrity;
 pub mod jobs;
 pub mod session;
 pub mod signing;
@@ -37,6 +38,8 @@ pub struct ServerContext {
     pub entropy: std::sync::Arc<dyn attesta_core::ports::Entropy>,
     /// The instance's jobs (admin page).
     pub jobs: std::sync::Arc<dyn jobs::JobsPort>,
+    /// The self-verification's runs (admin page).
+    pub integrity: std::sync::Arc<dyn integrity::IntegrityPort>,
 }
 
 /// The client's address as the server decided it (the peer, or `X-Forwarded-For` from a

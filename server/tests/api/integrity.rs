@@ -63,3 +63,25 @@ async fn the_self_verification_names_a_changed_file_and_an_unrecorded_change_and
     assert!(alert.to.contains("ada@example.com"), "{}", alert.to);
     assert!(alert.body.contains("sealed file"), "{}", alert.body);
 }
+
+#[tokio::test]
+async fn owners_read_the_runs_on_the_integrity_page_and_members_are_refused() {
+    let c = owner_with_document(mail_dir).await;
+    self_verify(&c.app).await;
+    let overview = c.ok("/api/integrity", serde_json::json!({})).await;
+    assert_eq!(overview["schedule"], "15 2 * * *", "{overview}");
+    let runs = overview["runs"].as_array().expect("runs");
+    assert!(!runs.is_empty(), "{overview}");
+    assert_eq!(runs[0]["ok"], true, "{overview}");
+    let checks: Vec<&str> =
+        runs[0]["checks"].as_array().expect("checks").iter().filter_map(|c| c["check"].as_str()).collect();
+    for check in ["events", "changes", "files"] {
+        assert!(checks.contains(&check), "{check} in {checks:?}");
+    }
+
+    crate::sessions::add_member(&c.app).await;
+    let member = crate::helpers::client_with_origin(&c.app.address);
+    crate::sessions::log_in(&c.app, &member, crate::sessions::MEMBER_EMAIL, crate::sessions::MEMBER_PASSWORD).await;
+    let refused = member.post(c.app.url("/api/integrity")).json(&serde_json::json!({})).send().await.expect("request");
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+}
