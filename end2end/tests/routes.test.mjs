@@ -207,6 +207,8 @@ test('every route hydrates when opened directly, on a desktop and a 360 px phone
       ['settings-api-keys', '/settings/api-keys', {}],
       // The jobs that sent the links, sealed the completed document and signed checkpoints.
       ['settings-jobs', '/settings/jobs', { ready: (p) => p.getByTestId('recent-jobs').getByTestId('job-row').first().waitFor() }],
+      // The self-verification that ran when the server started (its period had begun).
+      ['settings-integrity', '/settings/integrity', { ready: (p) => p.getByTestId('integrity-latest').waitFor() }],
       ['not-found', '/no/such/page', { allow: ['status of 404'] }],
     ];
     const signedOut = [

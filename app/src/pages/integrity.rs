@@ -73,9 +73,10 @@ fn Overview(overview: IntegrityOverview) -> impl IntoView {
 fn Latest(run: RunDto) -> impl IntoView {
     let ok = run.ok.to_string();
     let (finished_at, log_events) = (run.finished_at, run.log_events);
-    let files = match run.files_failed {
-        0 => format!("{} of {}, all matching", run.files_checked, run.files_checked),
-        n => format!("{n} of {} do not match", run.files_checked),
+    let files = match (run.files_checked, run.files_failed) {
+        (0, _) => "None stored yet".to_owned(),
+        (n, 0) => format!("{n} of {n}, all matching"),
+        (n, failed) => format!("{failed} of {n} do not match"),
     };
     let took = format_duration(run.finished_at - run.started_at);
     let (badge, verdict) = if run.ok {
@@ -89,16 +90,24 @@ fn Latest(run: RunDto) -> impl IntoView {
                 <span class=badge>{verdict}</span>
             </p>
             <dl class="facts">
-                <dt>"Finished"</dt>
-                <dd>
-                    <format::Time micros=finished_at />
-                </dd>
-                <dt>"Events re-derived"</dt>
-                <dd>{log_events}</dd>
-                <dt>"Files re-hashed"</dt>
-                <dd>{files}</dd>
-                <dt>"Took"</dt>
-                <dd>{took}</dd>
+                <div>
+                    <dt>"Finished"</dt>
+                    <dd>
+                        <format::Time micros=finished_at />
+                    </dd>
+                </div>
+                <div>
+                    <dt>"Events re-derived"</dt>
+                    <dd>{log_events}</dd>
+                </div>
+                <div>
+                    <dt>"Files re-hashed"</dt>
+                    <dd>{files}</dd>
+                </div>
+                <div>
+                    <dt>"Took"</dt>
+                    <dd>{took}</dd>
+                </div>
             </dl>
             <Checks run />
         </div>
