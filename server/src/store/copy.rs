@@ -343,7 +343,6 @@ async fn fill(
         let total: i64 =
             sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {}", quote(table))).fetch_one(&mut *src).await?;
         let total = u64::try_from(total).unwrap_or(0);
-        progress(table, 0, total);
         let batch_rows = BATCH_ROWS.min(MAX_PARAMETERS / cols.len().max(1)).max(1);
         let mut digest = TableDigest::default();
         let mut batch: Vec<Vec<Value>> = Vec::with_capacity(batch_rows);
@@ -355,14 +354,16 @@ async fn fill(
             batch.push(values);
             if batch.len() == batch_rows {
                 insert(dst, table, cols, seeded, std::mem::take(&mut batch)).await?;
-                progress(table, digest.rows, total);
+                if digest.rows < total {
+                    progress(table, digest.rows, total);
+                }
             }
         }
         drop(rows);
         if !batch.is_empty() {
             insert(dst, table, cols, seeded, batch).await?;
         }
-        progress(table, digest.rows, digest.rows);
+        progress(table, digest.rows, total);
         digests.push((table.clone(), digest));
     }
     if Backend::of(dst) == Backend::Postgres {
