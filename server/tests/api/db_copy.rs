@@ -207,3 +207,52 @@ async fn a_copy_between_different_migration_versions_is_refused_with_nothing_wri
         .expect("count");
     assert_eq!(versions, 0, "the source is only read");
 }
+
+/// One transaction for the whole copy: a row the target refuses (PostgreSQL's TEXT cannot hold
+/// NUL, which SQLite stores) fails the copy after earlier tables were written, and the target is
+/// left with none of them.
+#[tokio::test]
+async fn a_copy_that_fails_halfway_leaves_the_target_empty() {
+    let Some(admin) = pg_admin() else { return };
+    let dir = TempDir::new().expect("temp dir");
+    let sqlite = sqlite_in(&dir, "source.db");
+    let env = vec![
+        ("ATTESTA__DATABASE__URL".to_owned(), sqlite.clone()),
+        ("ATTESTA__EVIDENCE__LOG_KEY_FILE".to_owned(), dir.path().join("log.key").display().to_string()),
+    ];
+    // A first user: the log key, and events in the instance chain.
+    let mut child = attesta()
+        .envs(env.iter().cloned())
+        .args(["user", "create", "--email", "grace@example.com", "--name", "Grace Hopper"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), b"a long enough passphrase\n").expect("write");
+    let out = child.wait_with_output().expect("waits");
+    assert!(out.status.success(), "{}", text(&out));
+    let source = attesta_server::store::db::open(&sqlite, 1).await.expect("source");
+    let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(&source).await.expect("n");
+    assert!(events > 0);
+    sqlx::query(
+        "INSERT INTO users (id, email, name, role, created_at) VALUES (2, 'a@example.com', 'A' || char(0) || 'B', \
+         'member', 0)",
+    )
+    .execute(&source)
+    .await
+    .expect("a name with a NUL");
+
+    let target = fresh_schema(&admin).await;
+    let out = copy(&env, &sqlite, &target);
+    let report = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(report.contains("audit_events: ") && report.contains("writing users"), "{report}");
+    assert!(report.contains("rolled back"), "{report}");
+    let pool = attesta_server::store::db::open(&target, 1).await.expect("target");
+    for table in ["audit_events", "log_nodes", "users"] {
+        let rows: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(&pool).await.expect("count");
+        assert_eq!(rows, 0, "{table} kept rows of a failed copy");
+    }
+}
