@@ -158,7 +158,7 @@ async fn stored_log_verify(n: u64) -> Duration {
     started.elapsed()
 }
 
-/// A stored log of `n` events appended by 64 tasks, checkpointed along the way, and its key file.
+/// A stored log of `n` events appended by 64 tasks, checkpointed now and then, and its key file.
 async fn stored_log(dir: &std::path::Path, n: u64) -> (String, std::path::PathBuf) {
     use base64::Engine as _;
     let log = fresh_log(dir).await;
