@@ -42,7 +42,7 @@ pub enum DbCommand {
     /// PostgreSQL), in one transaction, then check the copy: row counts and digests of every
     /// table, and the evidence log re-derived as `attesta log verify` does (with the log key of
     /// the configuration). Stop the instance first. Exit 0 copied and checked, 1 failed or the
-    /// copy differs, 2 refused (a non-empty target, another migration version) with nothing
+    /// copy differs, 2 refused (a non-empty target, another migration version) with no row
     /// written.
     Copy {
         /// The database to read (its `database.url`), e.g. sqlite://data/attesta.db. Only read.
@@ -74,7 +74,7 @@ async fn copy_command(config: &Config, from: &str, to: &str) -> ExitCode {
     let copied = match copy(from, to, &config.evidence.log_key_file, &mut progress).await {
         Ok(copied) => copied,
         Err(CopyError::Refused(why)) => {
-            eprintln!("attesta: refused, nothing was written: {why}");
+            eprintln!("attesta: refused, no row was written: {why}");
             return ExitCode::from(2);
         }
         Err(CopyError::Failed(e)) => {
