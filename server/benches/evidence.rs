@@ -10,6 +10,9 @@
 //!    checking the signed checkpoint; and `attesta log verify`'s full re-derivation from records,
 //!    measured on a smaller stored log and reported per event.
 //! 3. File hashing throughput of the streaming `FileHasher` next to raw sha2 on the same buffer.
+//! 4. `attesta db copy` of a stored log (`-- copy`): rows per second from SQLite into SQLite, and
+//!    into PostgreSQL when `ATTESTA_TEST_PG_ADMIN_URL` is set (`scripts/services/pg.sh env`),
+//!    then the time of the copy's check (digests compared, log re-derived).
 
 use attesta_core::Timestamp;
 use attesta_core::evidence::{
@@ -188,6 +191,77 @@ async fn stored_log_verify(n: u64) -> Duration {
     started.elapsed()
 }
 
+/// A stored log of `n` events appended by 64 tasks, checkpointed now and then, and its key file.
+async fn stored_log(dir: &std::path::Path, n: u64) -> (String, std::path::PathBuf) {
+    use base64::Engine as _;
+    let log = fresh_log(dir).await;
+    let mut tasks = Vec::new();
+    for t in 0..64u64 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            let doc = DocumentId::parse(&format!("doc-{t}")).expect("id");
+            for i in 0..n / 64 {
+                let kind = if i == 0 { EventType::DocumentUploaded } else { EventType::RecipientViewed };
+                log.append(Append::event(doc.clone(), event(t * n + i, kind), person())).await.expect("append");
+                if t == 0 && i % 100 == 99 {
+                    log.checkpoint(i as i64).await.expect("checkpoint");
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    log.checkpoint(0).await.expect("checkpoint");
+    // The signer-key text form `attesta` keeps (evidence::keys): name, key id, 0x01 || seed.
+    let key_file = dir.join("log.key");
+    let mut blob = vec![0x01];
+    blob.extend_from_slice(&[9; 32]);
+    let key = log.signer().verifier_key();
+    let text = format!(
+        "PRIVATE+KEY+{}+{:08x}+{}\n",
+        key.name().as_str(),
+        key.key_id(),
+        base64::engine::general_purpose::STANDARD.encode(&blob)
+    );
+    std::fs::write(&key_file, text).expect("key file");
+    (format!("sqlite://{}", dir.join("bench.db").display()), key_file)
+}
+
+/// Copies `from` into `to`: (rows, seconds of the copy, seconds of the check).
+async fn db_copy(from: &str, to: &str, key_file: &std::path::Path) -> (u64, f64, f64) {
+    let copied = attesta_server::store::copy::copy(from, to, key_file, &mut |_, _, _| {}).await.expect("copied");
+    let started = Instant::now();
+    let findings = attesta_server::store::copy::check(&copied, |_, _| {}).await.expect("checked");
+    assert!(findings.iter().all(|f| f.ok), "{findings:?}");
+    (copied.rows(), copied.elapsed.as_secs_f64(), started.elapsed().as_secs_f64())
+}
+
+async fn copies(n: u64) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (source, key_file) = stored_log(dir.path(), n).await;
+    let report = |to: &str, (rows, copy, check): (u64, f64, f64)| {
+        println!(
+            "  into {to}: {rows} rows in {copy:.2} s, {:>7.0} rows/s; check (digests, log re-derived) {check:.2} s",
+            rows as f64 / copy
+        );
+    };
+    let sqlite = format!("sqlite://{}", dir.path().join("copy.db").display());
+    report("SQLite    ", db_copy(&source, &sqlite, &key_file).await);
+    match std::env::var("ATTESTA_TEST_PG_ADMIN_URL") {
+        Err(_) => println!("  into PostgreSQL: skipped (set ATTESTA_TEST_PG_ADMIN_URL: scripts/services/pg.sh env)"),
+        Ok(admin) => {
+            let schema = format!("bench_copy_{}", std::process::id());
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("PostgreSQL");
+            sqlx::Executor::execute(&mut conn, format!("CREATE SCHEMA {schema}").as_str()).await.expect("schema");
+            let separator = if admin.contains('?') { '&' } else { '?' };
+            let url = format!("{admin}{separator}options%5Bsearch_path%5D={schema}");
+            report("PostgreSQL", db_copy(&source, &url, &key_file).await);
+            sqlx::Executor::execute(&mut conn, format!("DROP SCHEMA {schema} CASCADE").as_str()).await.expect("drop");
+        }
+    }
+}
+
 fn hashing(size: usize) -> (f64, f64) {
     let buffer: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
     let mb = size as f64 / 1e6;
@@ -262,6 +336,12 @@ fn main() {
             t.as_secs_f64() * 1e6 / stored as f64,
             std::thread::available_parallelism().map_or(1, |n| n.get())
         );
+    }
+
+    if run("copy") {
+        let n = if quick { 6_400 } else { 102_400 };
+        println!("\n## attesta db copy of a stored log of {n} events (with their personal data, nodes, checkpoints)");
+        runtime.block_on(copies(n));
     }
 
     if run("hashing") {

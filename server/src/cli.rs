@@ -74,6 +74,9 @@ pub enum Command {
     /// Clause risk analysis, offline (no network, no database).
     #[command(subcommand)]
     Risk(RiskCommand),
+    /// The database as a whole: `attesta db copy` moves an instance to another database.
+    #[command(subcommand)]
+    Db(crate::store::copy::DbCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +215,7 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Storage(StorageCommand::RotateKey) => either(runtime.block_on(rotate_key(config, &ports))),
+        Command::Db(command) => runtime.block_on(crate::store::copy::command(&config, command)),
         Command::ApiKey(ApiKeyCommand::Create { email, name, scopes }) => {
             either(runtime.block_on(create_api_key(config, &ports, &email, &name, &scopes)))
         }

@@ -3,6 +3,7 @@
 //! crate (`attesta_core::ports`).
 
 pub mod accounts;
+pub mod copy;
 pub mod db;
 pub mod sessions;
 pub mod web_sessions;

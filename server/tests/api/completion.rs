@@ -4,7 +4,7 @@
 //! the browser and `attesta verify --pdf` on a command line) accepts it and rejects it tampered.
 
 use crate::helpers::{TestApp, attesta, pdf};
-use crate::signing::{Ceremony, Signer, mail_dir, mails, owner_with_document};
+use crate::signing::{Ceremony, Signer, mail_dir, mails, owner_with_document, owner_with_document_in};
 use attesta_core::evidence::sealed::{Inputs, embedded_package, verify_document};
 use attesta_core::evidence::{EvidencePackage, KeyName, LogSigner, Status, VerifierKey};
 use serde_json::{Value, json};
@@ -28,7 +28,13 @@ fn bobs_fields() -> Vec<Value> {
 
 /// Runs a parallel ceremony with two signers to its end; returns once the sealed PDF exists.
 pub(crate) async fn completed() -> Ceremony {
-    let c = owner_with_document(mail_dir).await;
+    completed_in(crate::helpers::Options::configured(mail_dir)).await
+}
+
+/// [`completed`] in an app started with these options (which should keep the mail outbox of
+/// [`mail_dir`]).
+pub(crate) async fn completed_in(options: crate::helpers::Options) -> Ceremony {
+    let c = owner_with_document_in(options).await;
     c.send(
         "parallel",
         &[("Bob Builder", "bob@example.com", false), ("Carol Danvers", "carol@example.com", false)],

@@ -42,6 +42,8 @@ pub struct Options {
     pub clock: Option<std::sync::Arc<dyn attesta_core::ports::Clock>>,
     /// The random source every service draws from (default: the operating system's).
     pub entropy: Option<std::sync::Arc<dyn attesta_core::ports::Entropy>>,
+    /// The database to run on, whatever `ATTESTA_TEST_DATABASE` says (default: [`database_url`]).
+    pub database_url: Option<String>,
 }
 
 impl Default for Options {
@@ -55,6 +57,7 @@ impl Default for Options {
             data: None,
             clock: None,
             entropy: None,
+            database_url: None,
         }
     }
 }
@@ -89,7 +92,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let mut config = Config::default();
     config.server.port = 0;
     config.server.site_root = data.path().join("site");
-    let database_url = database_url(data.path()).await;
+    let database_url = match options.database_url {
+        Some(url) => url,
+        None => database_url(data.path()).await,
+    };
     config.database.url = database_url.clone().into();
     config.evidence.log_key_file = data.path().join("log.key");
     config.evidence.log_name = "attesta.test/log".to_owned();
@@ -151,7 +157,12 @@ pub async fn database_url(data: &std::path::Path) -> String {
             name
         }
     };
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("connect to PostgreSQL");
+    pg_schema(&admin, &schema).await
+}
+
+/// The URL of `schema` in the PostgreSQL that `admin` connects to, creating the schema if needed.
+pub async fn pg_schema(admin: &str, schema: &str) -> String {
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(admin).await.expect("connect to PostgreSQL");
     sqlx::Executor::execute(&mut conn, format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
         .await
         .expect("create the test's schema");

@@ -7,6 +7,7 @@ mod caching;
 mod cli;
 mod completion;
 mod csrf;
+mod db_copy;
 mod documents;
 mod evidence;
 mod helpers;

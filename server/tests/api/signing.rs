@@ -25,7 +25,12 @@ fn outbox(app: &TestApp) -> PathBuf {
 pub(crate) async fn owner_with_document(
     configure: impl FnOnce(&mut attesta_server::config::Config) + Send + 'static,
 ) -> Ceremony {
-    let app = spawn_app_with(Options::configured(configure)).await;
+    owner_with_document_in(Options::configured(configure)).await
+}
+
+/// [`owner_with_document`] in an app started with these options.
+pub(crate) async fn owner_with_document_in(options: Options) -> Ceremony {
+    let app = spawn_app_with(options).await;
     app.set_up_owner().await;
     let bytes = pdf(2, "Agreement");
     let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
