@@ -194,7 +194,7 @@ async fn stored_log_verify(n: u64) -> Duration {
 /// A stored log of `n` events appended by 64 tasks, checkpointed now and then, and its key file.
 async fn stored_log(dir: &std::path::Path, n: u64) -> (String, std::path::PathBuf) {
     use base64::Engine as _;
-    let log = fresh_log(dir).await;
+    let log = log_at(&fresh_url(Db::Sqlite, dir).await).await;
     let mut tasks = Vec::new();
     for t in 0..64u64 {
         let log = log.clone();

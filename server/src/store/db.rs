@@ -216,37 +216,6 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_are_numbered_on() {
-        assert_eq!(placeholders(3, 3), "$3, $4, $5");
-        assert_eq!(value_rows(1, 2, 2), "($1, $2), ($3, $4)");
-        assert_eq!(placeholders(1, 0), "");
-    }
-
-    #[test]
-    fn grants_name_the_role_and_schema_quoted() {
-        let sql = grants_for("app\"role", "tenant_1").expect("grants");
-        assert!(sql.contains("TO \"app\"\"role\""), "{sql}");
-        assert!(sql.contains("IN SCHEMA tenant_1"), "{sql}");
-        assert!(!sql.contains("{{"), "every placeholder filled");
-        assert!(grants_for("app", "x'; DROP TABLE users; --").is_err());
-        assert_eq!(role_of("postgres://attesta%5Fapp:pw@h/d").expect("role"), "attesta_app");
-    }
-
-    #[test]
-    fn urls_name_their_backend() {
-        assert_eq!(Backend::of_url("sqlite://data/a.db").expect("sqlite"), Backend::Sqlite);
-        assert_eq!(Backend::of_url("postgres://u:p@h/d").expect("pg"), Backend::Postgres);
-        assert_eq!(Backend::of_url("postgresql://u@h/d").expect("pg"), Backend::Postgres);
-        assert!(Backend::of_url("mysql://h/d").is_err());
-        assert_eq!(redact("postgres://u:secret@h/d"), "postgres://u:***@h/d");
-    }
-}
-
 /// SQL built at run time with its bound values, numbering placeholders `$1, $2, …` as it goes
 /// (what `sqlx::QueryBuilder` does, except that through `Any` it writes `?`, which PostgreSQL
 /// does not read).
@@ -448,4 +417,35 @@ pub async fn excess_privileges(pool: &AnyPool) -> anyhow::Result<Vec<String>> {
         }
     }
     Ok(excess)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_on() {
+        assert_eq!(placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(value_rows(1, 2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(1, 0), "");
+    }
+
+    #[test]
+    fn grants_name_the_role_and_schema_quoted() {
+        let sql = grants_for("app\"role", "tenant_1").expect("grants");
+        assert!(sql.contains("TO \"app\"\"role\""), "{sql}");
+        assert!(sql.contains("IN SCHEMA tenant_1"), "{sql}");
+        assert!(!sql.contains("{{"), "every placeholder filled");
+        assert!(grants_for("app", "x'; DROP TABLE users; --").is_err());
+        assert_eq!(role_of("postgres://attesta%5Fapp:pw@h/d").expect("role"), "attesta_app");
+    }
+
+    #[test]
+    fn urls_name_their_backend() {
+        assert_eq!(Backend::of_url("sqlite://data/a.db").expect("sqlite"), Backend::Sqlite);
+        assert_eq!(Backend::of_url("postgres://u:p@h/d").expect("pg"), Backend::Postgres);
+        assert_eq!(Backend::of_url("postgresql://u@h/d").expect("pg"), Backend::Postgres);
+        assert!(Backend::of_url("mysql://h/d").is_err());
+        assert_eq!(redact("postgres://u:secret@h/d"), "postgres://u:***@h/d");
+    }
 }

@@ -878,7 +878,7 @@ async fn log_verify_names_a_change_of_state_made_behind_the_applications_back() 
     let text = String::from_utf8_lossy(&bad.stdout).into_owned();
     assert_eq!(bad.status.code(), Some(1), "{text}");
     assert!(text.contains("FAIL changes"), "{text}");
-    assert!(text.contains(&format!("update of recipients")) && text.contains(&c.id), "{text}");
+    assert!(text.contains("update of recipients") && text.contains(&c.id), "{text}");
     // And the capture itself cannot be erased.
     let erase = sqlx::query("DELETE FROM state_changes").execute(&c.app.pool).await.expect_err("append-only");
     assert!(erase.to_string().contains("append-only"), "{erase}");
