@@ -40,6 +40,8 @@ fn main() -> Result<(), String> {
     let categories: Vec<String> = CATEGORIES.iter().map(|c| c.to_string()).collect();
     let settings = train::Settings::from_env();
     let dataset = train::Dataset::new(&docs, &categories);
+    // `RISK_DEBUG=<category>` (or `all`) prints that category's false positives and misses, for study.
+    let debug = std::env::var("RISK_DEBUG").ok();
     let mut counts = vec![Counts::default(); categories.len()];
     for fold in 0..k {
         let train_docs: Vec<usize> = (0..docs.len()).filter(|i| i % k != fold).collect();
@@ -50,6 +52,18 @@ fn main() -> Result<(), String> {
             let flagged: BTreeSet<&str> = scan.flags.iter().map(|f| f.category.as_str()).collect();
             for (c, category) in categories.iter().enumerate() {
                 let (predicted, actual) = (flagged.contains(category.as_str()), doc.present.contains(category));
+                if debug.as_deref().is_some_and(|d| d == category || d == "all") && predicted != actual {
+                    let shown = |t: &str| t.chars().take(240).collect::<String>().replace('\n', " ");
+                    if predicted {
+                        for flag in scan.flags.iter().filter(|f| &f.category == category) {
+                            println!("FP {category} | {} [{:.2}] {}", doc.id, flag.score, shown(&flag.text));
+                        }
+                    } else {
+                        for excerpt in doc.excerpts.get(category).into_iter().flatten() {
+                            println!("FN {category} | {} {}", doc.id, shown(excerpt));
+                        }
+                    }
+                }
                 let n = &mut counts[c];
                 match (predicted, actual) {
                     (true, true) => n.tp += 1,
