@@ -19,6 +19,11 @@ pub const TRIPLE: u8 = b't';
 pub const HEADING: u8 = b'h';
 pub const SHAPE: u8 = b's';
 pub const CONCEPT: u8 = b'c';
+/// Two adjacent words of the heading ("favored customer", "for convenience").
+pub const HEADING_PAIR: u8 = b'g';
+/// A concept the heading holds ("Most Favored Customer" holds `mfn`): kept apart from the
+/// sentence's own concepts, since a heading names a subject its sentences need not all hold.
+pub const HEADING_CONCEPT: u8 = b'k';
 
 /// Concept patterns: `name`, then words separated by spaces; `a|b` is either, `x*` any word
 /// starting with `x`, and `~N` allows up to N words before the next one.
@@ -218,9 +223,14 @@ pub struct Scratch {
 pub fn for_each(sentence: &str, heading: Option<&str>, scratch: &mut Scratch, mut emit: impl FnMut(u8, &str)) {
     if let Some(heading) = heading {
         tokenize(heading, scratch);
-        for &(a, b) in &scratch.bounds {
+        for (i, &(a, b)) in scratch.bounds.iter().enumerate() {
             emit(HEADING, &scratch.words[a..b]);
+            if let Some(&(_, b2)) = scratch.bounds.get(i + 1) {
+                emit(HEADING_PAIR, &scratch.words[a..b2]);
+            }
         }
+        let list: Vec<&str> = scratch.bounds.iter().map(|&(a, b)| &scratch.words[a..b]).collect();
+        for_each_concept(&list, |name| emit(HEADING_CONCEPT, name));
     }
     tokenize(sentence, scratch);
     let words = &scratch.words;
@@ -235,15 +245,7 @@ pub fn for_each(sentence: &str, heading: Option<&str>, scratch: &mut Scratch, mu
         }
     }
     let list: Vec<&str> = bounds.iter().map(|&(a, b)| &words[a..b]).collect();
-    let summary = list.iter().fold(0u64, |k, w| k | key(w));
-    let mut last = "";
-    for (name, steps) in concepts() {
-        // Patterns of one concept are adjacent: once it holds, its other patterns add nothing.
-        if *name != last && steps.iter().all(|s| s.keys & summary != 0) && holds(&list, steps) {
-            emit(CONCEPT, name);
-            last = name;
-        }
-    }
+    for_each_concept(&list, |name| emit(CONCEPT, name));
     let letters = sentence.chars().filter(|c| c.is_alphabetic()).count();
     let capitals = sentence.chars().filter(|c| c.is_uppercase()).count();
     if letters >= 40 && capitals * 10 >= letters * 8 {
@@ -259,6 +261,19 @@ pub fn for_each(sentence: &str, heading: Option<&str>, scratch: &mut Scratch, mu
         emit(SHAPE, "short");
     } else if bounds.len() >= 120 {
         emit(SHAPE, "long");
+    }
+}
+
+/// Calls `emit(name)` once for every concept the words hold.
+fn for_each_concept(list: &[&str], mut emit: impl FnMut(&str)) {
+    let summary = list.iter().fold(0u64, |k, w| k | key(w));
+    let mut last = "";
+    for (name, steps) in concepts() {
+        // Patterns of one concept are adjacent: once it holds, its other patterns add nothing.
+        if *name != last && steps.iter().all(|s| s.keys & summary != 0) && holds(list, steps) {
+            emit(name);
+            last = name;
+        }
     }
 }
 
