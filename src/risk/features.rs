@@ -57,13 +57,14 @@ const CONCEPTS: &[(&str, &str)] = &[
     ("control", "merger|merge|consolidation|acquisition|acquired ~15 terminat*"),
     ("control", "all|substantially ~5 assets|stock|shares ~15 terminat*|assign*"),
     ("compete", "not ~10 compet*"),
-    ("compete", "non compet*|noncompet*"),
+    ("compete", "noncompet*"),
     ("compete", "competitive|competing products|business|services"),
     ("compete", "directly or indirectly ~15 engage|own|manage|operate|participate"),
     ("compete", "shall|will not ~15 engage ~10 business"),
     ("exclusive", "exclusiv* ~10 territory|distribut*|right*|supplier|basis|provider|licen*|agent|reseller"),
-    ("exclusive", "sole and exclusive"),
-    ("exclusive", "exclusively"),
+    ("exclusive", "sole and exclusive ~3 distribut*|supplier|provider|licen*|agent|reseller|right|rights"),
+    ("exclusive", "exclusively ~8 purchase*|buy|obtain|source|sell|supply|distribut*|market*|from|through"),
+    ("exclusive", "purchase*|buy|obtain|source|sell|supply|distribut*|market* ~8 exclusively"),
     ("exclusive", "only ~4 from|through|with ~4 supplier|distributor|licensor|company"),
     ("exclusive", "shall|will not ~15 any other|third ~10 supplier*|distribut*|provider*|vendor*"),
     ("sue", "not to sue"),
@@ -114,9 +115,9 @@ const CONCEPTS: &[(&str, &str)] = &[
     ("cap", "liability ~10 limited to"),
     ("renewal", "automatic* ~5 renew*|extend*"),
     ("renewal", "renew* ~5 successive|additional|further ~5 period*|term*|year*"),
-    ("renewal", "unless ~20 notice ~10 non renewal|not to renew|terminat*"),
+    ("renewal", "unless ~20 notice ~10 nonrenewal|renew*|terminat*"),
     ("renewal-notice", "0 days ~10 prior|before ~10 end|expiration|expiry|anniversary"),
-    ("renewal-notice", "notice of non renewal"),
+    ("renewal-notice", "notice of nonrenewal"),
     ("renewal-notice", "prior to ~10 expiration|end ~10 term"),
     ("audit", "audit*"),
     ("audit", "inspect*|examine|examination ~10 books|records|facilities|premises"),
@@ -283,8 +284,10 @@ fn tokenize(text: &str, scratch: &mut Scratch) {
     scratch.bounds.clear();
     let mut start: Option<usize> = None;
     let mut in_digits = false;
+    let mut joining = false;
     for c in text.chars() {
         if c.is_alphanumeric() {
+            joining = false;
             let digit = c.is_ascii_digit();
             if start.is_none() {
                 if !scratch.words.is_empty() {
@@ -302,8 +305,12 @@ fn tokenize(text: &str, scratch: &mut Scratch) {
             } else {
                 scratch.words.extend(c.to_lowercase());
             }
-        } else if c == '\'' || c == '’' {
+        } else if c == '\'' || c == '’' || (joining && c.is_whitespace()) {
             // "party's" is one word: the apostrophe neither ends nor joins it.
+        } else if c == '-' && start.is_some_and(|s| &scratch.words[s..] == "non") {
+            // "non-exclusive" is one word ("nonexclusive"), the opposite of "exclusive", not an
+            // instance of it; so is "non- exclusive" wrapped across a line.
+            joining = true;
         } else if let Some(s) = start.take() {
             scratch.bounds.push((s, scratch.words.len()));
             in_digits = false;
