@@ -45,7 +45,12 @@ fn main() -> Result<(), String> {
     let mut counts = vec![Counts::default(); categories.len()];
     for fold in 0..k {
         let train_docs: Vec<usize> = (0..docs.len()).filter(|i| i % k != fold).collect();
-        let model = Model::new(&dataset.fit(&train_docs, &settings)).map_err(|e| e.to_string())?;
+        let file = dataset.fit(&train_docs, &settings);
+        if debug.is_some() {
+            let modes: Vec<String> = file.categories.iter().map(|c| format!("{}={:?}", c.name, c.mode)).collect();
+            println!("MODES fold {fold}: {}", modes.join(", "));
+        }
+        let model = Model::new(&file).map_err(|e| e.to_string())?;
         let engine = Engine::new(model, RiskPolicy::default());
         for doc in docs.iter().enumerate().filter(|(i, _)| i % k == fold).map(|(_, d)| d) {
             let scan = engine.scan(&PagedText::plain(doc.text.clone()));
