@@ -88,6 +88,10 @@ const CONCEPTS: &[(&str, &str)] = &[
     // Not a category's own concept: termination for a breach, default or insolvency, which the
     // weights learn to hold against termination for convenience.
     ("cause", "terminat* ~25 breach*|default*|fails|failure|insolven*|bankrupt*"),
+    // Termination on an event (a breach, a default, an insolvency) is termination for cause, not
+    // for convenience, however the notice period reads.
+    ("!convenience", "in the event|case ~12 breach*|default*|fails|failure|insolven*|bankrupt*|violat*"),
+    ("!convenience", "if ~8 breach*|default*|fails|failure|insolven*|bankrupt*|violat*"),
     ("minimum", "minimum purchase*|order*|quantit*|annual|volume|royalt*|commitment|payment*|fee*|amount*"),
     ("minimum", "shortfall"),
     ("minimum", "minimum"),
@@ -275,10 +279,21 @@ pub fn for_each(sentence: &str, heading: Option<&str>, scratch: &mut Scratch, mu
 /// Calls `emit(name)` once for every concept the words hold.
 fn for_each_concept(list: &[&str], mut emit: impl FnMut(&str)) {
     let summary = list.iter().fold(0u64, |k, w| k | key(w));
+    let quick = |steps: &[Step]| steps.iter().all(|s| s.keys & summary != 0) && holds(list, steps);
+    // A `!name` pattern that holds vetoes the concept `name` for this sentence.
+    let mut vetoed: Vec<&str> = Vec::new();
+    for (name, steps) in concepts() {
+        if let Some(target) = name.strip_prefix('!')
+            && !vetoed.contains(&target)
+            && quick(steps)
+        {
+            vetoed.push(target);
+        }
+    }
     let mut last = "";
     for (name, steps) in concepts() {
         // Patterns of one concept are adjacent: once it holds, its other patterns add nothing.
-        if *name != last && steps.iter().all(|s| s.keys & summary != 0) && holds(list, steps) {
+        if *name != last && !name.starts_with('!') && !vetoed.contains(name) && quick(steps) {
             emit(name);
             last = name;
         }
