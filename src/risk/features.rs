@@ -30,13 +30,10 @@ pub const HEADING_CONCEPT: u8 = b'k';
 /// allows up to N words before the next one.
 const CONCEPTS: &[(&str, &str)] = &[
     ("mfn", "most favo*"),
-    ("mfn", "no less favo*"),
-    ("mfn", "more favo* ~3 terms|price*|pricing|rates|conditions"),
     ("mfn", "best|lowest|lower price*|prices|pricing|rates ~12 other|third|any"),
-    ("mfn", "less|more favo* than|to"),
+    ("mfn", "less|more|as favo* ~20 other|third|any|customer*|licensee*|distributor*|reseller*|client*"),
+    ("mfn", "other|third|any ~6 customer*|licensee*|distributor*|reseller*|client*|party|parties ~20 less|more favo*"),
     ("mfn", "equivalent|comparable|similar ~8 terms|price*|pricing ~8 other|third|any"),
-    ("mfn", "least as favo*"),
-    ("mfn", "as favo* as"),
     ("mfn", "similarly|equivalently situated"),
     ("mfn", "lower|lowest|better|best ~4 price*|prices|pricing|rates|terms|fee*|royalt* ~15 other|third|any ~5 customer*|licensee*|distributor*|party|parties|reseller*|client*"),
     ("mfn", "no|not ~4 higher|greater ~4 than ~15 other|third|any ~5 customer*|licensee*|distributor*|party|parties|reseller*|client*"),
