@@ -67,7 +67,7 @@ const CONCEPTS: &[(&str, &str)] = &[
     ("exclusive", "shall|will not ~15 any other|third ~10 supplier*|distribut*|provider*|vendor*"),
     ("sue", "not to sue"),
     ("sue", "covenant* not"),
-    ("sue", "not|never|no ~25 contest*|challeng*|dispute*|attack*|oppos*|impugn*|impair* ~30 validity|ownership|title|rights|marks|trademark*|patent*|intellectual|registration*"),
+    ("sue", "not|never|no|neither|nor ~25 contest*|challeng*|dispute*|attack*|oppos*|impugn*|impair* ~30 validity|ownership|title|rights|marks|trademark*|patent*|intellectual|registration*"),
     ("sue", "not ~10 register|file ~15 trademark*|mark|marks|application*|names"),
     ("sue", "inconsistent with ~10 ownership|rights|title"),
     ("sue", "not|never ~10 assert|bring|institute|commence|initiate|file ~10 claim*|action*|suit*|proceeding*|lawsuit*"),
@@ -92,7 +92,8 @@ const CONCEPTS: &[(&str, &str)] = &[
     ("minimum", "minimum purchase*|order*|quantit*|annual|volume|royalt*|commitment|payment*|fee*|amount*"),
     ("minimum", "shortfall"),
     ("minimum", "minimum"),
-    ("minimum", "quota|quotas|take or pay"),
+    ("minimum", "quota|quotas"),
+    ("minimum", "take or pay"),
     ("minimum", "sales|purchase|annual target|targets"),
     ("minimum", "guaranteed ~3 fee*|payment*|minimum|amount*|royalt*"),
     ("minimum", "order*|purchase*|buy|pay ~8 least|less than"),
@@ -403,6 +404,123 @@ mod tests {
         assert!(f.contains(&"c:exclusive".to_string()), "{f:?}");
         assert!(!features("The parties met in a change room", None).contains(&"c:control".to_string()));
         assert!(features("upon a Change of Control of either party", None).contains(&"c:control".to_string()));
+    }
+
+    fn holds(sentence: &str, concept: &str) -> bool {
+        features(sentence, None).contains(&format!("c:{concept}"))
+    }
+
+    #[test]
+    fn a_covenant_not_to_sue_is_a_promise_not_to_contest_the_other_sides_rights() {
+        for clause in [
+            "Licensee will not, during the term or at any time thereafter, contest or assist any third party in contesting the validity of Licensor's trademarks.",
+            "Neither party shall directly or indirectly oppose, challenge or petition to cancel any registration of the other party's marks.",
+            "The Distributor shall not file any application to register the Supplier's trademarks in any country.",
+            "Each party hereby covenants not to sue the other for infringement of the Licensed Patents.",
+            "Reseller agrees not to bring any claim or action against the Company arising out of the Company's use of the Marks.",
+            "Licensee shall not do anything inconsistent with Licensor's ownership of the Licensed Mark.",
+        ] {
+            assert!(holds(clause, "sue"), "{clause}");
+        }
+        // Paying and discharging one's own debts releases no claim.
+        assert!(!holds("The Buyer shall pay, discharge and be responsible for all wages of its employees.", "sue"));
+    }
+
+    #[test]
+    fn uncapped_liability_is_read_from_what_a_cap_excludes() {
+        for clause in [
+            "EXCEPT FOR A BREACH OF SECTION 9 (CONFIDENTIALITY), IN NO EVENT SHALL EITHER PARTY BE LIABLE FOR INDIRECT OR CONSEQUENTIAL DAMAGES.",
+            "Except for its indemnification obligations, neither party's aggregate liability shall exceed the fees paid in the preceding twelve months.",
+            "Excluding liability for infringement claims under Section 7, the Vendor's total liability shall not exceed the amounts paid.",
+            "Nothing in this Agreement shall limit or exclude either party's liability for fraud or for death or personal injury caused by negligence.",
+            "The limitations in this Section do not apply to claims arising from gross negligence or wilful misconduct.",
+            "The Customer waives any limitation of liability with respect to its payment obligations.",
+        ] {
+            assert!(holds(clause, "uncapped"), "{clause}");
+        }
+        assert!(!holds("The Supplier shall maintain product liability insurance of at least $1,000,000.", "uncapped"));
+    }
+
+    #[test]
+    fn a_warranty_duration_is_a_warranty_with_its_period() {
+        for clause in [
+            "The Manufacturer warrants that the Products will be free from defects in materials and workmanship for twelve (12) months from delivery.",
+            "Each unit shall have a remaining shelf life of at least eighteen months on delivery.",
+            "The Vendor offers a six-month limited warranty to end users.",
+            "Latent defects may be notified at any time before the expiry date of the batch.",
+        ] {
+            assert!(holds(clause, "warranty-period"), "{clause}");
+        }
+        assert!(!holds("Invoices are payable within thirty (30) days of receipt.", "warranty-period"));
+    }
+
+    #[test]
+    fn termination_for_convenience_is_termination_without_a_breach() {
+        for clause in [
+            "Either party may terminate this Agreement for convenience on ninety (90) days' written notice.",
+            "The Customer may terminate this Agreement at any time, for any reason, upon thirty (30) days' notice.",
+            "This Agreement may be terminated by either party upon sixty (60) days written notice to the other.",
+        ] {
+            assert!(holds(clause, "convenience"), "{clause}");
+        }
+        for clause in [
+            "Either party may terminate this Agreement upon thirty (30) days' notice in the event the other party breaches any material obligation.",
+            "The Licensor may terminate this Agreement on ten days' notice if the Licensee fails to pay any royalty when due.",
+            "Section headings are for convenience only and do not affect interpretation.",
+        ] {
+            assert!(!holds(clause, "convenience"), "{clause}");
+        }
+    }
+
+    #[test]
+    fn most_favoured_terms_compare_with_what_other_customers_get() {
+        for clause in [
+            "The prices charged to Distributor shall be no less favorable than those offered to any other distributor of the Products.",
+            "Supplier shall charge Customer the lowest price it charges any similarly situated customer.",
+            "Client will not be charged a higher fee than that charged to any other client for similar services.",
+            "Licensee shall be entitled to most favored customer pricing.",
+        ] {
+            assert!(holds(clause, "mfn"), "{clause}");
+        }
+        // A comparison with a document, not with another customer.
+        assert!(!holds("The franchisee will not be asked to accept terms less favorable than those in this disclosure document.", "mfn"));
+    }
+
+    #[test]
+    fn minimum_commitments_include_quotas_targets_and_guaranteed_fees() {
+        for clause in [
+            "Distributor shall meet the quarterly sales quotas set out in Schedule B.",
+            "Company shall pay a guaranteed fee of $50,000 in each contract year.",
+            "The Buyer undertakes to order not less than 10,000 units in each calendar year.",
+        ] {
+            assert!(holds(clause, "minimum"), "{clause}");
+        }
+    }
+
+    #[test]
+    fn non_prefix_makes_one_word_so_a_non_exclusive_licence_is_not_exclusivity() {
+        let f = features("Licensor grants Licensee a non-exclusive, non- transferable licence in the Territory.", None);
+        assert!(f.contains(&"w:nonexclusive".to_string()), "{f:?}");
+        assert!(f.contains(&"w:nontransferable".to_string()), "{f:?}");
+        assert!(!f.contains(&"c:exclusive".to_string()), "{f:?}");
+        assert!(holds("Licensor grants Distributor the exclusive right to distribute the Products in the Territory.", "exclusive"));
+        assert!(!holds("This Agreement is Customer's sole and exclusive remedy for any failure of the Services.", "exclusive"));
+    }
+
+    #[test]
+    fn an_alternative_is_one_word_so_two_word_phrases_are_written_as_steps() {
+        // "shall not exceed" and "not to exceed" both hold the cap concept.
+        assert!(holds("The Supplier's liability shall not exceed the fees paid.", "cap"));
+        assert!(holds("damages not to exceed one hundred dollars", "cap"));
+    }
+
+    #[test]
+    fn a_heading_gives_its_word_pairs_and_the_concepts_it_names() {
+        let f = features("During the Term, the Consultant shall not work for another firm.", Some("9. Non-Competition"));
+        assert!(f.contains(&"g:noncompetition".to_string()) || f.contains(&"h:noncompetition".to_string()), "{f:?}");
+        assert!(f.contains(&"k:compete".to_string()), "{f:?}");
+        let f = features("Customer's prices will be reviewed yearly.", Some("Most Favored Customer"));
+        assert!(f.contains(&"g:most favored".to_string()) && f.contains(&"k:mfn".to_string()), "{f:?}");
     }
 
     #[test]
