@@ -8,7 +8,8 @@
 //! `cargo run -p attesta-core --release --example risk_score [-- K]` (K = 5 by default; corpus at
 //! `../shared/corpus/cuad` or `ATTESTA_CUAD_DIR`). Training settings can be varied with
 //! `RISK_EPOCHS`, `RISK_RATE`, `RISK_L2`, `RISK_POSITIVE_WEIGHT`, `RISK_MIN_DOCS`,
-//! `RISK_MAX_FEATURES` (see `risk::train::Settings`).
+//! `RISK_MAX_FEATURES` (see `risk::train::Settings`); `RISK_DEBUG=<category>` (or `all`) also
+//! prints that category's false flags and misses, and each fold's decision modes, for study.
 
 use attesta_core::risk::{CATEGORIES, Engine, Model, PagedText, RiskPolicy, corpus, train};
 use std::collections::BTreeSet;
