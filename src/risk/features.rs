@@ -35,8 +35,14 @@ const CONCEPTS: &[(&str, &str)] = &[
     ("mfn", "other|third|any ~6 customer*|licensee*|distributor*|reseller*|client*|party|parties ~20 less|more favo*"),
     ("mfn", "equivalent|comparable|similar ~8 terms|price*|pricing ~8 other|third|any"),
     ("mfn", "similarly|equivalently situated"),
-    ("mfn", "lower|lowest|better|best ~4 price*|prices|pricing|rates|terms|fee*|royalt* ~15 other|third|any ~5 customer*|licensee*|distributor*|party|parties|reseller*|client*"),
-    ("mfn", "no|not ~4 higher|greater ~4 than ~15 other|third|any ~5 customer*|licensee*|distributor*|party|parties|reseller*|client*"),
+    (
+        "mfn",
+        "lower|lowest|better|best ~4 price*|prices|pricing|rates|terms|fee*|royalt* ~15 other|third|any ~5 customer*|licensee*|distributor*|party|parties|reseller*|client*",
+    ),
+    (
+        "mfn",
+        "no|not ~4 higher|greater ~4 than ~15 other|third|any ~5 customer*|licensee*|distributor*|party|parties|reseller*|client*",
+    ),
     ("liquidated", "liquidated damages"),
     ("liquidated", "as|a penalty"),
     ("liquidated", "termination|cancellation|break|kill fee*|payment|charge"),
@@ -67,10 +73,16 @@ const CONCEPTS: &[(&str, &str)] = &[
     ("exclusive", "shall|will not ~15 any other|third ~10 supplier*|distribut*|provider*|vendor*"),
     ("sue", "not to sue"),
     ("sue", "covenant* not"),
-    ("sue", "not|never|no|neither|nor ~25 contest*|challeng*|dispute*|attack*|oppos*|impugn*|impair* ~30 validity|ownership|title|rights|marks|trademark*|patent*|intellectual|registration*"),
+    (
+        "sue",
+        "not|never|no|neither|nor ~25 contest*|challeng*|dispute*|attack*|oppos*|impugn*|impair* ~30 validity|ownership|title|rights|marks|trademark*|patent*|intellectual|registration*",
+    ),
     ("sue", "not ~10 register|file ~15 trademark*|mark|marks|application*|names"),
     ("sue", "inconsistent with ~10 ownership|rights|title"),
-    ("sue", "not|never ~10 assert|bring|institute|commence|initiate|file ~10 claim*|action*|suit*|proceeding*|lawsuit*"),
+    (
+        "sue",
+        "not|never ~10 assert|bring|institute|commence|initiate|file ~10 claim*|action*|suit*|proceeding*|lawsuit*",
+    ),
     ("sue", "waive* ~10 suits|claims|actions"),
     ("sue", "challeng*|contest*|oppos*|dispute* ~10 validity|patentability|enforceability"),
     ("sue", "acknowledg* ~10 validity|ownership|exclusive"),
@@ -108,7 +120,10 @@ const CONCEPTS: &[(&str, &str)] = &[
     ("uncapped", "shall not apply ~10 breach|indemn*|gross|willful|wilful|fraud|section*|obligations"),
     ("uncapped", "limitation* ~15 shall not apply"),
     ("uncapped", "except ~10 indemn*|breach|gross|willful|wilful"),
-    ("uncapped", "except|excluding ~15 section*|article*|clause*|indemn*|breach*|confidential*|infring*|gross|willful|wilful|fraud*|misappropriat*|death|personal ~40 liable|liability|exceed|damages"),
+    (
+        "uncapped",
+        "except|excluding ~15 section*|article*|clause*|indemn*|breach*|confidential*|infring*|gross|willful|wilful|fraud*|misappropriat*|death|personal ~40 liable|liability|exceed|damages",
+    ),
     ("uncapped", "nothing ~20 limit|limits|exclude|excludes|restrict ~10 liability|damages|indemn*|remedies"),
     ("uncapped", "not ~3 limit|exclude|restrict ~15 liability|indemn*|damages"),
     ("uncapped", "exclude* or limit* ~5 liability"),
@@ -483,7 +498,10 @@ mod tests {
             assert!(holds(clause, "mfn"), "{clause}");
         }
         // A comparison with a document, not with another customer.
-        assert!(!holds("The franchisee will not be asked to accept terms less favorable than those in this disclosure document.", "mfn"));
+        assert!(!holds(
+            "The franchisee will not be asked to accept terms less favorable than those in this disclosure document.",
+            "mfn"
+        ));
     }
 
     #[test]
@@ -503,8 +521,14 @@ mod tests {
         assert!(f.contains(&"w:nonexclusive".to_string()), "{f:?}");
         assert!(f.contains(&"w:nontransferable".to_string()), "{f:?}");
         assert!(!f.contains(&"c:exclusive".to_string()), "{f:?}");
-        assert!(holds("Licensor grants Distributor the exclusive right to distribute the Products in the Territory.", "exclusive"));
-        assert!(!holds("This Agreement is Customer's sole and exclusive remedy for any failure of the Services.", "exclusive"));
+        assert!(holds(
+            "Licensor grants Distributor the exclusive right to distribute the Products in the Territory.",
+            "exclusive"
+        ));
+        assert!(!holds(
+            "This Agreement is Customer's sole and exclusive remedy for any failure of the Services.",
+            "exclusive"
+        ));
     }
 
     #[test]
@@ -516,7 +540,8 @@ mod tests {
 
     #[test]
     fn a_heading_gives_its_word_pairs_and_the_concepts_it_names() {
-        let f = features("During the Term, the Consultant shall not work for another firm.", Some("9. Non-Competition"));
+        let f =
+            features("During the Term, the Consultant shall not work for another firm.", Some("9. Non-Competition"));
         assert!(f.contains(&"g:noncompetition".to_string()) || f.contains(&"h:noncompetition".to_string()), "{f:?}");
         assert!(f.contains(&"k:compete".to_string()), "{f:?}");
         let f = features("Customer's prices will be reviewed yearly.", Some("Most Favored Customer"));

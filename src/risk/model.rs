@@ -110,9 +110,8 @@ impl Model {
                 .categories
                 .iter()
                 .map(|c| {
-                    super::concept_of(&c.name).map(|n| {
-                        (features::hash(features::CONCEPT, n), features::hash(features::HEADING_CONCEPT, n))
-                    })
+                    super::concept_of(&c.name)
+                        .map(|n| (features::hash(features::CONCEPT, n), features::hash(features::HEADING_CONCEPT, n)))
                 })
                 .collect(),
             table,
