@@ -117,6 +117,11 @@ const CONCEPTS: &[(&str, &str)] = &[
     ("assign-ip", "right title and interest"),
     ("assign-ip", "assign* ~10 all right|rights|title"),
     ("assign-ip", "property of"),
+    // Not a category's own concept (that one is broad, to gate): an explicit transfer of
+    // ownership, which the weights can trust more than "right, title and interest" alone.
+    ("ip-transfer", "hereby|shall|will|agrees|agree|undertakes ~3 assign*|transfer*|convey* ~15 right|rights|title|interest|ownership|copyright*|intellectual|invention*|patent*"),
+    ("ip-transfer", "work* made for hire"),
+    ("ip-transfer", "become|becomes|be ~3 the ~3 sole|exclusive|absolute ~3 property"),
     ("uncapped", "shall not apply ~10 breach|indemn*|gross|willful|wilful|fraud|section*|obligations"),
     ("uncapped", "limitation* ~15 shall not apply"),
     ("uncapped", "except ~10 indemn*|breach|gross|willful|wilful"),
