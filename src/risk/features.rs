@@ -71,6 +71,8 @@ const CONCEPTS: &[(&str, &str)] = &[
     ("exclusive", "purchase*|buy|obtain|source|sell|supply|distribut*|market* ~8 exclusively"),
     ("exclusive", "only ~4 from|through|with ~4 supplier|distributor|licensor|company"),
     ("exclusive", "shall|will not ~15 any other|third ~10 supplier*|distribut*|provider*|vendor*"),
+    // Exclusive courts, remedies or ownership are not an exclusive dealing.
+    ("!exclusive", "exclusive|exclusively ~4 jurisdiction|venue|courts|court|remedy|remedies|owner|ownership|property"),
     ("sue", "not to sue"),
     ("sue", "covenant* not"),
     (
@@ -119,7 +121,10 @@ const CONCEPTS: &[(&str, &str)] = &[
     ("assign-ip", "property of"),
     // Not a category's own concept (that one is broad, to gate): an explicit transfer of
     // ownership, which the weights can trust more than "right, title and interest" alone.
-    ("ip-transfer", "hereby|shall|will|agrees|agree|undertakes ~3 assign*|transfer*|convey* ~15 right|rights|title|interest|ownership|copyright*|intellectual|invention*|patent*"),
+    (
+        "ip-transfer",
+        "hereby|shall|will|agrees|agree|undertakes ~3 assign*|transfer*|convey* ~15 right|rights|title|interest|ownership|copyright*|intellectual|invention*|patent*",
+    ),
     ("ip-transfer", "work* made for hire"),
     ("ip-transfer", "become|becomes|be ~3 the ~3 sole|exclusive|absolute ~3 property"),
     ("uncapped", "shall not apply ~10 breach|indemn*|gross|willful|wilful|fraud|section*|obligations"),
@@ -533,6 +538,32 @@ mod tests {
         assert!(!holds(
             "This Agreement is Customer's sole and exclusive remedy for any failure of the Services.",
             "exclusive"
+        ));
+    }
+
+    #[test]
+    fn exclusive_courts_remedies_or_ownership_are_not_exclusive_dealing() {
+        for clause in [
+            "The courts of Delaware shall have exclusive jurisdiction over any dispute arising under this Agreement.",
+            "Licensor is the exclusive owner of the Licensed Marks and all rights in them.",
+        ] {
+            assert!(!holds(clause, "exclusive"), "{clause}");
+        }
+        assert!(holds("Supplier appoints Distributor as its exclusive distributor in the Territory.", "exclusive"));
+    }
+
+    #[test]
+    fn an_explicit_transfer_of_ownership_is_its_own_concept() {
+        for clause in [
+            "Developer hereby assigns to Client all right, title and interest in the Deliverables.",
+            "All work product shall be deemed work made for hire and shall become the sole property of the Company.",
+            "Consultant agrees to assign to the Company all inventions conceived during the engagement.",
+        ] {
+            assert!(holds(clause, "ip-transfer"), "{clause}");
+        }
+        assert!(!holds(
+            "Each party retains all right, title and interest in its own pre-existing materials.",
+            "ip-transfer"
         ));
     }
 
