@@ -71,6 +71,8 @@ const CONCEPTS: &[(&str, &str)] = &[
     ("exclusive", "purchase*|buy|obtain|source|sell|supply|distribut*|market* ~8 exclusively"),
     ("exclusive", "only ~4 from|through|with ~4 supplier|distributor|licensor|company"),
     ("exclusive", "shall|will not ~15 any other|third ~10 supplier*|distribut*|provider*|vendor*"),
+    // A filing's redaction legend ("would likely cause competitive harm") restricts no one.
+    ("!compete", "competitive harm"),
     // Exclusive courts, remedies or ownership are not an exclusive dealing.
     ("!exclusive", "exclusive|exclusively ~4 jurisdiction|venue|courts|court|remedy|remedies|owner|ownership|property"),
     ("sue", "not to sue"),
@@ -103,6 +105,8 @@ const CONCEPTS: &[(&str, &str)] = &[
     // for convenience, however the notice period reads.
     ("!convenience", "in the event|case ~12 breach*|default*|fails|failure|insolven*|bankrupt*|violat*"),
     ("!convenience", "if ~8 breach*|default*|fails|failure|insolven*|bankrupt*|violat*"),
+    ("!convenience", "any of the following ~3 events|grounds|contingencies|occur*|occurs"),
+    ("!convenience", "occurrence of"),
     ("minimum", "minimum purchase*|order*|quantit*|annual|volume|royalt*|commitment|payment*|fee*|amount*"),
     ("minimum", "shortfall"),
     ("minimum", "minimum"),
@@ -492,6 +496,7 @@ mod tests {
             "Either party may terminate this Agreement upon thirty (30) days' notice in the event the other party breaches any material obligation.",
             "The Licensor may terminate this Agreement on ten days' notice if the Licensee fails to pay any royalty when due.",
             "Section headings are for convenience only and do not affect interpretation.",
+            "Either party may terminate this Agreement upon thirty (30) days' notice on the occurrence of any of the following events:",
         ] {
             assert!(!holds(clause, "convenience"), "{clause}");
         }
@@ -538,6 +543,18 @@ mod tests {
         assert!(!holds(
             "This Agreement is Customer's sole and exclusive remedy for any failure of the Services.",
             "exclusive"
+        ));
+    }
+
+    #[test]
+    fn a_redaction_legend_is_not_a_non_compete() {
+        assert!(!holds(
+            "Certain information has been excluded because it is not material and would likely cause competitive harm if publicly disclosed.",
+            "compete"
+        ));
+        assert!(holds(
+            "During the Term, Consultant shall not, directly or indirectly, compete with the Company.",
+            "compete"
         ));
     }
 
