@@ -157,6 +157,8 @@ const CONCEPTS: &[(&str, &str)] = &[
     ("renewal", "unless ~20 notice ~10 nonrenewal|renew*|terminat*"),
     ("renewal-notice", "0 days ~10 prior|before ~10 end|expiration|expiry|anniversary"),
     ("renewal-notice", "notice of nonrenewal"),
+    ("renewal-notice", "renew* ~25 unless ~20 notice|notifies|notify"),
+    ("renewal-notice", "notice ~8 0 days|months ~10 before|prior ~5 expir*|end|anniversary|renewal"),
     ("renewal-notice", "prior to ~10 expiration|end ~10 term"),
     ("audit", "audit*"),
     ("audit", "inspect*|examine|examination ~10 books|records|facilities|premises"),
@@ -544,6 +546,17 @@ mod tests {
             "This Agreement is Customer's sole and exclusive remedy for any failure of the Services.",
             "exclusive"
         ));
+    }
+
+    #[test]
+    fn the_notice_that_stops_a_renewal_is_read_with_its_period() {
+        for clause in [
+            "This Agreement renews automatically for successive one-year terms unless either party gives sixty (60) days' written notice of termination.",
+            "Either party may give notice at least ninety (90) days before the expiration of the then-current term that it will not renew.",
+        ] {
+            assert!(holds(clause, "renewal-notice"), "{clause}");
+        }
+        assert!(!holds("The Supplier shall give notice of any price change.", "renewal-notice"));
     }
 
     #[test]
