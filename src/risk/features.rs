@@ -153,6 +153,11 @@ const CONCEPTS: &[(&str, &str)] = &[
     ("cap", "consequential|incidental|indirect|special|punitive damages"),
     ("cap", "liability ~10 limited to"),
     ("renewal", "automatic* ~5 renew*|extend*"),
+    ("renewal", "renew*|extend*|continue* ~3 automatic*"),
+    ("renewal", "renew*|extend* ~6 for ~3 another|additional|successive|further|subsequent"),
+    ("renewal", "renewable"),
+    ("renewal", "month|year to month|year"),
+    ("renewal", "option|right to ~3 renew*|extend*"),
     ("renewal", "renew* ~5 successive|additional|further ~5 period*|term*|year*"),
     ("renewal", "unless ~20 notice ~10 nonrenewal|renew*|terminat*"),
     ("renewal-notice", "0 days ~10 prior|before ~10 end|expiration|expiry|anniversary"),
@@ -557,6 +562,19 @@ mod tests {
             assert!(holds(clause, "renewal-notice"), "{clause}");
         }
         assert!(!holds("The Supplier shall give notice of any price change.", "renewal-notice"));
+    }
+
+    #[test]
+    fn renewals_are_read_in_either_word_order_and_as_options() {
+        for clause in [
+            "This Agreement shall be renewed automatically for further periods of one year.",
+            "The Licensee shall have the option to renew this Agreement for another five (5) years.",
+            "This Agreement is renewable on an annual basis.",
+            "Thereafter the arrangement continues from month to month until either party ends it.",
+        ] {
+            assert!(holds(clause, "renewal"), "{clause}");
+        }
+        assert!(!holds("The Supplier shall renew its insurance policies when they lapse.", "renewal"));
     }
 
     #[test]
