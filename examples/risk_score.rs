@@ -8,7 +8,8 @@
 //! `cargo run -p attesta-core --release --example risk_score [-- K]` (K = 5 by default; corpus at
 //! `../shared/corpus/cuad` or `ATTESTA_CUAD_DIR`). Training settings can be varied with
 //! `RISK_EPOCHS`, `RISK_RATE`, `RISK_L2`, `RISK_POSITIVE_WEIGHT`, `RISK_MIN_DOCS`,
-//! `RISK_MAX_FEATURES` (see `risk::train::Settings`).
+//! `RISK_MAX_FEATURES` (see `risk::train::Settings`); `RISK_DEBUG=<category>` (or `all`) also
+//! prints that category's false flags and misses, and each fold's decision modes, for study.
 
 use attesta_core::risk::{CATEGORIES, Engine, Model, PagedText, RiskPolicy, corpus, train};
 use std::collections::BTreeSet;
@@ -40,16 +41,35 @@ fn main() -> Result<(), String> {
     let categories: Vec<String> = CATEGORIES.iter().map(|c| c.to_string()).collect();
     let settings = train::Settings::from_env();
     let dataset = train::Dataset::new(&docs, &categories);
+    // `RISK_DEBUG=<category>` (or `all`) prints that category's false positives and misses, for study.
+    let debug = std::env::var("RISK_DEBUG").ok();
     let mut counts = vec![Counts::default(); categories.len()];
     for fold in 0..k {
         let train_docs: Vec<usize> = (0..docs.len()).filter(|i| i % k != fold).collect();
-        let model = Model::new(&dataset.fit(&train_docs, &settings)).map_err(|e| e.to_string())?;
+        let file = dataset.fit(&train_docs, &settings);
+        if debug.is_some() {
+            let modes: Vec<String> = file.categories.iter().map(|c| format!("{}={:?}", c.name, c.mode)).collect();
+            println!("MODES fold {fold}: {}", modes.join(", "));
+        }
+        let model = Model::new(&file).map_err(|e| e.to_string())?;
         let engine = Engine::new(model, RiskPolicy::default());
         for doc in docs.iter().enumerate().filter(|(i, _)| i % k == fold).map(|(_, d)| d) {
             let scan = engine.scan(&PagedText::plain(doc.text.clone()));
             let flagged: BTreeSet<&str> = scan.flags.iter().map(|f| f.category.as_str()).collect();
             for (c, category) in categories.iter().enumerate() {
                 let (predicted, actual) = (flagged.contains(category.as_str()), doc.present.contains(category));
+                if debug.as_deref().is_some_and(|d| d == category || d == "all") && predicted != actual {
+                    let shown = |t: &str| t.chars().take(240).collect::<String>().replace('\n', " ");
+                    if predicted {
+                        for flag in scan.flags.iter().filter(|f| &f.category == category) {
+                            println!("FP {category} | {} [{:.2}] {}", doc.id, flag.score, shown(&flag.text));
+                        }
+                    } else {
+                        for excerpt in doc.excerpts.get(category).into_iter().flatten() {
+                            println!("FN {category} | {} {}", doc.id, shown(excerpt));
+                        }
+                    }
+                }
                 let n = &mut counts[c];
                 match (predicted, actual) {
                     (true, true) => n.tp += 1,

@@ -35,7 +35,8 @@ pub struct CategoryModel {
 }
 
 /// How a category's flags are decided from sentence scores and its hand-written concept
-/// (`features::CONCEPTS`, e.g. `c:control` for Change Of Control).
+/// (`features::CONCEPTS`, e.g. `c:control` for Change Of Control). A sentence holds the concept
+/// when it or its heading does ("Non-Competition" heads sentences that need not repeat it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
@@ -58,8 +59,8 @@ pub struct Model {
     bias: Vec<f32>,
     thresholds: Vec<f32>,
     modes: Vec<Mode>,
-    /// Hash of each category's concept feature.
-    concepts: Vec<Option<u64>>,
+    /// Hashes of each category's concept feature, in the sentence and in its heading.
+    concepts: Vec<Option<(u64, u64)>>,
     table: HashMap<u64, Vec<(u16, f32)>, BuildHasherDefault<PassThrough>>,
 }
 
@@ -108,7 +109,10 @@ impl Model {
             concepts: file
                 .categories
                 .iter()
-                .map(|c| super::concept_of(&c.name).map(|n| features::hash(features::CONCEPT, n)))
+                .map(|c| {
+                    super::concept_of(&c.name)
+                        .map(|n| (features::hash(features::CONCEPT, n), features::hash(features::HEADING_CONCEPT, n)))
+                })
                 .collect(),
             table,
         })
@@ -150,7 +154,8 @@ impl Model {
             hashes.dedup();
             let mut held = 0u32;
             for (c, concept) in self.concepts.iter().enumerate() {
-                if concept.is_some_and(|h| hashes.binary_search(&h).is_ok()) {
+                let found = |h: u64| hashes.binary_search(&h).is_ok();
+                if concept.is_some_and(|(sentence, heading)| found(sentence) || found(heading)) {
                     held |= 1 << c;
                 }
             }

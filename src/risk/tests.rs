@@ -31,7 +31,9 @@ fn scans() -> Option<&'static [(usize, Scan)]> {
 }
 
 // The bars sit 0.1 below (recognised) and above (false alarms) what the shipped model measured,
-// rounded to 0.05: room for a retrained model, none for a broken rule.
+// rounded to 0.05: room for a retrained model, none for a broken rule. An excerpt read on its own
+// has no heading, which since 1.1.0 gates a sentence too; IP ownership leans on its headings most
+// (0.31 of excerpts alone, while cross-validated document recall stayed at 0.76).
 
 /// Share of the category's annotated excerpts that the engine recognises on their own.
 fn excerpts_recognised(category: &str) -> Option<(usize, f64)> {
@@ -79,7 +81,7 @@ category_tests! {
     exclusivity_clauses_are_recognised: "Exclusivity" recognises at least 0.35 of excerpts, false alarms at most 0.55;
     anti_assignment_clauses_are_recognised: "Anti-Assignment" recognises at least 0.50 of excerpts, false alarms at most 0.20;
     change_of_control_clauses_are_recognised: "Change Of Control" recognises at least 0.45 of excerpts, false alarms at most 0.25;
-    ip_ownership_assignment_clauses_are_recognised: "Ip Ownership Assignment" recognises at least 0.40 of excerpts, false alarms at most 0.35;
+    ip_ownership_assignment_clauses_are_recognised: "Ip Ownership Assignment" recognises at least 0.20 of excerpts, false alarms at most 0.35;
     insurance_clauses_are_recognised: "Insurance" recognises at least 0.50 of excerpts, false alarms at most 0.20;
     audit_rights_clauses_are_recognised: "Audit Rights" recognises at least 0.50 of excerpts, false alarms at most 0.30;
     most_favored_nation_clauses_are_recognised: "Most Favored Nation" recognises at least 0.45 of excerpts, false alarms at most 0.20;

@@ -99,6 +99,8 @@ pub struct Dataset {
     categories: Vec<String>,
     /// Each category's concept feature id, when the corpus has it.
     concepts: Vec<Option<u32>>,
+    /// The same concept held by a sentence's heading, which gates the sentence too.
+    heading_concepts: Vec<Option<u32>>,
     names: Vec<String>,
     sentences: Vec<Sentence>,
     doc_sentences: Vec<std::ops::Range<usize>>,
@@ -164,7 +166,22 @@ impl Dataset {
             .iter()
             .map(|c| super::concept_of(c).and_then(|name| ids.get(&features::hash(features::CONCEPT, name)).copied()))
             .collect();
-        Self { categories: categories.to_vec(), concepts, names, sentences, doc_sentences, doc_present, doc_features }
+        let heading_concepts = categories
+            .iter()
+            .map(|c| {
+                super::concept_of(c).and_then(|name| ids.get(&features::hash(features::HEADING_CONCEPT, name)).copied())
+            })
+            .collect();
+        Self {
+            categories: categories.to_vec(),
+            concepts,
+            heading_concepts,
+            names,
+            sentences,
+            doc_sentences,
+            doc_present,
+            doc_features,
+        }
     }
 
     /// Fits a model on the documents `train` (indices into the corpus given to [`Dataset::new`]).
@@ -227,7 +244,8 @@ impl Dataset {
             }
             for c in 0..width {
                 maxima[c].0 = maxima[c].0.max(z[c]);
-                if self.concepts[c].is_some_and(|id| sentence.features.binary_search(&id).is_ok()) {
+                let held = |id: &Option<u32>| id.is_some_and(|id| sentence.features.binary_search(&id).is_ok());
+                if held(&self.concepts[c]) || held(&self.heading_concepts[c]) {
                     maxima[c].1 = maxima[c].1.max(z[c]);
                 }
             }
