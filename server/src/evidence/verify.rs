@@ -47,12 +47,15 @@ impl LogReport {
 }
 
 /// One page of stored events after log index `after`, in log order.
-async fn read_page(pool: &AnyPool, after: i64) -> Result<Vec<EventRow>, EvidenceError> {
-    Ok(sqlx::query_as(&format!("{SELECT_EVENTS} WHERE e.log_index > $1 ORDER BY e.log_index LIMIT $2"))
-        .bind(after)
-        .bind(PAGE)
-        .fetch_all(pool)
-        .await?)
+async fn read_page(pool: &AnyPool, after: i64, bound: i64) -> Result<Vec<EventRow>, EvidenceError> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT_EVENTS} WHERE e.log_index > $1 AND e.log_index < $3 ORDER BY e.log_index LIMIT $2"
+    ))
+    .bind(after)
+    .bind(PAGE)
+    .bind(bound)
+    .fetch_all(pool)
+    .await?)
 }
 
 /// A stored event as re-derived from its record: its log index, its stored hash, and the event
@@ -83,8 +86,11 @@ pub async fn verify_log(
     mut progress: impl FnMut(u64, u64),
 ) -> Result<LogReport, EvidenceError> {
     let mut report = LogReport::default();
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(pool).await?;
-    let total = u64::try_from(total).unwrap_or(0);
+    // The log as it is now: a running server goes on appending while this reads (the nightly
+    // self-verification), so everything is checked up to this size, which the appends already
+    // committed fill completely (an event, its nodes and its state change commit together).
+    let bound = log_size(pool).await?;
+    let total = u64::try_from(bound).unwrap_or(0);
 
     // 1. Events: hashes, chains, commitments, and the tree recomputed from them.
     let mut tree = MemoryTree::new();
@@ -96,11 +102,11 @@ pub async fn verify_log(
     // most of the work and independent per record: it runs on every core (rayon) while the next
     // page is read; the chain and tree checks that follow are in log order.
     let mut after: i64 = -1;
-    let mut rows = read_page(pool, after).await?;
+    let mut rows = read_page(pool, after, bound).await?;
     while let Some(last) = rows.last() {
         after = last.log_index;
         let decoding = tokio::task::spawn_blocking(move || decode_page(rows));
-        let (decoded, next) = tokio::join!(decoding, read_page(pool, after));
+        let (decoded, next) = tokio::join!(decoding, read_page(pool, after, bound));
         let decoded = decoded.map_err(|e| EvidenceError::Corrupt(format!("verifying a page of events: {e}")))?;
         rows = next?;
         for (index, hash, decoded) in decoded {
@@ -174,6 +180,12 @@ pub async fn verify_log(
     // 2. Stored nodes equal the recomputed ones, and none is missing or extra.
     let stored: Vec<(i64, i64, Vec<u8>)> =
         sqlx::query_as("SELECT level, idx, hash FROM log_nodes ORDER BY level, idx").fetch_all(pool).await?;
+    // Nodes of events appended since the bound was read belong to a larger tree than the one
+    // checked here.
+    let stored: Vec<(i64, i64, Vec<u8>)> = stored
+        .into_iter()
+        .filter(|(level, idx, _)| u32::try_from(*level).is_ok_and(|l| l < 64 && *idx < (bound >> l)))
+        .collect();
     // A tree of n leaves has n >> l perfect nodes at level l.
     let expected_nodes: u64 = (0..u64::BITS).map(|l| report.events >> l).sum();
     let mismatch = stored.iter().find(|(level, idx, hash)| {
@@ -192,8 +204,10 @@ pub async fn verify_log(
 
     // 3. Checkpoints: signature, root, and the consistency link to the one before.
     let rows: Vec<(i64, String, Option<i64>, String, i64)> = sqlx::query_as(
-        "SELECT tree_size, note, previous_size, consistency_proof, created_at FROM log_checkpoints ORDER BY tree_size",
+        "SELECT tree_size, note, previous_size, consistency_proof, created_at FROM log_checkpoints \
+         WHERE tree_size <= $1 ORDER BY tree_size",
     )
+    .bind(bound)
     .fetch_all(pool)
     .await?;
     let mut previous: Option<(u64, Sha256)> = None;
@@ -237,6 +251,18 @@ pub async fn verify_log(
         }
         previous = Some((size, *checkpoint.root()));
     }
+    // Checkpoints of a log that grew while this ran are checked next time; one larger than the
+    // log is now is not a checkpoint of this log.
+    let later: Vec<i64> = sqlx::query_scalar("SELECT tree_size FROM log_checkpoints WHERE tree_size > $1")
+        .bind(bound)
+        .fetch_all(pool)
+        .await?;
+    if !later.is_empty() {
+        let now = log_size(pool).await?;
+        for size in later.into_iter().filter(|s| *s > now) {
+            problems.push(format!("checkpoint {size}: larger than the log ({now} events)"));
+        }
+    }
     if problems.is_empty() {
         report.pass(
             "checkpoints",
@@ -248,6 +274,11 @@ pub async fn verify_log(
         }
     }
     Ok(report)
+}
+
+/// The log's size: one past the highest log index stored (a gap below it is found as a gap).
+async fn log_size(pool: &AnyPool) -> Result<i64, EvidenceError> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(log_index) + 1, 0) FROM audit_events").fetch_one(pool).await?)
 }
 
 /// How many unrecorded changes are named one by one; the rest are counted.

@@ -238,7 +238,8 @@ async fn log_verify_finds_a_row_rewritten_behind_the_triggers() {
 
 #[tokio::test]
 async fn checkpoints_only_grow_and_each_is_linked_to_the_one_before() {
-    let app = spawn_app().await;
+    // No job loop: its recurring checkpoint would otherwise come between the ones signed here.
+    let app = spawn_app_with(Options::configured(|c| c.jobs.worker = false)).await;
     // The log starts with the instance chain's `instance.keys_configured`, after the checkpoint
     // of the empty log signed at start.
     let first = app.evidence.checkpoint(0).await.expect("checkpoint");

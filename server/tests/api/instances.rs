@@ -276,6 +276,12 @@ async fn two_processes_behind_a_proxy_finish_every_ceremony_exactly_once_though_
         ("ATTESTA__JOBS__POLL_INTERVAL".to_owned(), "250ms".to_owned()),
         ("ATTESTA__JOBS__RETRY_BASE".to_owned(), "1s".to_owned()),
         ("ATTESTA__LOG__FILTER".to_owned(), "warn".to_owned()),
+        // Every signer here signs from 127.0.0.1, and the limits are the instances' together:
+        // high enough for twenty ceremonies in seconds.
+        ("ATTESTA__SIGNING__PUBLIC_REQUESTS_PER_MINUTE".to_owned(), "100000".to_owned()),
+        ("ATTESTA__SIGNING__PUBLIC_BURST".to_owned(), "100000".to_owned()),
+        ("ATTESTA__API__REQUESTS_PER_MINUTE".to_owned(), "100000".to_owned()),
+        ("ATTESTA__API__BURST".to_owned(), "100000".to_owned()),
     ]);
     let mut cluster = Cluster { env, data: app.data.path().to_owned(), backends, instances: Vec::new(), proxy };
     for n in 0..2 {
