@@ -359,8 +359,11 @@ impl attesta_app::ssr::webhooks::WebhooksPort for Webhooks {
         let endpoint = self.endpoint(owner, id).await?;
         type Row = (String, String, i64, String, i64, Option<i64>, Option<i64>);
         let rows: Vec<Row> = sqlx::query_as(
+            // A test message has no log index: COALESCE sorts it the same on both databases
+            // (NULLs come last in a descending order on SQLite, first on PostgreSQL).
             "SELECT id, event_type, created_at, status, attempts, last_status_code, next_attempt_at \
-             FROM webhook_messages WHERE endpoint_id = $1 ORDER BY created_at DESC, log_index DESC, id DESC LIMIT $2",
+             FROM webhook_messages WHERE endpoint_id = $1 \
+             ORDER BY created_at DESC, COALESCE(log_index, -1) DESC, id DESC LIMIT $2",
         )
         .bind(&endpoint.id)
         .bind(LOG_LIMIT)
