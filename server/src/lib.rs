@@ -154,7 +154,7 @@ impl Application {
             false => None,
         };
         // Rate limits are shared through the database when several instances may serve it.
-        let shared_limits = store::db::Backend::of(&*pool.acquire().await?) == store::db::Backend::Postgres;
+        let shared_limits = store::db::Backend::of_pool(&pool) == store::db::Backend::Postgres;
         let router = router(
             &config,
             accounts,

@@ -125,17 +125,11 @@ pub async fn claim(
     // On PostgreSQL, rows another worker is claiming right now are skipped rather than waited
     // for (and its claim re-checked): each job goes to one worker, and workers do not queue up
     // behind each other. SQLite has one writer at a time, so the statement is atomic there.
-    if claim_skips_locked(pool).await? {
+    if crate::store::db::Backend::of_pool(pool) == crate::store::db::Backend::Postgres {
         q.push(" FOR UPDATE SKIP LOCKED");
     }
     q.push(") RETURNING id, kind, subject, payload, attempts, run_at");
     q.query_as().fetch_all(pool).await
-}
-
-/// Whether the pool's database can skip rows locked by another claim (PostgreSQL).
-async fn claim_skips_locked(pool: &AnyPool) -> Result<bool, sqlx::Error> {
-    let conn = pool.acquire().await?;
-    Ok(crate::store::db::Backend::of(&conn) == crate::store::db::Backend::Postgres)
 }
 
 /// Marks a job done, if `owner` still holds its lease. Returns whether it did.

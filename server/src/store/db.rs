@@ -33,6 +33,12 @@ impl Backend {
         }
     }
 
+    /// The database a pool opens, from its URL: no connection needed, so asking is free on
+    /// every job claim.
+    pub fn of_pool(pool: &AnyPool) -> Self {
+        Self::of_url(pool.connect_options().database_url.as_str()).unwrap_or(Self::Sqlite)
+    }
+
     /// The database behind an open connection.
     pub fn of(conn: &AnyConnection) -> Self {
         if conn.backend_name() == "PostgreSQL" { Self::Postgres } else { Self::Sqlite }
@@ -122,11 +128,7 @@ pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<AnyPool> {
 
 /// Applies the migrations of the pool's database.
 pub async fn migrate(pool: &AnyPool) -> anyhow::Result<()> {
-    let backend = {
-        let conn = pool.acquire().await.context("connecting to the database")?;
-        Backend::of(&conn)
-    };
-    let migrator = match backend {
+    let migrator = match Backend::of_pool(pool) {
         Backend::Sqlite => &SQLITE_MIGRATIONS,
         Backend::Postgres => &POSTGRES_MIGRATIONS,
     };
@@ -198,22 +200,6 @@ impl<'r> Decode<'r, Any> for Flag {
             Err(_) => Ok(Self(<bool as Decode<Any>>::decode(value)?)),
         }
     }
-}
-
-/// `$from, $from+1, …` for `count` parameters: the placeholders of a list built at run time
-/// (`sqlx::QueryBuilder` writes `?` through `Any`, which PostgreSQL does not read).
-pub fn placeholders(from: usize, count: usize) -> String {
-    (from..from + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
-}
-
-/// Rows of `width` placeholders each, numbered on from `from`: `($1, $2), ($3, $4)`.
-pub fn value_rows(from: usize, rows: usize, width: usize) -> String {
-    (0..rows).map(|r| format!("({})", placeholders(from + r * width, width))).collect::<Vec<_>>().join(", ")
-}
-
-/// Whether an error is a unique-constraint violation, on either database.
-pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
 /// SQL built at run time with its bound values, numbering placeholders `$1, $2, …` as it goes
@@ -328,8 +314,7 @@ pub async fn migrate_as(migrate_url: &str, app_url: &str) -> anyhow::Result<Migr
     migrate(&admin).await?;
     let after = applied_versions(&admin).await?;
     let mut report = MigrateReport { applied: after.len() - before.len().min(after.len()), granted_to: None };
-    let backend = Backend::of(&*admin.acquire().await?);
-    if backend == Backend::Postgres {
+    if Backend::of_pool(&admin) == Backend::Postgres {
         let app_role = role_of(app_url)?;
         let admin_role = role_of(migrate_url)?;
         if app_role != admin_role {
@@ -383,8 +368,7 @@ fn grants_for(role: &str, schema: &str) -> anyhow::Result<String> {
 /// What the pool's role may do to evidence beyond reading and appending (PostgreSQL; SQLite has
 /// no roles and relies on its triggers): one line per privilege too many.
 pub async fn excess_privileges(pool: &AnyPool) -> anyhow::Result<Vec<String>> {
-    let backend = Backend::of(&*pool.acquire().await?);
-    if backend == Backend::Sqlite {
+    if Backend::of_pool(pool) == Backend::Sqlite {
         return Ok(Vec::new());
     }
     let mut excess = Vec::new();
@@ -422,13 +406,6 @@ pub async fn excess_privileges(pool: &AnyPool) -> anyhow::Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn placeholders_are_numbered_on() {
-        assert_eq!(placeholders(3, 3), "$3, $4, $5");
-        assert_eq!(value_rows(1, 2, 2), "($1, $2), ($3, $4)");
-        assert_eq!(placeholders(1, 0), "");
-    }
 
     #[test]
     fn grants_name_the_role_and_schema_quoted() {
