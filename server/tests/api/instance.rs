@@ -283,7 +283,8 @@ async fn each_administrative_act_appends_its_event_to_the_instance_chain_and_the
     // The whole log, instance chain included, re-derives.
     let log = run(&app, &["log", "verify"]);
     assert!(log.status.success(), "{}", String::from_utf8_lossy(&log.stdout));
-    assert!(String::from_utf8_lossy(&log.stdout).contains("instance chain: 15 events"));
+    let report = String::from_utf8_lossy(&log.stdout);
+    assert!(report.contains("instance chain: 15 events"), "{report}");
 }
 
 #[tokio::test]
