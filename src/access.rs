@@ -50,6 +50,13 @@ impl Principal {
         self.user == owner
     }
 
+    /// Whether legal holds may be placed and released (on any document in reach): owners and
+    /// admins, in the browser or through an `admin`-scoped key. A hold is a compliance act, not
+    /// the sender's: a member cannot hold their own document (nor release a hold on it).
+    pub fn may_hold(&self) -> bool {
+        self.role.can_administer() && self.sees_all()
+    }
+
     /// The owner a document list is limited to; `None`: everyone's.
     pub fn list_filter(&self) -> Option<UserId> {
         (!self.sees_all()).then_some(self.user)
@@ -86,5 +93,14 @@ mod tests {
         let admin = principal(Role::Admin, Via::ApiKey { admin_scope: false });
         assert!(admin.may_see(UserId(1)) && !admin.may_see(UserId(2)));
         assert_eq!(admin.list_filter(), Some(UserId(1)));
+    }
+
+    #[test]
+    fn only_owners_and_admins_hold_documents_and_a_narrow_key_does_not() {
+        for (role, may) in [(Role::Owner, true), (Role::Admin, true), (Role::Member, false)] {
+            assert_eq!(principal(role, Via::Session).may_hold(), may, "{role:?}");
+            assert_eq!(principal(role, Via::ApiKey { admin_scope: true }).may_hold(), may, "{role:?} admin key");
+            assert!(!principal(role, Via::ApiKey { admin_scope: false }).may_hold(), "{role:?} narrow key");
+        }
     }
 }

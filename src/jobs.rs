@@ -42,10 +42,13 @@ pub enum JobKind {
     /// file against the hashes recorded for it; store the result, alert owners on a failure
     /// (recurring, nightly by default).
     SelfVerify,
+    /// Apply the retention policy (`crate::retention`): purge what its windows let go, in
+    /// bounded batches, nothing on legal hold; record each purge (recurring, daily).
+    Retention,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 11] = [
+    pub const ALL: [JobKind; 12] = [
         JobKind::CeremonyAdvance,
         JobKind::DocumentComplete,
         JobKind::DocumentExpire,
@@ -57,6 +60,7 @@ impl JobKind {
         JobKind::CompletionSweep,
         JobKind::JobPurge,
         JobKind::SelfVerify,
+        JobKind::Retention,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +76,7 @@ impl JobKind {
             JobKind::CompletionSweep => "documents.completion_sweep",
             JobKind::JobPurge => "jobs.purge",
             JobKind::SelfVerify => "instance.self_verify",
+            JobKind::Retention => "retention.run",
         }
     }
 
@@ -194,32 +199,49 @@ fn jitter(job_id: &str, attempts: u32) -> f64 {
 #[error("{0}")]
 pub struct ScheduleError(String);
 
-/// When recurring work runs: a cron pattern in UTC (`"*/5 * * * *"`: minute, hour, day of month,
-/// month, day of week; an optional leading seconds field; `@hourly` and friends), or `"off"`.
+/// When recurring work runs: a cron pattern (`"*/5 * * * *"`: minute, hour, day of month,
+/// month, day of week; an optional leading seconds field; `@hourly` and friends) read in a time
+/// zone (UTC unless given), or `"off"`.
 #[derive(Debug, Clone)]
 pub struct Schedule {
     pattern: String,
     cron: Option<croner::Cron>,
+    zone: chrono_tz::Tz,
 }
 
 impl PartialEq for Schedule {
     fn eq(&self, other: &Self) -> bool {
-        self.pattern == other.pattern
+        self.pattern == other.pattern && self.zone == other.zone
     }
 }
 
+/// An IANA time zone name (`Europe/Berlin`, `America/New_York`, `UTC`).
+pub fn parse_time_zone(name: &str) -> Result<chrono_tz::Tz, ScheduleError> {
+    name.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+        ScheduleError(format!("{name:?} is not an IANA time zone name (such as \"Europe/Berlin\" or \"UTC\")"))
+    })
+}
+
 impl Schedule {
+    /// A pattern read in UTC.
     pub fn parse(pattern: &str) -> Result<Self, ScheduleError> {
+        Self::parse_in(pattern, chrono_tz::Tz::UTC)
+    }
+
+    /// A pattern read in `zone`: `"0 2 * * *"` in `Europe/Berlin` is 02:00 Berlin time, winter
+    /// and summer (on the night clocks go forward, when 02:00 does not exist, the next time
+    /// that does).
+    pub fn parse_in(pattern: &str, zone: chrono_tz::Tz) -> Result<Self, ScheduleError> {
         let pattern = pattern.trim();
         if pattern.eq_ignore_ascii_case("off") {
-            return Ok(Self { pattern: "off".to_owned(), cron: None });
+            return Ok(Self { pattern: "off".to_owned(), cron: None, zone });
         }
         let cron = croner::parser::CronParser::builder()
             .seconds(croner::parser::Seconds::Optional)
             .build()
             .parse(pattern)
             .map_err(|e| ScheduleError(format!("{pattern:?} is not a cron pattern: {e}")))?;
-        Ok(Self { pattern: pattern.to_owned(), cron: Some(cron) })
+        Ok(Self { pattern: pattern.to_owned(), cron: Some(cron), zone })
     }
 
     pub fn pattern(&self) -> &str {
@@ -233,16 +255,21 @@ impl Schedule {
     /// The start of the period `now` is in: the latest time at or before `now` the pattern
     /// matches (`None` when off, or when it has never matched within the search limit).
     pub fn period_start(&self, now: Timestamp) -> Option<Timestamp> {
-        let at = to_chrono(now)?;
+        let at = to_chrono(now)?.with_timezone(&self.zone);
         let previous = self.cron.as_ref()?.find_previous_occurrence(&at, true).ok()?;
-        Some(from_chrono(previous))
+        Some(from_chrono(previous.with_timezone(&chrono::Utc)))
     }
 
     /// The first time after `now` the pattern matches.
     pub fn next_after(&self, now: Timestamp) -> Option<Timestamp> {
-        let at = to_chrono(now)?;
+        let at = to_chrono(now)?.with_timezone(&self.zone);
         let next = self.cron.as_ref()?.find_next_occurrence(&at, false).ok()?;
-        Some(from_chrono(next))
+        Some(from_chrono(next.with_timezone(&chrono::Utc)))
+    }
+
+    /// The zone the pattern is read in.
+    pub fn zone(&self) -> &str {
+        self.zone.name()
     }
 
     /// The key of the run for the period `now` is in: `kind@start-micros`. Every process that
@@ -328,5 +355,25 @@ mod tests {
         assert!(off.is_off() && off.period_key(JobKind::Checkpoint, t).is_none());
         assert!(Schedule::parse("every minute").is_err());
         assert!(Schedule::parse("61 * * * *").is_err());
+    }
+
+    #[test]
+    fn a_daily_schedule_runs_at_the_operators_two_oclock_winter_and_summer() {
+        let berlin = parse_time_zone("Europe/Berlin").expect("zone");
+        let s = Schedule::parse_in("0 2 * * *", berlin).expect("parses");
+        assert_eq!(s.zone(), "Europe/Berlin");
+        // 2027-01-15 12:00 UTC (winter, UTC+1): the period began at 02:00 Berlin = 01:00 UTC.
+        let winter = Timestamp::from_micros(1_800_000_000 * 1_000_000 + 4 * 3600 * 1_000_000);
+        let start = s.period_start(winter).expect("start");
+        assert_eq!(start.as_micros() % (86_400 * 1_000_000), 3600 * 1_000_000, "01:00 UTC");
+        // 2027-07-15 12:00 UTC (summer, UTC+2): 02:00 Berlin = 00:00 UTC.
+        let summer = Timestamp::from_micros(1_815_652_800 * 1_000_000);
+        let start = s.period_start(summer).expect("start");
+        assert_eq!(start.as_micros() % (86_400 * 1_000_000), 0, "00:00 UTC");
+        // The same pattern in UTC starts at 02:00 UTC, a different period.
+        let utc = Schedule::parse("0 2 * * *").expect("utc");
+        assert_ne!(utc, s);
+        assert_eq!(utc.period_start(winter).expect("s").as_micros() % (86_400 * 1_000_000), 2 * 3600 * 1_000_000);
+        assert!(parse_time_zone("Mars/Olympus").is_err());
     }
 }

@@ -16,6 +16,7 @@ pub mod entropy;
 pub mod evidence;
 pub mod jobs;
 pub mod ports;
+pub mod retention;
 pub mod risk;
 #[cfg(feature = "pdf")]
 pub mod seal;

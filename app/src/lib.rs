@@ -95,6 +95,7 @@ pub fn App() -> impl IntoView {
                         view=pages::integrity::IntegrityPage
                         ssr=SsrMode::Async
                     />
+                    <Route path=path!("/settings/trust") view=pages::trust::TrustPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/settings/webhooks")
                         view=pages::webhooks::WebhooksPage

@@ -9,8 +9,9 @@
 --
 -- The evidence tables get SELECT and INSERT only: without UPDATE, DELETE and TRUNCATE the
 -- application cannot rewrite the log even if the triggers of 0002_evidence.sql were dropped, and
--- the triggers refuse it even to the owner. audit_personal is INSERT-only for now as well: no
--- code purges personal data yet; the retention purge, when it comes, adds DELETE here.
+-- the triggers refuse it even to the owner. audit_personal may also be DELETEd from: the
+-- retention purge (server/src/retention.rs) deletes personal data, never alters it (its trigger
+-- refuses UPDATE), each purge with its `retention.personal_data_purged` event.
 
 REVOKE ALL ON ALL TABLES IN SCHEMA {{schema}} FROM {{app_role}};
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA {{schema}} FROM {{app_role}};
@@ -21,6 +22,7 @@ GRANT USAGE ON SCHEMA {{schema}} TO {{app_role}};
 
 -- Evidence: append-only.
 GRANT SELECT, INSERT ON audit_events, audit_personal, log_nodes, log_checkpoints, state_changes TO {{app_role}};
+GRANT DELETE ON audit_personal TO {{app_role}};
 
 -- State: the application reads and changes these.
 GRANT SELECT, INSERT, UPDATE, DELETE ON
@@ -29,7 +31,8 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     user_sessions, web_sessions, sso_identities,
     api_keys, api_idempotency,
     webhook_endpoints, webhook_secrets, webhook_messages, webhook_attempts, webhook_cursor,
-    jobs, rate_limits, self_verifications
+    jobs, rate_limits, self_verifications,
+    legal_holds, retention_runs
 TO {{app_role}};
 
 -- The event being appended (set and cleared by the sequencer around each state change).

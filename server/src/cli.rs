@@ -77,6 +77,19 @@ pub enum Command {
     /// The database as a whole: `attesta db copy` moves an instance to another database.
     #[command(subcommand)]
     Db(crate::store::copy::DbCommand),
+    /// The retention policy (`[retention]`): what it would purge now, or purge it now.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Print what a retention run now would purge, per rule, and what a legal hold keeps;
+    /// nothing is changed.
+    Plan,
+    /// Apply the retention policy now (as the daily job does) and print what was purged.
+    /// Exit 0 done, 1 stopped on an error (what it purged before is kept and reported).
+    Run,
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,9 +229,67 @@ pub fn main() -> ExitCode {
         }
         Command::Storage(StorageCommand::RotateKey) => either(runtime.block_on(rotate_key(config, &ports))),
         Command::Db(command) => runtime.block_on(crate::store::copy::command(&config, command)),
+        Command::Retention(command) => either(runtime.block_on(retention(config, &ports, command))),
         Command::ApiKey(ApiKeyCommand::Create { email, name, scopes }) => {
             either(runtime.block_on(create_api_key(config, &ports, &email, &name, &scopes)))
         }
+    }
+}
+
+async fn retention(config: Config, ports: &Ports, command: RetentionCommand) -> Result<ExitCode, ExitCode> {
+    let log = open_log(&config, ports).await?;
+    let pool = log.pool().clone();
+    let sealer = crate::open_sealer(&config, ports).map_err(|e| failed(2, format!("{e:#}")))?;
+    let origin = config.public_origin();
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let documents = crate::open_documents(&config, pool.clone(), log, &origin, sealer, ports, wake)
+        .await
+        .map_err(|e| failed(2, format!("{e:#}")))?;
+    let retention = crate::retention::Retention::new(pool, documents, ports.clock.clone(), &config)
+        .map_err(|e| failed(2, format!("{e:#}")))?;
+    let policy = retention.policy;
+    let print = |counts: &crate::retention::Counts, verb: &str| {
+        for rule in attesta_core::retention::Rule::ALL {
+            let n = counts.purged.get(rule.as_str()).copied().unwrap_or(0);
+            let window = policy.window(rule);
+            match window.days() {
+                None => println!("{:<40} kept (no window)", rule.label()),
+                Some(_) => println!("{:<40} {n} {verb} (older than {})", rule.label(), window.describe()),
+            }
+        }
+        println!("documents on legal hold left alone: {}", counts.held);
+    };
+    match command {
+        RetentionCommand::Plan => {
+            let counts = retention.plan().await.map_err(|e| failed(2, format!("{e:#}")))?;
+            println!("next scheduled run: {}", next_run(&retention, ports));
+            print(&counts, "due");
+            if counts.chains > 0 {
+                println!("personal data due in {} chain(s)", counts.chains);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RetentionCommand::Run => match retention.run(crate::retention::Trigger::Cli).await {
+            Ok((run, counts)) => {
+                print(&counts, "purged");
+                println!("recorded as retention run {}", run.id);
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => Err(failed(1, format!("{e:#}"))),
+        },
+    }
+}
+
+/// When the schedule next runs, for people (`off` when it does not).
+fn next_run(retention: &crate::retention::Retention, ports: &Ports) -> String {
+    match retention.schedule.next_after(ports.clock.now()) {
+        Some(at) => format!(
+            "{} ({} in {})",
+            attesta_core::webhooks::events::rfc3339(at),
+            retention.schedule.pattern(),
+            retention.schedule.zone()
+        ),
+        None => "off (jobs.retention)".to_owned(),
     }
 }
 

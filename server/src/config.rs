@@ -34,11 +34,58 @@ pub struct Config {
     pub sso: SsoConfig,
     pub api: ApiConfig,
     pub jobs: JobsConfig,
+    pub retention: RetentionConfig,
     pub log: LogConfig,
 }
 
+/// The retention policy (`attesta_core::retention`): how many days each kind of record is kept
+/// (0: for ever). Applied daily by `jobs.retention`; `attesta retention plan` shows what the next
+/// run would purge. Nothing on legal hold is ever purged.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Personal data in audit events (emails, names, IP addresses, user agents, places). The
+    /// events stay and still verify: only a salted commitment to it was hashed.
+    pub personal_data_days: u32,
+    /// Drafts never sent, counted from their upload.
+    pub unsent_drafts_days: u32,
+    /// Webhook messages and their delivery attempts.
+    pub webhook_messages_days: u32,
+    /// Stored API answers that let a retried request with the same Idempotency-Key replay.
+    pub idempotency_days: u32,
+    /// Rows a purge changes per transaction, so that a large first purge never holds the
+    /// database for long.
+    pub batch: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        let p = attesta_core::retention::Policy::default();
+        let days = |w: attesta_core::retention::Window| w.days().unwrap_or(0);
+        Self {
+            personal_data_days: days(p.personal_data),
+            unsent_drafts_days: days(p.unsent_drafts),
+            webhook_messages_days: days(p.webhook_messages),
+            idempotency_days: days(p.idempotency),
+            batch: 500,
+        }
+    }
+}
+
+impl RetentionConfig {
+    pub fn policy(&self) -> attesta_core::retention::Policy {
+        use attesta_core::retention::Window;
+        attesta_core::retention::Policy {
+            personal_data: Window::from_days(self.personal_data_days),
+            unsent_drafts: Window::from_days(self.unsent_drafts_days),
+            webhook_messages: Window::from_days(self.webhook_messages_days),
+            idempotency: Window::from_days(self.idempotency_days),
+        }
+    }
+}
+
 /// Durable jobs (`server/src/jobs/`): the worker's pace, retries, and the cron schedules of
-/// recurring work (UTC; five fields, or six with seconds first; `@hourly`; `off`).
+/// recurring work (read in `time_zone`; five fields, or six with seconds first; `@hourly`; `off`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JobsConfig {
@@ -76,6 +123,10 @@ pub struct JobsConfig {
     /// The self-verification: the whole log re-derived, captured changes checked against it,
     /// every stored file re-hashed; failures mailed to owners and admins.
     pub self_verify: String,
+    /// Applying the retention policy (`[retention]`).
+    pub retention: String,
+    /// The IANA time zone the schedules are read in (`Europe/Berlin`): the operator's 02:00.
+    pub time_zone: String,
 }
 
 impl Default for JobsConfig {
@@ -95,6 +146,8 @@ impl Default for JobsConfig {
             completion_sweep: "*/15 * * * *".to_owned(),
             job_purge: "30 3 * * *".to_owned(),
             self_verify: "15 2 * * *".to_owned(),
+            retention: "0 2 * * *".to_owned(),
+            time_zone: "UTC".to_owned(),
         }
     }
 }
@@ -105,6 +158,10 @@ impl JobsConfig {
         use attesta_core::jobs::{JobKind, Schedule};
         let mut out = Vec::new();
         let mut errors = Vec::new();
+        let zone = match attesta_core::jobs::parse_time_zone(&self.time_zone) {
+            Ok(zone) => zone,
+            Err(e) => return Err(vec![format!("jobs.time_zone: {e}")]),
+        };
         for (key, kind, pattern) in [
             ("jobs.checkpoint", JobKind::Checkpoint, &self.checkpoint),
             ("jobs.session_purge", JobKind::SessionPurge, &self.session_purge),
@@ -113,8 +170,9 @@ impl JobsConfig {
             ("jobs.completion_sweep", JobKind::CompletionSweep, &self.completion_sweep),
             ("jobs.job_purge", JobKind::JobPurge, &self.job_purge),
             ("jobs.self_verify", JobKind::SelfVerify, &self.self_verify),
+            ("jobs.retention", JobKind::Retention, &self.retention),
         ] {
-            match Schedule::parse(pattern) {
+            match Schedule::parse_in(pattern, zone) {
                 Ok(schedule) => out.push(crate::jobs::Recurring { kind, schedule }),
                 Err(e) => errors.push(format!("{key}: expected a cron pattern such as \"*/5 * * * *\" or off ({e})")),
             }
@@ -747,6 +805,9 @@ impl Config {
                 }
                 Err(e) => errors.push(format!("database.migrate_url: {e:#}")),
             }
+        }
+        if self.retention.batch == 0 {
+            errors.push("retention.batch: expected a whole number of at least 1".to_owned());
         }
         if self.database.max_connections == 0 {
             errors.push("database.max_connections: expected a whole number of at least 1".to_owned());

@@ -16,11 +16,13 @@ pub mod mail;
 pub mod markdown;
 pub mod password;
 pub mod private_file;
+pub mod retention;
 pub mod seal;
 pub mod sso;
 pub mod storage;
 pub mod store;
 pub mod telemetry;
+pub mod trust;
 pub mod webhooks;
 
 use crate::config::Config;
@@ -138,6 +140,7 @@ impl Application {
                 session_store: session_store.clone(),
                 session_policy: config.auth.session_policy(),
                 keep_finished: config.jobs.keep_finished,
+                retention: retention::Retention::new(pool.clone(), documents.clone(), ports.clock.clone(), &config)?,
             }),
             config.jobs.settings().map_err(|e| anyhow::anyhow!(e.join("; ")))?,
             jobs_wake,
@@ -390,7 +393,24 @@ fn router(
         let shared = shared_limits.then(|| (pool.clone(), ports.clock.clone()));
         http::limiter::Limiter::new(per_minute, burst, shared)
     };
+    // The dashboard's figures: one reader for the page, the REST API and /metrics.
+    let trust = retention::Retention::new(pool.clone(), documents.clone(), ports.clock.clone(), config).map(|retention| {
+        trust::Trust {
+            pool: pool.clone(),
+            evidence: evidence.clone(),
+            sealer: documents.sealer().clone(),
+            retention,
+            self_verify: attesta_core::jobs::parse_time_zone(&config.jobs.time_zone)
+                .and_then(|zone| attesta_core::jobs::Schedule::parse_in(&config.jobs.self_verify, zone))
+                .unwrap_or_else(|_| attesta_core::jobs::Schedule::parse("off").expect("off parses")),
+            session_policy: config.auth.session_policy(),
+            clock: ports.clock.clone(),
+        }
+    });
+    // The configuration was validated at load: its schedules and zone parse.
+    let trust = trust.expect("a validated configuration has a valid retention schedule");
     let context = ServerContext {
+        trust_dashboard: Arc::new(trust.clone()),
         accounts,
         session_policy: config.auth.session_policy(),
         sessions: Arc::new(store::sessions::SqlSessions::new(pool.clone(), instance.clone())),
@@ -436,6 +456,7 @@ fn router(
         limit: api::auth::KeyLimit::new(limiter(config.api.requests_per_minute, config.api.burst)),
         max_json_bytes: config.api.max_json_bytes,
         clock: ports.clock.clone(),
+        trust: trust.clone(),
     };
 
     // The client's files carry content hashes in their names when cargo-leptos wrote a hash
@@ -477,7 +498,7 @@ fn router(
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(idle));
 
-    let metrics_state = metrics::MetricsState { handle: metrics::handle(), pool: pool.clone() };
+    let metrics_state = metrics::MetricsState { handle: metrics::handle(), pool: pool.clone(), trust: Some(trust) };
     let proxies = client_address::TrustedProxies(config.server.trusted_proxies.clone().into());
     // Bearer keys only, never cookies: outside the session and cross-site layers.
     let rest = api::router(api_state, proxies.clone(), config.server.transfer_timeout);

@@ -221,6 +221,10 @@ named_enum!(
         DocumentViewed => "document.viewed",
         DocumentDeleted => "document.deleted",
         DocumentRenamed => "document.renamed",
+        // Retention (`crate::retention`): holds, and what a purge removed.
+        DocumentLegalHoldPlaced => "document.legal_hold_placed",
+        DocumentLegalHoldReleased => "document.legal_hold_released",
+        RetentionPersonalDataPurged => "retention.personal_data_purged",
         // The instance chain (`instance`): administrative acts, not about any document.
         UserCreated => "user.created",
         UserDisabled => "user.disabled",
@@ -701,6 +705,9 @@ mod tests {
             "document.expired",
             "document.voided",
             "document.downloaded",
+            "document.legal_hold_placed",
+            "document.legal_hold_released",
+            "retention.personal_data_purged",
         ] {
             let parsed = EventType::parse(name).expect("known type");
             assert!(!matches!(parsed, EventType::Other(_)), "{name} should be a known variant");

@@ -72,6 +72,12 @@ impl Cert {
             .map_err(|e| format!("{} is not signed by {}: {e}", self.subject(), issuer.subject()))
     }
 
+    /// The end of the certificate's validity period.
+    pub fn not_after(&self) -> Timestamp {
+        let t = self.parsed.tbs_certificate.validity.not_after;
+        i64::try_from(t.to_unix_duration().as_micros()).map(Timestamp::from_micros).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
     /// Whether the certificate was within its validity period at `at`.
     pub fn valid_at(&self, at: Timestamp) -> Result<(), String> {
         let validity = &self.parsed.tbs_certificate.validity;

@@ -8,6 +8,7 @@ pub mod integrity;
 pub mod jobs;
 pub mod sessions;
 pub mod signing;
+pub mod trust;
 pub mod users;
 pub mod verify;
 pub mod webhooks;

@@ -10,6 +10,7 @@ pub mod settings;
 pub mod setup;
 pub mod sign;
 pub mod signing_status;
+pub mod trust;
 pub mod upload;
 pub mod verify;
 pub mod webhooks;

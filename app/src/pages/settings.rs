@@ -31,6 +31,7 @@ pub fn SettingsNav() -> impl IntoView {
                 <A href="/settings/users">"Users"</A>
                 <A href="/settings/jobs">"Jobs"</A>
                 <A href="/settings/integrity">"Integrity"</A>
+                <A href="/settings/trust">"Trust"</A>
             </Show>
         </nav>
     }

@@ -47,4 +47,15 @@ pub trait DocumentsPort: Send + Sync {
     async fn delete(&self, viewer: &User, id: &str, meta: RequestMeta) -> Result<(), AppError>;
     /// Gives the owner's draft a new title; returns it as stored (trimmed, spaces collapsed).
     async fn rename(&self, viewer: &User, id: &str, title: &str, meta: RequestMeta) -> Result<String, AppError>;
+    /// The document's legal holds, newest first, if `viewer` may see it.
+    async fn holds(&self, viewer: &User, id: &str) -> Result<Vec<crate::api::trust::HoldDto>, AppError>;
+    /// Places (`place`) or releases a legal hold, with its reason (owners and admins).
+    async fn change_hold(
+        &self,
+        viewer: &User,
+        id: &str,
+        reason: &str,
+        place: bool,
+        meta: RequestMeta,
+    ) -> Result<crate::api::trust::HoldDto, AppError>;
 }

@@ -7,6 +7,7 @@ pub mod integrity;
 pub mod jobs;
 pub mod session;
 pub mod signing;
+pub mod trust;
 pub mod webhooks;
 
 use crate::api::auth::UserDto;
@@ -40,6 +41,8 @@ pub struct ServerContext {
     pub jobs: std::sync::Arc<dyn jobs::JobsPort>,
     /// The self-verification's runs (admin page).
     pub integrity: std::sync::Arc<dyn integrity::IntegrityPort>,
+    /// The trust dashboard's figures (admin page, and `GET /api/v1/trust`).
+    pub trust_dashboard: std::sync::Arc<dyn trust::TrustPort>,
 }
 
 /// The client's address as the server decided it (the peer, or `X-Forwarded-For` from a

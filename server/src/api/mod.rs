@@ -12,6 +12,7 @@ pub mod documents;
 pub mod error;
 pub mod idempotency;
 pub mod keys;
+pub mod trust;
 
 use crate::http::client_address;
 use axum::Router;
@@ -35,6 +36,8 @@ pub struct ApiState {
     /// Largest JSON body, and the allowance for the JSON beside a file.
     pub max_json_bytes: usize,
     pub clock: std::sync::Arc<dyn attesta_core::ports::Clock>,
+    /// The trust dashboard's figures (`GET /api/v1/trust`).
+    pub trust: crate::trust::Trust,
 }
 
 #[derive(OpenApi)]
@@ -54,10 +57,17 @@ pub struct ApiState {
         documents::original,
         documents::sealed,
         documents::evidence,
+        trust::holds,
+        trust::place,
+        trust::release,
+        trust::dashboard,
     ),
     components(schemas(documents::StatusFilter)),
     modifiers(&BearerKeys),
-    tags((name = "documents", description = "Documents and their signing"))
+    tags(
+        (name = "documents", description = "Documents and their signing"),
+        (name = "trust", description = "Legal holds, and the trust dashboard's figures")
+    )
 )]
 pub struct ApiDoc;
 
@@ -104,6 +114,9 @@ pub fn router(
         .route("/documents/{id}/original.pdf", get(documents::original))
         .route("/documents/{id}/sealed.pdf", get(documents::sealed))
         .route("/documents/{id}/evidence.json", get(documents::evidence))
+        .route("/documents/{id}/legal-holds", get(trust::holds).post(trust::place))
+        .route("/documents/{id}/legal-holds/release", post(trust::release))
+        .route("/trust", get(trust::dashboard))
         .fallback(not_found)
         .with_state(state);
     Router::new()

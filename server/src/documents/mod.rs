@@ -5,6 +5,7 @@
 
 pub mod completion;
 mod for_api;
+pub mod holds;
 pub mod http;
 pub mod ingest;
 mod markdown_pdf;
@@ -17,6 +18,7 @@ pub(crate) fn markdown_pdf_for_tests(
     markdown_pdf::render(source, None)
 }
 mod port;
+pub mod purge;
 mod read;
 mod repo;
 pub mod signing;

@@ -90,4 +90,26 @@ impl DocumentsPort for Documents {
     async fn rename(&self, viewer: &User, id: &str, title: &str, meta: RequestMeta) -> Result<String, AppError> {
         Ok(Documents::rename(self, viewer, id, title, &meta).await?.into())
     }
+
+    async fn holds(&self, viewer: &User, id: &str) -> Result<Vec<attesta_app::api::trust::HoldDto>, AppError> {
+        let principal = attesta_core::access::Principal::session(viewer);
+        Ok(Documents::holds(self, &principal, id).await?.iter().map(|h| super::holds::dto(h, "")).collect())
+    }
+
+    async fn change_hold(
+        &self,
+        viewer: &User,
+        id: &str,
+        reason: &str,
+        place: bool,
+        meta: RequestMeta,
+    ) -> Result<attesta_app::api::trust::HoldDto, AppError> {
+        let principal = attesta_core::access::Principal::session(viewer);
+        let hold = if place {
+            self.place_hold(&principal, viewer, id, reason, &meta).await?
+        } else {
+            self.release_hold(&principal, viewer, id, reason, &meta).await?
+        };
+        Ok(super::holds::dto(&hold, ""))
+    }
 }

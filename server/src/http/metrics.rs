@@ -1,4 +1,5 @@
-//! Prometheus metrics: request counts and latencies by route, and the database pool.
+//! Prometheus metrics: request counts and latencies by route, the database pool, and the trust
+//! dashboard's figures (`crate::trust`).
 //!
 //! The recorder is process-wide (the `metrics` facade has one global recorder), installed once
 //! however many servers a process starts, as the integration tests do.
@@ -53,11 +54,16 @@ pub async fn track(request: Request, next: Next) -> Response {
 pub struct MetricsState {
     pub handle: PrometheusHandle,
     pub pool: AnyPool,
+    /// The trust dashboard's figures, set as gauges on each scrape.
+    pub trust: Option<crate::trust::Trust>,
 }
 
 pub async fn render(State(state): State<MetricsState>) -> impl IntoResponse {
     metrics::gauge!("db_pool_connections").set(f64::from(state.pool.size()));
     metrics::gauge!("db_pool_idle_connections").set(state.pool.num_idle() as f64);
     metrics::gauge!("db_pool_max_connections").set(f64::from(state.pool.options().get_max_connections()));
+    if let Some(trust) = &state.trust {
+        trust.record_gauges().await;
+    }
     ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.handle.render())
 }

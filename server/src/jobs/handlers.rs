@@ -21,6 +21,8 @@ pub struct Services {
     pub session_policy: attesta_core::sessions::SessionPolicy,
     /// How long finished jobs are kept (the admin page shows them meanwhile).
     pub keep_finished: Duration,
+    /// The retention policy and its purges.
+    pub retention: crate::retention::Retention,
 }
 
 #[async_trait::async_trait]
@@ -80,6 +82,15 @@ impl Handler for Services {
                 let before = self.clock.now().saturating_sub(self.keep_finished);
                 let n = super::store::purge_finished(&self.pool, before).await?;
                 tracing::debug!(jobs = n, "purged finished jobs");
+                Ok(())
+            }
+            JobKind::Retention => {
+                let (run, _) = self
+                    .retention
+                    .run(crate::retention::Trigger::Schedule)
+                    .await
+                    .map_err(|e| JobFailure::Retry(format!("{e:#}")))?;
+                tracing::info!(run = run.id, purged = %run.purged, "retention applied");
                 Ok(())
             }
             JobKind::SelfVerify => {

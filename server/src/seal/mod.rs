@@ -143,6 +143,11 @@ impl Sealer {
         self.inner.identity.certificate().subject()
     }
 
+    /// When the seal certificate expires: after it, no document can be sealed under it.
+    pub fn not_after(&self) -> Timestamp {
+        self.inner.identity.certificate().not_after()
+    }
+
     /// The time-stamping authority's URL, when one is configured.
     pub fn tsa_url(&self) -> Option<String> {
         self.inner.tsa.as_ref().map(tsa::TsaClient::url)

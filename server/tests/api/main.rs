@@ -21,6 +21,7 @@ mod operations;
 mod postgres;
 mod resealed;
 mod rest;
+mod retention;
 mod s3_store;
 mod sessions;
 mod signing;
