@@ -209,6 +209,9 @@ test('every route hydrates when opened directly, on a desktop and a 360 px phone
       ['settings-jobs', '/settings/jobs', { ready: (p) => p.getByTestId('recent-jobs').getByTestId('job-row').first().waitFor() }],
       // The self-verification that ran when the server started (its period had begun).
       ['settings-integrity', '/settings/integrity', { ready: (p) => p.getByTestId('integrity-latest').waitFor() }],
+      // The dashboard, with the hold placed on the completed document below.
+      ['settings-trust', '/settings/trust', { ready: (p) => p.getByTestId('trust-hold').first().waitFor() }],
+      ['document-held', `/documents/${done.id}`, { ready: (p) => p.locator('[data-testid="hold-status"][data-held="true"]').waitFor() }],
       ['not-found', '/no/such/page', { allow: ['status of 404'] }],
     ];
     const signedOut = [
@@ -234,6 +237,13 @@ test('every route hydrates when opened directly, on a desktop and a 360 px phone
           maxRedirects: 0,
         });
         assert.ok(login.status() < 400, `login: ${login.status()}`);
+        if (device === DESKTOP) {
+          const held = await tab.context.request.post(`${server.url}/api/documents/hold`, {
+            form: { id: done.id, reason: 'Case 2026-114, Smith v. Acme' },
+            headers: { origin: server.url },
+          });
+          assert.ok(held.ok(), `hold: ${held.status()} ${await held.text()}`);
+        }
         for (const [name, path, options] of signedIn) await visit(server, tab, device, name, path, options);
       } finally {
         await tab.context.close();
