@@ -3,7 +3,7 @@
 //! engine, exactly as shipped apart from its weights, scans the held-out contracts. Prints, per
 //! category, document-level precision, recall and F1 (is a clause of this category present?), the
 //! share of flags whose span overlaps an annotated excerpt, and the macro-F1 over the 18
-//! categories.
+//! categories; then, per contract type, how many contracts lack each clause that type expects.
 //!
 //! `cargo run -p attesta-core --release --example risk_score [-- K]` (K = 5 by default; corpus at
 //! `../shared/corpus/cuad` or `ATTESTA_CUAD_DIR`). Training settings can be varied with
@@ -12,7 +12,7 @@
 //! prints that category's false flags and misses, and each fold's decision modes, for study.
 
 use attesta_core::risk::{CATEGORIES, Engine, Model, PagedText, RiskPolicy, corpus, train};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Default, Clone, Copy)]
 struct Counts {
@@ -44,6 +44,8 @@ fn main() -> Result<(), String> {
     // `RISK_DEBUG=<category>` (or `all`) prints that category's false positives and misses, for study.
     let debug = std::env::var("RISK_DEBUG").ok();
     let mut counts = vec![Counts::default(); categories.len()];
+    // Gap analysis: per contract type, how many contracts, and how many lack each expected clause.
+    let mut gaps: BTreeMap<&'static str, (u32, BTreeMap<String, u32>)> = BTreeMap::new();
     for fold in 0..k {
         let train_docs: Vec<usize> = (0..docs.len()).filter(|i| i % k != fold).collect();
         let file = dataset.fit(&train_docs, &settings);
@@ -56,6 +58,12 @@ fn main() -> Result<(), String> {
         for doc in docs.iter().enumerate().filter(|(i, _)| i % k == fold).map(|(_, d)| d) {
             let scan = engine.scan(&PagedText::plain(doc.text.clone()));
             let flagged: BTreeSet<&str> = scan.flags.iter().map(|f| f.category.as_str()).collect();
+            let gap = gaps.entry(scan.contract_type.as_str()).or_default();
+            gap.0 += 1;
+            for clause in scan.contract_type.expected() {
+                let lacking = u32::from(scan.missing.iter().any(|m| m.clause == *clause));
+                *gap.1.entry((*clause).to_string()).or_default() += lacking;
+            }
             for (c, category) in categories.iter().enumerate() {
                 let (predicted, actual) = (flagged.contains(category.as_str()), doc.present.contains(category));
                 if debug.as_deref().is_some_and(|d| d == category || d == "all") && predicted != actual {
@@ -127,5 +135,10 @@ fn main() -> Result<(), String> {
         100.0 * f64::from(total.flags_on_excerpt) / f64::from(total.flags.max(1)),
         100.0 * f64::from(total.located_docs_hit) / f64::from(total.located_docs.max(1)),
     );
+    println!("\nmissing clauses by contract type (contracts lacking each expected clause):");
+    for (kind, (n, lacking)) in &gaps {
+        let listed: Vec<String> = lacking.iter().map(|(clause, k)| format!("{clause} {k}")).collect();
+        println!("{kind:<14} {n:>4}  {}", listed.join(", "));
+    }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! What the clause model sees of a sentence: its words, pairs and triples of adjacent words, the
 //! words of the heading above it, and a few shapes (money, percentages, periods of time, a
-//! sentence in capitals).
+//! sentence in capitals, a definition such as `"Affiliate" means …`).
 //!
 //! Words are lower-cased runs of letters and digits; every run of digits reads as `0`, so "30
 //! days" and "90 days" are the same feature. A feature is named `kind:text` in the model file
@@ -297,6 +297,9 @@ pub fn for_each(sentence: &str, heading: Option<&str>, scratch: &mut Scratch, mu
     if letters >= 40 && capitals * 10 >= letters * 8 {
         emit(SHAPE, "caps");
     }
+    if is_definition(sentence) {
+        emit(SHAPE, "definition");
+    }
     if sentence.contains('$') {
         emit(SHAPE, "money");
     }
@@ -308,6 +311,23 @@ pub fn for_each(sentence: &str, heading: Option<&str>, scratch: &mut Scratch, mu
     } else if bounds.len() >= 120 {
         emit(SHAPE, "long");
     }
+}
+
+/// Whether a sentence defines a term (`"Change of Control" means …`, `1.4 "Affiliate" shall
+/// mean …`): a definition names an idea without agreeing to it, so a clause model should not
+/// read it as the clause.
+fn is_definition(sentence: &str) -> bool {
+    let head: String = sentence.chars().take(160).collect();
+    let Some((open, quote)) = head.char_indices().find(|&(_, c)| c == '"' || c == '“') else { return false };
+    let rest = &head[open + quote.len_utf8()..];
+    let Some(close) = rest.find(['"', '”']) else { return false };
+    let after = rest[close..].trim_start_matches(['"', '”']).trim_start();
+    let after = after.strip_prefix("shall ").or_else(|| after.strip_prefix("will ")).unwrap_or(after);
+    open < 24
+        && close < 80
+        && ["means", "mean", "has the meaning", "shall have the meaning", "refers to", "includes"]
+            .iter()
+            .any(|w| after.starts_with(w))
 }
 
 /// Calls `emit(name)` once for every concept the words hold.
@@ -630,6 +650,24 @@ mod tests {
         assert!(f.contains(&"k:compete".to_string()), "{f:?}");
         let f = features("Customer's prices will be reviewed yearly.", Some("Most Favored Customer"));
         assert!(f.contains(&"g:most favored".to_string()) && f.contains(&"k:mfn".to_string()), "{f:?}");
+    }
+
+    #[test]
+    fn a_definition_is_a_shape_of_its_own() {
+        // From CUAD: definitions name an idea (ownership, control) without agreeing to it.
+        for sentence in [
+            "\"Intellectual Property Rights\" means any and all past, present, and future rights which exist.",
+            "1.26 \"Commercially Reasonable Efforts\" means: (a) with respect to the efforts to be expended.",
+            "“Change of Control” shall mean the acquisition of more than fifty percent of the voting stock.",
+        ] {
+            assert!(features(sentence, None).contains(&"s:definition".to_string()), "{sentence}");
+        }
+        for sentence in [
+            "Developer hereby assigns to Client all right, title and interest in the Deliverables.",
+            "Licensee shall use the mark \"ACME\" only as Licensor directs, which means in the approved form.",
+        ] {
+            assert!(!features(sentence, None).contains(&"s:definition".to_string()), "{sentence}");
+        }
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Gap analysis: what kind of contract this is, and which clauses that kind should have but this
 //! one lacks.
 //!
-//! The kind is read from the title: the first [`TITLE_CHARS`] characters are searched for the
-//! words each kind is called by, and the kind named earliest wins ("Supply and Distribution
-//! Agreement" is a supply agreement). Each kind expects a set of clauses; a clause is present
+//! The kind is read from the title: the words before the first "agreement" or "contract" are
+//! searched for the words each kind is called by, and the kind named earliest wins ("Supply and
+//! Distribution Agreement" is a supply agreement); failing that, the first [`TITLE_CHARS`]
+//! characters are searched the same way. Each kind expects a set of clauses; a clause is present
 //! when the model flagged its category or the text holds the words such a clause cannot be
 //! written without (a force majeure clause names force majeure or acts of God).
 
@@ -104,7 +105,16 @@ const KINDS: &[(ContractType, &[&str])] = &[
     (ContractType::Licence, &["licens", "licenc"]),
     (
         ContractType::Services,
-        &["service", "consulting", "outsourcing", "maintenance", "hosting", "development agreement", "transportation"],
+        &[
+            "service",
+            "servicing",
+            "consulting",
+            "outsourcing",
+            "maintenance",
+            "hosting",
+            "development agreement",
+            "transportation",
+        ],
     ),
     (ContractType::Collaboration, &["collaboration", "joint venture", "alliance", "cooperation", "partnership"]),
     (
@@ -114,15 +124,28 @@ const KINDS: &[(ContractType, &[&str])] = &[
     (ContractType::Agency, &["agency"]),
 ];
 
-/// The kind of contract `text` is, from its title.
+/// The kind of contract `text` is, from its title: the words just before the first "agreement"
+/// or "contract" (`AGENCY AGREEMENT`, `Goosehead Insurance Agency, LLC Franchise Agreement`),
+/// else the kind named earliest near the top. The title first, because a cover page names the
+/// parties and the deal ("Alliance Bancorp", "Cellco Partnership") before it.
 pub fn contract_type(text: &str) -> ContractType {
     let end = text.char_indices().nth(TITLE_CHARS).map_or(text.len(), |(i, _)| i);
     let head = text[..end].to_lowercase();
-    KINDS
-        .iter()
-        .filter_map(|(kind, words)| words.iter().filter_map(|w| head.find(w)).min().map(|at| (at, *kind)))
-        .min_by_key(|&(at, _)| at)
-        .map_or(ContractType::Other, |(_, kind)| kind)
+    let earliest = |within: &str| {
+        KINDS
+            .iter()
+            .filter_map(|(kind, words)| words.iter().filter_map(|w| within.find(w)).min().map(|at| (at, *kind)))
+            .min_by_key(|&(at, _)| at)
+            .map(|(_, kind)| kind)
+    };
+    let title = ["agreement", "contract"].iter().filter_map(|w| head.find(w)).min().map(|at| {
+        // Back to the start of the line or of the phrase ("…, LLC Franchise Agreement"), at most
+        // 80 bytes, so the title's own words decide.
+        let floor = head.floor_char_boundary(at.saturating_sub(80));
+        let start = head[floor..at].rfind(['\n', ',', '.', ';', ':', '(']).map_or(floor, |i| floor + i + 1);
+        &head[start..at]
+    });
+    title.and_then(earliest).or_else(|| earliest(&head)).unwrap_or(ContractType::Other)
 }
 
 /// The clauses `kind` expects that `text` (with the model's `flags`) lacks.
@@ -210,6 +233,22 @@ mod tests {
         assert_eq!(contract_type("MASTER SERVICES AGREEMENT"), ContractType::Msa);
         assert_eq!(contract_type("Trademark License Agreement"), ContractType::Licence);
         assert_eq!(contract_type("Minutes of a meeting"), ContractType::Other);
+    }
+
+    #[test]
+    fn the_title_names_the_kind_before_the_cover_page_does() {
+        // CUAD d008, d105 and d290: the cover page names a party or a role of another kind first.
+        let text =
+            "Exhibit 1.2\n\nUp to 2,445,223 Shares\n\nAlliance Bancorp, Inc. of Pennsylvania\n\nAGENCY AGREEMENT\n";
+        assert_eq!(contract_type(text), ContractType::Agency);
+        let text = "Exhibit 10.6\n\nGoosehead Insurance Agency, LLC Franchise Agreement\n\nExhibit A";
+        assert_eq!(contract_type(text), ContractType::Franchise);
+        let text =
+            "FORM OF TRANSFER AND SERVICING AGREEMENT\n\namong\n\nCELLCO PARTNERSHIP, as Servicer, Marketing Agent";
+        assert_eq!(contract_type(text), ContractType::Services);
+        // No kind in the title: the earliest kind named near the top, as before.
+        let text = "COUNTERPARTS. This Agreement may be signed in counterparts. The Supplier shall manufacture.";
+        assert_eq!(contract_type(text), ContractType::Supply);
     }
 
     #[test]

@@ -44,7 +44,7 @@ use std::sync::OnceLock;
 /// The engine's name, recorded with every flag.
 pub const ENGINE: &str = "attesta-clauses";
 /// Its version: a change of rules or model is a new version, so stored documents are re-scanned.
-pub const VERSION: &str = "1.1.0";
+pub const VERSION: &str = "1.2.0";
 
 /// The shipped model (see `examples/risk_train.rs`).
 pub const MODEL_JSON: &str = include_str!("model.json");

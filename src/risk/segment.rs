@@ -4,7 +4,7 @@
 //! A paragraph is a line (extractors and CUAD's text put one paragraph on a line); a line that
 //! does not end a sentence and is followed by one starting in lower case is joined to it, for
 //! hard-wrapped text. Paragraphs are cut into sentences at `.`, `!` or `?` followed by space and
-//! a capital or an opening bracket, except after numbering (`1.`, `a.`) and common abbreviations
+//! a capital, an opening bracket or a numbered clause (`… to terminate. 4.2 Client may …`), except after numbering (`1.`, `a.`) and common abbreviations
 //! (`Inc.`, `Co.`, `No.`, `Sec.`…). A short line (or a paragraph's short first sentence, such as
 //! `11. Insurance.`) is a heading: its words are features of what follows it.
 
@@ -100,7 +100,7 @@ fn sentences(paragraph: &str, base: usize) -> Vec<(usize, usize)> {
         let b = bytes[i];
         let cut_here = matches!(b, b'.' | b'!' | b'?')
             && bytes.get(i + 1).is_some_and(|c| c.is_ascii_whitespace())
-            && next_starts_sentence(&paragraph[i + 1..])
+            && (next_starts_sentence(&paragraph[i + 1..]) || next_is_numbered(&paragraph[i + 1..]))
             && !(b == b'.' && is_abbreviation_or_number(&paragraph[start..i]));
         let too_long = i - start >= MAX_SENTENCE && b == b' ';
         if cut_here || too_long {
@@ -125,6 +125,19 @@ fn push_trimmed(out: &mut Vec<(usize, usize)>, paragraph: &str, base: usize, sta
 
 fn next_starts_sentence(rest: &str) -> bool {
     rest.trim_start().chars().next().is_some_and(|c| c.is_uppercase() || c == '(' || c == '"' || c == '“')
+}
+
+/// Whether what follows a full stop is a numbered clause ("… to terminate. 4.2 Client may …"):
+/// a number such as `14`, `4.2` or `4.2.` and then a capital. Without this cut, a clause runs
+/// into the one before it and takes its meaning (a termination for breach, then one without cause).
+fn next_is_numbered(rest: &str) -> bool {
+    let rest = rest.trim_start();
+    let number = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.').len();
+    if number == 0 || number > 9 || !rest.starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
+    let after = &rest[number..];
+    after.starts_with(char::is_whitespace) && after.trim_start().chars().next().is_some_and(char::is_uppercase)
 }
 
 /// Whether the word before a period is numbering (`1`, `a`, `iv`, `2.1`) or an abbreviation.
@@ -156,6 +169,23 @@ mod tests {
     fn sentences_are_cut_at_full_stops_but_not_after_numbering_or_abbreviations() {
         let text = "1. Acme Inc. shall pay. The fee is due in 30 days. See Sec. 4 below.";
         assert_eq!(pieces(text), vec!["1. Acme Inc. shall pay.", "The fee is due in 30 days.", "See Sec. 4 below."]);
+    }
+
+    #[test]
+    fn a_numbered_clause_starts_a_sentence_of_its_own() {
+        // From CUAD d207: the second clause was read as part of the first, a termination for breach.
+        let text = "Either party may terminate this Agreement if the other materially breaches this Agreement. \
+                    4.2. Client may terminate this Agreement on thirty (30) days written notice without cause. \
+                    14.3 Either party may terminate. See Section 4. 2 copies.";
+        assert_eq!(
+            pieces(text),
+            vec![
+                "Either party may terminate this Agreement if the other materially breaches this Agreement.",
+                "4.2. Client may terminate this Agreement on thirty (30) days written notice without cause.",
+                "14.3 Either party may terminate.",
+                "See Section 4. 2 copies."
+            ]
+        );
     }
 
     #[test]

@@ -186,3 +186,19 @@ fn a_flag_knows_its_page() {
     assert_eq!(flag.text, law);
     assert_eq!(flag.start as usize, filler.chars().count() + 1);
 }
+
+#[test]
+fn a_numbered_termination_without_cause_is_flagged_apart_from_the_breach_clause_before_it() {
+    // CUAD d207 (a master services agreement): "… intention to terminate. 4.2. Client may
+    // terminate this Agreement on thirty (30) days written notice without cause." Before 1.2.0
+    // the two clauses were one sentence, and the breach in the first hid the second.
+    let Some(scans) = scans() else { return };
+    let docs = corpus().expect("loaded with the scans");
+    let (_, scan) = scans.iter().find(|(i, _)| docs[*i].id == "d207").expect("d207 is in the corpus");
+    let flag = scan
+        .flags
+        .iter()
+        .find(|f| f.category == "Termination For Convenience")
+        .expect("d207's termination without cause is flagged");
+    assert!(flag.text.contains("without cause") && !flag.text.contains("materially breaches"), "{}", flag.text);
+}
