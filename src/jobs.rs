@@ -42,10 +42,18 @@ pub enum JobKind {
     /// file against the hashes recorded for it; store the result, alert owners on a failure
     /// (recurring, nightly by default).
     SelfVerify,
+    /// Scan a document's text for risky and missing clauses, store the flags with their
+    /// `risk.flagged` events and alert on serious ones. Subject: the document.
+    RiskScan,
+    /// Queue a scan for every document in progress not yet scanned by this engine version, and
+    /// resolve the flags of documents that finished (recurring, hourly by default).
+    RiskSweep,
+    /// Resolve a finished (completed, expired) document's flags. Subject: the document.
+    RiskResolve,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 11] = [
+    pub const ALL: [JobKind; 14] = [
         JobKind::CeremonyAdvance,
         JobKind::DocumentComplete,
         JobKind::DocumentExpire,
@@ -57,6 +65,9 @@ impl JobKind {
         JobKind::CompletionSweep,
         JobKind::JobPurge,
         JobKind::SelfVerify,
+        JobKind::RiskScan,
+        JobKind::RiskSweep,
+        JobKind::RiskResolve,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -72,6 +83,9 @@ impl JobKind {
             JobKind::CompletionSweep => "documents.completion_sweep",
             JobKind::JobPurge => "jobs.purge",
             JobKind::SelfVerify => "instance.self_verify",
+            JobKind::RiskScan => "risk.scan",
+            JobKind::RiskSweep => "risk.sweep",
+            JobKind::RiskResolve => "risk.resolve",
         }
     }
 

@@ -76,6 +76,9 @@ pub struct JobsConfig {
     /// The self-verification: the whole log re-derived, captured changes checked against it,
     /// every stored file re-hashed; failures mailed to owners and admins.
     pub self_verify: String,
+    /// Scanning documents in progress that the current clause engine has not read yet (so a new
+    /// engine version re-scans them), and resolving the flags of finished documents.
+    pub risk_sweep: String,
 }
 
 impl Default for JobsConfig {
@@ -95,6 +98,7 @@ impl Default for JobsConfig {
             completion_sweep: "*/15 * * * *".to_owned(),
             job_purge: "30 3 * * *".to_owned(),
             self_verify: "15 2 * * *".to_owned(),
+            risk_sweep: "0 * * * *".to_owned(),
         }
     }
 }
@@ -113,6 +117,7 @@ impl JobsConfig {
             ("jobs.completion_sweep", JobKind::CompletionSweep, &self.completion_sweep),
             ("jobs.job_purge", JobKind::JobPurge, &self.job_purge),
             ("jobs.self_verify", JobKind::SelfVerify, &self.self_verify),
+            ("jobs.risk_sweep", JobKind::RiskSweep, &self.risk_sweep),
         ] {
             match Schedule::parse(pattern) {
                 Ok(schedule) => out.push(crate::jobs::Recurring { kind, schedule }),

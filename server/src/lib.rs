@@ -16,6 +16,7 @@ pub mod mail;
 pub mod markdown;
 pub mod password;
 pub mod private_file;
+pub mod risk;
 pub mod seal;
 pub mod sso;
 pub mod storage;
@@ -126,6 +127,15 @@ impl Application {
             jobs_wake.clone(),
         )
         .await?;
+        let accounts = accounts(&config, pool.clone(), instance.clone(), &ports);
+        let risk = risk::Risk::new(
+            pool.clone(),
+            evidence.clone(),
+            documents.clone(),
+            accounts.clone(),
+            &ports,
+            &public_origin,
+        );
         let jobs = jobs::Jobs::new(
             pool.clone(),
             ports.clock.clone(),
@@ -138,12 +148,12 @@ impl Application {
                 session_store: session_store.clone(),
                 session_policy: config.auth.session_policy(),
                 keep_finished: config.jobs.keep_finished,
+                risk: risk.clone(),
             }),
             config.jobs.settings().map_err(|e| anyhow::anyhow!(e.join("; ")))?,
             jobs_wake,
         );
         let hooks = open_webhooks(&config, pool.clone(), instance.clone(), &ports)?;
-        let accounts = accounts(&config, pool.clone(), instance.clone(), &ports);
         let sso = match config.sso.enabled() {
             true => {
                 let sso =
@@ -167,6 +177,7 @@ impl Application {
             documents.clone(),
             hooks.clone(),
             instance,
+            risk,
             &ports,
             shared_limits,
         );
@@ -383,6 +394,7 @@ fn router(
     documents: documents::Documents,
     hooks: webhooks::Webhooks,
     instance: evidence::InstanceLog,
+    risk: risk::Risk,
     ports: &Ports,
     shared_limits: bool,
 ) -> Router {
@@ -418,6 +430,7 @@ fn router(
             pool: pool.clone(),
             schedule: config.jobs.self_verify.clone(),
         }),
+        risk: Arc::new(risk.clone()),
     };
     // One policy for the cross-site refusal of state changes and for the GETs that record.
     let csrf_policy = csrf::CsrfPolicy { public_origin: Arc::from(public_origin) };
@@ -436,6 +449,7 @@ fn router(
         limit: api::auth::KeyLimit::new(limiter(config.api.requests_per_minute, config.api.burst)),
         max_json_bytes: config.api.max_json_bytes,
         clock: ports.clock.clone(),
+        risk,
     };
 
     // The client's files carry content hashes in their names when cargo-leptos wrote a hash

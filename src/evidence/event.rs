@@ -221,6 +221,10 @@ named_enum!(
         DocumentViewed => "document.viewed",
         DocumentDeleted => "document.deleted",
         DocumentRenamed => "document.renamed",
+        // Clause intelligence (`risk::review`): a flag raised, reviewed, resolved.
+        RiskFlagged => "risk.flagged",
+        RiskReviewed => "risk.reviewed",
+        RiskResolved => "risk.resolved",
         // The instance chain (`instance`): administrative acts, not about any document.
         UserCreated => "user.created",
         UserDisabled => "user.disabled",

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod documents;
 pub mod integrity;
 pub mod jobs;
+pub mod risk;
 pub mod session;
 pub mod signing;
 pub mod webhooks;
@@ -40,6 +41,8 @@ pub struct ServerContext {
     pub jobs: std::sync::Arc<dyn jobs::JobsPort>,
     /// The self-verification's runs (admin page).
     pub integrity: std::sync::Arc<dyn integrity::IntegrityPort>,
+    /// Clause risk: flags, missing clauses, reviews.
+    pub risk: std::sync::Arc<dyn risk::RiskPort>,
 }
 
 /// The client's address as the server decided it (the peer, or `X-Forwarded-For` from a

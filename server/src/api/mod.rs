@@ -12,6 +12,7 @@ pub mod documents;
 pub mod error;
 pub mod idempotency;
 pub mod keys;
+pub mod risk;
 
 use crate::http::client_address;
 use axum::Router;
@@ -35,6 +36,7 @@ pub struct ApiState {
     /// Largest JSON body, and the allowance for the JSON beside a file.
     pub max_json_bytes: usize,
     pub clock: std::sync::Arc<dyn attesta_core::ports::Clock>,
+    pub risk: crate::risk::Risk,
 }
 
 #[derive(OpenApi)]
@@ -54,10 +56,15 @@ pub struct ApiState {
         documents::original,
         documents::sealed,
         documents::evidence,
+        risk::list,
+        risk::review,
     ),
     components(schemas(documents::StatusFilter)),
     modifiers(&BearerKeys),
-    tags((name = "documents", description = "Documents and their signing"))
+    tags(
+        (name = "documents", description = "Documents and their signing"),
+        (name = "risk", description = "Clauses flagged for review, and their review")
+    )
 )]
 pub struct ApiDoc;
 
@@ -104,6 +111,8 @@ pub fn router(
         .route("/documents/{id}/original.pdf", get(documents::original))
         .route("/documents/{id}/sealed.pdf", get(documents::sealed))
         .route("/documents/{id}/evidence.json", get(documents::evidence))
+        .route("/risk/flags", get(risk::list))
+        .route("/risk/flags/{id}/review", post(risk::review))
         .fallback(not_found)
         .with_state(state);
     Router::new()

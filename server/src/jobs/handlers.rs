@@ -21,6 +21,8 @@ pub struct Services {
     pub session_policy: attesta_core::sessions::SessionPolicy,
     /// How long finished jobs are kept (the admin page shows them meanwhile).
     pub keep_finished: Duration,
+    /// Clause scans, their sweep and the resolution of finished documents' flags.
+    pub risk: crate::risk::Risk,
 }
 
 #[async_trait::async_trait]
@@ -80,6 +82,25 @@ impl Handler for Services {
                 let before = self.clock.now().saturating_sub(self.keep_finished);
                 let n = super::store::purge_finished(&self.pool, before).await?;
                 tracing::debug!(jobs = n, "purged finished jobs");
+                Ok(())
+            }
+            JobKind::RiskScan => {
+                self.risk.scan(&job.subject).await.map_err(|e| JobFailure::Retry(format!("risk scan: {e:#}")))?;
+                Ok(())
+            }
+            JobKind::RiskSweep => {
+                let (queued, resolved) =
+                    self.risk.sweep().await.map_err(|e| JobFailure::Retry(format!("risk sweep: {e:#}")))?;
+                if queued + resolved > 0 {
+                    tracing::info!(queued, resolved, "risk sweep");
+                }
+                Ok(())
+            }
+            JobKind::RiskResolve => {
+                self.risk
+                    .resolve_finished(&job.subject)
+                    .await
+                    .map_err(|e| JobFailure::Retry(format!("resolving risk flags: {e:#}")))?;
                 Ok(())
             }
             JobKind::SelfVerify => {

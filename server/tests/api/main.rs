@@ -21,6 +21,7 @@ mod operations;
 mod postgres;
 mod resealed;
 mod rest;
+mod risk;
 mod s3_store;
 mod sessions;
 mod signing;
