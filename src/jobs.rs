@@ -45,10 +45,18 @@ pub enum JobKind {
     /// Apply the retention policy (`crate::retention`): purge what its windows let go, in
     /// bounded batches, nothing on legal hold; record each purge (recurring, daily).
     Retention,
+    /// Scan a document's text for risky and missing clauses, store the flags with their
+    /// `risk.flagged` events and alert on serious ones. Subject: the document.
+    RiskScan,
+    /// Queue a scan for every document in progress not yet scanned by this engine version, and
+    /// resolve the flags of documents that finished (recurring, hourly by default).
+    RiskSweep,
+    /// Resolve a finished (completed, expired) document's flags. Subject: the document.
+    RiskResolve,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 12] = [
+    pub const ALL: [JobKind; 15] = [
         JobKind::CeremonyAdvance,
         JobKind::DocumentComplete,
         JobKind::DocumentExpire,
@@ -61,6 +69,9 @@ impl JobKind {
         JobKind::JobPurge,
         JobKind::SelfVerify,
         JobKind::Retention,
+        JobKind::RiskScan,
+        JobKind::RiskSweep,
+        JobKind::RiskResolve,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +88,9 @@ impl JobKind {
             JobKind::JobPurge => "jobs.purge",
             JobKind::SelfVerify => "instance.self_verify",
             JobKind::Retention => "retention.run",
+            JobKind::RiskScan => "risk.scan",
+            JobKind::RiskSweep => "risk.sweep",
+            JobKind::RiskResolve => "risk.resolve",
         }
     }
 

@@ -64,12 +64,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 4] = [
-        Rule::PersonalData,
-        Rule::UnsentDrafts,
-        Rule::WebhookMessages,
-        Rule::Idempotency,
-    ];
+    pub const ALL: [Rule; 4] = [Rule::PersonalData, Rule::UnsentDrafts, Rule::WebhookMessages, Rule::Idempotency];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -248,7 +243,10 @@ mod tests {
         assert_eq!(Window::Keep.cutoff(NOW), None);
         assert_eq!(Window::from_days(90).cutoff(NOW), Some(days_ago(90)));
         assert_eq!(Window::Days(1).describe(), "1 day");
-        assert_eq!(Policy::default().reference(Rule::PersonalData), PolicyRef { rule: "personal_data".into(), days: 90 });
+        assert_eq!(
+            Policy::default().reference(Rule::PersonalData),
+            PolicyRef { rule: "personal_data".into(), days: 90 }
+        );
     }
 
     #[test]
@@ -275,7 +273,10 @@ mod tests {
 
     #[test]
     fn a_hold_needs_a_reason_and_is_placed_once_and_released_once() {
-        assert_eq!(place_hold(false, "  Case 2026-114, Smith v. Acme ").unwrap().as_str(), "Case 2026-114, Smith v. Acme");
+        assert_eq!(
+            place_hold(false, "  Case 2026-114, Smith v. Acme ").unwrap().as_str(),
+            "Case 2026-114, Smith v. Acme"
+        );
         assert_eq!(place_hold(true, "Case 2026-114"), Err(HoldError::AlreadyHeld));
         assert!(matches!(place_hold(false, " a "), Err(HoldError::Reason(_))));
         assert!(matches!(place_hold(false, &"x".repeat(501)), Err(HoldError::Reason(_))));

@@ -82,6 +82,7 @@ pub fn App() -> impl IntoView {
                     // No account: the link is the credential.
                     <Route path=path!("/sign/:token") view=SignPage ssr=SsrMode::Async />
                     <Route path=path!("/verify") view=pages::verify::VerifyPage ssr=SsrMode::Async />
+                    <Route path=path!("/risk") view=pages::risk::RiskPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/settings/sessions")

@@ -200,6 +200,7 @@ test('every route hydrates when opened directly, on a desktop and a 360 px phone
       ['prepare-draft', `/documents/${draft.id}/prepare`, { ready: (p) => p.getByTestId('recipient').nth(2).waitFor() }],
       ['prepare-sent', `/documents/${sent.id}/prepare`, { ready: (p) => p.getByText('This document was sent').waitFor() }],
       ['verify', '/verify', {}],
+      ['risk', '/risk', { ready: (p) => p.getByTestId('risk-counts').waitFor() }],
       ['settings', '/settings', {}],
       ['settings-sessions', '/settings/sessions', {}],
       ['settings-users', '/settings/users', {}],

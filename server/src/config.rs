@@ -127,6 +127,9 @@ pub struct JobsConfig {
     pub retention: String,
     /// The IANA time zone the schedules are read in (`Europe/Berlin`): the operator's 02:00.
     pub time_zone: String,
+    /// Scanning documents in progress that the current clause engine has not read yet (so a new
+    /// engine version re-scans them), and resolving the flags of finished documents.
+    pub risk_sweep: String,
 }
 
 impl Default for JobsConfig {
@@ -148,6 +151,7 @@ impl Default for JobsConfig {
             self_verify: "15 2 * * *".to_owned(),
             retention: "0 2 * * *".to_owned(),
             time_zone: "UTC".to_owned(),
+            risk_sweep: "0 * * * *".to_owned(),
         }
     }
 }
@@ -171,6 +175,7 @@ impl JobsConfig {
             ("jobs.job_purge", JobKind::JobPurge, &self.job_purge),
             ("jobs.self_verify", JobKind::SelfVerify, &self.self_verify),
             ("jobs.retention", JobKind::Retention, &self.retention),
+            ("jobs.risk_sweep", JobKind::RiskSweep, &self.risk_sweep),
         ] {
             match Schedule::parse_in(pattern, zone) {
                 Ok(schedule) => out.push(crate::jobs::Recurring { kind, schedule }),

@@ -17,6 +17,7 @@ pub mod markdown;
 pub mod password;
 pub mod private_file;
 pub mod retention;
+pub mod risk;
 pub mod seal;
 pub mod sso;
 pub mod storage;
@@ -128,6 +129,15 @@ impl Application {
             jobs_wake.clone(),
         )
         .await?;
+        let accounts = accounts(&config, pool.clone(), instance.clone(), &ports);
+        let risk = risk::Risk::new(
+            pool.clone(),
+            evidence.clone(),
+            documents.clone(),
+            accounts.clone(),
+            &ports,
+            &public_origin,
+        );
         let jobs = jobs::Jobs::new(
             pool.clone(),
             ports.clock.clone(),
@@ -141,12 +151,12 @@ impl Application {
                 session_policy: config.auth.session_policy(),
                 keep_finished: config.jobs.keep_finished,
                 retention: retention::Retention::new(pool.clone(), documents.clone(), ports.clock.clone(), &config)?,
+                risk: risk.clone(),
             }),
             config.jobs.settings().map_err(|e| anyhow::anyhow!(e.join("; ")))?,
             jobs_wake,
         );
         let hooks = open_webhooks(&config, pool.clone(), instance.clone(), &ports)?;
-        let accounts = accounts(&config, pool.clone(), instance.clone(), &ports);
         let sso = match config.sso.enabled() {
             true => {
                 let sso =
@@ -170,6 +180,7 @@ impl Application {
             documents.clone(),
             hooks.clone(),
             instance,
+            risk,
             &ports,
             shared_limits,
         );
@@ -386,6 +397,7 @@ fn router(
     documents: documents::Documents,
     hooks: webhooks::Webhooks,
     instance: evidence::InstanceLog,
+    risk: risk::Risk,
     ports: &Ports,
     shared_limits: bool,
 ) -> Router {
@@ -394,19 +406,20 @@ fn router(
         http::limiter::Limiter::new(per_minute, burst, shared)
     };
     // The dashboard's figures: one reader for the page, the REST API and /metrics.
-    let trust = retention::Retention::new(pool.clone(), documents.clone(), ports.clock.clone(), config).map(|retention| {
-        trust::Trust {
-            pool: pool.clone(),
-            evidence: evidence.clone(),
-            sealer: documents.sealer().clone(),
-            retention,
-            self_verify: attesta_core::jobs::parse_time_zone(&config.jobs.time_zone)
-                .and_then(|zone| attesta_core::jobs::Schedule::parse_in(&config.jobs.self_verify, zone))
-                .unwrap_or_else(|_| attesta_core::jobs::Schedule::parse("off").expect("off parses")),
-            session_policy: config.auth.session_policy(),
-            clock: ports.clock.clone(),
-        }
-    });
+    let trust =
+        retention::Retention::new(pool.clone(), documents.clone(), ports.clock.clone(), config).map(|retention| {
+            trust::Trust {
+                pool: pool.clone(),
+                evidence: evidence.clone(),
+                sealer: documents.sealer().clone(),
+                retention,
+                self_verify: attesta_core::jobs::parse_time_zone(&config.jobs.time_zone)
+                    .and_then(|zone| attesta_core::jobs::Schedule::parse_in(&config.jobs.self_verify, zone))
+                    .unwrap_or_else(|_| attesta_core::jobs::Schedule::parse("off").expect("off parses")),
+                session_policy: config.auth.session_policy(),
+                clock: ports.clock.clone(),
+            }
+        });
     // The configuration was validated at load: its schedules and zone parse.
     let trust = trust.expect("a validated configuration has a valid retention schedule");
     let context = ServerContext {
@@ -438,6 +451,7 @@ fn router(
             pool: pool.clone(),
             schedule: config.jobs.self_verify.clone(),
         }),
+        risk: Arc::new(risk.clone()),
     };
     // One policy for the cross-site refusal of state changes and for the GETs that record.
     let csrf_policy = csrf::CsrfPolicy { public_origin: Arc::from(public_origin) };
@@ -457,6 +471,7 @@ fn router(
         max_json_bytes: config.api.max_json_bytes,
         clock: ports.clock.clone(),
         trust: trust.clone(),
+        risk,
     };
 
     // The client's files carry content hashes in their names when cargo-leptos wrote a hash

@@ -325,9 +325,8 @@ pub async fn recent_runs(pool: &AnyPool, limit: i64) -> Result<Vec<StoredRun>, s
 
 /// The documents on legal hold now.
 async fn held_documents(pool: &AnyPool) -> Result<HashSet<String>, sqlx::Error> {
-    let ids: Vec<String> = sqlx::query_scalar("SELECT document_id FROM legal_holds WHERE released_at IS NULL")
-        .fetch_all(pool)
-        .await?;
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT document_id FROM legal_holds WHERE released_at IS NULL").fetch_all(pool).await?;
     Ok(ids.into_iter().collect())
 }
 
@@ -383,7 +382,8 @@ async fn drafts_due(
     .await?;
     rows.into_iter()
         .map(|(id, status, created)| {
-            let status = DocumentStatus::parse(&status).ok_or_else(|| anyhow::anyhow!("document {id}: status {status}"))?;
+            let status =
+                DocumentStatus::parse(&status).ok_or_else(|| anyhow::anyhow!("document {id}: status {status}"))?;
             Ok((id, status, created))
         })
         .collect()

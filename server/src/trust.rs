@@ -52,13 +52,13 @@ impl Trust {
             log_events: events,
             duration_ms: (finished - started) / 1000,
         });
-        let files_stored: i64 =
-            sqlx::query_scalar("SELECT COUNT(blob_key) + COUNT(signed_blob_key) + COUNT(sealed_blob_key) FROM documents")
-                .fetch_one(pool)
-                .await?;
-        let log_size: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(log_index) + 1, 0) FROM audit_events")
-            .fetch_one(pool)
-            .await?;
+        let files_stored: i64 = sqlx::query_scalar(
+            "SELECT COUNT(blob_key) + COUNT(signed_blob_key) + COUNT(sealed_blob_key) FROM documents",
+        )
+        .fetch_one(pool)
+        .await?;
+        let log_size: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(log_index) + 1, 0) FROM audit_events").fetch_one(pool).await?;
         let checkpoint = self.evidence.latest_checkpoint().await?;
         let events_last_30_days: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE occurred_at >= $1")
             .bind(now.saturating_sub(THIRTY_DAYS).as_micros())
@@ -80,9 +80,8 @@ impl Trust {
         .bind(cutoff)
         .fetch_one(pool)
         .await?;
-        let api_keys_in_use: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL")
-            .fetch_one(pool)
-            .await?;
+        let api_keys_in_use: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE revoked_at IS NULL").fetch_one(pool).await?;
         let policy = self.retention.policy;
         let retention_last = crate::retention::recent_runs(pool, 1).await?.into_iter().next().map(|r| {
             let purged: std::collections::BTreeMap<String, i64> = serde_json::from_str(&r.purged).unwrap_or_default();

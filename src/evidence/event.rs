@@ -225,6 +225,10 @@ named_enum!(
         DocumentLegalHoldPlaced => "document.legal_hold_placed",
         DocumentLegalHoldReleased => "document.legal_hold_released",
         RetentionPersonalDataPurged => "retention.personal_data_purged",
+        // Clause intelligence (`risk::review`): a flag raised, reviewed, resolved.
+        RiskFlagged => "risk.flagged",
+        RiskReviewed => "risk.reviewed",
+        RiskResolved => "risk.resolved",
         // The instance chain (`instance`): administrative acts, not about any document.
         UserCreated => "user.created",
         UserDisabled => "user.disabled",

@@ -27,6 +27,7 @@ pub mod model;
 #[cfg(feature = "pdf")]
 pub mod pdf;
 pub mod policy;
+pub mod review;
 pub mod rules;
 pub mod segment;
 pub mod suggest;

@@ -24,13 +24,16 @@ pub enum WebhookEventType {
     DocumentSealed,
     DocumentExpired,
     DocumentVoided,
+    /// A high or critical clause flagged by the risk scan (`risk.flagged` events of lower
+    /// severity are not announced).
+    RiskFlagged,
     /// Sent by the "Send test event" button only; every endpoint receives it when asked.
     WebhookTest,
 }
 
 impl WebhookEventType {
     /// Every type an endpoint can choose, in the order the settings page lists them.
-    pub const SUBSCRIBABLE: [WebhookEventType; 8] = [
+    pub const SUBSCRIBABLE: [WebhookEventType; 9] = [
         Self::DocumentSent,
         Self::RecipientViewed,
         Self::RecipientSigned,
@@ -39,6 +42,7 @@ impl WebhookEventType {
         Self::DocumentSealed,
         Self::DocumentExpired,
         Self::DocumentVoided,
+        Self::RiskFlagged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +55,7 @@ impl WebhookEventType {
             Self::DocumentSealed => "document.sealed",
             Self::DocumentExpired => "document.expired",
             Self::DocumentVoided => "document.voided",
+            Self::RiskFlagged => "risk.flagged",
             Self::WebhookTest => "webhook.test",
         }
     }
@@ -154,6 +159,17 @@ struct EventData<'a> {
     recipient_id: Option<&'a str>,
     file: FileData,
     document: &'a DocumentHashes,
+    /// For `risk.flagged`: the flag as its event recorded it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flag: Option<FlagData<'a>>,
+}
+
+#[derive(Serialize)]
+struct FlagData<'a> {
+    id: &'a str,
+    category: &'a str,
+    severity: &'a str,
+    clause_sha256: &'a str,
 }
 
 #[derive(Serialize)]
@@ -175,6 +191,23 @@ impl Payload {
         document: &DocumentHashes,
     ) -> Option<Self> {
         let t = WebhookEventType::from_audit(record.event_type())?;
+        let text = |name: &str| record.details().as_map().get(name).and_then(|v| v.as_str());
+        let flag = match t {
+            WebhookEventType::RiskFlagged => {
+                let severity = text("severity")?;
+                // Only what the owner is alerted about at once.
+                if !matches!(severity, "high" | "critical") {
+                    return None;
+                }
+                Some(FlagData {
+                    id: text("flag")?,
+                    category: text("category")?,
+                    severity,
+                    clause_sha256: text("clause_sha256")?,
+                })
+            }
+            _ => None,
+        };
         let recipient_id = match record.actor().kind {
             ActorKind::Recipient => record.details().as_map().get("recipient").and_then(|v| v.as_str()),
             _ => None,
@@ -188,6 +221,7 @@ impl Payload {
             recipient_id,
             file: FileData { sha256: *record.file_sha256() },
             document,
+            flag,
         };
         Some(Self {
             event_type: t.as_str().to_owned(),
@@ -290,7 +324,13 @@ mod tests {
     #[test]
     fn only_the_announced_event_types_become_messages() {
         for t in WebhookEventType::SUBSCRIBABLE {
-            let r = record(t.as_str(), ActorKind::System, json!({}));
+            let details = match t {
+                WebhookEventType::RiskFlagged => {
+                    json!({"flag": "rf1", "category": "Uncapped Liability", "severity": "high", "clause_sha256": "ab"})
+                }
+                _ => json!({}),
+            };
+            let r = record(t.as_str(), ActorKind::System, details);
             let p = Payload::for_event(&r, 1, &Sha256::from_bytes([9; 32]), &hashes()).expect("announced");
             assert_eq!(p.event_type, t.as_str());
             assert_eq!(p.data["recipient_id"], serde_json::Value::Null, "no recipient when the system acts");
@@ -304,6 +344,28 @@ mod tests {
                 "{t}"
             );
         }
+    }
+
+    #[test]
+    fn only_high_and_critical_flags_are_announced_with_the_flag() {
+        let flag = |severity: &str| {
+            let details =
+                json!({"flag": "rf1", "category": "Non-Compete", "severity": severity, "clause_sha256": "ab"});
+            Payload::for_event(
+                &record("risk.flagged", ActorKind::System, details),
+                1,
+                &Sha256::from_bytes([9; 32]),
+                &hashes(),
+            )
+        };
+        assert!(flag("low").is_none() && flag("medium").is_none());
+        let p = flag("critical").expect("announced");
+        assert_eq!(p.event_type, "risk.flagged");
+        assert_eq!(
+            p.data["flag"],
+            json!({"id": "rf1", "category": "Non-Compete", "severity": "critical", "clause_sha256": "ab"})
+        );
+        assert!(flag("high").is_some());
     }
 
     #[test]

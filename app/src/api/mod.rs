@@ -6,6 +6,7 @@ pub mod auth;
 pub mod documents;
 pub mod integrity;
 pub mod jobs;
+pub mod risk;
 pub mod sessions;
 pub mod signing;
 pub mod trust;

@@ -45,7 +45,7 @@ pub struct MessageDto {
 }
 
 /// The event types an endpoint may choose, as (name, words).
-pub const EVENT_TYPES: [(&str, &str); 8] = [
+pub const EVENT_TYPES: [(&str, &str); 9] = [
     ("document.sent", "Document sent"),
     ("recipient.viewed", "Recipient viewed"),
     ("recipient.signed", "Recipient signed"),
@@ -54,6 +54,7 @@ pub const EVENT_TYPES: [(&str, &str); 8] = [
     ("document.sealed", "Document sealed"),
     ("document.expired", "Document expired"),
     ("document.voided", "Document voided"),
+    ("risk.flagged", "High or critical clause flagged"),
 ];
 
 #[cfg(feature = "ssr")]

@@ -54,6 +54,8 @@ fn UserNav() -> impl IntoView {
                         <A href="/" exact=true>
                             "Documents"
                         </A>
+                        {(user.role == "owner" || user.role == "admin")
+                            .then(|| view! { <A href="/risk">"Risk"</A> })}
                         <a href="/verify" rel="external">
                             "Verify"
                         </a>

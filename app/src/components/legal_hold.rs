@@ -20,10 +20,8 @@ pub fn LegalHoldPanel(id: String) -> impl IntoView {
     let place = ServerAction::<PlaceHold>::new();
     let release = ServerAction::<ReleaseHold>::new();
     let id = StoredValue::new(id);
-    let holds = Resource::new(
-        move || (place.version().get(), release.version().get()),
-        move |_| load_holds(id.get_value()),
-    );
+    let holds =
+        Resource::new(move || (place.version().get(), release.version().get()), move |_| load_holds(id.get_value()));
     view! {
         <section class="panel" aria-labelledby="hold-heading" data-testid="legal-hold">
             <h2 id="hold-heading">"Legal hold"</h2>
@@ -86,7 +84,8 @@ fn HoldForm(
     release: ServerAction<ReleaseHold>,
 ) -> impl IntoView {
     let error = move || {
-        let e = if held { release.value().get().and_then(Result::err) } else { place.value().get().and_then(Result::err) };
+        let e =
+            if held { release.value().get().and_then(Result::err) } else { place.value().get().and_then(Result::err) };
         e.map(|e| view! { <p class="form-error" role="alert">{e.to_string()}</p> })
     };
     let form = if held {

@@ -57,17 +57,19 @@ pub fn DocumentPage() -> impl IntoView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Section {
     Signing,
+    Risk,
     Pages,
     Timeline,
     Evidence,
 }
 
 impl Section {
-    const ALL: [Section; 4] = [Section::Signing, Section::Pages, Section::Timeline, Section::Evidence];
+    const ALL: [Section; 5] = [Section::Signing, Section::Risk, Section::Pages, Section::Timeline, Section::Evidence];
 
     fn label(self) -> &'static str {
         match self {
             Section::Signing => "Signing",
+            Section::Risk => "Risk",
             Section::Pages => "Document",
             Section::Timeline => "Timeline",
             Section::Evidence => "Evidence",
@@ -77,6 +79,7 @@ impl Section {
     fn id(self) -> &'static str {
         match self {
             Section::Signing => "doc-signing",
+            Section::Risk => "doc-risk",
             Section::Pages => "doc-pages",
             Section::Timeline => "doc-timeline",
             Section::Evidence => "doc-evidence",
@@ -116,6 +119,13 @@ fn Detail(detail: DocumentDetail) -> impl IntoView {
         }
     });
     let current = RwSignal::new(Section::Signing);
+    // Opened at a flag (`#flag-…`, from the Risk page or a mail): its section is the one shown.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if window().location().hash().is_ok_and(|h| h.starts_with("#flag-")) {
+            current.set(Section::Risk);
+        }
+    });
 
     let title = Memo::new(move |_| state.with(|d| d.row.title.clone()));
     let status = Memo::new(move |_| state.with(|d| (d.signing.status.clone(), d.signing.status_label.clone())));
@@ -196,6 +206,9 @@ fn Detail(detail: DocumentDetail) -> impl IntoView {
                     <div id=Section::Signing.id() class=move || section_class(current.get(), Section::Signing, "")>
                         <crate::pages::signing_status::SigningPanel id=row.id.clone() status=signing changed=changed />
                         <CompletionPanel id=row.id.clone() completion=completion status=Signal::derive(move || status.get().0) />
+                    </div>
+                    <div id=Section::Risk.id() class=move || section_class(current.get(), Section::Risk, "")>
+                        <crate::pages::risk::RiskPanel id=row.id.clone() />
                     </div>
                     <div id=Section::Evidence.id() class=move || section_class(current.get(), Section::Evidence, "")>
                         <section class="panel" aria-labelledby="file-heading">
@@ -676,6 +689,12 @@ fn TimelineItem(entry: TimelineEntry) -> impl IntoView {
             </dl>
         </li>
     }
+}
+
+/// Scrolls the viewer to page `n` (for the risk panel's "Show page").
+#[cfg(feature = "hydrate")]
+pub fn show_page(n: u32) {
+    client::show_page(n);
 }
 
 #[cfg(feature = "hydrate")]

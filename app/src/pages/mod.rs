@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod login;
 pub mod not_found;
 pub mod prepare;
+pub mod risk;
 pub mod settings;
 pub mod setup;
 pub mod sign;

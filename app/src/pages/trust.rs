@@ -67,8 +67,14 @@ fn Figure(
 
 fn files_figure(d: &TrustDashboard) -> (String, String, bool) {
     match &d.self_check {
-        None => ("Not checked yet".to_owned(), format!("{} stored; the first check runs on schedule", d.files_stored), false),
-        Some(c) if c.files_checked == 0 => ("No files yet".to_owned(), "Checked at the last self-verification".to_owned(), false),
+        None => (
+            "Not checked yet".to_owned(),
+            format!("{} stored; the first check runs on schedule", d.files_stored),
+            false,
+        ),
+        Some(c) if c.files_checked == 0 => {
+            ("No files yet".to_owned(), "Checked at the last self-verification".to_owned(), false)
+        }
         Some(c) => {
             let matching = c.files_checked - c.files_failed;
             let share = matching as f64 * 100.0 / c.files_checked as f64;
@@ -85,11 +91,7 @@ fn files_figure(d: &TrustDashboard) -> (String, String, bool) {
 
 /// `100%`, `99.9%`: never rounds a failure up to 100.
 fn percent(share: f64) -> String {
-    if share >= 100.0 {
-        "100%".to_owned()
-    } else {
-        format!("{:.1}%", (share * 10.0).floor() / 10.0)
-    }
+    if share >= 100.0 { "100%".to_owned() } else { format!("{:.1}%", (share * 10.0).floor() / 10.0) }
 }
 
 /// `3 min`, `2 h`, `5 days`.
@@ -107,7 +109,8 @@ fn age(micros: i64) -> String {
 fn Dashboard(d: TrustDashboard) -> impl IntoView {
     let (files_value, files_note, files_bad) = files_figure(&d);
     let check = d.self_check.clone();
-    let checked_value = check.as_ref().map_or("Never".to_owned(), |c| if c.ok { "Passed".to_owned() } else { "FAILED".to_owned() });
+    let checked_value =
+        check.as_ref().map_or("Never".to_owned(), |c| if c.ok { "Passed".to_owned() } else { "FAILED".to_owned() });
     let checked_bad = check.as_ref().is_some_and(|c| !c.ok);
     let now = d.generated_at;
     let checked_note = match &check {
@@ -120,7 +123,11 @@ fn Dashboard(d: TrustDashboard) -> impl IntoView {
     };
     let seal_days = (d.seal_not_after - now) / 86_400_000_000;
     let seal_value = format!("{seal_days} days left");
-    let seal_note = format!("{} · SHA-256 {}…", d.seal_subject, &d.seal_certificate_sha256[..16.min(d.seal_certificate_sha256.len())]);
+    let seal_note = format!(
+        "{} · SHA-256 {}…",
+        d.seal_subject,
+        &d.seal_certificate_sha256[..16.min(d.seal_certificate_sha256.len())]
+    );
     let tsa = d.timestamp_authority.clone().unwrap_or_else(|| "None (seals are PAdES-B-B)".to_owned());
     let sso_note = format!("{} of them through single sign-on", d.live_sso_sessions);
     let held = d.legal_holds.len();

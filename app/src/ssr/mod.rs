@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod documents;
 pub mod integrity;
 pub mod jobs;
+pub mod risk;
 pub mod session;
 pub mod signing;
 pub mod trust;
@@ -43,6 +44,8 @@ pub struct ServerContext {
     pub integrity: std::sync::Arc<dyn integrity::IntegrityPort>,
     /// The trust dashboard's figures (admin page, and `GET /api/v1/trust`).
     pub trust_dashboard: std::sync::Arc<dyn trust::TrustPort>,
+    /// Clause risk: flags, missing clauses, reviews.
+    pub risk: std::sync::Arc<dyn risk::RiskPort>,
 }
 
 /// The client's address as the server decided it (the peer, or `X-Forwarded-For` from a

@@ -12,6 +12,7 @@ pub mod documents;
 pub mod error;
 pub mod idempotency;
 pub mod keys;
+pub mod risk;
 pub mod trust;
 
 use crate::http::client_address;
@@ -38,6 +39,7 @@ pub struct ApiState {
     pub clock: std::sync::Arc<dyn attesta_core::ports::Clock>,
     /// The trust dashboard's figures (`GET /api/v1/trust`).
     pub trust: crate::trust::Trust,
+    pub risk: crate::risk::Risk,
 }
 
 #[derive(OpenApi)]
@@ -61,12 +63,15 @@ pub struct ApiState {
         trust::place,
         trust::release,
         trust::dashboard,
+        risk::list,
+        risk::review,
     ),
     components(schemas(documents::StatusFilter)),
     modifiers(&BearerKeys),
     tags(
         (name = "documents", description = "Documents and their signing"),
-        (name = "trust", description = "Legal holds, and the trust dashboard's figures")
+        (name = "trust", description = "Legal holds, and the trust dashboard's figures"),
+        (name = "risk", description = "Clauses flagged for review, and their review")
     )
 )]
 pub struct ApiDoc;
@@ -117,6 +122,8 @@ pub fn router(
         .route("/documents/{id}/legal-holds", get(trust::holds).post(trust::place))
         .route("/documents/{id}/legal-holds/release", post(trust::release))
         .route("/trust", get(trust::dashboard))
+        .route("/risk/flags", get(risk::list))
+        .route("/risk/flags/{id}/review", post(risk::review))
         .fallback(not_found)
         .with_state(state);
     Router::new()

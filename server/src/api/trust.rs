@@ -119,8 +119,7 @@ pub async fn release(
 ) -> Result<Json<HoldResource>, ApiError> {
     caller.require(Scope::Read)?;
     let Json(body) = body.map_err(json_rejection)?;
-    let hold =
-        state.documents.release_hold(&caller.principal(), &caller.user, &id, &body.reason, &caller.meta).await?;
+    let hold = state.documents.release_hold(&caller.principal(), &caller.user, &id, &body.reason, &caller.meta).await?;
     Ok(Json(resource(&hold)))
 }
 
@@ -136,7 +135,11 @@ pub async fn release(
 pub async fn dashboard(State(state): State<ApiState>, caller: Caller) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Scope::Admin)?;
     if !caller.user.role.can_administer() {
-        return Err(ApiError::new(http::StatusCode::FORBIDDEN, "forbidden", "only owners and admins see the dashboard"));
+        return Err(ApiError::new(
+            http::StatusCode::FORBIDDEN,
+            "forbidden",
+            "only owners and admins see the dashboard",
+        ));
     }
     let dashboard = state.trust.dashboard().await.map_err(ApiError::internal)?;
     Ok(Json(serde_json::to_value(dashboard).map_err(ApiError::internal)?))

@@ -36,6 +36,7 @@ use attesta_core::entropy::EntropyExt as _;
 use attesta_core::evidence::{
     Actor, ActorId, ActorKind, Details, EventId, EventType, Geolocation, NewEvent, PersonalData, Sha256, Text,
 };
+use attesta_core::jobs::{JobKind, NewJob};
 use attesta_core::ports::{Clock, Entropy};
 use attesta_core::storage::envelope::Keyring;
 use ingest::IngestError;
@@ -322,15 +323,19 @@ impl Documents {
             content_type: "application/pdf".to_owned(),
             created_at: now.as_micros(),
         };
+        // The clause scan (`risk.scan`) is follow-up work, committed with the upload.
+        let scan = NewJob::about(JobKind::RiskScan, document.id.clone(), now);
         let append = Append::event(id, event, self.personal(owner, meta)).with_effect(Box::new(move |conn| {
             Box::pin(async move {
                 repo::insert_blob(conn, &blob_row).await?;
                 repo::insert_document(conn, &row).await?;
+                crate::jobs::enqueue(conn, &scan, now).await?;
                 Ok::<(), EffectError>(())
             })
         }));
         match inner.evidence.append(append).await {
             Ok(_) => {
+                inner.jobs_wake.notify_one();
                 tracing::info!(document_id = %document.id, pages = document.page_count, size = document.size, "document uploaded");
                 Ok(document)
             }
@@ -424,6 +429,11 @@ impl Documents {
             Err(EvidenceError::Refused(why)) => Err(DocumentError::Conflict(why)),
             Err(e) => Err(DocumentError::Internal(anyhow::anyhow!("recording the rename: {e}"))),
         }
+    }
+
+    /// The document, whoever asks (for jobs: the caller checked nothing and shows nothing).
+    pub async fn find(&self, id: &str) -> Result<Option<StoredDocument>, sqlx::Error> {
+        repo::find(&self.inner.pool, id).await
     }
 
     /// The document if `viewer` may change it (only its owner), else forbidden (or not found

@@ -53,7 +53,8 @@ impl Documents {
             }
         };
         let details = serde_json::to_value(PersonalDataPurged { policy, before, events: expected })?;
-        let event = self.event_by(EventType::RetentionPersonalDataPurged, Actor::system(), file_sha256, None, details)?;
+        let event =
+            self.event_by(EventType::RetentionPersonalDataPurged, Actor::system(), file_sha256, None, details)?;
         let id = chain.to_owned();
         let append = Append::event(chain_id, event, PersonalData::none()).with_effect(Box::new(move |conn| {
             Box::pin(async move {

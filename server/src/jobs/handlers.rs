@@ -23,6 +23,8 @@ pub struct Services {
     pub keep_finished: Duration,
     /// The retention policy and its purges.
     pub retention: crate::retention::Retention,
+    /// Clause scans, their sweep and the resolution of finished documents' flags.
+    pub risk: crate::risk::Risk,
 }
 
 #[async_trait::async_trait]
@@ -91,6 +93,25 @@ impl Handler for Services {
                     .await
                     .map_err(|e| JobFailure::Retry(format!("{e:#}")))?;
                 tracing::info!(run = run.id, purged = %run.purged, "retention applied");
+                Ok(())
+            }
+            JobKind::RiskScan => {
+                self.risk.scan(&job.subject).await.map_err(|e| JobFailure::Retry(format!("risk scan: {e:#}")))?;
+                Ok(())
+            }
+            JobKind::RiskSweep => {
+                let (queued, resolved) =
+                    self.risk.sweep().await.map_err(|e| JobFailure::Retry(format!("risk sweep: {e:#}")))?;
+                if queued + resolved > 0 {
+                    tracing::info!(queued, resolved, "risk sweep");
+                }
+                Ok(())
+            }
+            JobKind::RiskResolve => {
+                self.risk
+                    .resolve_finished(&job.subject)
+                    .await
+                    .map_err(|e| JobFailure::Retry(format!("resolving risk flags: {e:#}")))?;
                 Ok(())
             }
             JobKind::SelfVerify => {

@@ -22,6 +22,7 @@ mod postgres;
 mod resealed;
 mod rest;
 mod retention;
+mod risk;
 mod s3_store;
 mod sessions;
 mod signing;

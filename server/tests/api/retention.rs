@@ -190,7 +190,10 @@ async fn holds_are_placed_and_released_by_owners_and_admins_with_a_reason_each_a
         .expect("request");
     assert_eq!(r.status(), 200);
     let released: Value = r.json().await.expect("json");
-    assert_eq!((released["active"].clone(), released["release_reason"].clone()), (json!(false), json!("Matter settled")));
+    assert_eq!(
+        (released["active"].clone(), released["release_reason"].clone()),
+        (json!(false), json!("Matter settled"))
+    );
     let r = app.post_form("/api/documents/release-hold", &[("id", &id), ("reason", "twice")]).await;
     assert_eq!(r.status(), 409);
 
@@ -232,7 +235,10 @@ async fn the_trust_dashboard_counts_what_is_there_for_admins_only() {
     assert_eq!(d["live_sessions"], 1, "the owner's browser");
     assert_eq!(d["legal_holds"][0]["document_id"], json!(id));
     assert_eq!(d["legal_holds"][0]["title"], "a");
-    assert_eq!(d["retention_policy"][0], json!({ "rule": "personal_data", "label": "Personal data in audit events", "days": 90 }));
+    assert_eq!(
+        d["retention_policy"][0],
+        json!({ "rule": "personal_data", "label": "Personal data in audit events", "days": 90 })
+    );
     assert!(d["retention_schedule"].as_str().is_some_and(|s| s.starts_with("0 2 * * *")), "{d}");
     assert!(d["retention_next"].as_i64().is_some() && d["seal_not_after"].as_i64() > d["generated_at"].as_i64());
     assert!(d["self_check"].is_null(), "no self-verification ran yet");

@@ -1189,6 +1189,10 @@ fn jobs_for(id: &str, t: &Transition, now: Timestamp) -> Result<Vec<NewJob>, Sig
     if advance {
         jobs.push(NewJob::about(JobKind::CeremonyAdvance, id, now));
     }
+    // A finished document's risk flags resolve (`attesta_core::risk::review::resolve`).
+    if matches!(t.event.event_type(), EventType::DocumentCompleted | EventType::DocumentExpired) {
+        jobs.push(NewJob::about(JobKind::RiskResolve, id, now));
+    }
     Ok(jobs)
 }
 
