@@ -274,7 +274,7 @@ mod tests {
     #[test]
     fn a_hold_needs_a_reason_and_is_placed_once_and_released_once() {
         assert_eq!(
-            place_hold(false, "  Case 2026-114, Smith v. Acme ").unwrap().as_str(),
+            place_hold(false, "  Case 2026-114, Smith v. Acme ").expect("valid").as_str(),
             "Case 2026-114, Smith v. Acme"
         );
         assert_eq!(place_hold(true, "Case 2026-114"), Err(HoldError::AlreadyHeld));
@@ -291,10 +291,10 @@ mod tests {
         let p = Policy::default();
         let d = PersonalDataPurged { policy: p.reference(Rule::PersonalData), before: 5, events: 3 };
         assert_eq!(
-            serde_json::to_string(&d).unwrap(),
+            serde_json::to_string(&d).expect("valid"),
             r#"{"policy":{"rule":"personal_data","days":90},"before":5,"events":3}"#
         );
-        let h = LegalHoldDetails { reason: HoldReason::parse("Case 1").unwrap() };
-        assert_eq!(serde_json::to_string(&h).unwrap(), r#"{"reason":"Case 1"}"#);
+        let h = LegalHoldDetails { reason: HoldReason::parse("Case 1").expect("valid") };
+        assert_eq!(serde_json::to_string(&h).expect("valid"), r#"{"reason":"Case 1"}"#);
     }
 }
