@@ -257,3 +257,31 @@ async fn the_trust_dashboard_counts_what_is_there_for_admins_only() {
     let r = app.get("/api/trust").await;
     assert!(!r.status().is_success());
 }
+
+#[tokio::test]
+async fn two_instances_apply_the_daily_run_once() {
+    let clock = Arc::new(attesta_server::clock::MovableClock::default());
+    let first = spawn_app_with(Options { clock: Some(clock.clone()), ..Options::configured(no_worker) }).await;
+    first.set_up_owner().await;
+    first.upload_ok("old.pdf", crate::helpers::pdf(1, "Old")).await;
+    let second = spawn_app_with(Options {
+        clock: Some(clock.clone()),
+        ..crate::helpers::beside(&first, no_worker)
+    })
+    .await;
+    first.run_due_jobs().await;
+    let before = attesta_server::retention::recent_runs(&first.pool, 10).await.expect("runs").len();
+    clock.advance(91 * DAY);
+    // Both notice the new day; only one run happens, and the draft is deleted once.
+    let (a, b) = tokio::join!(first.run_due_jobs(), second.run_due_jobs());
+    drop((a, b));
+    first.run_due_jobs().await;
+    second.run_due_jobs().await;
+    let runs = attesta_server::retention::recent_runs(&first.pool, 10).await.expect("runs");
+    assert_eq!(runs.len(), before + 1, "one run for the day across both instances");
+    let deleted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE event_type = 'document.deleted'")
+        .fetch_one(&first.pool)
+        .await
+        .expect("count");
+    assert_eq!(deleted, 1);
+}
