@@ -99,7 +99,7 @@ pub fn concept_of(category: &str) -> Option<&'static str> {
 
 /// At most this many flags per category per document, the strongest kept: a long contract that
 /// mentions insurance forty times needs one look, not forty.
-const FLAGS_PER_CATEGORY: usize = 5;
+const FLAGS_PER_CATEGORY: usize = 3;
 
 /// One clause worth a second look.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

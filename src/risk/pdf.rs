@@ -46,6 +46,15 @@ mod tests {
     }
 
     #[test]
+    fn a_pdf_without_a_text_layer_is_no_text_to_analyse() {
+        // Like a scan: pages, but no text operators. The scan says so rather than finding nothing.
+        let text = page_texts(&crate::documents::pdf::tests::tiny_pdf(3)).expect("a valid PDF");
+        let scan = super::super::Engine::builtin().scan(&text);
+        assert_eq!(scan.state, super::super::ScanState::NoText);
+        assert!(scan.flags.is_empty() && scan.missing.is_empty());
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(page_texts(b"%PDF-1.4 not really").is_err());
     }
