@@ -14,6 +14,7 @@ pub mod ceremony;
 pub mod documents;
 pub mod entropy;
 pub mod evidence;
+pub mod integrity;
 pub mod jobs;
 pub mod ports;
 pub mod retention;

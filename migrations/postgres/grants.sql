@@ -32,7 +32,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON
     api_keys, api_idempotency,
     webhook_endpoints, webhook_secrets, webhook_messages, webhook_attempts, webhook_cursor,
     jobs, rate_limits, self_verifications,
-    legal_holds, retention_runs,
+    legal_holds, retention_runs, file_checks,
     document_risk_flags, document_risk_scans
 TO {{app_role}};
 

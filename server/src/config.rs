@@ -123,6 +123,11 @@ pub struct JobsConfig {
     /// The self-verification: the whole log re-derived, captured changes checked against it,
     /// every stored file re-hashed; failures mailed to owners and admins.
     pub self_verify: String,
+    /// Every stored file is decrypted and re-hashed at least once in this period; each run of
+    /// `self_verify` takes its share (the log is re-derived whole every run). 0: every file,
+    /// every run.
+    #[serde(with = "humantime_serde")]
+    pub self_verify_rehash_period: Duration,
     /// Applying the retention policy (`[retention]`).
     pub retention: String,
     /// The IANA time zone the schedules are read in (`Europe/Berlin`): the operator's 02:00.
@@ -149,6 +154,7 @@ impl Default for JobsConfig {
             completion_sweep: "*/15 * * * *".to_owned(),
             job_purge: "30 3 * * *".to_owned(),
             self_verify: "15 2 * * *".to_owned(),
+            self_verify_rehash_period: Duration::from_secs(7 * 24 * 3600),
             retention: "0 2 * * *".to_owned(),
             time_zone: "UTC".to_owned(),
             risk_sweep: "0 * * * *".to_owned(),

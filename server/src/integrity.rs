@@ -1,7 +1,9 @@
 //! The self-verification (recurring job `instance.self_verify`, nightly by default): what
 //! `attesta log verify` does (every record re-derived, every chain, node and checkpoint, every
-//! captured change of state against its event), and every stored file (original, signed,
-//! sealed) decrypted and re-hashed against the hash recorded for it. Each run is stored
+//! captured change of state against its event), and stored files (original, signed, sealed)
+//! decrypted and re-hashed against the hash recorded for them, on a rolling schedule
+//! (`attesta_core::integrity`: each run its share, every file within
+//! `jobs.self_verify_rehash_period`; `file_checks` keeps when each was last checked). Each run is stored
 //! (`self_verifications`), exported as metrics, and a failure is mailed to owners and admins:
 //! tampering is found by the instance itself, not only when someone happens to check.
 
@@ -15,6 +17,32 @@ use futures_util::StreamExt as _;
 use sha2::Digest as _;
 use sqlx::AnyPool;
 
+/// How files are spread over the runs: every file within `period`, runs every `schedule`.
+#[derive(Debug, Clone)]
+pub struct Rehash {
+    pub period: std::time::Duration,
+    pub schedule: attesta_core::jobs::Schedule,
+}
+
+impl Rehash {
+    /// Everything, every run.
+    pub fn everything() -> Self {
+        Self {
+            period: std::time::Duration::ZERO,
+            schedule: attesta_core::jobs::Schedule::parse("off").expect("off parses"),
+        }
+    }
+
+    /// The time between two runs after `now` (a day when the schedule is off).
+    fn interval(&self, now: Timestamp) -> std::time::Duration {
+        let next = self.schedule.next_after(now);
+        match next.and_then(|next| Some((next, self.schedule.next_after(next)?))) {
+            Some((next, after)) => after.duration_since(next).max(std::time::Duration::from_secs(60)),
+            None => std::time::Duration::from_secs(86_400),
+        }
+    }
+}
+
 /// One run's result.
 #[derive(Debug, Clone)]
 pub struct SelfVerification {
@@ -23,6 +51,8 @@ pub struct SelfVerification {
     pub log_events: u64,
     pub files_checked: u64,
     pub files_failed: u64,
+    /// Files stored now (this run re-hashed `files_checked` of them).
+    pub files_stored: u64,
     pub findings: Vec<Finding>,
 }
 
@@ -38,6 +68,7 @@ impl SelfVerification {
 }
 
 /// A stored file and the hash recorded for it.
+#[derive(Clone)]
 struct StoredFile {
     document_id: String,
     which: &'static str,
@@ -51,17 +82,26 @@ pub async fn run(
     evidence: &EvidenceLog,
     documents: &Documents,
     clock: &dyn Clock,
+    rehash: &Rehash,
 ) -> anyhow::Result<SelfVerification> {
     let started_at = clock.now();
     let report = crate::evidence::verify::verify_log(pool, evidence.signer().verifier_key(), |_, _| {}).await?;
     let mut findings = report.findings.clone();
-    let (files_checked, failed) = verify_files(pool, documents).await?;
+    let (files_checked, files_stored, failed) = verify_files(pool, documents, clock, rehash).await?;
     let files_failed = failed.len() as u64;
     if failed.is_empty() {
+        let which = if files_checked == files_stored {
+            format!("{files_checked} stored files")
+        } else {
+            format!(
+                "{files_checked} of {files_stored} stored files (each is re-hashed at least every {})",
+                describe_period(rehash.period)
+            )
+        };
         findings.push(Finding {
             check: "files",
             ok: true,
-            detail: format!("{files_checked} stored files decrypted and re-hashed: each matches its recorded hash"),
+            detail: format!("{which} decrypted and re-hashed: each matches its recorded hash"),
         });
     } else {
         findings.push(Finding {
@@ -76,6 +116,7 @@ pub async fn run(
         log_events: report.events,
         files_checked,
         files_failed,
+        files_stored,
         findings,
     };
     store(pool, &result).await?;
@@ -83,8 +124,24 @@ pub async fn run(
     Ok(result)
 }
 
-/// Decrypts and re-hashes every stored file of every document; how many, and what failed.
-async fn verify_files(pool: &AnyPool, documents: &Documents) -> anyhow::Result<(u64, Vec<String>)> {
+/// `7 days`, `1 day`, `36 h`.
+pub fn describe_period(period: std::time::Duration) -> String {
+    let hours = period.as_secs() / 3600;
+    match (hours % 24, hours / 24) {
+        (0, 1) => "1 day".to_owned(),
+        (0, days) if days > 0 => format!("{days} days"),
+        _ => format!("{hours} h"),
+    }
+}
+
+/// Decrypts and re-hashes this run's share of the stored files (`rehash`), recording each check;
+/// how many it checked, how many are stored, and what failed.
+async fn verify_files(
+    pool: &AnyPool,
+    documents: &Documents,
+    clock: &dyn Clock,
+    rehash: &Rehash,
+) -> anyhow::Result<(u64, u64, Vec<String>)> {
     type Row = (String, Option<String>, Vec<u8>, Option<String>, Option<Vec<u8>>, Option<String>, Option<Vec<u8>>);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, blob_key, sha256, signed_blob_key, signed_sha256, sealed_blob_key, sealed_sha256 FROM documents \
@@ -102,13 +159,44 @@ async fn verify_files(pool: &AnyPool, documents: &Documents) -> anyhow::Result<(
             }
         }
     }
+    let checks: Vec<(String, i64, crate::store::db::Flag)> =
+        sqlx::query_as("SELECT blob_key, checked_at, ok FROM file_checks").fetch_all(pool).await?;
+    let checks: std::collections::HashMap<String, (i64, bool)> =
+        checks.into_iter().map(|(key, at, ok)| (key, (at, ok.0))).collect();
+    let last: Vec<attesta_core::integrity::LastCheck> = files
+        .iter()
+        .map(|f| match checks.get(&f.key) {
+            Some(&(at, ok)) => attesta_core::integrity::LastCheck { at: Some(Timestamp::from_micros(at)), ok },
+            None => attesta_core::integrity::LastCheck { at: None, ok: true },
+        })
+        .collect();
+    let now = clock.now();
+    let chosen = attesta_core::integrity::files_to_check(&last, now, rehash.interval(now), rehash.period);
     let mut failed = Vec::new();
-    for file in &files {
-        if let Err(why) = check_file(documents, file).await {
+    for &i in &chosen {
+        let file = &files[i];
+        let result = check_file(documents, file).await;
+        if let Err(why) = &result {
             failed.push(format!("document {} {} file: {why}", file.document_id, file.which));
         }
+        sqlx::query(
+            "INSERT INTO file_checks (blob_key, document_id, which, checked_at, ok) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (blob_key) DO UPDATE SET checked_at = excluded.checked_at, ok = excluded.ok",
+        )
+        .bind(&file.key)
+        .bind(&file.document_id)
+        .bind(file.which)
+        .bind(clock.now().as_micros())
+        .bind(i64::from(result.is_ok()))
+        .execute(pool)
+        .await?;
     }
-    Ok((files.len() as u64, failed))
+    // Checks of files no longer stored (a deleted draft's) are dropped.
+    let stored: std::collections::HashSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
+    for key in checks.keys().filter(|k| !stored.contains(k.as_str())) {
+        sqlx::query("DELETE FROM file_checks WHERE blob_key = $1").bind(key).execute(pool).await?;
+    }
+    Ok((chosen.len() as u64, files.len() as u64, failed))
 }
 
 async fn check_file(documents: &Documents, file: &StoredFile) -> Result<(), String> {
@@ -234,8 +322,10 @@ pub async fn alert(pool: &AnyPool, mailer: &crate::mail::Mailer, result: &SelfVe
 /// The Settings › Integrity page's view of the runs (`attesta_app::ssr::integrity::IntegrityPort`).
 pub struct IntegrityAdmin {
     pub pool: AnyPool,
-    /// `jobs.self_verify`, shown on the page.
+    /// `jobs.self_verify` with its time zone, shown on the page.
     pub schedule: String,
+    /// `jobs.self_verify_rehash_period`, for people.
+    pub rehash_period: String,
 }
 
 /// How many runs the page lists.
@@ -269,6 +359,6 @@ impl attesta_app::ssr::integrity::IntegrityPort for IntegrityAdmin {
                 }
             })
             .collect();
-        Ok(IntegrityOverview { schedule: self.schedule.clone(), runs })
+        Ok(IntegrityOverview { schedule: self.schedule.clone(), rehash_period: self.rehash_period.clone(), runs })
     }
 }

@@ -151,6 +151,13 @@ impl Application {
                 session_policy: config.auth.session_policy(),
                 keep_finished: config.jobs.keep_finished,
                 retention: retention::Retention::new(pool.clone(), documents.clone(), ports.clock.clone(), &config)?,
+                rehash: integrity::Rehash {
+                    period: config.jobs.self_verify_rehash_period,
+                    schedule: attesta_core::jobs::Schedule::parse_in(
+                        &config.jobs.self_verify,
+                        attesta_core::jobs::parse_time_zone(&config.jobs.time_zone)?,
+                    )?,
+                },
                 risk: risk.clone(),
             }),
             config.jobs.settings().map_err(|e| anyhow::anyhow!(e.join("; ")))?,
@@ -416,6 +423,7 @@ fn router(
                 self_verify: attesta_core::jobs::parse_time_zone(&config.jobs.time_zone)
                     .and_then(|zone| attesta_core::jobs::Schedule::parse_in(&config.jobs.self_verify, zone))
                     .unwrap_or_else(|_| attesta_core::jobs::Schedule::parse("off").expect("off parses")),
+                rehash_period: config.jobs.self_verify_rehash_period,
                 session_policy: config.auth.session_policy(),
                 clock: ports.clock.clone(),
             }
@@ -449,7 +457,12 @@ fn router(
         jobs: Arc::new(jobs::admin::JobsAdmin { pool: pool.clone() }),
         integrity: Arc::new(integrity::IntegrityAdmin {
             pool: pool.clone(),
-            schedule: config.jobs.self_verify.clone(),
+            schedule: format!("{} ({})", config.jobs.self_verify, config.jobs.time_zone),
+            rehash_period: if config.jobs.self_verify_rehash_period.is_zero() {
+                "every run".to_owned()
+            } else {
+                integrity::describe_period(config.jobs.self_verify_rehash_period)
+            },
         }),
         risk: Arc::new(risk.clone()),
     };

@@ -23,6 +23,8 @@ pub struct Trust {
     pub retention: Retention,
     /// `jobs.self_verify` in `jobs.time_zone`.
     pub self_verify: Schedule,
+    /// `jobs.self_verify_rehash_period`.
+    pub rehash_period: Duration,
     pub session_policy: attesta_core::sessions::SessionPolicy,
     pub clock: Arc<dyn Clock>,
 }
@@ -55,6 +57,22 @@ impl Trust {
         let files_stored: i64 = sqlx::query_scalar(
             "SELECT COUNT(blob_key) + COUNT(signed_blob_key) + COUNT(sealed_blob_key) FROM documents",
         )
+        .fetch_one(pool)
+        .await?;
+        // A stored file counts as verified when its latest re-hash matched within the period.
+        let keys = "SELECT blob_key FROM documents WHERE blob_key IS NOT NULL \
+             UNION SELECT signed_blob_key FROM documents WHERE signed_blob_key IS NOT NULL \
+             UNION SELECT sealed_blob_key FROM documents WHERE sealed_blob_key IS NOT NULL";
+        let since = if self.rehash_period.is_zero() {
+            self.self_check_start(pool).await?
+        } else {
+            now.saturating_sub(self.rehash_period).as_micros()
+        };
+        let (files_verified, files_failing): (i64, i64) = sqlx::query_as(&format!(
+            "SELECT COALESCE(SUM(CASE WHEN ok = 1 AND checked_at >= $1 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN ok = 0 THEN 1 ELSE 0 END), 0) FROM file_checks WHERE blob_key IN ({keys})"
+        ))
+        .bind(since)
         .fetch_one(pool)
         .await?;
         let log_size: i64 =
@@ -113,6 +131,13 @@ impl Trust {
             self_check_schedule: described(&self.self_verify),
             self_check_next: self.self_verify.next_after(now).map(|t| t.as_micros()),
             files_stored: count(files_stored),
+            files_verified: count(files_verified),
+            files_failing: count(files_failing),
+            rehash_period: if self.rehash_period.is_zero() {
+                "every run".to_owned()
+            } else {
+                crate::integrity::describe_period(self.rehash_period)
+            },
             log_size: count(log_size),
             checkpoint_size: checkpoint.as_ref().map(|c| i64::try_from(c.tree_size).unwrap_or(i64::MAX)),
             checkpoint_at: checkpoint.as_ref().map(|c| c.created_at),
@@ -142,6 +167,16 @@ impl Trust {
         })
     }
 
+    /// When the latest self-verification started (0 before the first): with no rolling period,
+    /// a file is verified when that run re-hashed it.
+    async fn self_check_start(&self, pool: &AnyPool) -> Result<i64, sqlx::Error> {
+        let started: Option<i64> =
+            sqlx::query_scalar("SELECT started_at FROM self_verifications ORDER BY started_at DESC, id DESC LIMIT 1")
+                .fetch_optional(pool)
+                .await?;
+        Ok(started.unwrap_or(0))
+    }
+
     /// The dashboard as Prometheus gauges (refreshed on every scrape).
     pub async fn record_gauges(&self) {
         let d = match self.dashboard().await {
@@ -159,6 +194,8 @@ impl Trust {
         g("attesta_certificates_issued", d.certificates_issued);
         g("attesta_sealed_documents", d.sealed_documents);
         g("attesta_files_stored", d.files_stored);
+        g("attesta_files_verified", d.files_verified);
+        g("attesta_files_failing", d.files_failing);
         g("attesta_seal_certificate_expiry_seconds", d.seal_not_after / 1_000_000);
         g("attesta_live_sessions", d.live_sessions);
         g("attesta_live_sso_sessions", d.live_sso_sessions);

@@ -32,8 +32,10 @@ pub struct RunDto {
 /// The page's content.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IntegrityOverview {
-    /// The schedule, as configured (cron, UTC), e.g. `15 2 * * *`.
+    /// The schedule, as configured, with its time zone, e.g. `15 2 * * * (UTC)`.
     pub schedule: String,
+    /// Each stored file is re-hashed at least once per this period ("7 days"), or "every run".
+    pub rehash_period: String,
     pub runs: Vec<RunDto>,
 }
 

@@ -72,6 +72,12 @@ pub struct TrustDashboard {
     pub self_check_next: Option<i64>,
     /// Files stored now (originals, signed and sealed).
     pub files_stored: i64,
+    /// Of those, how many were re-hashed within the rolling period and matched, and how many
+    /// did not match at their latest check.
+    pub files_verified: i64,
+    pub files_failing: i64,
+    /// `jobs.self_verify_rehash_period`, for people ("7 days"); "every run" when 0.
+    pub rehash_period: String,
     /// Events in the log, and its latest checkpoint's size and time.
     pub log_size: i64,
     pub checkpoint_size: Option<i64>,

@@ -41,7 +41,12 @@ fn Integrity() -> impl IntoView {
 
 #[component]
 fn Overview(overview: IntegrityOverview) -> impl IntoView {
-    let IntegrityOverview { schedule, runs } = overview;
+    let IntegrityOverview { schedule, rehash_period, runs } = overview;
+    let files = if rehash_period == "every run" {
+        "decrypts and re-hashes every stored file".to_owned()
+    } else {
+        format!("decrypts and re-hashes its share of the stored files, each at least once every {rehash_period},")
+    };
     let latest = runs.first().cloned();
     view! {
         <div class="panel" data-testid="integrity-latest">
@@ -50,7 +55,9 @@ fn Overview(overview: IntegrityOverview) -> impl IntoView {
             </div>
             <p class="panel__intro">
                 "On schedule (" <code>{schedule}</code>
-                " UTC) the instance re-derives its whole evidence log from the stored records, checks every recorded change of state against the event that caused it, and decrypts and re-hashes every stored file against the hash recorded for it. A failure is mailed to owners and admins."
+                ") the instance re-derives its whole evidence log from the stored records, checks every recorded change of state against the event that caused it, and "
+                {files}
+                " against the hash recorded for it. A failure is mailed to owners and admins."
             </p>
             {match latest {
                 None => {

@@ -66,27 +66,26 @@ fn Figure(
 }
 
 fn files_figure(d: &TrustDashboard) -> (String, String, bool) {
-    match &d.self_check {
-        None => (
-            "Not checked yet".to_owned(),
-            format!("{} stored; the first check runs on schedule", d.files_stored),
-            false,
-        ),
-        Some(c) if c.files_checked == 0 => {
-            ("No files yet".to_owned(), "Checked at the last self-verification".to_owned(), false)
-        }
-        Some(c) => {
-            let matching = c.files_checked - c.files_failed;
-            let share = matching as f64 * 100.0 / c.files_checked as f64;
-            let value = format!("{} of {} ({})", matching, c.files_checked, percent(share));
-            let note = if c.files_failed == 0 {
-                "match the hashes recorded for them".to_owned()
-            } else {
-                format!("{} do not match their recorded hashes", c.files_failed)
-            };
-            (value, note, c.files_failed > 0)
-        }
+    if d.files_stored == 0 {
+        return ("No files yet".to_owned(), "nothing stored to re-hash".to_owned(), false);
     }
+    if d.self_check.is_none() {
+        let note = format!("{} stored; the first check runs on schedule", d.files_stored);
+        return ("Not checked yet".to_owned(), note, false);
+    }
+    let share = d.files_verified as f64 * 100.0 / d.files_stored as f64;
+    let value = format!("{} of {} ({})", d.files_verified, d.files_stored, percent(share));
+    let note = if d.files_failing > 0 {
+        format!("{} do not match their recorded hashes", d.files_failing)
+    } else {
+        match d.rehash_period.as_str() {
+            "every run" => "re-hashed at the last self-verification, each matching".to_owned(),
+            period => {
+                format!("re-hashed within the last {period}, each matching; every file at least once per {period}")
+            }
+        }
+    };
+    (value, note, d.files_failing > 0)
 }
 
 /// `100%`, `99.9%`: never rounds a failure up to 100.

@@ -21,6 +21,8 @@ pub struct Services {
     pub session_policy: attesta_core::sessions::SessionPolicy,
     /// How long finished jobs are kept (the admin page shows them meanwhile).
     pub keep_finished: Duration,
+    /// How the self-verification spreads the re-hashing of files over its runs.
+    pub rehash: crate::integrity::Rehash,
     /// The retention policy and its purges.
     pub retention: crate::retention::Retention,
     /// Clause scans, their sweep and the resolution of finished documents' flags.
@@ -115,9 +117,15 @@ impl Handler for Services {
                 Ok(())
             }
             JobKind::SelfVerify => {
-                let result = crate::integrity::run(&self.pool, &self.evidence, &self.documents, self.clock.as_ref())
-                    .await
-                    .map_err(|e| JobFailure::Retry(format!("self-verification: {e:#}")))?;
+                let result = crate::integrity::run(
+                    &self.pool,
+                    &self.evidence,
+                    &self.documents,
+                    self.clock.as_ref(),
+                    &self.rehash,
+                )
+                .await
+                .map_err(|e| JobFailure::Retry(format!("self-verification: {e:#}")))?;
                 if result.is_ok() {
                     tracing::info!(
                         events = result.log_events,

@@ -15,7 +15,11 @@ async fn self_verify(app: &crate::helpers::TestApp) {
 
 #[tokio::test]
 async fn the_self_verification_names_a_changed_file_and_an_unrecorded_change_and_mails_the_owner() {
-    let c = owner_with_document(mail_dir).await;
+    let c = owner_with_document(|c| {
+        mail_dir(c);
+        c.jobs.self_verify_rehash_period = std::time::Duration::ZERO; // every file, every run
+    })
+    .await;
     c.send("parallel", &[("Bob Builder", "bob@example.com", false)], vec![]).await;
     let bob = Signer::new(&c.app, c.link_for("bob@example.com").await.expect("link"));
     bob.open().await;
@@ -84,4 +88,62 @@ async fn owners_read_the_runs_on_the_integrity_page_and_members_are_refused() {
     crate::sessions::log_in(&c.app, &member, crate::sessions::MEMBER_EMAIL, crate::sessions::MEMBER_PASSWORD).await;
     let refused = member.post(c.app.url("/api/integrity")).json(&serde_json::json!({})).send().await.expect("request");
     assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn files_are_rehashed_on_a_rolling_schedule_that_covers_each_within_the_period() {
+    let clock = std::sync::Arc::new(attesta_server::clock::MovableClock::default());
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        clock: Some(clock.clone()),
+        ..crate::helpers::Options::configured(|c| {
+            mail_dir(c);
+            c.jobs.worker = false;
+        })
+    })
+    .await;
+    app.run_due_jobs().await; // this period's recurring work, before any file is stored
+    app.set_up_owner().await;
+    for i in 0..14 {
+        app.upload_ok(&format!("d{i}.pdf"), crate::helpers::pdf(1, &format!("D{i}"))).await;
+    }
+    // Each night's run (the recurring job, as the clock reaches it): the first re-hashes every
+    // file never checked; the next its share, 14 files over the 7 runs of the default 7-day
+    // period, 2 a night.
+    let night = |days: u64| {
+        clock.advance(std::time::Duration::from_secs(days * 86_400));
+        let app = &app;
+        async move {
+            app.run_due_jobs().await;
+            attesta_server::integrity::recent(&app.pool, 1).await.expect("runs").remove(0)
+        }
+    };
+    let first = night(1).await;
+    assert_eq!(first.files_checked, 14, "{}", first.findings);
+    let second = night(1).await;
+    assert_eq!(second.files_checked, 2, "{}", second.findings);
+    assert!(
+        second.findings.contains("2 of 14 stored files (each is re-hashed at least every 7 days)"),
+        "{}",
+        second.findings
+    );
+    // A week after the first night, the 12 not re-hashed since are due at once.
+    let third = night(6).await;
+    assert_eq!(third.files_checked, 12, "{}", third.findings);
+    // The dashboard counts files verified within the period.
+    let key = app.create_api_key(1, "dash", "read,admin").await;
+    let d: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/trust"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (d["files_stored"].clone(), d["files_verified"].clone()),
+        (serde_json::json!(14), serde_json::json!(14))
+    );
+    assert_eq!(d["rehash_period"], "7 days");
 }

@@ -264,11 +264,8 @@ async fn two_instances_apply_the_daily_run_once() {
     let first = spawn_app_with(Options { clock: Some(clock.clone()), ..Options::configured(no_worker) }).await;
     first.set_up_owner().await;
     first.upload_ok("old.pdf", crate::helpers::pdf(1, "Old")).await;
-    let second = spawn_app_with(Options {
-        clock: Some(clock.clone()),
-        ..crate::helpers::beside(&first, no_worker)
-    })
-    .await;
+    let second =
+        spawn_app_with(Options { clock: Some(clock.clone()), ..crate::helpers::beside(&first, no_worker) }).await;
     first.run_due_jobs().await;
     let before = attesta_server::retention::recent_runs(&first.pool, 10).await.expect("runs").len();
     clock.advance(91 * DAY);
