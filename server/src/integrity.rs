@@ -273,6 +273,24 @@ pub async fn recent(pool: &AnyPool, limit: i64) -> Result<Vec<StoredRun>, sqlx::
     .await
 }
 
+/// Appends `instance.self_verification_failed` for a failed run to the instance chain.
+pub async fn record_failure(
+    instance: &crate::evidence::InstanceLog,
+    result: &SelfVerification,
+) -> Result<(), crate::evidence::EvidenceError> {
+    use attesta_core::evidence::instance::{Acting, InstanceEvent, SelfVerificationFailed};
+    let act = InstanceEvent::SelfVerificationFailed(SelfVerificationFailed {
+        started_at: result.started_at.as_micros(),
+        finished_at: result.finished_at.as_micros(),
+        failed_checks: result.findings.iter().filter(|f| !f.ok).map(|f| f.check.to_owned()).collect(),
+        log_events: result.log_events,
+        files_checked: result.files_checked,
+        files_failed: result.files_failed,
+    });
+    let by = Acting::system(attesta_core::evidence::PersonalData::none());
+    instance.record(&act, &by, None).await.map(|_| ())
+}
+
 /// Mails a failed run to every owner and admin (enabled): what failed, and where to look.
 pub async fn alert(pool: &AnyPool, mailer: &crate::mail::Mailer, result: &SelfVerification) -> anyhow::Result<usize> {
     let people: Vec<(String, String, String, crate::store::db::Flag)> =

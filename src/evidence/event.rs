@@ -241,6 +241,7 @@ named_enum!(
         WebhookSecretRotated => "webhook.secret_rotated",
         SessionRevoked => "session.revoked",
         InstanceKeysConfigured => "instance.keys_configured",
+        InstanceSelfVerificationFailed => "instance.self_verification_failed",
     }
 );
 

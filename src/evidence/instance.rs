@@ -234,6 +234,23 @@ pub struct KeysConfigured {
     pub tsa_url: Option<String>,
 }
 
+/// `instance.self_verification_failed`: a self-verification (`instance.self_verify`) found a
+/// problem. Recorded so that the finding itself cannot be quietly removed, and announced to
+/// owners' and admins' webhooks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelfVerificationFailed {
+    /// When the run started and finished, UTC microseconds.
+    pub started_at: i64,
+    pub finished_at: i64,
+    /// The names of the checks that failed (`events`, `changes`, `files`, ...), in run order.
+    pub failed_checks: Vec<String>,
+    /// Events re-derived; files re-hashed and how many did not match.
+    pub log_events: u64,
+    pub files_checked: u64,
+    pub files_failed: u64,
+}
+
 /// One administrative act, with its details.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InstanceEvent {
@@ -248,6 +265,7 @@ pub enum InstanceEvent {
     WebhookSecretRotated(WebhookSecretRotated),
     SessionRevoked(SessionRevoked),
     KeysConfigured(KeysConfigured),
+    SelfVerificationFailed(SelfVerificationFailed),
 }
 
 impl InstanceEvent {
@@ -264,6 +282,7 @@ impl InstanceEvent {
             Self::WebhookSecretRotated(_) => EventType::WebhookSecretRotated,
             Self::SessionRevoked(_) => EventType::SessionRevoked,
             Self::KeysConfigured(_) => EventType::InstanceKeysConfigured,
+            Self::SelfVerificationFailed(_) => EventType::InstanceSelfVerificationFailed,
         }
     }
 
@@ -280,6 +299,7 @@ impl InstanceEvent {
             Self::WebhookSecretRotated(d) => serde_json::to_value(d),
             Self::SessionRevoked(d) => serde_json::to_value(d),
             Self::KeysConfigured(d) => serde_json::to_value(d),
+            Self::SelfVerificationFailed(d) => serde_json::to_value(d),
         };
         // Plain structs of strings, small integers, booleans and digests: always an object
         // within the details limits.
@@ -303,6 +323,9 @@ impl InstanceEvent {
             EventType::WebhookSecretRotated => Self::WebhookSecretRotated(serde_json::from_value(parse()).ok()?),
             EventType::SessionRevoked => Self::SessionRevoked(serde_json::from_value(parse()).ok()?),
             EventType::InstanceKeysConfigured => Self::KeysConfigured(serde_json::from_value(parse()).ok()?),
+            EventType::InstanceSelfVerificationFailed => {
+                Self::SelfVerificationFailed(serde_json::from_value(parse()).ok()?)
+            }
             _ => return None,
         })
     }
@@ -362,6 +385,14 @@ mod tests {
                 seal_certificate_sha256: digest(3),
                 seal_anchors_sha256: vec![digest(4)],
                 tsa_url: None,
+            }),
+            InstanceEvent::SelfVerificationFailed(SelfVerificationFailed {
+                started_at: 1,
+                finished_at: 2,
+                failed_checks: vec!["files".into(), "changes".into()],
+                log_events: 40,
+                files_checked: 3,
+                files_failed: 1,
             }),
         ]
     }

@@ -27,13 +27,16 @@ pub enum WebhookEventType {
     /// A high or critical clause flagged by the risk scan (`risk.flagged` events of lower
     /// severity are not announced).
     RiskFlagged,
+    /// The instance's self-verification found a problem (an `instance.self_verification_failed`
+    /// event of the instance chain): sent to the endpoints of owners and admins.
+    SelfVerificationFailed,
     /// Sent by the "Send test event" button only; every endpoint receives it when asked.
     WebhookTest,
 }
 
 impl WebhookEventType {
     /// Every type an endpoint can choose, in the order the settings page lists them.
-    pub const SUBSCRIBABLE: [WebhookEventType; 9] = [
+    pub const SUBSCRIBABLE: [WebhookEventType; 10] = [
         Self::DocumentSent,
         Self::RecipientViewed,
         Self::RecipientSigned,
@@ -43,6 +46,7 @@ impl WebhookEventType {
         Self::DocumentExpired,
         Self::DocumentVoided,
         Self::RiskFlagged,
+        Self::SelfVerificationFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +60,7 @@ impl WebhookEventType {
             Self::DocumentExpired => "document.expired",
             Self::DocumentVoided => "document.voided",
             Self::RiskFlagged => "risk.flagged",
+            Self::SelfVerificationFailed => "instance.self_verification_failed",
             Self::WebhookTest => "webhook.test",
         }
     }
@@ -227,6 +232,28 @@ impl Payload {
             event_type: t.as_str().to_owned(),
             timestamp: rfc3339(record.time()),
             data: serde_json::to_value(data).ok()?,
+        })
+    }
+
+    /// The message for an event of the instance chain that is announced
+    /// (`instance.self_verification_failed`): the event's id, log index and hash, and its
+    /// details as recorded (public values only: the instance chain holds no personal data in
+    /// details).
+    pub fn for_instance_event(record: &EventRecord, log_index: u64, event_hash: &Sha256) -> Option<Self> {
+        let t = WebhookEventType::from_audit(record.event_type())?;
+        if t != WebhookEventType::SelfVerificationFailed {
+            return None;
+        }
+        Some(Self {
+            event_type: t.as_str().to_owned(),
+            timestamp: rfc3339(record.time()),
+            data: serde_json::json!({
+                "chain": record.document_id().as_str(),
+                "event_id": record.event_id().as_str(),
+                "log_index": log_index,
+                "event_hash": event_hash.to_hex(),
+                "details": serde_json::Value::Object(record.details().as_map().clone()),
+            }),
         })
     }
 

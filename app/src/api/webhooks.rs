@@ -45,7 +45,7 @@ pub struct MessageDto {
 }
 
 /// The event types an endpoint may choose, as (name, words).
-pub const EVENT_TYPES: [(&str, &str); 9] = [
+pub const EVENT_TYPES: [(&str, &str); 10] = [
     ("document.sent", "Document sent"),
     ("recipient.viewed", "Recipient viewed"),
     ("recipient.signed", "Recipient signed"),
@@ -55,6 +55,7 @@ pub const EVENT_TYPES: [(&str, &str); 9] = [
     ("document.expired", "Document expired"),
     ("document.voided", "Document voided"),
     ("risk.flagged", "High or critical clause flagged"),
+    ("instance.self_verification_failed", "Self-verification failed (owners and admins)"),
 ];
 
 #[cfg(feature = "ssr")]

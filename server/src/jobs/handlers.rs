@@ -134,6 +134,11 @@ impl Handler for Services {
                     );
                 } else {
                     tracing::error!(failures = ?result.failures(), "self-verification FAILED");
+                    // Recorded in the instance chain (the finding cannot be quietly removed),
+                    // which announces it to owners' and admins' webhooks.
+                    crate::integrity::record_failure(&self.instance, &result)
+                        .await
+                        .map_err(|e| JobFailure::Retry(format!("recording the failure: {e}")))?;
                     let sent = crate::integrity::alert(&self.pool, self.documents.mailer(), &result)
                         .await
                         .map_err(|e| JobFailure::Retry(format!("alerting: {e:#}")))?;

@@ -104,11 +104,13 @@ pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<AnyPool> {
                 match backend {
                     // WAL: readers never wait for the writer. synchronous=FULL: a committed
                     // write survives power loss. The busy timeout makes concurrent writers wait
-                    // rather than fail.
+                    // rather than fail: 30 s, because a writer in another process (the command
+                    // line beside a running server) can wait out a commit whose fsync stalls for
+                    // seconds on a busy disk (seen at 10 s in CI, with every test writing).
                     Backend::Sqlite => {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;",
                         )
                         .await?;
                     }

@@ -49,6 +49,31 @@ pub async fn pass(pool: &AnyPool, ports: &crate::Ports) -> anyhow::Result<usize>
     for (log_index, document_id, record, hash) in &events {
         let record: EventRecord = serde_json::from_str(record)?;
         let Some(event_type) = WebhookEventType::from_audit(record.event_type()) else { continue };
+        if event_type == WebhookEventType::SelfVerificationFailed {
+            // An instance act, not a document's: every owner's and admin's endpoints hear it.
+            if document_id != attesta_core::evidence::INSTANCE_CHAIN_ID {
+                continue;
+            }
+            let hash = Sha256::from_slice(hash).map_err(|e| anyhow::anyhow!("event {log_index}: {e}"))?;
+            let Some(payload) = Payload::for_instance_event(&record, u64::try_from(*log_index)?, &hash) else {
+                continue;
+            };
+            let body = payload.to_body();
+            let endpoints: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT e.id, e.event_types, u.role FROM webhook_endpoints e JOIN users u ON u.id = e.owner_id \
+                 WHERE e.enabled = 1 AND u.disabled = 0",
+            )
+            .fetch_all(pool)
+            .await?;
+            for (endpoint_id, types, role) in endpoints {
+                let administers = attesta_core::Role::parse(&role).is_ok_and(|r| r.can_administer());
+                let names: Vec<String> = serde_json::from_str(&types).unwrap_or_default();
+                if administers && Subscription::parse(&names).is_ok_and(|s| s.matches(event_type)) {
+                    messages.push(NewMessage { endpoint_id, event_type, log_index: *log_index, body: body.clone() });
+                }
+            }
+            continue;
+        }
         let Some((owner, document)) = document(pool, document_id).await? else { continue };
         let hash = Sha256::from_slice(hash).map_err(|e| anyhow::anyhow!("event {log_index}: {e}"))?;
         let Some(payload) = Payload::for_event(&record, u64::try_from(*log_index)?, &hash, &document) else {

@@ -17,9 +17,15 @@ async fn self_verify(app: &crate::helpers::TestApp) {
 async fn the_self_verification_names_a_changed_file_and_an_unrecorded_change_and_mails_the_owner() {
     let c = owner_with_document(|c| {
         mail_dir(c);
+        crate::webhooks::allow_private(c);
         c.jobs.self_verify_rehash_period = std::time::Duration::ZERO; // every file, every run
     })
     .await;
+    // The owner's integration listens for failures.
+    let receiver = crate::webhooks::Receiver::start().await;
+    let (_, secret) =
+        crate::webhooks::add_endpoint(&c.app, &receiver.url, &["instance.self_verification_failed"]).await;
+    receiver.trust(&secret);
     c.send("parallel", &[("Bob Builder", "bob@example.com", false)], vec![]).await;
     let bob = Signer::new(&c.app, c.link_for("bob@example.com").await.expect("link"));
     bob.open().await;
@@ -60,6 +66,15 @@ async fn the_self_verification_names_a_changed_file_and_an_unrecorded_change_and
     assert_eq!(failed.files_failed, 1, "{}", failed.findings);
     assert!(failed.findings.contains(&format!("document {} sealed file", c.id)), "{}", failed.findings);
     assert!(failed.findings.contains("update of recipients"), "{}", failed.findings);
+    // The finding is in the instance chain, and the owner's webhook hears of it.
+    let recorded =
+        c.app.records_of(attesta_core::evidence::INSTANCE_CHAIN_ID, "instance.self_verification_failed").await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0]["details"]["failed_checks"], serde_json::json!(["changes", "files"]), "{}", recorded[0]);
+    assert_eq!(recorded[0]["details"]["files_failed"], 1);
+    let hook = receiver.wait_for("instance.self_verification_failed").await;
+    assert_eq!(hook.body["data"]["details"], recorded[0]["details"]);
+    assert_eq!(hook.body["data"]["chain"], attesta_core::evidence::INSTANCE_CHAIN_ID);
     let alert = mails(&c.app)
         .into_iter()
         .find(|m| m.subject.contains("self-verification found a problem"))
@@ -73,7 +88,8 @@ async fn owners_read_the_runs_on_the_integrity_page_and_members_are_refused() {
     let c = owner_with_document(mail_dir).await;
     self_verify(&c.app).await;
     let overview = c.ok("/api/integrity", serde_json::json!({})).await;
-    assert_eq!(overview["schedule"], "15 2 * * *", "{overview}");
+    assert_eq!(overview["schedule"], "15 2 * * * (UTC)", "{overview}");
+    assert_eq!(overview["rehash_period"], "7 days", "{overview}");
     let runs = overview["runs"].as_array().expect("runs");
     assert!(!runs.is_empty(), "{overview}");
     assert_eq!(runs[0]["ok"], true, "{overview}");

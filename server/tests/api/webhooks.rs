@@ -132,7 +132,7 @@ impl Receiver {
     }
 
     /// Waits up to 30 s until a message of type `t` was accepted.
-    async fn wait_for(&self, t: &str) -> Accepted {
+    pub(crate) async fn wait_for(&self, t: &str) -> Accepted {
         for _ in 0..600 {
             if let Some(a) = self.accepted().into_iter().find(|a| a.body["type"] == t) {
                 return a;
