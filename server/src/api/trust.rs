@@ -93,10 +93,7 @@ pub async fn place(
     Path(id): Path<String>,
     body: Result<Json<HoldRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<HoldResource>, ApiError> {
-    caller.require(Scope::Read)?;
-    let Json(body) = body.map_err(json_rejection)?;
-    let hold = state.documents.place_hold(&caller.principal(), &caller.user, &id, &body.reason, &caller.meta).await?;
-    Ok(Json(resource(&hold)))
+    change(state, caller, id, body, true).await
 }
 
 #[utoipa::path(
@@ -117,10 +114,7 @@ pub async fn release(
     Path(id): Path<String>,
     body: Result<Json<HoldRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<HoldResource>, ApiError> {
-    caller.require(Scope::Read)?;
-    let Json(body) = body.map_err(json_rejection)?;
-    let hold = state.documents.release_hold(&caller.principal(), &caller.user, &id, &body.reason, &caller.meta).await?;
-    Ok(Json(resource(&hold)))
+    change(state, caller, id, body, false).await
 }
 
 #[utoipa::path(
@@ -143,4 +137,24 @@ pub async fn dashboard(State(state): State<ApiState>, caller: Caller) -> Result<
     }
     let dashboard = state.trust.dashboard().await.map_err(ApiError::internal)?;
     Ok(Json(serde_json::to_value(dashboard).map_err(ApiError::internal)?))
+}
+
+/// Places (`place`) or releases the hold: the access policy decides who may (owners and admins,
+/// through a key with the `admin` scope), the core whether it may now.
+async fn change(
+    state: ApiState,
+    caller: Caller,
+    id: String,
+    body: Result<Json<HoldRequest>, axum::extract::rejection::JsonRejection>,
+    place: bool,
+) -> Result<Json<HoldResource>, ApiError> {
+    caller.require(Scope::Read)?;
+    let Json(body) = body.map_err(json_rejection)?;
+    let (principal, reason) = (caller.principal(), body.reason.as_str());
+    let hold = if place {
+        state.documents.place_hold(&principal, &caller.user, &id, reason, &caller.meta).await?
+    } else {
+        state.documents.release_hold(&principal, &caller.user, &id, reason, &caller.meta).await?
+    };
+    Ok(Json(resource(&hold)))
 }
