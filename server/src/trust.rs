@@ -122,6 +122,25 @@ impl Trust {
                 .await?;
             legal_holds.push(crate::documents::holds::dto(hold, title.as_deref().unwrap_or("")));
         }
+        // Live flags by severity; which statuses are live is the core's rule.
+        let flags: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT severity, status, COUNT(*) FROM document_risk_flags GROUP BY severity, status")
+                .fetch_all(pool)
+                .await?;
+        let risk_open = ["critical", "high", "medium", "low"]
+            .into_iter()
+            .map(|severity| {
+                let n = flags
+                    .iter()
+                    .filter(|(s, status, _)| {
+                        s == severity
+                            && attesta_core::risk::review::FlagStatus::parse(status).is_some_and(|st| st.is_live())
+                    })
+                    .map(|(_, _, n)| *n)
+                    .sum();
+                (severity.to_owned(), n)
+            })
+            .collect();
         let described = |s: &Schedule| {
             if s.is_off() { "off".to_owned() } else { format!("{} ({})", s.pattern(), s.zone()) }
         };
@@ -164,6 +183,7 @@ impl Trust {
             retention_next: self.retention.schedule.next_after(now).map(|t| t.as_micros()),
             retention_last,
             legal_holds,
+            risk_open,
         })
     }
 
@@ -201,6 +221,9 @@ impl Trust {
         g("attesta_live_sso_sessions", d.live_sso_sessions);
         g("attesta_api_keys_in_use", d.api_keys_in_use);
         g("attesta_legal_holds", i64::try_from(d.legal_holds.len()).unwrap_or(i64::MAX));
+        for (severity, n) in &d.risk_open {
+            metrics::gauge!("attesta_risk_flags_open", "severity" => severity.clone()).set(*n as f64);
+        }
     }
 }
 

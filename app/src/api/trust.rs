@@ -103,6 +103,9 @@ pub struct TrustDashboard {
     pub retention_next: Option<i64>,
     pub retention_last: Option<RetentionRunDto>,
     pub legal_holds: Vec<HoldDto>,
+    /// Risk flags still asking for attention (open, acknowledged, escalated), by severity:
+    /// `[("critical", n), ("high", n), ("medium", n), ("low", n)]`.
+    pub risk_open: Vec<(String, i64)>,
 }
 
 /// The dashboard (owners and admins).

@@ -135,6 +135,7 @@ fn Dashboard(d: TrustDashboard) -> impl IntoView {
     let retention_schedule = d.retention_schedule.clone();
     let retention_next = d.retention_next;
     let holds = d.legal_holds.clone();
+    let risk_open = d.risk_open.clone();
     view! {
         <div class="panel" data-testid="trust-integrity">
             <div class="panel__header">
@@ -166,6 +167,26 @@ fn Dashboard(d: TrustDashboard) -> impl IntoView {
                 <Figure label="Live sessions" value=d.live_sessions.to_string() note=sso_note href="/settings/sessions".to_owned() />
                 <Figure label="API keys in use" value=d.api_keys_in_use.to_string() note="not revoked" href="/settings/api-keys".to_owned() />
                 <Figure label="Log key" value="Ed25519".to_owned() note=d.log_key.clone() href="/log/key".to_owned() />
+            </dl>
+        </div>
+        <div class="panel" data-testid="trust-risk">
+            <div class="panel__header">
+                <h2>"Clause risk"</h2>
+            </div>
+            <dl class="trust-grid">
+                {risk_open
+                    .into_iter()
+                    .map(|(severity, n)| {
+                        let label = match severity.as_str() {
+                            "critical" => "Open critical flags",
+                            "high" => "Open high flags",
+                            "medium" => "Open medium flags",
+                            _ => "Open low flags",
+                        };
+                        let bad = n > 0 && (severity == "critical" || severity == "high");
+                        view! { <Figure label value=n.to_string() note="awaiting review" bad href="/risk".to_owned() /> }
+                    })
+                    .collect_view()}
             </dl>
         </div>
         <div class="panel" data-testid="trust-retention">

@@ -242,6 +242,8 @@ async fn the_trust_dashboard_counts_what_is_there_for_admins_only() {
     assert!(d["retention_schedule"].as_str().is_some_and(|s| s.starts_with("0 2 * * *")), "{d}");
     assert!(d["retention_next"].as_i64().is_some() && d["seal_not_after"].as_i64() > d["generated_at"].as_i64());
     assert!(d["self_check"].is_null(), "no self-verification ran yet");
+    let severities: Vec<&str> = d["risk_open"].as_array().expect("risk").iter().filter_map(|p| p[0].as_str()).collect();
+    assert_eq!(severities, ["critical", "high", "medium", "low"]);
 
     // The page's server function gives the same figures; the gauges are on /metrics.
     let page: Value = app.get("/api/trust").await.json().await.expect("json");
