@@ -287,7 +287,7 @@ fn FlagCard(flag: FlagDto, may_review: bool) -> impl IntoView {
                 {page.map(|p| view! {
                     <button type="button" class="button button--quiet button--small" on:click=move |_| {
                         #[cfg(feature = "hydrate")]
-                        crate::pages::document::show_page(p);
+                        crate::pages::document::show_page(u32::try_from(p).unwrap_or(1));
                         let _ = p;
                     }>{format!("Show page {p}")}</button>
                 })}

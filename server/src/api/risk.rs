@@ -117,7 +117,7 @@ fn resource(f: crate::risk::repo::FlagRow) -> FlagResource {
     params(FlagParams),
     responses(
         (status = 200, body = FlagList),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody),
     ),
     security(("api_key" = []))

@@ -229,7 +229,7 @@ impl Risk {
         let inner = &self.inner;
         let flag_id = format!("rf{}", inner.entropy.base32(26));
         let details = review::flagged_details(&flag_id, &flag);
-        let event = self.event(EventType::RiskFlagged, system_actor()?, current, details)?;
+        let event = self.event(EventType::RiskFlagged, Actor::system(), current, details)?;
         let now = inner.clock.now().as_micros();
         let row = FlagRow::new(&flag_id, document, &flag, now);
         let insert = row.clone();
@@ -310,7 +310,7 @@ impl Risk {
         for flag in repo::flags_of(&inner.pool, id).await? {
             let Some(next) = review::resolve(flag.status) else { continue };
             let details = review::resolved_details(&flag.id, flag.status, reason);
-            let event = self.event(EventType::RiskResolved, system_actor()?, current, details)?;
+            let event = self.event(EventType::RiskResolved, Actor::system(), current, details)?;
             let (flag_id, previous, now) = (flag.id.clone(), flag.status, inner.clock.now().as_micros());
             let append = Append::event(parse_id(id)?, event, PersonalData::none()).with_effect(Box::new(move |conn| {
                 Box::pin(async move {
@@ -371,6 +371,9 @@ impl Risk {
         meta: &RequestMeta,
     ) -> Result<FlagRow, RiskError> {
         let inner = &self.inner;
+        if !review::may_review(principal) {
+            return Err(ReviewError::NotReviewer.into());
+        }
         let flag = repo::flag(&inner.pool, flag_id).await?.ok_or(RiskError::NotFound)?;
         let document = inner.documents.visible_to(principal, &flag.document_id).await.map_err(|e| match e {
             crate::documents::DocumentError::NotFound => RiskError::NotFound,
@@ -493,10 +496,6 @@ const FLAG_MOVED: &str = "the flag changed";
 
 fn parse_id(id: &str) -> Result<attesta_core::evidence::DocumentId, RiskError> {
     attesta_core::evidence::DocumentId::parse(id).map_err(|_| RiskError::NotFound)
-}
-
-fn system_actor() -> Result<Actor, RiskError> {
-    Ok(Actor::system())
 }
 
 /// The reviewer, or their API key when the request came with one.
