@@ -15,6 +15,12 @@ import { DESKTOP, PHONE, launch, openPage, hydrated, screenshot, press } from '.
 const OWNER = { name: 'Ada Lovelace', email: 'ada@example.com', password: 'correct horse battery staple' };
 const CONTRACT = resolve(import.meta.dirname, '..', '..', '..', 'shared', 'corpus', 'cuad', 'pdf', 'd001.pdf');
 
+/** What the screen shows now (not the whole page): the flag as the person sees it. */
+async function viewport(page, name) {
+  const dir = resolve(import.meta.dirname, '..', 'test-results');
+  await page.screenshot({ path: join(dir, `${name}.png`) });
+}
+
 let browser;
 before(async () => {
   browser = await launch();
@@ -94,8 +100,17 @@ for (const device of [DESKTOP, PHONE]) {
       const card = page.locator(`#flag-${flagId}`);
       await card.waitFor();
       assert.ok(await card.isVisible(), 'the flag is shown (its section is the current one on a phone)');
-      await card.scrollIntoViewIfNeeded();
+      // The card's buttons work once the client runs it.
+      await page
+        .locator('[data-testid="risk-flag"][data-ready="true"]')
+        .first()
+        .waitFor()
+        .catch((e) => {
+          throw new Error(`${e.message}\n${problems.join('\n')}`);
+        });
+      await card.evaluate((el) => el.scrollIntoView({ block: 'start' }));
       await screenshot(page, `risk-flag-${device.name}`);
+      await viewport(page, `risk-flag-view-${device.name}`);
       await press(card.getByTestId('flag-acknowledge'), device);
       await page.locator(`#flag-${flagId}[data-status="acknowledged"]`).waitFor();
 
@@ -106,8 +121,9 @@ for (const device of [DESKTOP, PHONE]) {
       await other.getByTestId('flag-reason').fill('Standard wording for this supplier');
       await press(other.getByTestId('flag-confirm'), device);
       await page.locator(`#flag-${otherId}[data-status="dismissed"]`).waitFor();
-      await page.locator(`#flag-${otherId}`).scrollIntoViewIfNeeded();
+      await page.locator(`#flag-${otherId}`).evaluate((el) => el.scrollIntoView({ block: 'start' }));
       await screenshot(page, `risk-reviewed-${device.name}`);
+      await viewport(page, `risk-reviewed-view-${device.name}`);
 
       // The Risk page agrees: one fewer open flag each, the dismissed one listed as such.
       await page.goto(server.url + '/risk');

@@ -175,22 +175,45 @@ fn SeverityBadge(severity: String) -> impl IntoView {
     view! { <span class=format!("badge risk-severity risk-severity--{severity}")>{capitalise(&severity)}</span> }
 }
 
-/// The document page's panel: the scan's state, its flags and the missing clauses.
+/// The document page's panel: the scan's state, its flags and the missing clauses. Loaded by
+/// the browser once the page runs, not rendered by the server: the page's own data is one
+/// resource, and a second one created inside its rendering hydrated in a different order now and
+/// then. Opened at a flag (`#flag-…`), it brings that flag into view once loaded.
 #[component]
 pub fn RiskPanel(id: String) -> impl IntoView {
-    let risk = Resource::new(move || id.clone(), load_document_risk);
+    let risk = RwSignal::new(None::<Result<DocumentRiskDto, crate::error::AppError>>);
+    let id = StoredValue::new(id);
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            risk.set(Some(load_document_risk(id.get_value()).await));
+            #[cfg(feature = "hydrate")]
+            request_animation_frame(reveal_flag);
+        });
+    });
     view! {
         <section class="panel risk-panel" aria-labelledby="risk-panel-heading" data-testid="risk-panel">
             <h2 id="risk-panel-heading">"Clause review"</h2>
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match risk.await {
-                        Ok(r) => view! { <DocumentRisk risk=r /> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {move || match risk.get() {
+                None => view! { <Loading /> }.into_any(),
+                Some(Ok(r)) => view! { <DocumentRisk risk=r /> }.into_any(),
+                Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+            }}
         </section>
+    }
+}
+
+/// Scrolls the flag the address names (`#flag-…`) into view.
+#[cfg(feature = "hydrate")]
+fn reveal_flag() {
+    let Ok(hash) = window().location().hash() else { return };
+    if let Some(el) =
+        hash.strip_prefix('#').filter(|h| h.starts_with("flag-")).and_then(|h| document().get_element_by_id(h))
+    {
+        // Inserted after the navigation, so `:target` never matched it: marked by hand.
+        let _ = el.set_attribute("data-target", "true");
+        let options = web_sys::ScrollIntoViewOptions::new();
+        options.set_block(web_sys::ScrollLogicalPosition::Start);
+        el.scroll_into_view_with_scroll_into_view_options(&options);
     }
 }
 
@@ -272,8 +295,12 @@ fn FlagCard(flag: FlagDto, may_review: bool) -> impl IntoView {
         });
     };
     let live = move || flag.with(|f| matches!(f.status.as_str(), "open" | "acknowledged" | "escalated"));
+    // Set once the client runs this card (effects run only in the browser): until then its
+    // buttons are the server's markup and do nothing.
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(true));
     view! {
-        <li class="risk-flag" id=format!("flag-{id}") data-testid="risk-flag" data-status=move || flag.with(|f| f.status.clone())>
+        <li class="risk-flag" id=format!("flag-{id}") data-testid="risk-flag" data-status=move || flag.with(|f| f.status.clone()) data-ready=move || ready.get().then_some("true")>
             <div class="risk-list__head">
                 <SeverityBadge severity=flag.with_untracked(|f| f.severity.clone()) />
                 <strong>{flag.with_untracked(|f| f.category.clone())}</strong>
@@ -281,7 +308,7 @@ fn FlagCard(flag: FlagDto, may_review: bool) -> impl IntoView {
                     {move || capitalise(&flag.with(|f| f.status.clone()))}
                 </span>
             </div>
-            <blockquote class="risk-flag__clause">{flag.with_untracked(|f| excerpt(&f.clause, 600))}</blockquote>
+            <blockquote class="risk-flag__clause">{flag.with_untracked(|f| excerpt(&f.clause, 360))}</blockquote>
             <p class="muted small">{flag.with_untracked(|f| f.explanation.clone())}</p>
             <p class="small risk-flag__where">
                 {page.map(|p| view! {
@@ -298,7 +325,7 @@ fn FlagCard(flag: FlagDto, may_review: bool) -> impl IntoView {
             </p>
             {move || (may_review && live()).then(|| view! {
                 <div class="risk-flag__actions">
-                    <button type="button" class="button button--small" data-testid="flag-acknowledge"
+                    <button type="button" class="button button--primary button--small" data-testid="flag-acknowledge"
                         disabled=move || busy.get() || flag.with(|f| f.status == "acknowledged")
                         on:click=move |_| submit("acknowledge")>"Acknowledge"</button>
                     <button type="button" class="button button--quiet button--small" data-testid="flag-dismiss"
@@ -323,7 +350,7 @@ fn FlagCard(flag: FlagDto, may_review: bool) -> impl IntoView {
                                     on:input=move |ev| text.set(event_target_value(&ev)) prop:value=move || text.get() /> }.into_any()
                             }}
                             <div class="risk-flag__actions">
-                                <button type="submit" class="button button--small" data-testid="flag-confirm" disabled=move || busy.get()>
+                                <button type="submit" class="button button--primary button--small" data-testid="flag-confirm" disabled=move || busy.get()>
                                     {if dismiss { "Dismiss" } else { "Escalate" }}
                                 </button>
                                 <button type="button" class="button button--quiet button--small" on:click=move |_| form.set(Form::None)>"Cancel"</button>
