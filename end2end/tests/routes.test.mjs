@@ -212,7 +212,7 @@ test('every route hydrates when opened directly, on a desktop and a 360 px phone
       ['settings-integrity', '/settings/integrity', { ready: (p) => p.getByTestId('integrity-latest').waitFor() }],
       // The dashboard, with the hold placed on the completed document below.
       ['settings-trust', '/settings/trust', { ready: (p) => p.getByTestId('trust-hold').first().waitFor() }],
-      ['document-held', `/documents/${done.id}`, { ready: (p) => p.locator('[data-testid="hold-status"][data-held="true"]').waitFor() }],
+      ['document-held', `/documents/${done.id}`, { ready: (p) => p.locator('[data-testid="hold-status"][data-held="true"]').waitFor({ state: 'attached' }) }],
       ['not-found', '/no/such/page', { allow: ['status of 404'] }],
     ];
     const signedOut = [

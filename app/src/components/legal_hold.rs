@@ -20,33 +20,36 @@ pub fn LegalHoldPanel(id: String) -> impl IntoView {
     let place = ServerAction::<PlaceHold>::new();
     let release = ServerAction::<ReleaseHold>::new();
     let id = StoredValue::new(id);
-    let holds =
-        Resource::new(move || (place.version().get(), release.version().get()), move |_| load_holds(id.get_value()));
+    // Loaded in the browser once the page runs (and again after each change): a second
+    // server-rendered load in the document page can resolve in another order than the
+    // client's and break hydration.
+    let holds = RwSignal::new(None::<Result<Vec<HoldDto>, crate::error::AppError>>);
+    Effect::new(move |_| {
+        let _changed = (place.version().get(), release.version().get());
+        leptos::task::spawn_local(async move {
+            holds.set(Some(load_holds(id.get_value()).await));
+        });
+    });
     view! {
         <section class="panel" aria-labelledby="hold-heading" data-testid="legal-hold">
             <h2 id="hold-heading">"Legal hold"</h2>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match holds.await {
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
-                        Ok(list) => {
-                            let active = list.iter().find(|h| h.released_at.is_none()).cloned();
-                            let history: Vec<HoldDto> = list.into_iter().filter(|h| h.released_at.is_some()).collect();
-                            view! {
-                                <Status active=active.clone() />
-                                <Show when=may_hold>
-                                    {
-                                        let held = active.is_some();
-                                        view! { <HoldForm id=id.get_value() held place release /> }
-                                    }
-                                </Show>
-                                <History history />
-                            }
-                                .into_any()
-                        }
+            {move || match holds.get() {
+                None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                Some(Ok(list)) => {
+                    let active = list.iter().find(|h| h.released_at.is_none()).cloned();
+                    let history: Vec<HoldDto> = list.into_iter().filter(|h| h.released_at.is_some()).collect();
+                    let held = active.is_some();
+                    view! {
+                        <Status active />
+                        <Show when=may_hold>
+                            <HoldForm id=id.get_value() held place release />
+                        </Show>
+                        <History history />
                     }
-                })}
-            </Suspense>
+                        .into_any()
+                }
+            }}
         </section>
     }
 }
