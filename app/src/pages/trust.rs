@@ -77,6 +77,11 @@ fn files_figure(d: &TrustDashboard) -> (String, String, bool) {
     let value = format!("{} of {} ({})", d.files_verified, d.files_stored, percent(share));
     let note = if d.files_failing > 0 {
         format!("{} do not match their recorded hashes", d.files_failing)
+    } else if d.files_verified < d.files_stored {
+        format!(
+            "{} not re-hashed yet (stored since, or due): the next run takes them; none failed",
+            d.files_stored - d.files_verified
+        )
     } else {
         match d.rehash_period.as_str() {
             "every run" => "re-hashed at the last self-verification, each matching".to_owned(),
@@ -113,7 +118,7 @@ fn Dashboard(d: TrustDashboard) -> impl IntoView {
     let checked_bad = check.as_ref().is_some_and(|c| !c.ok);
     let now = d.generated_at;
     let checked_note = match &check {
-        Some(c) => format!("{} ago · next {}", age(now - c.finished_at), d.self_check_schedule),
+        Some(c) => format!("{} ago · schedule {}", age(now - c.finished_at), d.self_check_schedule),
         None => format!("schedule {}", d.self_check_schedule),
     };
     let checkpoint_note = match (d.checkpoint_size, d.checkpoint_at) {

@@ -571,6 +571,9 @@ pub fn event_label(event_type: &str) -> String {
         events::DOWNLOADED => "Downloaded".to_owned(),
         events::DELETED => "Deleted (draft)".to_owned(),
         events::RENAMED => "Renamed".to_owned(),
+        "document.legal_hold_placed" => "Legal hold placed".to_owned(),
+        "document.legal_hold_released" => "Legal hold released".to_owned(),
+        "retention.personal_data_purged" => "Personal data purged (retention policy)".to_owned(),
         other => {
             let words = other.replace(['.', '_'], " ");
             let mut chars = words.chars();
