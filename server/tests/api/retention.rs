@@ -272,8 +272,7 @@ async fn two_instances_apply_the_daily_run_once() {
     let before = attesta_server::retention::recent_runs(&first.pool, 10).await.expect("runs").len();
     clock.advance(91 * DAY);
     // Both notice the new day; only one run happens, and the draft is deleted once.
-    let (a, b) = tokio::join!(first.run_due_jobs(), second.run_due_jobs());
-    drop((a, b));
+    let _ = tokio::join!(first.run_due_jobs(), second.run_due_jobs());
     first.run_due_jobs().await;
     second.run_due_jobs().await;
     let runs = attesta_server::retention::recent_runs(&first.pool, 10).await.expect("runs");
