@@ -156,9 +156,7 @@ fn AddEndpoint(create: ServerAction<CreateWebhook>) -> impl IntoView {
                                         });
                                     }
                                 />
-                                {words}
-                                " "
-                                <code>{name}</code>
+                                <span>{words} " " <code>{name}</code></span>
                             </label>
                         }
                     })
