@@ -52,6 +52,14 @@ export ATTESTA_TEST_REQUIRE_VALIDATORS=1
 # Likewise the SSO tests: without the OpenID provider they fail instead of skipping.
 export ATTESTA_TEST_REQUIRE_SERVICES=1
 
+# Built first, then flushed to disk: the tests commit with fsync (SQLite synchronous=FULL), and
+# right after a build those fsyncs queue behind gigabytes of freshly linked binaries. Seen in
+# CI: a commit stalled for tens of seconds, a second writer's wait for the lock ran out, and
+# deliveries the tests wait for came too late.
+step "Building the Rust tests"
+cargo test --locked --workspace --exclude attesta-frontend --features attesta-core/pdf --no-run
+sync
+
 step "Rust tests (the integration suite on SQLite)"
 cargo test --locked --workspace --exclude attesta-frontend --features attesta-core/pdf
 
@@ -64,6 +72,7 @@ ATTESTA_TEST_DATABASE=postgres cargo test --locked -p attesta-server --features 
 # WASM files; without it the client would import a loader that does not exist.
 step "Building the app (cargo leptos build --split)"
 cargo leptos build --split
+sync
 
 step "REST API against its OpenAPI document (Schemathesis)"
 scripts/api-schema-test.sh

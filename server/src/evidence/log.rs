@@ -19,6 +19,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, oneshot};
 
+/// A wait for, or a hold of, the write lock longer than this is logged (see [`Sequencer::write`]).
+const SLOW_LOCK: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How many requests one transaction takes at most.
 const MAX_BATCH: usize = 4096;
 
@@ -408,19 +411,37 @@ impl Sequencer {
             Some(c) => c,
             None => self.pool.acquire().await?,
         };
+        // Measured (not timed by any test): a batch that waited long for the write lock, or
+        // held it long, is the first thing to look at when another writer reports the database
+        // locked, so it is logged with its size.
+        let asked = std::time::Instant::now();
         crate::store::db::Backend::begin_exclusive(&mut conn, crate::store::db::ExclusiveLock::EvidenceLog).await?;
+        let locked = std::time::Instant::now();
+        let events = appends.len();
         let result = self.write_in_transaction(&mut conn, appends, checkpoint_at).await;
-        match result {
-            Ok(done) => {
-                conn.execute("COMMIT").await?;
-                *self.conn.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(conn);
-                Ok(done)
-            }
+        let result = match result {
+            Ok(done) => match conn.execute("COMMIT").await {
+                Ok(_) => {
+                    *self.conn.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(conn);
+                    Ok(done)
+                }
+                // A failed COMMIT can leave the transaction open; a connection handed back to
+                // the pool like that would hold the write lock for whoever takes it next.
+                Err(e) => {
+                    let _ = conn.execute("ROLLBACK").await;
+                    Err(e.into())
+                }
+            },
             Err(e) => {
                 let _ = conn.execute("ROLLBACK").await;
                 Err(e)
             }
+        };
+        let (waited, held) = (locked.duration_since(asked), locked.elapsed());
+        if waited > SLOW_LOCK || held > SLOW_LOCK {
+            tracing::warn!(?waited, ?held, events, "evidence batch: slow write lock");
         }
+        result
     }
 
     async fn write_in_transaction(

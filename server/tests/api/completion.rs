@@ -333,7 +333,7 @@ async fn a_failed_seal_is_finished_after_a_restart_without_a_duplicate_event() {
 
     // Restart over the same data without the authority: once the retry is due, the job seals it.
     let Ceremony { app, id, sha256 } = c;
-    let data = app.data;
+    let data = app.stop().await;
     let clock = std::sync::Arc::new(attesta_server::clock::MovableClock::default());
     let restarted = crate::helpers::spawn_app_with(crate::helpers::Options {
         data: Some(data),

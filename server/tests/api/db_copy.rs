@@ -79,7 +79,7 @@ async fn an_instance_moved_to_postgres_verifies_every_proof_it_handed_out() {
     let events: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM audit_events").fetch_one(&c.app.pool).await.expect("count");
     let Ceremony { app, id, .. } = c;
-    let TestApp { data, .. } = app;
+    let data = app.stop().await;
 
     // The move.
     let target = fresh_schema(&admin).await;

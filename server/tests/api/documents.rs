@@ -239,7 +239,7 @@ async fn a_wrong_master_key_fails_cleanly_and_rotation_rewraps_without_rewriting
     let id = app.upload_ok("rotate.pdf", bytes.clone()).await;
     let object = app.files_in("blobs").pop().expect("object");
     let before = std::fs::read(&object).expect("object");
-    let data = app.data;
+    let data = app.stop().await;
 
     // Restarted with another key only: the file cannot be opened, and says so without crashing.
     let wrong = restart(data, key_b.clone(), vec![]).await;
@@ -248,7 +248,7 @@ async fn a_wrong_master_key_fails_cleanly_and_rotation_rewraps_without_rewriting
     assert_eq!(r.status(), 500);
     let body: Value = r.json().await.expect("json");
     assert!(body["message"].as_str().unwrap_or_default().contains("reference"), "{body}");
-    let data = wrong.data;
+    let data = wrong.stop().await;
 
     // The new key with the old one still listed: readable; then rotate.
     let both = restart(data, key_b.clone(), vec![key_a.clone()]).await;
@@ -269,7 +269,7 @@ async fn a_wrong_master_key_fails_cleanly_and_rotation_rewraps_without_rewriting
         "{}",
         String::from_utf8_lossy(&output.stdout)
     );
-    let data = both.data;
+    let data = both.stop().await;
 
     // The new key alone now opens it; the stored object did not change by a byte.
     let only_b = restart(data, key_b, vec![]).await;

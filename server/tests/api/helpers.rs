@@ -24,6 +24,9 @@ pub struct TestApp {
     pub database_url: String,
     /// The clock and random source the app was built with.
     pub ports: attesta_server::Ports,
+    /// Ends the server, its job loop and its webhook deliverer (see [`TestApp::stop`]).
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// A change to the test configuration.
@@ -128,9 +131,12 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let evidence = app.evidence();
     let documents = app.documents();
     let jobs = app.jobs();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
     let client = client_with_origin(&address);
-    TestApp { address, client, pool, evidence, documents, jobs, data, database_url, ports }
+    TestApp { address, client, pool, evidence, documents, jobs, data, database_url, ports, shutdown, server }
 }
 
 /// The database of the test whose files are in `data`, the same on every call (a restarted app
@@ -184,6 +190,24 @@ pub fn client_with_origin(origin: &str) -> Client {
 }
 
 impl TestApp {
+    /// Stops the server and its background workers and hands back its data folder, for a
+    /// restart over the same data. A test that only moved `data` out would leave this app's job
+    /// loop and webhook deliverer running beside the restarted one, claiming its jobs with the
+    /// old configuration (seen: a webhook delivered by the old process, under the old master
+    /// key, never arrived).
+    pub async fn stop(self) -> TempDir {
+        let Self { shutdown, server, data, pool, .. } = self;
+        let _ = shutdown.send(());
+        match tokio::time::timeout(Duration::from_secs(60), server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => panic!("the server stopped with an error: {e}"),
+            Ok(Err(e)) => panic!("the server task failed: {e}"),
+            Err(_) => panic!("the server did not stop within 60 s"),
+        }
+        pool.close().await;
+        data
+    }
+
     /// The stored records of a document's events, in chain order, parsed (read in Rust rather
     /// than with a database's JSON functions, which differ between SQLite and PostgreSQL).
     pub async fn records(&self, document_id: &str) -> Vec<serde_json::Value> {

@@ -322,9 +322,9 @@ async fn the_keys_in_use_are_recorded_once_and_again_only_when_they_change() {
 
     // A restart over the same data with the same keys adds nothing; one with a time-stamp
     // authority configured records the new set.
-    let again = spawn_app_with(Options { data: Some(app.data), ..Options::default() }).await;
+    let again = spawn_app_with(Options { data: Some(app.stop().await), ..Options::default() }).await;
     assert_eq!(configured(&acts(&again).await).len(), 1);
-    let data = again.data;
+    let data = again.stop().await;
     let tsa = spawn_app_with(Options {
         data: Some(data),
         ..Options::configured(|c| c.seal.tsa_url = Some("http://127.0.0.1:9/tsa".to_owned()))

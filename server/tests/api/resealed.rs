@@ -182,7 +182,7 @@ async fn a_seal_certificate_changed_after_completion_is_named_before_the_seal() 
     let Ceremony { app, id, sha256 } = c;
     let clock = std::sync::Arc::new(attesta_server::clock::MovableClock::default());
     let restarted = spawn_app_with(Options {
-        data: Some(app.data),
+        data: Some(app.stop().await),
         clock: Some(clock.clone()),
         ..Options::configured(|config| {
             mail_dir(config);

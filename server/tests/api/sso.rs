@@ -340,7 +340,7 @@ async fn with_sso_only_password_sign_in_and_setup_are_refused() {
     // A password account made before SSO became the only way in.
     let (app, _) = spawn_sso_app(&idp, Setup::default()).await;
     app.set_up_owner().await;
-    let data = app.data;
+    let data = app.stop().await;
 
     let only = Setup { configure: Box::new(|c| c.sso.only = true), data: Some(data), ..Setup::default() };
     let (app, _) = spawn_sso_app(&idp, only).await;
