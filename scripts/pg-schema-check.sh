@@ -112,6 +112,11 @@ expect_refused "$ADMIN" "UPDATE documents SET signed_size = 2 WHERE id = 'done'"
 expect_refused "$ADMIN" "UPDATE documents SET sealed_at = 2 WHERE id = 'done'" "a sealed document's file cannot change"
 expect_ok "$ADMIN" "UPDATE documents SET title = 'Done!', completion_mailed_at = 1, ceremony_version = ceremony_version + 1 WHERE id = 'done'"
 expect_ok "$ADMIN" "UPDATE documents SET sha256 = $h32, blob_key = 'b2', layout_json = NULL, signed_size = 1 WHERE id = 'draft'"
+# The one change of a frozen key allowed: the retention purge of every file at once, hashes kept.
+expect_refused "$ADMIN" "UPDATE documents SET files_purged_at = 5, blob_key = NULL, signed_blob_key = NULL, sealed_blob_key = NULL, sealed_size = 9 WHERE id = 'done'" \
+  "a sealed document's file cannot change"
+expect_refused "$ADMIN" "UPDATE documents SET files_purged_at = 5, blob_key = NULL, signed_blob_key = 'b2', sealed_blob_key = NULL WHERE id = 'done'" \
+  "a completed document's signed file cannot change"
 
 # Schema details the application relies on.
 expect_refused "$ADMIN" "INSERT INTO users (id, email, name, role, created_at) VALUES (2, 'Owner@example.test', 'O', 'member', 0)" \
@@ -150,6 +155,9 @@ expect_ok "$APP" "INSERT INTO api_keys (public_id, user_id, name, scopes, secret
 expect_ok "$APP" "DELETE FROM login_failures"
 # The triggers still stand behind the grants.
 expect_refused "$APP" "UPDATE documents SET blob_key = NULL WHERE id = 'done'" "a sent document's file and layout cannot change"
+expect_ok "$APP" "UPDATE documents SET files_purged_at = 5, blob_key = NULL, signed_blob_key = NULL, sealed_blob_key = NULL WHERE id = 'done'"
+expect_refused "$APP" "UPDATE documents SET files_purged_at = 6 WHERE id = 'done'" "a document's files are purged once"
+expect_refused "$APP" "UPDATE documents SET blob_key = 'b1' WHERE id = 'done'" "a sent document's file and layout cannot change"
 
 echo "pg-schema-check: $checks checks passed (migrations, triggers, grants)"
 python3 "$ROOT/scripts/check-schema-parity.py"

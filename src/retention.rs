@@ -3,7 +3,9 @@
 //! purge with its evidence event (docs/EVIDENCE.md §4, "Retention and legal holds").
 //!
 //! A purge never breaks a proof a party holds: personal data lives apart from the hashed records
-//! (only a salted commitment is hashed). Signed documents themselves are not purged.
+//! (only a salted commitment is hashed), and a purged file's hashes stay in the evidence, so the
+//! copies parties hold still verify. Documents' files are kept unless the operator sets a window
+//! (`document_files`, off by default).
 
 use crate::documents::DocumentStatus;
 use crate::time::Timestamp;
@@ -61,10 +63,14 @@ pub enum Rule {
     WebhookMessages,
     /// Stored answers kept so that a retried API request replays its first answer.
     Idempotency,
+    /// A finished document's files (original, signed, sealed, the signers' signature images),
+    /// counted from when it finished: its hashes and evidence stay.
+    DocumentFiles,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 4] = [Rule::PersonalData, Rule::UnsentDrafts, Rule::WebhookMessages, Rule::Idempotency];
+    pub const ALL: [Rule; 5] =
+        [Rule::PersonalData, Rule::UnsentDrafts, Rule::WebhookMessages, Rule::Idempotency, Rule::DocumentFiles];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -72,6 +78,7 @@ impl Rule {
             Rule::UnsentDrafts => "unsent_drafts",
             Rule::WebhookMessages => "webhook_messages",
             Rule::Idempotency => "idempotency",
+            Rule::DocumentFiles => "document_files",
         }
     }
 
@@ -82,6 +89,7 @@ impl Rule {
             Rule::UnsentDrafts => "Drafts never sent",
             Rule::WebhookMessages => "Webhook messages",
             Rule::Idempotency => "API idempotency records",
+            Rule::DocumentFiles => "Files of finished documents",
         }
     }
 }
@@ -93,20 +101,24 @@ pub struct Policy {
     pub unsent_drafts: Window,
     pub webhook_messages: Window,
     pub idempotency: Window,
+    pub document_files: Window,
 }
 
 impl Default for Policy {
     /// What a compliance lead would pick: personal data in the audit trail for 90 days (long
     /// enough to answer a dispute about a recent signature, short enough for data minimisation);
     /// drafts nobody sent for 90 days; webhook delivery logs for 30; API retries for 1. Signed
-    /// documents are not purged: they are a company's records. (Ended sign-in sessions need no
-    /// window: `sessions.purge_records` deletes them within minutes.)
+    /// documents are kept: they are a company's records, and how long a contract must be kept
+    /// (often years after it ends) is the operator's decision, so `document_files` is off
+    /// until set. (Ended sign-in sessions need no window: `sessions.purge_records` deletes them
+    /// within minutes; finished jobs, the mail log among them, go after `jobs.keep_finished`.)
     fn default() -> Self {
         Self {
             personal_data: Window::Days(90),
             unsent_drafts: Window::Days(90),
             webhook_messages: Window::Days(30),
             idempotency: Window::Days(1),
+            document_files: Window::Keep,
         }
     }
 }
@@ -118,6 +130,7 @@ impl Policy {
             Rule::UnsentDrafts => self.unsent_drafts,
             Rule::WebhookMessages => self.webhook_messages,
             Rule::Idempotency => self.idempotency,
+            Rule::DocumentFiles => self.document_files,
         }
     }
 
@@ -149,6 +162,23 @@ pub fn personal_data_purgeable(held: bool) -> bool {
 /// cutoff, and not held.
 pub fn draft_purgeable(status: DocumentStatus, created_at: Timestamp, held: bool, cutoff: Timestamp) -> bool {
     status == DocumentStatus::Draft && !held && created_at < cutoff
+}
+
+/// Whether a document's files may be purged now: it finished (completed, declined, voided or
+/// expired: nothing can happen to it any more) before the cutoff, its files were not purged
+/// already, and it is not held. Drafts have their own rule; a deleted draft has no file.
+pub fn files_purgeable(
+    status: DocumentStatus,
+    finished_at: Option<Timestamp>,
+    already_purged: bool,
+    held: bool,
+    cutoff: Timestamp,
+) -> bool {
+    let finished = matches!(
+        status,
+        DocumentStatus::Completed | DocumentStatus::Declined | DocumentStatus::Voided | DocumentStatus::Expired
+    );
+    finished && !already_purged && !held && finished_at.is_some_and(|at| at < cutoff)
 }
 
 /// The longest reason a hold or its release may give, in characters.
@@ -226,6 +256,27 @@ pub struct PersonalDataPurged {
     pub events: u64,
 }
 
+/// `details` of `retention.document_files_purged`: the stored copies of the listed files were
+/// deleted in the transaction that appended this event. Their hashes stay in the earlier events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentFilesPurged {
+    pub policy: PolicyRef,
+    pub files: Vec<PurgedFile>,
+    /// How many signature and initials images of the signers were deleted with them.
+    pub images: u64,
+}
+
+/// One purged file: which, and the hash the evidence recorded for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurgedFile {
+    /// `original`, `signed` or `sealed`.
+    pub file: String,
+    /// Lowercase hex SHA-256.
+    pub sha256: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +323,24 @@ mod tests {
     }
 
     #[test]
+    fn only_finished_documents_past_the_window_and_not_held_lose_their_files() {
+        let cutoff = days_ago(365);
+        let old = Some(days_ago(400));
+        for status in [DocumentStatus::Completed, DocumentStatus::Declined, DocumentStatus::Voided, DocumentStatus::Expired]
+        {
+            assert!(files_purgeable(status, old, false, false, cutoff), "{status:?}");
+            assert!(!files_purgeable(status, old, false, true, cutoff), "held {status:?}");
+            assert!(!files_purgeable(status, old, true, false, cutoff), "purged already {status:?}");
+            assert!(!files_purgeable(status, Some(days_ago(300)), false, false, cutoff), "recent {status:?}");
+            assert!(!files_purgeable(status, None, false, false, cutoff), "no end recorded {status:?}");
+        }
+        for status in [DocumentStatus::Draft, DocumentStatus::Sent, DocumentStatus::Deleted] {
+            assert!(!files_purgeable(status, old, false, false, cutoff), "{status:?}");
+        }
+        assert_eq!(Policy::default().document_files, Window::Keep, "off unless the operator sets it");
+    }
+
+    #[test]
     fn a_hold_needs_a_reason_and_is_placed_once_and_released_once() {
         assert_eq!(
             place_hold(false, "  Case 2026-114, Smith v. Acme ").expect("valid").as_str(),
@@ -293,6 +362,15 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&d).expect("valid"),
             r#"{"policy":{"rule":"personal_data","days":90},"before":5,"events":3}"#
+        );
+        let f = DocumentFilesPurged {
+            policy: PolicyRef { rule: "document_files".into(), days: 3650 },
+            files: vec![PurgedFile { file: "original".into(), sha256: "ab".into() }],
+            images: 2,
+        };
+        assert_eq!(
+            serde_json::to_string(&f).expect("valid"),
+            r#"{"policy":{"rule":"document_files","days":3650},"files":[{"file":"original","sha256":"ab"}],"images":2}"#
         );
         let h = LegalHoldDetails { reason: HoldReason::parse("Case 1").expect("valid") };
         assert_eq!(serde_json::to_string(&h).expect("valid"), r#"{"reason":"Case 1"}"#);

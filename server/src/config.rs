@@ -53,6 +53,10 @@ pub struct RetentionConfig {
     pub webhook_messages_days: u32,
     /// Stored API answers that let a retried request with the same Idempotency-Key replay.
     pub idempotency_days: u32,
+    /// The files of finished documents (original, signed, sealed, signature images), counted
+    /// from when the document finished. 0 (the default): kept. Their hashes and evidence stay,
+    /// so the copies parties hold still verify; the stored copies are gone.
+    pub document_files_days: u32,
     /// Rows a purge changes per transaction, so that a large first purge never holds the
     /// database for long.
     pub batch: u32,
@@ -67,6 +71,7 @@ impl Default for RetentionConfig {
             unsent_drafts_days: days(p.unsent_drafts),
             webhook_messages_days: days(p.webhook_messages),
             idempotency_days: days(p.idempotency),
+            document_files_days: days(p.document_files),
             batch: 500,
         }
     }
@@ -80,6 +85,7 @@ impl RetentionConfig {
             unsent_drafts: Window::from_days(self.unsent_drafts_days),
             webhook_messages: Window::from_days(self.webhook_messages_days),
             idempotency: Window::from_days(self.idempotency_days),
+            document_files: Window::from_days(self.document_files_days),
         }
     }
 }

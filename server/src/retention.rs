@@ -125,6 +125,23 @@ impl Retention {
                 }
             }
         }
+        if let Some(cutoff) = self.policy.cutoff(Rule::DocumentFiles, now) {
+            let mut after: Option<String> = None;
+            loop {
+                let page = finished_due(&self.pool, cutoff, after.as_deref(), i64::from(self.batch)).await?;
+                let Some((last, _, _)) = page.last() else { break };
+                after = Some(last.clone());
+                for (id, status, finished_at) in page {
+                    let is_held = held.contains(&id);
+                    let at = Some(Timestamp::from_micros(finished_at));
+                    if retention::files_purgeable(status, at, false, is_held, cutoff) {
+                        counts.add(Rule::DocumentFiles, 1);
+                    } else if is_held {
+                        counts.held += 1;
+                    }
+                }
+            }
+        }
         if let Some(cutoff) = self.policy.cutoff(Rule::WebhookMessages, now) {
             let n: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM webhook_messages WHERE next_attempt_at IS NULL AND created_at < $1",
@@ -219,6 +236,29 @@ impl Retention {
                     }
                     match self.documents.purge_draft(&id, policy.clone()).await? {
                         Purged::Done(n) => counts.add(Rule::UnsentDrafts, n),
+                        Purged::Held => counts.held += 1,
+                        Purged::Nothing => {}
+                    }
+                }
+            }
+        }
+        if let Some(cutoff) = self.policy.cutoff(Rule::DocumentFiles, now) {
+            // One document per transaction: its rows, its event; the objects after the commit.
+            let policy = self.policy.reference(Rule::DocumentFiles);
+            let mut after: Option<String> = None;
+            loop {
+                let page = finished_due(&self.pool, cutoff, after.as_deref(), batch).await?;
+                let Some((last, _, _)) = page.last() else { break };
+                after = Some(last.clone());
+                for (id, status, finished_at) in page {
+                    let is_held = held.contains(&id);
+                    let at = Some(Timestamp::from_micros(finished_at));
+                    if !retention::files_purgeable(status, at, false, is_held, cutoff) {
+                        counts.held += u64::from(is_held);
+                        continue;
+                    }
+                    match self.documents.purge_files(&id, policy.clone()).await? {
+                        Purged::Done(n) => counts.add(Rule::DocumentFiles, n),
                         Purged::Held => counts.held += 1,
                         Purged::Nothing => {}
                     }
@@ -385,6 +425,32 @@ async fn drafts_due(
             let status =
                 DocumentStatus::parse(&status).ok_or_else(|| anyhow::anyhow!("document {id}: status {status}"))?;
             Ok((id, status, created))
+        })
+        .collect()
+}
+
+/// Documents that finished before `cutoff` with their files still kept, after `after` by id.
+/// Which of them may lose their files is the core's to say ([`retention::files_purgeable`]).
+async fn finished_due(
+    pool: &AnyPool,
+    cutoff: Timestamp,
+    after: Option<&str>,
+    limit: i64,
+) -> anyhow::Result<Vec<(String, DocumentStatus, i64)>> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT id, status, finished_at FROM documents WHERE files_purged_at IS NULL AND finished_at IS NOT NULL \
+         AND finished_at < $1 AND id > $2 ORDER BY id LIMIT $3",
+    )
+    .bind(cutoff.as_micros())
+    .bind(after.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(id, status, finished)| {
+            let status =
+                DocumentStatus::parse(&status).ok_or_else(|| anyhow::anyhow!("document {id}: status {status}"))?;
+            Ok((id, status, finished))
         })
         .collect()
 }

@@ -225,6 +225,7 @@ named_enum!(
         DocumentLegalHoldPlaced => "document.legal_hold_placed",
         DocumentLegalHoldReleased => "document.legal_hold_released",
         RetentionPersonalDataPurged => "retention.personal_data_purged",
+        RetentionDocumentFilesPurged => "retention.document_files_purged",
         // Clause intelligence (`risk::review`): a flag raised, reviewed, resolved.
         RiskFlagged => "risk.flagged",
         RiskReviewed => "risk.reviewed",
@@ -713,6 +714,7 @@ mod tests {
             "document.legal_hold_placed",
             "document.legal_hold_released",
             "retention.personal_data_purged",
+            "retention.document_files_purged",
         ] {
             let parsed = EventType::parse(name).expect("known type");
             assert!(!matches!(parsed, EventType::Other(_)), "{name} should be a known variant");

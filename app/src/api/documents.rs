@@ -85,6 +85,9 @@ pub struct Completion {
     pub sealed_at: Option<i64>,
     /// Why the last completion step failed; it is tried again every minute.
     pub error: Option<String>,
+    /// When the retention policy deleted the document's files (UTC microseconds): the hashes
+    /// and the evidence stay, the files cannot be downloaded any more.
+    pub files_purged_at: Option<i64>,
 }
 
 /// One check of the evidence verifier.

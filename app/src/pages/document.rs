@@ -198,7 +198,16 @@ fn Detail(detail: DocumentDetail) -> impl IntoView {
                             }
                                 .into_any()
                         } else {
-                            view! { <p class="muted doc-pages__gone">"The file of this draft was deleted; its audit trail stays."</p> }.into_any()
+                            match completion.with(|c| c.files_purged_at) {
+                                Some(at) => view! {
+                                    <p class="muted doc-pages__gone" data-testid="files-purged">
+                                        "The files of this document were deleted on " <format::Time micros=at />
+                                        " under the retention policy. Its audit trail and evidence stay, with the files' hashes: the copies the parties hold still verify."
+                                    </p>
+                                }
+                                .into_any(),
+                                None => view! { <p class="muted doc-pages__gone">"The file of this draft was deleted; its audit trail stays."</p> }.into_any(),
+                            }
                         }
                     }}
                 </section>
@@ -435,6 +444,7 @@ fn CompletionPanel(id: String, completion: Memo<Completion>, status: Signal<Stri
             return None;
         }
         let completion = completion.get();
+        let purged = completion.files_purged_at.is_some();
         let body = match (&completion.sealed_sha256, completion.sealed_at) {
             (Some(sha), Some(at)) => view! {
                 <p>
@@ -450,10 +460,15 @@ fn CompletionPanel(id: String, completion: Memo<Completion>, status: Signal<Stri
                         </dd>
                     </div>
                 </dl>
+                {purged.then(|| view! {
+                    <p class="muted">"Its files were deleted under the retention policy; the evidence package still proves what was signed, and a copy a party holds still verifies."</p>
+                })}
                 <div class="document__actions">
-                    <a class="button button--primary" href=sealed_url.clone() rel="external" download="" data-testid="download-sealed">
-                        "Download signed PDF"
-                    </a>
+                    {(!purged).then(|| view! {
+                        <a class="button button--primary" href=sealed_url.clone() rel="external" download="" data-testid="download-sealed">
+                            "Download signed PDF"
+                        </a>
+                    })}
                     <a class="button button--quiet" href=evidence_url.clone() rel="external" download="" data-testid="download-evidence">
                         "Download evidence package"
                     </a>

@@ -166,6 +166,9 @@ pub struct DocumentResource {
     /// When the last signer signed.
     pub completed_at: Option<String>,
     pub sealed_at: Option<String>,
+    /// When the retention policy deleted the document's files (`retention.document_files_days`):
+    /// the hashes above and the evidence remain, the files cannot be downloaded any more (410).
+    pub files_purged_at: Option<String>,
     pub signing_order: Option<Order>,
     pub void_reason: Option<String>,
     pub recipients: Vec<RecipientResource>,
@@ -323,6 +326,7 @@ async fn resource(state: &ApiState, caller: &Caller, document: StoredDocument) -
         sealed_sha256: completion.sealed_sha256.map(|s| s.to_hex()),
         completed_at,
         sealed_at: completion.sealed_at.map(time),
+        files_purged_at: document.files_purged_at.map(time),
         signing_order: (!recipients.is_empty()).then_some(match order {
             SigningOrder::Sequential => Order::Sequential,
             SigningOrder::Parallel => Order::Parallel,
@@ -762,6 +766,7 @@ pub(super) fn json_rejection(e: axum::extract::rejection::JsonRejection) -> ApiE
     responses(
         (status = 200, description = "The file as uploaded (Markdown: as typeset)", content_type = "application/pdf", body = String),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 410, description = "The retention policy deleted the document's files (`files_purged_at`); its evidence remains", body = ErrorBody),
         (status = 429, body = ErrorBody),
     ),
     security(("api_key" = []))
@@ -780,6 +785,7 @@ pub async fn original(
     responses(
         (status = 200, description = "The sealed PDF, once every signer signed", content_type = "application/pdf", body = String),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 410, description = "The retention policy deleted the document's files (`files_purged_at`); its evidence remains", body = ErrorBody),
         (status = 429, body = ErrorBody),
     ),
     security(("api_key" = []))

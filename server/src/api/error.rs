@@ -98,6 +98,7 @@ impl From<crate::documents::DocumentError> for ApiError {
             E::NotFound => Self::not_found(),
             E::Forbidden => Self::new(StatusCode::FORBIDDEN, "forbidden", "only the document's owner may do this"),
             E::Conflict(why) => Self::new(StatusCode::CONFLICT, "conflict", why),
+            E::Gone(why) => Self::new(StatusCode::GONE, "gone", why),
             E::Invalid { field, message } => Self::validation(field, message),
             E::Internal(e) => Self::internal(e),
         }

@@ -368,6 +368,7 @@ fn read_error(e: DocumentError) -> Response {
             error(StatusCode::NOT_FOUND, "not_found", "no such document")
         }
         DocumentError::Conflict(why) => error(StatusCode::CONFLICT, "conflict", why),
+        DocumentError::Gone(why) => error(StatusCode::GONE, "gone", why),
         DocumentError::Invalid { message, .. } => error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message),
         DocumentError::Internal(e) => {
             let shown = attesta_app::ssr::internal(format!("reading a document: {e:#}"));

@@ -285,6 +285,7 @@ impl Documents {
             blob_key: Some(blob_key.as_str().to_owned()),
             created_at: now.as_micros(),
             updated_at: now.as_micros(),
+            files_purged_at: None,
         };
         let mut details = json!({
             "title": document.title,
@@ -535,6 +536,9 @@ pub enum DocumentError {
     Forbidden,
     #[error("{0}")]
     Conflict(String),
+    /// The file existed and was deleted under the retention policy: the evidence remains.
+    #[error("{0}")]
+    Gone(String),
     #[error("{message}")]
     Invalid { field: &'static str, message: String },
     #[error("{0}")]
@@ -574,6 +578,7 @@ pub fn event_label(event_type: &str) -> String {
         "document.legal_hold_placed" => "Legal hold placed".to_owned(),
         "document.legal_hold_released" => "Legal hold released".to_owned(),
         "retention.personal_data_purged" => "Personal data purged (retention policy)".to_owned(),
+        "retention.document_files_purged" => "Files deleted (retention policy)".to_owned(),
         other => {
             let words = other.replace(['.', '_'], " ");
             let mut chars = words.chars();

@@ -13,7 +13,7 @@ impl From<DocumentError> for AppError {
         match e {
             DocumentError::NotFound => AppError::NotFound,
             DocumentError::Forbidden => AppError::Forbidden,
-            DocumentError::Conflict(why) => AppError::Conflict(why),
+            DocumentError::Conflict(why) | DocumentError::Gone(why) => AppError::Conflict(why),
             DocumentError::Invalid { field, message } => AppError::validation(field, message),
             DocumentError::Internal(e) => internal(format!("{e:#}")),
         }
@@ -62,6 +62,7 @@ impl DocumentsPort for Documents {
             sealed_sha256: state.sealed_sha256.map(|s| s.to_hex()),
             sealed_at: state.sealed_at,
             error: state.error.filter(|_| manages || viewer.role.can_administer()),
+            files_purged_at: document.files_purged_at,
         };
         Ok(DocumentDetail {
             row: row(&document),

@@ -13,7 +13,7 @@ use crate::evidence::{Append, EffectError, EvidenceError};
 use attesta_core::documents::DocumentId;
 use attesta_core::evidence::instance::{instance_chain_id, no_file_sha256};
 use attesta_core::evidence::{Actor, EventType, PersonalData, Sha256};
-use attesta_core::retention::{PersonalDataPurged, PolicyRef};
+use attesta_core::retention::{DocumentFilesPurged, PersonalDataPurged, PolicyRef, PurgedFile};
 
 /// What became of one purge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +110,69 @@ impl Documents {
         {
             // The row is gone, so the file is unreadable garbage; the orphan sweep retries.
             tracing::error!(blob = %key, error = %e, "could not remove a purged draft's file");
+        }
+        Ok(purged)
+    }
+
+    /// Deletes a finished document's files (original, signed, sealed) and its signers' images,
+    /// recording `retention.document_files_purged` with the hashes the evidence already names.
+    /// The rows go in the event's transaction (refused there when a hold is on the document);
+    /// the stored objects after the commit.
+    pub async fn purge_files(&self, id: &str, policy: PolicyRef) -> Result<Purged, anyhow::Error> {
+        let Some(document) = repo::find(&self.inner.pool, id).await? else { return Ok(Purged::Nothing) };
+        if document.files_purged_at.is_some() {
+            return Ok(Purged::Nothing);
+        }
+        let chain_id = DocumentId::parse(id).map_err(|e| anyhow::anyhow!("document {id}: {e}"))?;
+        let state = self.completion(id).await.map_err(|e| anyhow::anyhow!("document {id}: {e}"))?;
+        let mut files = Vec::new();
+        let mut keys = Vec::new();
+        if let Some(key) = &document.blob_key {
+            files.push(PurgedFile { file: "original".to_owned(), sha256: document.sha256.to_hex() });
+            keys.push(key.clone());
+        }
+        if let (Some(key), Some(sha)) = (&state.signed_blob_key, state.signed_sha256) {
+            files.push(PurgedFile { file: "signed".to_owned(), sha256: sha.to_hex() });
+            keys.push(key.clone());
+        }
+        if let (Some(key), Some(sha)) = (&state.sealed_blob_key, state.sealed_sha256) {
+            files.push(PurgedFile { file: "sealed".to_owned(), sha256: sha.to_hex() });
+            keys.push(key.clone());
+        }
+        let images = repo::image_keys(&self.inner.pool, id).await?;
+        let image_count = u64::try_from(images.len()).unwrap_or(u64::MAX);
+        keys.extend(images);
+        // The event names the document's current file, as every event after the seal does.
+        let current = state.sealed_sha256.or(state.signed_sha256).unwrap_or(document.sha256);
+        let details = serde_json::to_value(DocumentFilesPurged { policy, files, images: image_count })?;
+        let event = self.event_by(EventType::RetentionDocumentFilesPurged, Actor::system(), current, None, details)?;
+        let doc_id = document.id.clone();
+        let rows = keys.clone();
+        let now = self.inner.clock.now().as_micros();
+        let append = Append::event(chain_id, event, PersonalData::none()).with_effect(Box::new(move |conn| {
+            Box::pin(async move {
+                if is_held(conn, &doc_id).await? {
+                    return Err(EffectError::Refused(HELD.to_owned()));
+                }
+                if !repo::mark_files_purged(conn, &doc_id, now).await? {
+                    return Err(EffectError::Refused(NOTHING.to_owned()));
+                }
+                for key in &rows {
+                    // Its re-hash record goes with the next self-verification.
+                    repo::delete_blob_row(conn, key).await?;
+                }
+                Ok(())
+            })
+        }));
+        let purged = self.finish_purge(append, 1).await?;
+        if purged == Purged::Done(1) {
+            for key in keys.iter().filter_map(|k| BlobKey::parse(k).ok()) {
+                if let Err(e) = self.inner.blobs.delete(&key).await {
+                    // Its row is gone, so the object is unreadable garbage; the orphan sweep
+                    // removes it later.
+                    tracing::error!(blob = %key, error = %e, "could not remove a purged document's file");
+                }
+            }
         }
         Ok(purged)
     }

@@ -46,6 +46,9 @@ impl Documents {
         meta: &RequestMeta,
     ) -> Result<OpenedFile, DocumentError> {
         let document = self.visible(viewer, id).await?;
+        if let Some(at) = document.files_purged_at {
+            return Err(DocumentError::Gone(files_purged_message(at)));
+        }
         let state = self.completion(id).await?;
         let (stream, size, sha256, file_name) = match kind {
             FileKind::Original => {
@@ -116,6 +119,9 @@ impl Documents {
 
     /// The plaintext of the document's file, decrypted as it streams from the store.
     pub async fn decrypted(&self, document: &StoredDocument) -> Result<BlobStream, DocumentError> {
+        if let Some(at) = document.files_purged_at {
+            return Err(DocumentError::Gone(files_purged_message(at)));
+        }
         self.decrypted_blob(document.blob_key.as_deref().ok_or(DocumentError::NotFound)?).await
     }
 
@@ -241,6 +247,11 @@ impl Documents {
             detail: None,
             failures: Vec::new(),
         };
+        if let Some(at) = document.files_purged_at {
+            result.status = "skip".to_owned();
+            result.detail = Some(files_purged_message(at));
+            return result;
+        }
         let Some(original_key) = document.blob_key.as_deref() else {
             result.status = "skip".to_owned();
             result.detail = Some("the file was deleted with the draft; its hash stays in the evidence".to_owned());
@@ -299,6 +310,15 @@ impl Documents {
         }
         Ok(hasher.finish())
     }
+}
+
+/// What a reader is told of a document whose files the retention policy deleted.
+pub fn files_purged_message(at: i64) -> String {
+    format!(
+        "The files of this document were deleted on {} under the retention policy. Its evidence \
+         remains, with their hashes: the copies the parties hold still verify against it.",
+        crate::clock::utc_date(attesta_core::time::Timestamp::from_micros(at))
+    )
 }
 
 fn status(status: Status) -> String {

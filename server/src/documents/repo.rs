@@ -22,6 +22,8 @@ pub struct StoredDocument {
     pub blob_key: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When the retention policy deleted its files (`document_files`), UTC µs; the hashes stay.
+    pub files_purged_at: Option<i64>,
 }
 
 /// An encrypted file's row: where it is and the wrapped key that opens it.
@@ -52,6 +54,7 @@ struct DocumentRecord {
     blob_key: Option<String>,
     created_at: i64,
     updated_at: i64,
+    files_purged_at: Option<i64>,
 }
 
 impl DocumentRecord {
@@ -71,13 +74,14 @@ impl DocumentRecord {
             blob_key: self.blob_key,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            files_purged_at: self.files_purged_at,
         })
     }
 }
 
 const SELECT: &str = "SELECT d.id, d.owner_id, u.name AS owner_name, d.title, d.status, d.source, d.original_name, \
-     d.page_count, d.size, d.sha256, d.blob_key, d.created_at, d.updated_at \
-     FROM documents d JOIN users u ON u.id = d.owner_id";
+     d.page_count, d.size, d.sha256, d.blob_key, d.created_at, d.updated_at, \
+     d.files_purged_at FROM documents d JOIN users u ON u.id = d.owner_id";
 
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -145,6 +149,40 @@ pub async fn mark_deleted(conn: &mut AnyConnection, id: &str, now: i64) -> Resul
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Forgets a finished document's files (their keys; the hashes stay) and its signers' images, as
+/// the retention purge does; false when they were purged already. The keys' rows go next.
+pub async fn mark_files_purged(conn: &mut AnyConnection, id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE documents SET files_purged_at = $2, blob_key = NULL, signed_blob_key = NULL, sealed_blob_key = NULL, \
+         updated_at = $2 WHERE id = $1 AND files_purged_at IS NULL",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE recipients SET signature_key = NULL, initials_key = NULL \
+         WHERE document_id = $1 AND (signature_key IS NOT NULL OR initials_key IS NOT NULL)",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}
+
+/// The keys of a document's signers' signature and initials images.
+pub async fn image_keys(pool: &AnyPool, id: &str) -> Result<Vec<String>, sqlx::Error> {
+    let rows: Vec<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT signature_key, initials_key FROM recipients WHERE document_id = $1")
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().flat_map(|(s, i)| [s, i]).flatten().collect())
 }
 
 /// Gives a draft a new title: false when it is no longer a draft.

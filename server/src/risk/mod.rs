@@ -65,7 +65,7 @@ impl From<crate::documents::DocumentError> for RiskError {
         match e {
             D::NotFound => RiskError::NotFound,
             D::Forbidden => RiskError::Forbidden("not allowed".to_owned()),
-            D::Conflict(m) => RiskError::Conflict(m),
+            D::Conflict(m) | D::Gone(m) => RiskError::Conflict(m),
             D::Invalid { field, message } => RiskError::Invalid { field, message },
             D::Internal(e) => RiskError::Internal(e),
         }

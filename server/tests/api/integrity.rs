@@ -6,7 +6,7 @@ use crate::signing::{Signer, mail_dir, mails, owner_with_document};
 use attesta_core::jobs::{JobKind, NewJob};
 
 /// Queues a self-verification now and runs it, as the nightly schedule would.
-async fn self_verify(app: &crate::helpers::TestApp) {
+pub(crate) async fn self_verify(app: &crate::helpers::TestApp) {
     let now = app.ports.clock.now();
     let job = NewJob::about(JobKind::SelfVerify, "", now);
     attesta_server::jobs::store::enqueue_now(&app.pool, &job, now).await.expect("queued");

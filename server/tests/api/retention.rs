@@ -148,6 +148,108 @@ async fn the_daily_run_purges_old_personal_data_and_drafts_but_nothing_held_and_
 }
 
 #[tokio::test]
+async fn finished_documents_lose_their_files_after_the_window_unless_held_and_every_proof_still_verifies() {
+    let clock = Arc::new(attesta_server::clock::MovableClock::default());
+    let c = completed_in(Options {
+        clock: Some(clock.clone()),
+        ..Options::configured(|config| {
+            no_worker(config);
+            config.retention.document_files_days = 365;
+            config.jobs.self_verify_rehash_period = Duration::ZERO; // every file, every run
+        })
+    })
+    .await;
+    let app = &c.app;
+    let exports = tempfile::tempdir().expect("temp dir");
+    let (_, package_before) = get_bytes(app, &format!("/documents/{}/evidence.json", c.id)).await;
+    let (_, sealed) = get_bytes(app, &format!("/documents/{}/sealed.pdf", c.id)).await;
+    let key = app.get("/log/key").await.text().await.expect("key").trim().to_owned();
+    let api_key = app.create_api_key(1, "records", "read,admin").await;
+    let get = |path: String| app.client.get(app.url(&path)).bearer_auth(api_key.clone()).send();
+    let objects_before = app.files_in("blobs").len();
+    let r = hold(app, &c.id, "Case 2027-3, audit of the 2026 accounts").await;
+    assert!(r.status().is_success(), "{}", crate::helpers::error_message(r).await);
+
+    // 400 days on, past the 365-day window: the hold keeps every file.
+    clock.advance(400 * DAY);
+    app.run_due_jobs().await;
+    let r = get(format!("/api/v1/documents/{}/sealed.pdf", c.id)).await.expect("request");
+    assert_eq!(r.status(), 200, "a held document keeps its files");
+    assert!(app.records_of(&c.id, "retention.document_files_purged").await.is_empty());
+    let plan = attesta().envs(app.cli_env()).args(["retention", "plan"]).output().expect("runs");
+    assert!(text(&plan).contains("Files of finished documents"), "{}", text(&plan));
+
+    // Released, the next day's run deletes them, with one event.
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/documents/{}/legal-holds/release", c.id)))
+        .bearer_auth(&api_key)
+        .json(&json!({ "reason": "audit closed" }))
+        .send()
+        .await
+        .expect("request");
+    assert!(r.status().is_success(), "{}", crate::helpers::error_message(r).await);
+    clock.advance(DAY);
+    app.run_due_jobs().await;
+    let purges = app.records_of(&c.id, "retention.document_files_purged").await;
+    assert_eq!(purges.len(), 1, "{purges:?}");
+    let details = &purges[0]["details"];
+    assert_eq!(details["policy"], json!({ "rule": "document_files", "days": 365 }));
+    let document: Value =
+        serde_json::from_slice(&get(format!("/api/v1/documents/{}", c.id)).await.expect("request").bytes().await.expect("body"))
+            .expect("json");
+    let files: Vec<(String, String)> = details["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| (f["file"].as_str().expect("file").to_owned(), f["sha256"].as_str().expect("sha").to_owned()))
+        .collect();
+    let hash = |name: &str| document[name].as_str().expect(name).to_owned();
+    assert_eq!(
+        files,
+        [
+            ("original".to_owned(), hash("original_sha256")),
+            ("signed".to_owned(), hash("signed_sha256")),
+            ("sealed".to_owned(), hash("sealed_sha256"))
+        ]
+    );
+    assert!(details["images"].as_u64().expect("images") >= 2, "both signers' signatures: {details}");
+    assert_eq!(purges[0]["actor"]["id"], "system:attesta");
+    assert_eq!(purges[0]["file_sha256"], document["sealed_sha256"], "the event names the current file");
+    assert!(document["files_purged_at"].is_string(), "{document}");
+
+    // The files are gone: a clear 410 over REST, the stored objects deleted.
+    for file in ["original.pdf", "sealed.pdf"] {
+        let r = get(format!("/api/v1/documents/{}/{file}", c.id)).await.expect("request");
+        assert_eq!(r.status(), 410, "{file}");
+        let body: Value = r.json().await.expect("json");
+        assert_eq!(body["error"]["code"], "gone", "{body}");
+        assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("retention policy")), "{body}");
+    }
+    let objects_after = app.files_in("blobs").len();
+    assert!(objects_after + 5 <= objects_before, "{objects_before} stored objects before, {objects_after} after");
+
+    // Every proof handed out before still verifies, and so does a package exported now.
+    verify(app, exports.path(), "before.json", &package_before, "", &key);
+    let report = verify(app, exports.path(), "sealed.pdf", &sealed, "--pdf", &key);
+    assert!(report.contains("PASS"), "{report}");
+    let package_after =
+        get(format!("/api/v1/documents/{}/evidence.json", c.id)).await.expect("request").bytes().await.expect("body");
+    verify(app, exports.path(), "after.json", &package_after, "", &key);
+    let log = attesta().envs(app.cli_env()).args(["log", "verify"]).output().expect("runs");
+    assert_eq!(log.status.code(), Some(0), "every captured change has its event: {}", text(&log));
+    // The self-verification does not take deleted files for missing ones.
+    crate::integrity::self_verify(app).await;
+    let runs = attesta_server::integrity::recent(&app.pool, 1).await.expect("runs");
+    assert!(runs[0].ok, "{}", runs[0].findings);
+    // The next day's run finds nothing more to delete.
+    let purged = app.records_of(&c.id, "retention.document_files_purged").await.len();
+    clock.advance(DAY);
+    app.run_due_jobs().await;
+    assert_eq!(app.records_of(&c.id, "retention.document_files_purged").await.len(), purged);
+}
+
+#[tokio::test]
 async fn holds_are_placed_and_released_by_owners_and_admins_with_a_reason_each_as_evidence() {
     let app = spawn_app_with(Options::configured(mail_dir)).await;
     app.set_up_owner().await;

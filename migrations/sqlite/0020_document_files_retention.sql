@@ -1,0 +1,49 @@
+-- Retention of document files (attesta_core::retention, rule `document_files`, off by default):
+-- a finished document's files (original, signed, sealed, and the signers' signature images) may
+-- be deleted once the policy's window has passed. The hashes stay, and the evidence says when
+-- and under which policy (`retention.document_files_purged`).
+--
+-- The keys of a sent document's files are frozen (0004, 0005). The one change now allowed is
+-- their purge: every key to NULL at once with `files_purged_at` set for the first time, the
+-- hashes, sizes and layout untouched. Once set, `files_purged_at` never changes.
+
+ALTER TABLE documents ADD COLUMN files_purged_at INTEGER;
+
+DROP TRIGGER documents_layout_frozen;
+CREATE TRIGGER documents_layout_frozen BEFORE UPDATE OF layout_json, layout_sha256, sha256, blob_key ON documents
+WHEN OLD.layout_sha256 IS NOT NULL AND NOT (
+    OLD.files_purged_at IS NULL AND NEW.files_purged_at IS NOT NULL AND NEW.blob_key IS NULL
+    AND NEW.layout_json IS OLD.layout_json AND NEW.layout_sha256 IS OLD.layout_sha256 AND NEW.sha256 IS OLD.sha256
+)
+BEGIN
+    SELECT RAISE(ABORT, 'a sent document''s file and layout cannot change');
+END;
+
+DROP TRIGGER documents_signed_frozen;
+CREATE TRIGGER documents_signed_frozen BEFORE UPDATE OF signed_blob_key, signed_sha256, signed_size ON documents
+WHEN OLD.signed_sha256 IS NOT NULL AND NOT (
+    OLD.files_purged_at IS NULL AND NEW.files_purged_at IS NOT NULL AND NEW.signed_blob_key IS NULL
+    AND NEW.signed_sha256 IS OLD.signed_sha256 AND NEW.signed_size IS OLD.signed_size
+)
+BEGIN
+    SELECT RAISE(ABORT, 'a completed document''s signed file cannot change');
+END;
+
+DROP TRIGGER documents_sealed_frozen;
+CREATE TRIGGER documents_sealed_frozen BEFORE UPDATE OF sealed_blob_key, sealed_sha256, sealed_size, sealed_at ON documents
+WHEN OLD.sealed_sha256 IS NOT NULL AND NOT (
+    OLD.files_purged_at IS NULL AND NEW.files_purged_at IS NOT NULL AND NEW.sealed_blob_key IS NULL
+    AND NEW.sealed_sha256 IS OLD.sealed_sha256 AND NEW.sealed_size IS OLD.sealed_size AND NEW.sealed_at IS OLD.sealed_at
+)
+BEGIN
+    SELECT RAISE(ABORT, 'a sealed document''s file cannot change');
+END;
+
+CREATE TRIGGER documents_files_purged_once BEFORE UPDATE OF files_purged_at ON documents
+WHEN OLD.files_purged_at IS NOT NULL
+BEGIN
+    SELECT RAISE(ABORT, 'a document''s files are purged once');
+END;
+
+-- The daily run's candidates: finished documents whose files are still kept.
+CREATE INDEX documents_files_kept ON documents (finished_at) WHERE files_purged_at IS NULL AND finished_at IS NOT NULL;
