@@ -326,7 +326,8 @@ mod tests {
     fn only_finished_documents_past_the_window_and_not_held_lose_their_files() {
         let cutoff = days_ago(365);
         let old = Some(days_ago(400));
-        for status in [DocumentStatus::Completed, DocumentStatus::Declined, DocumentStatus::Voided, DocumentStatus::Expired]
+        for status in
+            [DocumentStatus::Completed, DocumentStatus::Declined, DocumentStatus::Voided, DocumentStatus::Expired]
         {
             assert!(files_purgeable(status, old, false, false, cutoff), "{status:?}");
             assert!(!files_purgeable(status, old, false, true, cutoff), "held {status:?}");

@@ -42,9 +42,17 @@ fn encode(record: &Record) -> session_store::Result<Vec<u8>> {
     serde_json::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))
 }
 
-/// The record's expiry in microseconds since the epoch (the unit of every stored time).
-fn expires_at(record: &Record) -> i64 {
-    i64::try_from(record.expiry_date.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
+impl WebSessions {
+    /// The record's expiry on the `Clock` port's time, in microseconds since the epoch (the
+    /// unit of every stored time). tower-sessions sets `expiry_date` from the system clock; what
+    /// it means is "this long from now", so that remaining lifetime is counted from the port's
+    /// now. With the system clock the two agree; with a moved test clock a session signed in
+    /// after the move lives as long as it should instead of being born expired.
+    fn expires_at(&self, record: &Record) -> i64 {
+        let remaining = (record.expiry_date - time::OffsetDateTime::now_utc()).whole_microseconds();
+        let remaining = i64::try_from(remaining).unwrap_or(if remaining < 0 { i64::MIN } else { i64::MAX });
+        self.clock.now().as_micros().saturating_add(remaining)
+    }
 }
 
 #[async_trait]
@@ -56,7 +64,7 @@ impl SessionStore for WebSessions {
             )
             .bind(record.id.to_string())
             .bind(encode(record)?)
-            .bind(expires_at(record))
+            .bind(self.expires_at(record))
             .execute(&self.pool)
             .await
             .map_err(backend)?;
@@ -75,7 +83,7 @@ impl SessionStore for WebSessions {
         )
         .bind(record.id.to_string())
         .bind(encode(record)?)
-        .bind(expires_at(record))
+        .bind(self.expires_at(record))
         .execute(&self.pool)
         .await
         .map_err(backend)?;

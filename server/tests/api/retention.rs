@@ -195,9 +195,10 @@ async fn finished_documents_lose_their_files_after_the_window_unless_held_and_ev
     assert_eq!(purges.len(), 1, "{purges:?}");
     let details = &purges[0]["details"];
     assert_eq!(details["policy"], json!({ "rule": "document_files", "days": 365 }));
-    let document: Value =
-        serde_json::from_slice(&get(format!("/api/v1/documents/{}", c.id)).await.expect("request").bytes().await.expect("body"))
-            .expect("json");
+    let document: Value = serde_json::from_slice(
+        &get(format!("/api/v1/documents/{}", c.id)).await.expect("request").bytes().await.expect("body"),
+    )
+    .expect("json");
     let files: Vec<(String, String)> = details["files"]
         .as_array()
         .expect("files")
@@ -226,6 +227,14 @@ async fn finished_documents_lose_their_files_after_the_window_unless_held_and_ev
         assert_eq!(body["error"]["code"], "gone", "{body}");
         assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("retention policy")), "{body}");
     }
+    // The document page says so in place of the pages, and offers no file to download.
+    app.log_in(crate::helpers::OWNER_EMAIL, crate::helpers::OWNER_PASSWORD).await;
+    let detail = app.document(&c.id).await;
+    assert_eq!(detail["has_file"], false, "{detail}");
+    assert!(detail["completion"]["files_purged_at"].is_i64(), "{detail}");
+    let page = app.get(&format!("/documents/{}", c.id)).await.text().await.expect("page");
+    assert!(page.contains("under the retention policy"), "the page explains where the files went");
+    assert!(!page.contains("download-sealed"), "no download of a file that is gone");
     let objects_after = app.files_in("blobs").len();
     assert!(objects_after + 5 <= objects_before, "{objects_before} stored objects before, {objects_after} after");
 
