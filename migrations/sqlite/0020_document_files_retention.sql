@@ -47,3 +47,9 @@ END;
 
 -- The daily run's candidates: finished documents whose files are still kept.
 CREATE INDEX documents_files_kept ON documents (finished_at) WHERE files_purged_at IS NULL AND finished_at IS NOT NULL;
+
+-- The trust dashboard (and /metrics at each scrape) counts events of the last 30 days and of a
+-- type, and the personal-data purge looks for events older than its cutoff: without these, each
+-- is a scan of the whole log.
+CREATE INDEX audit_events_occurred ON audit_events (occurred_at);
+CREATE INDEX audit_events_type ON audit_events (event_type);

@@ -138,6 +138,23 @@ impl Application {
             &ports,
             &public_origin,
         );
+        // Read once (the configuration was validated at load): the jobs run them, the trust
+        // dashboard states them.
+        let retention = retention::Retention::new(pool.clone(), documents.clone(), ports.clock.clone(), &config)?;
+        let self_verify = attesta_core::jobs::Schedule::parse_in(
+            &config.jobs.self_verify,
+            attesta_core::jobs::parse_time_zone(&config.jobs.time_zone)?,
+        )?;
+        let trust = trust::Trust {
+            pool: pool.clone(),
+            evidence: evidence.clone(),
+            sealer: documents.sealer().clone(),
+            retention: retention.clone(),
+            self_verify: self_verify.clone(),
+            rehash_period: config.jobs.self_verify_rehash_period,
+            session_policy: config.auth.session_policy(),
+            clock: ports.clock.clone(),
+        };
         let jobs = jobs::Jobs::new(
             pool.clone(),
             ports.clock.clone(),
@@ -150,14 +167,8 @@ impl Application {
                 session_store: session_store.clone(),
                 session_policy: config.auth.session_policy(),
                 keep_finished: config.jobs.keep_finished,
-                retention: retention::Retention::new(pool.clone(), documents.clone(), ports.clock.clone(), &config)?,
-                rehash: integrity::Rehash {
-                    period: config.jobs.self_verify_rehash_period,
-                    schedule: attesta_core::jobs::Schedule::parse_in(
-                        &config.jobs.self_verify,
-                        attesta_core::jobs::parse_time_zone(&config.jobs.time_zone)?,
-                    )?,
-                },
+                retention,
+                rehash: integrity::Rehash { period: config.jobs.self_verify_rehash_period, schedule: self_verify },
                 risk: risk.clone(),
             }),
             config.jobs.settings().map_err(|e| anyhow::anyhow!(e.join("; ")))?,
@@ -188,6 +199,7 @@ impl Application {
             hooks.clone(),
             instance,
             risk,
+            trust,
             &ports,
             shared_limits,
         );
@@ -405,6 +417,7 @@ fn router(
     hooks: webhooks::Webhooks,
     instance: evidence::InstanceLog,
     risk: risk::Risk,
+    trust: trust::Trust,
     ports: &Ports,
     shared_limits: bool,
 ) -> Router {
@@ -413,23 +426,6 @@ fn router(
         http::limiter::Limiter::new(per_minute, burst, shared)
     };
     // The dashboard's figures: one reader for the page, the REST API and /metrics.
-    let trust =
-        retention::Retention::new(pool.clone(), documents.clone(), ports.clock.clone(), config).map(|retention| {
-            trust::Trust {
-                pool: pool.clone(),
-                evidence: evidence.clone(),
-                sealer: documents.sealer().clone(),
-                retention,
-                self_verify: attesta_core::jobs::parse_time_zone(&config.jobs.time_zone)
-                    .and_then(|zone| attesta_core::jobs::Schedule::parse_in(&config.jobs.self_verify, zone))
-                    .unwrap_or_else(|_| attesta_core::jobs::Schedule::parse("off").expect("off parses")),
-                rehash_period: config.jobs.self_verify_rehash_period,
-                session_policy: config.auth.session_policy(),
-                clock: ports.clock.clone(),
-            }
-        });
-    // The configuration was validated at load: its schedules and zone parse.
-    let trust = trust.expect("a validated configuration has a valid retention schedule");
     let context = ServerContext {
         trust_dashboard: Arc::new(trust.clone()),
         accounts,

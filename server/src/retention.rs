@@ -365,9 +365,7 @@ pub async fn recent_runs(pool: &AnyPool, limit: i64) -> Result<Vec<StoredRun>, s
 
 /// The documents on legal hold now.
 async fn held_documents(pool: &AnyPool) -> Result<HashSet<String>, sqlx::Error> {
-    let ids: Vec<String> =
-        sqlx::query_scalar("SELECT document_id FROM legal_holds WHERE released_at IS NULL").fetch_all(pool).await?;
-    Ok(ids.into_iter().collect())
+    Ok(crate::documents::holds::active_holds(pool).await?.into_iter().map(|h| h.document_id).collect())
 }
 
 /// Chains with personal data recorded before `cutoff`, in id order after `after`: each with

@@ -113,15 +113,8 @@ impl Trust {
                 error: r.error,
             }
         });
-        let holds = crate::documents::holds::active_holds(pool).await?;
-        let mut legal_holds = Vec::with_capacity(holds.len());
-        for hold in &holds {
-            let title: Option<String> = sqlx::query_scalar("SELECT title FROM documents WHERE id = $1")
-                .bind(&hold.document_id)
-                .fetch_optional(pool)
-                .await?;
-            legal_holds.push(crate::documents::holds::dto(hold, title.as_deref().unwrap_or("")));
-        }
+        let legal_holds =
+            crate::documents::holds::active_holds(pool).await?.iter().map(crate::documents::holds::dto).collect();
         // Live flags by severity; which statuses are live is the core's rule.
         let flags: Vec<(String, String, i64)> =
             sqlx::query_as("SELECT severity, status, COUNT(*) FROM document_risk_flags GROUP BY severity, status")

@@ -19,6 +19,7 @@ use sqlx::{AnyConnection, AnyPool};
 pub struct HoldRow {
     pub id: i64,
     pub document_id: String,
+    pub document_title: String,
     pub reason: String,
     pub placed_by: i64,
     pub placed_by_name: String,
@@ -29,9 +30,10 @@ pub struct HoldRow {
     pub release_reason: Option<String>,
 }
 
-const SELECT_HOLDS: &str = "SELECT h.id, h.document_id, h.reason, h.placed_by, p.name AS placed_by_name, h.placed_at, \
-     h.released_by, r.name AS released_by_name, h.released_at, h.release_reason \
-     FROM legal_holds h JOIN users p ON p.id = h.placed_by LEFT JOIN users r ON r.id = h.released_by";
+const SELECT_HOLDS: &str = "SELECT h.id, h.document_id, d.title AS document_title, h.reason, h.placed_by, \
+     p.name AS placed_by_name, h.placed_at, h.released_by, r.name AS released_by_name, h.released_at, h.release_reason \
+     FROM legal_holds h JOIN documents d ON d.id = h.document_id JOIN users p ON p.id = h.placed_by \
+     LEFT JOIN users r ON r.id = h.released_by";
 
 /// Every hold a document had, newest first.
 pub async fn holds_of(pool: &AnyPool, document_id: &str) -> Result<Vec<HoldRow>, sqlx::Error> {
@@ -60,11 +62,11 @@ pub async fn is_held(conn: &mut AnyConnection, document_id: &str) -> Result<bool
 }
 
 /// A hold as the pages and the REST API show it.
-pub fn dto(h: &HoldRow, title: &str) -> attesta_app::api::trust::HoldDto {
+pub fn dto(h: &HoldRow) -> attesta_app::api::trust::HoldDto {
     attesta_app::api::trust::HoldDto {
         id: h.id,
         document_id: h.document_id.clone(),
-        title: title.to_owned(),
+        title: h.document_title.clone(),
         reason: h.reason.clone(),
         placed_by: h.placed_by_name.clone(),
         placed_at: h.placed_at,

@@ -94,7 +94,7 @@ impl DocumentsPort for Documents {
 
     async fn holds(&self, viewer: &User, id: &str) -> Result<Vec<attesta_app::api::trust::HoldDto>, AppError> {
         let principal = attesta_core::access::Principal::session(viewer);
-        Ok(Documents::holds(self, &principal, id).await?.iter().map(|h| super::holds::dto(h, "")).collect())
+        Ok(Documents::holds(self, &principal, id).await?.iter().map(super::holds::dto).collect())
     }
 
     async fn change_hold(
@@ -111,6 +111,6 @@ impl DocumentsPort for Documents {
         } else {
             self.release_hold(&principal, viewer, id, reason, &meta).await?
         };
-        Ok(super::holds::dto(&hold, ""))
+        Ok(super::holds::dto(&hold))
     }
 }

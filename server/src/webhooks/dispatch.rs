@@ -65,13 +65,11 @@ pub async fn pass(pool: &AnyPool, ports: &crate::Ports) -> anyhow::Result<usize>
             )
             .fetch_all(pool)
             .await?;
-            for (endpoint_id, types, role) in endpoints {
-                let administers = attesta_core::Role::parse(&role).is_ok_and(|r| r.can_administer());
-                let names: Vec<String> = serde_json::from_str(&types).unwrap_or_default();
-                if administers && Subscription::parse(&names).is_ok_and(|s| s.matches(event_type)) {
-                    messages.push(NewMessage { endpoint_id, event_type, log_index: *log_index, body: body.clone() });
-                }
-            }
+            let administering = endpoints
+                .into_iter()
+                .filter(|(_, _, role)| attesta_core::Role::parse(role).is_ok_and(|r| r.can_administer()))
+                .map(|(id, types, _)| (id, types));
+            messages.extend(subscribed(administering, event_type, *log_index, &body));
             continue;
         }
         let Some((owner, document)) = document(pool, document_id).await? else { continue };
@@ -85,12 +83,7 @@ pub async fn pass(pool: &AnyPool, ports: &crate::Ports) -> anyhow::Result<usize>
                 .bind(owner)
                 .fetch_all(pool)
                 .await?;
-        for (endpoint_id, types) in endpoints {
-            let names: Vec<String> = serde_json::from_str(&types).unwrap_or_default();
-            if Subscription::parse(&names).is_ok_and(|s| s.matches(event_type)) {
-                messages.push(NewMessage { endpoint_id, event_type, log_index: *log_index, body: body.clone() });
-            }
-        }
+        messages.extend(subscribed(endpoints, event_type, *log_index, &body));
     }
     let at = ports.clock.now().as_micros();
     for chunk in messages.chunks(INSERT_ROWS) {
@@ -116,6 +109,25 @@ pub async fn pass(pool: &AnyPool, ports: &crate::Ports) -> anyhow::Result<usize>
     .execute(pool)
     .await?;
     Ok(events.len())
+}
+
+/// A message for each of `endpoints` (id, subscribed types as stored) that subscribed to
+/// `event_type`.
+fn subscribed(
+    endpoints: impl IntoIterator<Item = (String, String)>,
+    event_type: WebhookEventType,
+    log_index: i64,
+    body: &str,
+) -> impl Iterator<Item = NewMessage> {
+    endpoints.into_iter().filter_map(move |(endpoint_id, types)| {
+        let names: Vec<String> = serde_json::from_str(&types).unwrap_or_default();
+        Subscription::parse(&names).is_ok_and(|s| s.matches(event_type)).then(|| NewMessage {
+            endpoint_id,
+            event_type,
+            log_index,
+            body: body.to_owned(),
+        })
+    })
 }
 
 type DocumentRow = (i64, Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>, String);

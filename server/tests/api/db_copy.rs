@@ -7,7 +7,7 @@
 //! it under CI, skips otherwise. The source is SQLite whatever `ATTESTA_TEST_DATABASE` says.
 
 use crate::completion::{completed_in, get_bytes, validators::services_required};
-use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, Options, TestApp, attesta, pg_schema, spawn_app_with};
+use crate::helpers::{OWNER_EMAIL, OWNER_PASSWORD, Options, attesta, pg_schema, spawn_app_with};
 use crate::signing::{Ceremony, mail_dir};
 use attesta_core::evidence::merkle::{consistency_proof, verify_consistency};
 use attesta_core::evidence::{EvidencePackage, NodeId, Sha256, VerifierKey, verify_checkpoint};
