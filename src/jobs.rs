@@ -53,10 +53,13 @@ pub enum JobKind {
     RiskSweep,
     /// Resolve a finished (completed, expired) document's flags. Subject: the document.
     RiskResolve,
+    /// Send the reminders due on a document (`crate::ceremony::Ceremony::reminders_due`), each
+    /// with a fresh link. Subject: the document.
+    Remind,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 15] = [
+    pub const ALL: [JobKind; 16] = [
         JobKind::CeremonyAdvance,
         JobKind::DocumentComplete,
         JobKind::DocumentExpire,
@@ -72,6 +75,7 @@ impl JobKind {
         JobKind::RiskScan,
         JobKind::RiskSweep,
         JobKind::RiskResolve,
+        JobKind::Remind,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +95,7 @@ impl JobKind {
             JobKind::RiskScan => "risk.scan",
             JobKind::RiskSweep => "risk.sweep",
             JobKind::RiskResolve => "risk.resolve",
+            JobKind::Remind => "ceremony.remind",
         }
     }
 

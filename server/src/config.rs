@@ -400,6 +400,16 @@ pub struct SigningConfig {
     /// had a link is told); `0s` never expires.
     #[serde(with = "humantime_serde")]
     pub expire_after: Duration,
+    /// Reminders to recipients whose turn it is and who have not acted: the first this long
+    /// after their link went out (each reminder is a fresh link; the previous one stops working).
+    #[serde(with = "humantime_serde")]
+    pub remind_after: Duration,
+    /// Then one every this long.
+    #[serde(with = "humantime_serde")]
+    pub remind_every: Duration,
+    /// At most this many per recipient; 0 sends none. Read when a document is sent: changing it
+    /// never changes documents already out.
+    pub reminders: u32,
     /// Requests per minute one client address may make to the signers' public pages and
     /// endpoints (`/sign/…`, `/api/sign/…`); more get 429 with Retry-After.
     pub public_requests_per_minute: u32,
@@ -418,6 +428,11 @@ impl Default for SigningConfig {
             otp_lock_pause: otp.lock_pause,
             otp_max_total_failures: otp.max_total_failures,
             expire_after: Duration::from_secs(120 * 24 * 3600),
+            // A nudge after three days, then weekly, three at most: what senders expect without
+            // pestering anyone (the deadline, 120 days, stops them anyway).
+            remind_after: Duration::from_secs(3 * 24 * 3600),
+            remind_every: Duration::from_secs(7 * 24 * 3600),
+            reminders: 3,
             public_requests_per_minute: 120,
             public_burst: 60,
         }
@@ -427,6 +442,15 @@ impl Default for SigningConfig {
 impl SigningConfig {
     pub fn expire_after(&self) -> Option<Duration> {
         (!self.expire_after.is_zero()).then_some(self.expire_after)
+    }
+
+    /// The reminder policy documents are sent with.
+    pub fn reminder_policy(&self) -> attesta_core::ceremony::ReminderPolicy {
+        attesta_core::ceremony::ReminderPolicy {
+            first_after: self.remind_after,
+            every: self.remind_every,
+            max: self.reminders,
+        }
     }
 
     pub fn otp_policy(&self) -> attesta_core::signing::otp::OtpPolicy {
@@ -825,6 +849,9 @@ impl Config {
         }
         if self.retention.batch == 0 {
             errors.push("retention.batch: expected a whole number of at least 1".to_owned());
+        }
+        if let Err(why) = self.signing.reminder_policy().check() {
+            errors.push(format!("signing.remind_after, signing.remind_every, signing.reminders: {why}"));
         }
         if self.database.max_connections == 0 {
             errors.push("database.max_connections: expected a whole number of at least 1".to_owned());

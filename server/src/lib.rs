@@ -361,6 +361,7 @@ pub async fn open_documents(
         disclosure_template,
         sealer,
         expire_after: config.signing.expire_after(),
+        reminders: config.signing.reminder_policy(),
         jobs_wake,
     })
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub enum CeremonyEvent {
     DocumentSent(DocumentSent),
     LinkIssued(LinkIssued),
+    Reminded(Reminded),
     Viewed(RecipientRef),
     Consented(Consented),
     OtpSent(Otp),
@@ -28,6 +29,7 @@ impl CeremonyEvent {
         match self {
             Self::DocumentSent(_) => EventType::DocumentSent,
             Self::LinkIssued(_) => EventType::RecipientLinkIssued,
+            Self::Reminded(_) => EventType::RecipientReminded,
             Self::Viewed(_) => EventType::RecipientViewed,
             Self::Consented(_) => EventType::RecipientConsented,
             Self::OtpSent(_) => EventType::RecipientOtpSent,
@@ -46,6 +48,7 @@ impl CeremonyEvent {
         let value = match self {
             Self::DocumentSent(d) => serde_json::to_value(d),
             Self::LinkIssued(d) => serde_json::to_value(d),
+            Self::Reminded(d) => serde_json::to_value(d),
             Self::Viewed(d) => serde_json::to_value(d),
             Self::Consented(d) => serde_json::to_value(d),
             Self::OtpSent(d) | Self::OtpVerified(d) => serde_json::to_value(d),
@@ -64,6 +67,7 @@ impl CeremonyEvent {
     pub fn recipient(&self) -> Option<&str> {
         match self {
             Self::LinkIssued(d) => Some(&d.recipient),
+            Self::Reminded(d) => Some(&d.recipient),
             Self::Viewed(d) => Some(&d.recipient),
             Self::Consented(d) => Some(&d.recipient),
             Self::OtpSent(d) | Self::OtpVerified(d) => Some(&d.recipient),
@@ -246,4 +250,15 @@ pub struct Completed {
     pub signed_size: u64,
     /// SHA-256 of the DER of the certificate that will seal the file.
     pub seal_certificate_sha256: Sha256,
+}
+
+/// `recipient.reminded`: reminder `number` of at most `of` went to this recipient with a fresh
+/// link (their previous link stops working). The mail's delivery is its own event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reminded {
+    pub recipient: String,
+    pub position: u32,
+    pub number: u32,
+    pub of: u32,
 }

@@ -20,6 +20,7 @@ use crate::signing::SigningOrder;
 use crate::signing::ceremony::RecipientStatus;
 use crate::time::Timestamp;
 use details::CeremonyEvent;
+use std::time::Duration;
 
 /// What a participant is asked to do. Only signers exist today; approvers, acknowledgers, people
 /// in copy and form submitters arrive with the workflows issue: each is a variant here and a
@@ -58,7 +59,45 @@ pub struct Participant {
     pub consented: bool,
     /// Signing and declining need a one-time code verified in the same browser session.
     pub otp_required: bool,
+    /// When their current link was issued (the first one, a replacement or a reminder's).
+    pub link_issued_at: Option<Timestamp>,
+    /// How many reminders they were sent.
+    pub reminders_sent: u32,
 }
+
+/// When recipients who have not acted are reminded: the first reminder `first_after` their link
+/// was issued, then one every `every` after the previous, at most `max` (0: never). Each reminder
+/// is a fresh link (the previous one stops working, as with a resend), so the time counts from
+/// the latest link, whoever issued it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReminderPolicy {
+    pub first_after: Duration,
+    pub every: Duration,
+    pub max: u32,
+}
+
+impl ReminderPolicy {
+    /// No reminders.
+    pub const OFF: Self = Self { first_after: Duration::ZERO, every: Duration::ZERO, max: 0 };
+
+    pub fn is_off(&self) -> bool {
+        self.max == 0
+    }
+
+    /// Why a policy cannot be used: a zero interval would remind in a loop.
+    pub fn check(&self) -> Result<(), &'static str> {
+        if self.max > 0 && (self.first_after.is_zero() || (self.max > 1 && self.every.is_zero())) {
+            return Err("reminders need at least a day before the first and between two");
+        }
+        if self.max > MAX_REMINDERS {
+            return Err("at most 10 reminders per recipient");
+        }
+        Ok(())
+    }
+}
+
+/// The most reminders one recipient may be sent.
+pub const MAX_REMINDERS: u32 = 10;
 
 /// A recipient as the sender's draft names them, when the document is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +116,8 @@ pub struct Ceremony {
     pub participants: Vec<Participant>,
     /// When it expires if not finished; `None` never.
     pub expires_at: Option<Timestamp>,
+    /// When recipients who have not acted are reminded.
+    pub reminders: ReminderPolicy,
 }
 
 /// Something that may change the ceremony, by whoever the use case has already identified
@@ -89,6 +130,7 @@ pub enum Command {
         participants: Vec<NewParticipant>,
         order: SigningOrder,
         expires_at: Option<Timestamp>,
+        reminders: ReminderPolicy,
         details: details::DocumentSent,
     },
     /// A link is issued to a recipient: the first one when their turn comes (`by_sender`
@@ -110,6 +152,9 @@ pub enum Command {
     Decline { recipient: usize, link: Sha256, code_verified: bool, reason: String },
     /// The owner withdraws the document.
     Void { reason: String },
+    /// A reminder with a fresh link goes to a recipient who has not acted, as the document's
+    /// reminder policy has it due.
+    Remind { recipient: usize, link: Sha256 },
     /// The deadline passed.
     Expire,
     /// Everyone who must act did: the signed file is recorded.
@@ -155,6 +200,10 @@ pub enum Refusal {
     DeadlineInThePast,
     #[error("this signing request has expired")]
     PastDeadline,
+    #[error("no reminder is due for this person now")]
+    NoReminderDue,
+    #[error("{0}")]
+    Reminders(&'static str),
 }
 
 /// What a command does when it applies.
@@ -186,6 +235,12 @@ pub enum FollowUp {
     SealAndDeliver,
     /// Run [`Command::Expire`] at this time.
     ExpireAt(Timestamp),
+    /// Send the reminders due at this time ([`Ceremony::reminders_due`], each a
+    /// [`Command::Remind`] of its own).
+    RemindAt(Timestamp),
+    /// Email this recipient the reminder with the link the transition just issued (as for
+    /// [`FollowUp::MailLink`], whoever issued it does this at once).
+    MailReminder { recipient: usize },
 }
 
 impl Ceremony {
@@ -196,7 +251,40 @@ impl Ceremony {
             order: SigningOrder::default(),
             participants: Vec::new(),
             expires_at: None,
+            reminders: ReminderPolicy::OFF,
         }
+    }
+
+    /// When recipient `index` is to be reminded next, if ever: they must act, have a live link
+    /// and not have acted yet, the document must be out, and the reminder must come before the
+    /// deadline (a reminder at the deadline would only send a dead link).
+    pub fn reminder_at(&self, index: usize) -> Option<Timestamp> {
+        let p = self.participants.get(index)?;
+        if !self.in_flight() || self.reminders.is_off() || !p.role.must_act() {
+            return None;
+        }
+        if !matches!(p.status, RecipientStatus::Sent | RecipientStatus::Viewed) || p.link.is_none() {
+            return None;
+        }
+        if p.reminders_sent >= self.reminders.max {
+            return None;
+        }
+        let gap = if p.reminders_sent == 0 { self.reminders.first_after } else { self.reminders.every };
+        let at = p.link_issued_at?.saturating_add(gap);
+        match self.expires_at {
+            Some(deadline) if at >= deadline => None,
+            _ => Some(at),
+        }
+    }
+
+    /// The recipients whose reminder is due by `now`.
+    pub fn reminders_due(&self, now: Timestamp) -> Vec<usize> {
+        (0..self.participants.len()).filter(|&i| self.reminder_at(i).is_some_and(|at| at <= now)).collect()
+    }
+
+    /// The earliest reminder still to send, if any.
+    pub fn next_reminder_at(&self) -> Option<Timestamp> {
+        (0..self.participants.len()).filter_map(|i| self.reminder_at(i)).min()
     }
 
     /// Out for signature: recipients can still act.
@@ -252,10 +340,11 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
     let mut next = ceremony.clone();
     let mut follow_ups = Vec::new();
     let event = match command {
-        Command::Send { participants, order, expires_at, details } => {
+        Command::Send { participants, order, expires_at, reminders, details } => {
             if ceremony.status != DocumentStatus::Draft {
                 return Err(Refusal::NotADraft);
             }
+            reminders.check().map_err(Refusal::Reminders)?;
             if !participants.iter().any(|p| p.role.must_act()) {
                 return Err(Refusal::NoRecipients);
             }
@@ -270,6 +359,7 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
             next.status = DocumentStatus::Sent;
             next.order = order;
             next.expires_at = expires_at;
+            next.reminders = reminders;
             next.participants = participants
                 .into_iter()
                 .map(|p| Participant {
@@ -280,6 +370,8 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
                     viewed: false,
                     consented: false,
                     otp_required: p.otp_required,
+                    link_issued_at: None,
+                    reminders_sent: 0,
                 })
                 .collect();
             follow_ups.extend(next.due_for_link().into_iter().map(|recipient| FollowUp::IssueLink { recipient }));
@@ -307,8 +399,10 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
                 q.status = RecipientStatus::Sent;
             }
             q.link = Some(link);
+            q.link_issued_at = Some(now);
             let position = position(recipient);
             follow_ups.push(FollowUp::MailLink { recipient });
+            follow_ups.extend(next.next_reminder_at().map(FollowUp::RemindAt));
             CeremonyEvent::LinkIssued(details::LinkIssued {
                 recipient: p.id.clone(),
                 position,
@@ -383,6 +477,30 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
                 recipient: p.id.clone(),
                 position: position(recipient),
                 reason,
+            })
+        }
+        Command::Remind { recipient, link } => {
+            in_flight(ceremony)?;
+            if ceremony.expires_at.is_some_and(|at| at <= now) {
+                return Err(Refusal::PastDeadline);
+            }
+            let p = participant(ceremony, recipient)?;
+            // Due, and not sent already: a second job or process finds the time moved on.
+            if ceremony.reminder_at(recipient).is_none_or(|at| at > now) {
+                return Err(Refusal::NoReminderDue);
+            }
+            let q = &mut next.participants[recipient];
+            q.link = Some(link);
+            q.link_issued_at = Some(now);
+            q.reminders_sent += 1;
+            let number = q.reminders_sent;
+            follow_ups.push(FollowUp::MailReminder { recipient });
+            follow_ups.extend(next.next_reminder_at().map(FollowUp::RemindAt));
+            CeremonyEvent::Reminded(details::Reminded {
+                recipient: p.id.clone(),
+                position: position(recipient),
+                number,
+                of: ceremony.reminders.max,
             })
         }
         Command::Void { reason } => {

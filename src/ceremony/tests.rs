@@ -23,14 +23,31 @@ fn completed_details() -> Completed {
 }
 
 fn send(n: usize, order: SigningOrder, otp: bool, expires_at: Option<Timestamp>) -> Command {
+    send_reminding(n, order, otp, expires_at, ReminderPolicy::OFF)
+}
+
+fn send_reminding(
+    n: usize,
+    order: SigningOrder,
+    otp: bool,
+    expires_at: Option<Timestamp>,
+    reminders: ReminderPolicy,
+) -> Command {
     Command::Send {
         participants: (0..n)
             .map(|i| NewParticipant { id: format!("r{}", i + 1), role: ParticipantRole::Signer, otp_required: otp })
             .collect(),
         order,
         expires_at,
+        reminders,
         details: sent_details(n),
     }
+}
+
+const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+fn days(n: u64) -> Timestamp {
+    T0.saturating_add(DAY * u32::try_from(n).expect("small"))
 }
 
 const T0: Timestamp = Timestamp::from_micros(1_000_000);
@@ -261,6 +278,98 @@ fn details_serialise_in_the_documented_form() {
 // ---- properties over random command sequences ------------------------------------------------
 
 /// A command shape with its arguments left to the current state (which recipient, which link).
+
+#[test]
+fn reminders_follow_the_policy_from_each_link_and_stop_at_the_maximum() {
+    let policy = ReminderPolicy { first_after: DAY * 2, every: DAY * 3, max: 2 };
+    let c = decide(&Ceremony::draft(), send_reminding(2, SigningOrder::Sequential, false, None, policy), T0)
+        .expect("sent")
+        .next;
+    assert_eq!(c.next_reminder_at(), None, "nobody holds a link yet");
+    let t = decide(&c, Command::IssueLink { recipient: 0, link: sha(10), by_sender: false }, T0).expect("issued");
+    assert!(t.follow_ups.contains(&FollowUp::RemindAt(days(2))), "{:?}", t.follow_ups);
+    let c = t.next;
+    assert_eq!(c.reminders_due(days(1)), Vec::<usize>::new());
+    let remind = |link| Command::Remind { recipient: 0, link };
+    assert_eq!(decide(&c, remind(sha(11)), days(1)).expect_err("early"), Refusal::NoReminderDue);
+    assert_eq!(c.reminders_due(days(2)), vec![0]);
+    let t = decide(&c, remind(sha(11)), days(2)).expect("reminded");
+    assert_eq!(t.event.event_type(), EventType::RecipientReminded);
+    assert_eq!(
+        t.event.details(),
+        serde_json::json!({ "recipient": "r1", "position": 1, "number": 1, "of": 2 }),
+        "EVIDENCE.md's form"
+    );
+    assert_eq!(t.follow_ups, vec![FollowUp::MailReminder { recipient: 0 }, FollowUp::RemindAt(days(5))]);
+    let c = t.next;
+    // The old link died with the reminder; the same reminder twice is refused.
+    assert_eq!(
+        decide(&c, Command::View { recipient: 0, link: sha(10) }, days(2)).expect_err("old"),
+        Refusal::LinkReplaced
+    );
+    assert_eq!(decide(&c, remind(sha(12)), days(2)).expect_err("again"), Refusal::NoReminderDue);
+    let t = decide(&c, remind(sha(12)), days(5)).expect("second");
+    assert_eq!(t.follow_ups, vec![FollowUp::MailReminder { recipient: 0 }], "the last one");
+    let c = t.next;
+    assert_eq!(c.next_reminder_at(), None);
+    assert_eq!(decide(&c, remind(sha(13)), days(100)).expect_err("max"), Refusal::NoReminderDue);
+    // The second signer's count starts when their turn comes.
+    let c = decide(
+        &c,
+        Command::Consent {
+            recipient: 0,
+            link: sha(12),
+            details: Consented { recipient: String::new(), disclosure_sha256: sha(3), location_shared: false },
+        },
+        days(6),
+    )
+    .expect("consent")
+    .next;
+    let c = decide(
+        &c,
+        Command::Sign { recipient: 0, link: sha(12), code_verified: false, details: signed_details() },
+        days(6),
+    )
+    .expect("signed")
+    .next;
+    assert_eq!(c.reminders_due(days(100)), Vec::<usize>::new(), "the signer is done, the next has no link yet");
+    let t = decide(&c, Command::IssueLink { recipient: 1, link: sha(20), by_sender: false }, days(6)).expect("issued");
+    assert!(t.follow_ups.contains(&FollowUp::RemindAt(days(8))));
+}
+
+#[test]
+fn no_reminder_when_off_finished_or_at_the_deadline() {
+    let off = decide(&Ceremony::draft(), send(1, SigningOrder::Parallel, false, None), T0).expect("sent").next;
+    let off =
+        decide(&off, Command::IssueLink { recipient: 0, link: sha(10), by_sender: false }, T0).expect("link").next;
+    assert_eq!(off.next_reminder_at(), None);
+    assert_eq!(
+        decide(&off, Command::Remind { recipient: 0, link: sha(11) }, days(30)).expect_err("off"),
+        Refusal::NoReminderDue
+    );
+    // A reminder that would land at or after the deadline is not sent: its link would be dead.
+    let policy = ReminderPolicy { first_after: DAY * 3, every: DAY, max: 3 };
+    let c = decide(&Ceremony::draft(), send_reminding(1, SigningOrder::Parallel, false, Some(days(3)), policy), T0)
+        .expect("sent")
+        .next;
+    let c = decide(&c, Command::IssueLink { recipient: 0, link: sha(10), by_sender: false }, T0).expect("link").next;
+    assert_eq!(c.next_reminder_at(), None);
+    // Voided: nothing more.
+    let policy = ReminderPolicy { first_after: DAY, every: DAY, max: 3 };
+    let c = decide(&Ceremony::draft(), send_reminding(1, SigningOrder::Parallel, false, None, policy), T0)
+        .expect("sent")
+        .next;
+    let c = decide(&c, Command::IssueLink { recipient: 0, link: sha(10), by_sender: false }, T0).expect("link").next;
+    let c = decide(&c, Command::Void { reason: "x".into() }, T0).expect("void").next;
+    assert_eq!(c.next_reminder_at(), None);
+    // A policy that would remind in a loop is refused at sending.
+    let bad = ReminderPolicy { first_after: std::time::Duration::ZERO, every: DAY, max: 1 };
+    assert!(matches!(
+        decide(&Ceremony::draft(), send_reminding(1, SigningOrder::Parallel, false, None, bad), T0),
+        Err(Refusal::Reminders(_))
+    ));
+}
+
 #[derive(Debug, Clone)]
 enum Step {
     Send { n: usize, parallel: bool, otp: bool, deadline: Option<u32> },
@@ -276,6 +385,7 @@ enum Step {
     Expire,
     Complete,
     Wait { seconds: u32 },
+    Remind { who: usize },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -295,6 +405,7 @@ fn step() -> impl Strategy<Value = Step> {
         Just(Step::Expire),
         Just(Step::Complete),
         (1u32..5_000).prop_map(|seconds| Step::Wait { seconds }),
+        who.clone().prop_map(|who| Step::Remind { who }),
     ]
 }
 
@@ -309,9 +420,18 @@ fn command(c: &Ceremony, s: &Step, fresh: &mut u64, now: Timestamp) -> Option<Co
     *fresh += 1;
     let later = |seconds: u32| now.saturating_add(std::time::Duration::from_secs(u64::from(seconds)));
     Some(match *s {
-        Step::Send { n, parallel, otp, deadline } => {
-            send(n, if parallel { SigningOrder::Parallel } else { SigningOrder::Sequential }, otp, deadline.map(later))
-        }
+        Step::Send { n, parallel, otp, deadline } => send_reminding(
+            n,
+            if parallel { SigningOrder::Parallel } else { SigningOrder::Sequential },
+            otp,
+            deadline.map(later),
+            // Short enough that random waits reach them.
+            ReminderPolicy {
+                first_after: std::time::Duration::from_secs(600),
+                every: std::time::Duration::from_secs(900),
+                max: 2,
+            },
+        ),
         Step::IssueLink { who, by_sender } => Command::IssueLink { recipient: who, link: sha(*fresh), by_sender },
         Step::View { who, stale } => Command::View { recipient: who, link: link_of(c, who, stale) },
         Step::Consent { who, stale } => Command::Consent {
@@ -334,6 +454,7 @@ fn command(c: &Ceremony, s: &Step, fresh: &mut u64, now: Timestamp) -> Option<Co
         Step::Void => Command::Void { reason: "v".into() },
         Step::Expire => Command::Expire,
         Step::Complete => Command::Complete { details: completed_details() },
+        Step::Remind { who } => Command::Remind { recipient: who, link: sha(*fresh) },
         Step::Wait { .. } => return None,
     })
 }
@@ -363,6 +484,12 @@ fn check_invariants(c: &Ceremony) -> Result<(), String> {
         }
         if p.status == R::Signed && !p.consented {
             return Err(format!("{}: signed without consent", p.id));
+        }
+        if p.reminders_sent > c.reminders.max {
+            return Err(format!("{}: {} reminders of at most {}", p.id, p.reminders_sent, c.reminders.max));
+        }
+        if p.link.is_some() != p.link_issued_at.is_some() {
+            return Err(format!("{}: a link without its time, or a time without a link", p.id));
         }
     }
     if c.order == SigningOrder::Sequential {
@@ -412,12 +539,14 @@ proptest! {
                         Command::Void { .. } => EventType::DocumentVoided,
                         Command::Expire => EventType::DocumentExpired,
                         Command::Complete { .. } => EventType::DocumentCompleted,
+                        Command::Remind { .. } => EventType::RecipientReminded,
                     };
                     prop_assert_eq!(t.event.event_type(), expected);
                     let named = match &cmd {
                         Command::IssueLink { recipient, .. } | Command::View { recipient, .. } | Command::Consent { recipient, .. }
                         | Command::CodeSent { recipient, .. } | Command::CodeWrong { recipient, .. } | Command::CodeVerified { recipient, .. }
-                        | Command::Sign { recipient, .. } | Command::Decline { recipient, .. } => Some(c.participants[*recipient].id.as_str()),
+                        | Command::Sign { recipient, .. } | Command::Decline { recipient, .. }
+                        | Command::Remind { recipient, .. } => Some(c.participants[*recipient].id.as_str()),
                         _ => None,
                     };
                     prop_assert_eq!(t.event.recipient(), named);
@@ -426,6 +555,15 @@ proptest! {
                         if let FollowUp::IssueLink { recipient } = f {
                             prop_assert!(t.next.due_for_link().contains(recipient));
                         }
+                        // The reminder asked for is the earliest still to send (it may be
+                        // overdue: another recipient's, whose job has not run yet).
+                        if let FollowUp::RemindAt(at) = f {
+                            prop_assert_eq!(Some(*at), t.next.next_reminder_at());
+                        }
+                    }
+                    // The recipient just reminded is not due again at once.
+                    if let Command::Remind { recipient, .. } = &cmd {
+                        prop_assert!(t.next.reminder_at(*recipient).is_none_or(|at| at > now));
                     }
                     c = t.next;
                 }

@@ -45,6 +45,8 @@ pub struct RecipientState {
     /// The last email to them failed: why.
     pub email_error: Option<String>,
     pub can_resend: bool,
+    /// Reminders sent to them so far (each with a fresh link).
+    pub reminders_sent: u32,
 }
 
 /// Where a sent document stands.

@@ -8,7 +8,12 @@ use crate::format;
 use leptos::prelude::*;
 
 #[component]
-pub fn LegalHoldPanel(id: String) -> impl IntoView {
+pub fn LegalHoldPanel(
+    id: String,
+    /// Called after a hold was placed or released (the page reloads its timeline).
+    #[prop(optional)]
+    changed: Option<Callback<()>>,
+) -> impl IntoView {
     let auth = use_auth();
     let may_hold = move || {
         auth.session
@@ -24,11 +29,18 @@ pub fn LegalHoldPanel(id: String) -> impl IntoView {
     // server-rendered load in the document page can resolve in another order than the
     // client's and break hydration.
     let holds = RwSignal::new(None::<Result<Vec<HoldDto>, crate::error::AppError>>);
-    Effect::new(move |_| {
+    Effect::new(move |first: Option<()>| {
         let _changed = (place.version().get(), release.version().get());
         leptos::task::spawn_local(async move {
             holds.set(Some(load_holds(id.get_value()).await));
         });
+        // The hold's events are on the timeline: after a change (not on the first load), the
+        // page reads the document again.
+        if first.is_some()
+            && let Some(changed) = changed
+        {
+            changed.run(());
+        }
     });
     view! {
         <section class="panel" aria-labelledby="hold-heading" data-testid="legal-hold">

@@ -242,7 +242,7 @@ fn Detail(detail: DocumentDetail) -> impl IntoView {
                             </dl>
                         </section>
                         <VerifyPanel id=row.id.clone() />
-                        <crate::components::legal_hold::LegalHoldPanel id=row.id.clone() />
+                        <crate::components::legal_hold::LegalHoldPanel id=row.id.clone() changed=changed />
                     </div>
                     <div id=Section::Timeline.id() class=move || section_class(current.get(), Section::Timeline, "")>
                         <Timeline entries=Signal::derive(move || state.with(|d| d.timeline.clone())) />

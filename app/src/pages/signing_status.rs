@@ -118,6 +118,15 @@ fn RecipientRow(id: String, r: RecipientState, note: RwSignal<Option<String>>, c
                 }
             })
             .collect_view();
+    let reminded = (r.reminders_sent > 0).then(|| {
+        let n = r.reminders_sent;
+        view! {
+            " · "
+            <span class="signing-recipient__when" data-testid="reminders-sent">
+                {if n == 1 { "reminded once".to_owned() } else { format!("reminded {n} times") }}
+            </span>
+        }
+    });
     let rid = r.id.clone();
     let resend = move |_| {
         let (id, rid) = (id.clone(), rid.clone());
@@ -144,6 +153,7 @@ fn RecipientRow(id: String, r: RecipientState, note: RwSignal<Option<String>>, c
                     <span class=format!("badge badge--{}", r.status)>{r.status_label.clone()}</span>
                     " "
                     {moments}
+                    {reminded}
                     {r.otp_required.then_some(" · email code")}
                 </div>
                 {r.decline_reason.clone().map(|why| view! { <p class="small">{format!("Reason: {why}")}</p> })}

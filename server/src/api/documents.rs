@@ -145,6 +145,8 @@ pub struct RecipientResource {
     pub decline_reason: Option<String>,
     /// The address the recipient signed or declined from.
     pub ip: Option<String>,
+    /// Reminders sent to them (`signing.reminders` at sending caps it); each was a fresh link.
+    pub reminders_sent: u32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -347,6 +349,7 @@ async fn resource(state: &ApiState, caller: &Caller, document: StoredDocument) -
                 signed_at: r.signed_at.map(time),
                 declined_at: r.declined_at.map(time),
                 decline_reason: r.decline_reason,
+                reminders_sent: r.reminders_sent,
             })
             .collect(),
         id: document.id,

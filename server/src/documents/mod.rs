@@ -75,6 +75,8 @@ struct Inner {
     /// Seals completed documents (PAdES).
     sealer: crate::seal::Sealer,
     expire_after: Option<std::time::Duration>,
+    /// The reminder policy documents are sent with.
+    reminders: attesta_core::ceremony::ReminderPolicy,
     /// Room to check uploads (see `ingest::CHECK_BUDGET`).
     checks: Arc<tokio::sync::Semaphore>,
     /// Wakes this process's job loop after a change enqueued follow-up work.
@@ -109,6 +111,7 @@ pub struct DocumentsSetup {
     pub sealer: crate::seal::Sealer,
     /// How long a sent document waits for its signers before it expires; `None`: never.
     pub expire_after: Option<std::time::Duration>,
+    pub reminders: attesta_core::ceremony::ReminderPolicy,
     /// Notified after a change enqueued a job (the job loop waits on it).
     pub jobs_wake: Arc<tokio::sync::Notify>,
 }
@@ -134,6 +137,7 @@ impl Documents {
                 disclosure_template: setup.disclosure_template,
                 sealer: setup.sealer,
                 expire_after: setup.expire_after,
+                reminders: setup.reminders,
                 checks: Arc::new(tokio::sync::Semaphore::new(ingest::CHECK_BUDGET as usize)),
                 jobs_wake: setup.jobs_wake,
             }),
@@ -579,6 +583,7 @@ pub fn event_label(event_type: &str) -> String {
         "document.legal_hold_released" => "Legal hold released".to_owned(),
         "retention.personal_data_purged" => "Personal data purged (retention policy)".to_owned(),
         "retention.document_files_purged" => "Files deleted (retention policy)".to_owned(),
+        "recipient.reminded" => "Reminder sent".to_owned(),
         other => {
             let words = other.replace(['.', '_'], " ");
             let mut chars = words.chars();

@@ -41,6 +41,7 @@ impl Handler for Services {
                 Err(e) => Err(JobFailure::from(e)),
             },
             JobKind::MailNotice => self.documents.send_notice(&job.subject, &job.payload).await,
+            JobKind::Remind => self.documents.send_reminders(&job.subject).await.map_err(JobFailure::from),
             JobKind::Checkpoint => {
                 let c = self.evidence.checkpoint(self.clock.now().as_micros()).await?;
                 tracing::debug!(tree_size = c.tree_size, "checkpoint");

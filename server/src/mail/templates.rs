@@ -129,6 +129,49 @@ pub fn signing_request(r: SigningRequest) -> Mail {
     )
 }
 
+/// A reminder to a recipient who has not acted yet: the same request with a fresh link (the one
+/// in earlier mails stops working, which the mail says, so nobody wonders why an old link fails).
+pub fn signing_reminder(r: SigningRequest, number: u32, sent_on: &str) -> Mail {
+    let sender = display_name(&r.sender_name, &r.sender_email);
+    let title = one_line(&r.document_title);
+    let subject =
+        format!("Reminder: {sender} is waiting for your signature on “{}”", shorten(&title, SUBJECT_TITLE_CHARS));
+
+    let mut doc = Doc::new(&format!("“{title}” is still waiting for your signature."));
+    doc.greeting(&r.recipient_name);
+    doc.para(&[
+        B(&sender),
+        T(&format!(" ({}) sent you ", r.sender_email.trim())),
+        Q(&title),
+        T(&format!(" to review and sign on {sent_on}, and it is still waiting for you.")),
+    ]);
+    if let Some(message) = r.message.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        doc.quote(&format!("Message from {sender}:"), message);
+    }
+    doc.button("Review and sign", &r.link);
+    if r.otp_required {
+        doc.para(&[T("When you open the link, we will email you a one-time code to confirm it is you.")]);
+    }
+    doc.note(&[
+        B("Use this link from now on."),
+        T(" The link in earlier emails about this document no longer works. This one is personal: \
+           do not forward this email."),
+    ]);
+    doc.para(&[T(&format!("Questions about the document? Reply to this email to reach {sender}."))]);
+    doc.footer(&format!(
+        "Reminder {number}, sent by Attesta on behalf of {sender} ({}). You received it because you were named as a \
+         signer and have not signed or declined yet.",
+        r.sender_email.trim()
+    ));
+    doc.into_mail(
+        "signing_reminder",
+        &r.recipient_name,
+        &r.recipient_email,
+        subject,
+        Some((one_line(&r.sender_name), r.sender_email.trim().to_owned())),
+    )
+}
+
 /// The code is kept out of the subject on purpose. Subjects are shown where the message is not
 /// opened: on a locked phone's notifications, in watch and car read-outs, in the list views of
 /// shared or delegated mailboxes and in mail-server logs. The code is a credential; in the body
@@ -500,6 +543,11 @@ mod tests {
                 recipient_name: name.to_owned(),
                 ..request(title)
             }),
+            signing_reminder(
+                SigningRequest { sender_name: name.to_owned(), recipient_name: name.to_owned(), ..request(title) },
+                2,
+                "2027-01-04",
+            ),
             otp_code(OtpCode {
                 recipient_name: name.to_owned(),
                 recipient_email: "zoe@example.com".to_owned(),

@@ -303,7 +303,9 @@ async fn two_processes_behind_a_proxy_finish_every_ceremony_exactly_once_though_
             .await
             .expect("request");
         let (status, _, created) = json_of(r).await;
-        assert_eq!(status, StatusCode::CREATED, "{created}");
+        // The instances' logs with it: a refusal here was seen under load ("Incomplete multipart
+        // stream") and not reproduced alone.
+        assert_eq!(status, StatusCode::CREATED, "{created}\n{}", logs(&cluster.data));
         ids.push(created["id"].as_str().expect("id").to_owned());
     }
 

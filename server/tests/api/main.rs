@@ -19,6 +19,7 @@ mod log_origin;
 mod mail;
 mod operations;
 mod postgres;
+mod reminders;
 mod resealed;
 mod rest;
 mod retention;

@@ -367,8 +367,14 @@ async fn the_login_page_offers_the_provider_and_explains_a_refusal() {
     app.set_up_owner().await;
     app.log_out().await;
     let page = app.client.get(app.url("/login?sso_error=domain")).header("accept", "text/html").send().await;
-    let page = page.expect("login page").text().await.expect("html");
-    assert!(page.contains(r#"data-testid="sso-login""#) && page.contains("Sign in with Acme"), "{page}");
+    let page = page.expect("login page");
+    // The status and headers too: once, under load, this page came back empty.
+    let (status, headers) = (page.status(), format!("{:?}", page.headers()));
+    let page = page.text().await.expect("html");
+    assert!(
+        page.contains(r#"data-testid="sso-login""#) && page.contains("Sign in with Acme"),
+        "{status} {headers}\n{page}"
+    );
     assert!(page.contains(r#"href="/auth/sso/start""#));
     assert!(page.contains(r#"data-testid="sso-error""#) && page.contains("not created"), "{page}");
     assert!(page.contains(r#"name="password""#), "the password form stays beside SSO");

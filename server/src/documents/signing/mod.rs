@@ -275,7 +275,13 @@ impl Documents {
         let order = sendable.order;
         self.apply(id, &recorded, |_| {
             Ok((
-                Command::Send { participants: participants.clone(), order, expires_at, details: details.clone() },
+                Command::Send {
+                    participants: participants.clone(),
+                    order,
+                    expires_at,
+                    reminders: self.inner.reminders,
+                    details: details.clone(),
+                },
                 extra.clone(),
             ))
         })
@@ -308,10 +314,46 @@ impl Documents {
     /// mail server took it. `by` is the user whose action sends it (a resend), or `None` when
     /// the ceremony sends it on its own (the first links, the next signer's).
     async fn issue_link(&self, id: &str, index: usize, by: Option<(&User, &RequestMeta)>) -> Result<(), SigningError> {
+        match by {
+            Some((user, meta)) => self.new_link(id, index, LinkFor::Resend(user, meta)).await,
+            None => self.new_link(id, index, LinkFor::Turn).await,
+        }
+    }
+
+    /// Sends every reminder due on document `id` now (`recipient.reminded`, each with a fresh
+    /// link mailed at once), then asks for the next one the core has due, if any: a link
+    /// replaced meanwhile moves its recipient's time, so the job that ran may not be the last.
+    pub async fn send_reminders(&self, id: &str) -> Result<(), SigningError> {
+        let Some(loaded) = transition::load(&self.inner.pool, id).await? else { return Ok(()) };
+        let now = self.inner.clock.now();
+        for index in loaded.ceremony.reminders_due(now) {
+            match self.new_link(id, index, LinkFor::Reminder).await {
+                Ok(()) => {}
+                // The transition is recorded; the mail failure is shown to the sender.
+                Err(SigningError::Document(DocumentError::Conflict(why))) => {
+                    tracing::warn!(document_id = %id, recipient = index + 1, %why, "a reminder was not delivered");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(loaded) = transition::load(&self.inner.pool, id).await?
+            && let Some(at) = loaded.ceremony.next_reminder_at()
+            && at > now
+        {
+            crate::jobs::store::enqueue_now(&self.inner.pool, &NewJob::about(JobKind::Remind, id, at), now).await?;
+        }
+        Ok(())
+    }
+
+    async fn new_link(&self, id: &str, index: usize, why: LinkFor<'_>) -> Result<(), SigningError> {
         let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
         let recipients = repo::recipients(&self.inner.pool, id).await?;
         let recipient = recipients.get(index).ok_or(DocumentError::NotFound)?.clone();
         let token = new_token(&*self.inner.entropy);
+        let by = match why {
+            LinkFor::Resend(user, meta) => Some((user, meta)),
+            LinkFor::Turn | LinkFor::Reminder => None,
+        };
         let recorded = match by {
             Some((user, meta)) => self.as_user(user, meta, document.sha256)?,
             None => Recorded {
@@ -322,21 +364,24 @@ impl Documents {
             },
         };
         let link = token.hash();
-        let by_sender = by.is_some();
         let applied = self
             .apply(id, &recorded, |_| {
                 // A replaced link starts a new count of one-time codes.
-                let extra =
-                    if by_sender { Extra::LinkReplaced { recipient: recipient.id.clone() } } else { Extra::Nothing };
-                Ok((Command::IssueLink { recipient: index, link, by_sender }, extra))
+                let replaced = Extra::LinkReplaced { recipient: recipient.id.clone() };
+                Ok(match why {
+                    LinkFor::Turn => (Command::IssueLink { recipient: index, link, by_sender: false }, Extra::Nothing),
+                    LinkFor::Resend(..) => (Command::IssueLink { recipient: index, link, by_sender: true }, replaced),
+                    LinkFor::Reminder => (Command::Remind { recipient: index, link }, replaced),
+                })
             })
             .await;
-        match applied {
-            Ok(_) => {}
-            // Another job or process issued this first link a moment ago.
-            Err(SigningError::Refused(Refusal::AlreadyRecorded)) if !by_sender => return Ok(()),
+        let transition = match applied {
+            Ok((_, t)) => t,
+            // Another job or process issued this first link, or sent this reminder, a moment ago.
+            Err(SigningError::Refused(Refusal::AlreadyRecorded)) if matches!(why, LinkFor::Turn) => return Ok(()),
+            Err(SigningError::Refused(Refusal::NoReminderDue)) if matches!(why, LinkFor::Reminder) => return Ok(()),
             Err(e) => return Err(e),
-        }
+        };
         let (sender_name, sender_email) = self.owner_contact(&document).await?;
         let row = repo::draft(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
         let message = row
@@ -346,7 +391,7 @@ impl Documents {
             .map(|d| d.message)
             .filter(|m| !m.trim().is_empty());
         let link = format!("{}/sign/{}", self.inner.public_origin, token.as_str());
-        let mail = templates::signing_request(templates::SigningRequest {
+        let request = templates::SigningRequest {
             recipient_name: recipient.name.clone(),
             recipient_email: recipient.email.clone(),
             sender_name,
@@ -355,9 +400,25 @@ impl Documents {
             link,
             message,
             otp_required: recipient.otp_required,
-        });
-        self.deliver(&document, &recipient, mail, json!({ "purpose": "signing_request", "resend": by_sender }), by)
-            .await
+        };
+        let (mail, details) = match why {
+            LinkFor::Reminder => {
+                let number = transition.next.participants.get(index).map_or(0, |p| p.reminders_sent);
+                let sent_on = row.sent_at.map_or_else(
+                    || "an earlier date".to_owned(),
+                    |at| crate::clock::utc_date(Timestamp::from_micros(at)),
+                );
+                (
+                    templates::signing_reminder(request, number, &sent_on),
+                    json!({ "purpose": "reminder", "reminder": number }),
+                )
+            }
+            LinkFor::Turn | LinkFor::Resend(..) => (
+                templates::signing_request(request),
+                json!({ "purpose": "signing_request", "resend": matches!(why, LinkFor::Resend(..)) }),
+            ),
+        };
+        self.deliver(&document, &recipient, mail, details, by).await
     }
 
     /// Sends one mail to a recipient and records it; a failure is kept for the sender to see.
@@ -375,7 +436,7 @@ impl Documents {
         let sent = self.inner.mailer.send(mail).await;
         // "Emailed" on the sender's page is when the link went out: a later notice (the void)
         // is in the timeline, and must not move it.
-        let is_link = details["purpose"] == "signing_request";
+        let is_link = details["purpose"] == "signing_request" || details["purpose"] == "reminder";
         let (event_type, failure) = match &sent {
             Ok(delivered) => {
                 details["delivery"] = delivery_details(delivered);
@@ -1148,6 +1209,17 @@ fn mail_error_details(e: &crate::mail::MailError) -> serde_json::Value {
     json!({ "kind": e.kind(), "permanent": e.is_permanent() })
 }
 
+/// Why a recipient gets a new link.
+#[derive(Clone, Copy)]
+enum LinkFor<'a> {
+    /// Their turn came (the first link): the ceremony sends it.
+    Turn,
+    /// The sender asked for it to be sent again.
+    Resend(&'a User, &'a RequestMeta),
+    /// The reminder policy has a reminder due.
+    Reminder,
+}
+
 /// A notice the `mail.notice` job sends (its payload).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "notice", rename_all = "snake_case")]
@@ -1179,9 +1251,13 @@ fn jobs_for(id: &str, t: &Transition, now: Timestamp) -> Result<Vec<NewJob>, Sig
                 jobs.push(NewJob::about(JobKind::DocumentExpire, id, *at));
                 continue;
             }
+            FollowUp::RemindAt(at) => {
+                jobs.push(NewJob::about(JobKind::Remind, id, *at));
+                continue;
+            }
             // The issuer mails the link it holds (`issue_link`); the job that completes a document
             // goes on to seal and deliver it, and its lease and retries cover a crash in between.
-            FollowUp::MailLink { .. } | FollowUp::SealAndDeliver => continue,
+            FollowUp::MailLink { .. } | FollowUp::MailReminder { .. } | FollowUp::SealAndDeliver => continue,
         };
         let payload = serde_json::to_string(&notice).map_err(internal)?;
         jobs.push(NewJob::with_payload(JobKind::MailNotice, id, payload, now));

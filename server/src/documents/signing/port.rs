@@ -109,6 +109,7 @@ impl SigningPort for Documents {
                         declined_at: r.declined_at,
                         decline_reason: r.decline_reason,
                         email_error: r.email_error,
+                        reminders_sent: r.reminders_sent,
                     }
                 })
                 .collect(),

@@ -15,11 +15,14 @@ pub struct DraftRow {
     pub layout_json: Option<String>,
     pub signing_order: Option<String>,
     pub void_reason: Option<String>,
+    /// When it was sent (UTC µs), once sent.
+    pub sent_at: Option<i64>,
 }
 
 pub async fn draft(pool: &AnyPool, id: &str) -> Result<Option<DraftRow>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT draft_json, draft_revision, pages_json, layout_json, signing_order, void_reason FROM documents WHERE id = $1",
+        "SELECT draft_json, draft_revision, pages_json, layout_json, signing_order, void_reason, sent_at FROM documents \
+         WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -32,6 +35,7 @@ pub async fn draft(pool: &AnyPool, id: &str) -> Result<Option<DraftRow>, sqlx::E
             layout_json: r.try_get(3)?,
             signing_order: r.try_get(4)?,
             void_reason: r.try_get(5)?,
+            sent_at: r.try_get(6)?,
         })
     })
     .transpose()
@@ -87,10 +91,13 @@ pub struct RecipientRow {
     pub decline_reason: Option<String>,
     /// `attesta_core::ceremony::ParticipantRole` as stored.
     pub role: String,
+    /// When their current link was issued.
+    pub link_issued_at: Option<i64>,
+    pub reminders_sent: u32,
 }
 
 const RECIPIENT_COLUMNS: &str = "document_id, id, position, name, email, otp_required, status, token_hash, emailed_at, \
-     email_error, viewed_at, consented_at, signed_at, declined_at, decline_reason, role";
+     email_error, viewed_at, consented_at, signed_at, declined_at, decline_reason, role, link_issued_at, reminders_sent";
 
 fn decode_recipient(r: &sqlx::any::AnyRow) -> Result<RecipientRow, sqlx::Error> {
     let corrupt = |what: &str| sqlx::Error::Decode(format!("recipient: {what}").into());
@@ -114,6 +121,8 @@ fn decode_recipient(r: &sqlx::any::AnyRow) -> Result<RecipientRow, sqlx::Error> 
         declined_at: r.try_get("declined_at")?,
         decline_reason: r.try_get("decline_reason")?,
         role: r.try_get("role")?,
+        link_issued_at: r.try_get("link_issued_at")?,
+        reminders_sent: u32::try_from(r.try_get::<i64, _>("reminders_sent")?).map_err(|_| corrupt("reminders"))?,
     })
 }
 

@@ -8,7 +8,7 @@
 
 use super::repo;
 use crate::documents::repo::BlobRow;
-use attesta_core::ceremony::{Ceremony, Participant, ParticipantRole};
+use attesta_core::ceremony::{Ceremony, Participant, ParticipantRole, ReminderPolicy};
 use attesta_core::documents::DocumentStatus;
 use attesta_core::evidence::Sha256;
 use attesta_core::signing::SigningOrder;
@@ -72,11 +72,13 @@ pub enum WriteError {
 
 /// The document's ceremony as stored, or `None` when there is no such document.
 pub async fn load(pool: &AnyPool, id: &str) -> Result<Option<Loaded>, sqlx::Error> {
-    let Some(row) =
-        sqlx::query("SELECT status, signing_order, expires_at, ceremony_version FROM documents WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?
+    let Some(row) = sqlx::query(
+        "SELECT status, signing_order, expires_at, ceremony_version, reminder_first_after, reminder_every, \
+         reminder_max FROM documents WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
     else {
         return Ok(None);
     };
@@ -87,6 +89,12 @@ pub async fn load(pool: &AnyPool, id: &str) -> Result<Option<Loaded>, sqlx::Erro
     let order = order.as_deref().and_then(SigningOrder::parse).unwrap_or_default();
     let expires_at: Option<i64> = row.try_get(2)?;
     let version: i64 = row.try_get(3)?;
+    let micros = |n: Option<i64>| std::time::Duration::from_micros(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0));
+    let reminders = ReminderPolicy {
+        first_after: micros(row.try_get(4)?),
+        every: micros(row.try_get(5)?),
+        max: u32::try_from(row.try_get::<i64, _>(6)?).map_err(|_| corrupt("reminders"))?,
+    };
     let recipients = repo::recipients(pool, id).await?;
     let participants = recipients
         .iter()
@@ -99,10 +107,13 @@ pub async fn load(pool: &AnyPool, id: &str) -> Result<Option<Loaded>, sqlx::Erro
                 viewed: r.viewed_at.is_some(),
                 consented: r.consented_at.is_some(),
                 otp_required: r.otp_required,
+                link_issued_at: r.link_issued_at.map(Timestamp::from_micros),
+                reminders_sent: r.reminders_sent,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let ceremony = Ceremony { status, order, participants, expires_at: expires_at.map(Timestamp::from_micros) };
+    let ceremony =
+        Ceremony { status, order, participants, expires_at: expires_at.map(Timestamp::from_micros), reminders };
     Ok(Some(Loaded { ceremony, version, recipients }))
 }
 
@@ -148,7 +159,8 @@ pub async fn write(
     match extra {
         Extra::Sent { revision, layout_json, layout_sha256, recipients } => {
             let done = sqlx::query(
-                "UPDATE documents SET layout_json = $1, layout_sha256 = $2, signing_order = $3, sent_at = $4, expires_at = $5 \
+                "UPDATE documents SET layout_json = $1, layout_sha256 = $2, signing_order = $3, sent_at = $4, expires_at = $5, \
+                 reminder_first_after = $8, reminder_every = $9, reminder_max = $10 \
                  WHERE id = $6 AND draft_revision = $7",
             )
             .bind(layout_json)
@@ -158,6 +170,9 @@ pub async fn write(
             .bind(next.expires_at.map(Timestamp::as_micros))
             .bind(id)
             .bind(revision)
+            .bind(i64::try_from(next.reminders.first_after.as_micros()).unwrap_or(i64::MAX))
+            .bind(i64::try_from(next.reminders.every.as_micros()).unwrap_or(i64::MAX))
+            .bind(i64::from(next.reminders.max))
             .execute(&mut *conn)
             .await?;
             if done.rows_affected() != 1 {
@@ -238,7 +253,8 @@ async fn write_participant(
         return Ok(());
     }
     let changed = |a: bool, b: bool| (a != b).then_some(now);
-    let link_issued = (before.link != next.link).then_some(now);
+    // The core dates a new link (`Participant::link_issued_at`): the reminders count from it.
+    let link_issued = (before.link != next.link).then(|| next.link_issued_at.map_or(now, Timestamp::as_micros));
     let viewed = changed(before.viewed, next.viewed);
     let consented = changed(before.consented, next.consented);
     let signed = (before.status != next.status && next.status == RecipientStatus::Signed).then_some(now);
@@ -257,8 +273,8 @@ async fn write_participant(
          consented_at = COALESCE($5, consented_at), signed_at = COALESCE($6, signed_at), \
          declined_at = COALESCE($7, declined_at), decline_reason = COALESCE($8, decline_reason), \
          signature_key = COALESCE($9, signature_key), signature_sha256 = COALESCE($10, signature_sha256), \
-         initials_key = COALESCE($11, initials_key), initials_sha256 = COALESCE($12, initials_sha256) \
-         WHERE document_id = $13 AND id = $14",
+         initials_key = COALESCE($11, initials_key), initials_sha256 = COALESCE($12, initials_sha256), \
+         reminders_sent = $15 WHERE document_id = $13 AND id = $14",
     )
     .bind(next.status.as_str())
     .bind(next.link.map(|h| h.as_bytes().to_vec()))
@@ -274,6 +290,7 @@ async fn write_participant(
     .bind(initials.as_ref().map(|s| s.1.as_bytes().to_vec()))
     .bind(id)
     .bind(&next.id)
+    .bind(i64::from(next.reminders_sent))
     .execute(conn)
     .await?;
     Ok(())

@@ -1,0 +1,9 @@
+-- Reminders (attesta_core::ceremony::ReminderPolicy): the policy a document was sent with (read
+-- from the configuration at sending, so a later change of it never alters a document already
+-- out), and how many reminders each recipient was sent. Each reminder is a fresh link: the
+-- time of the latest link is `recipients.link_issued_at`.
+
+ALTER TABLE documents ADD COLUMN reminder_first_after INTEGER;          -- µs after a link
+ALTER TABLE documents ADD COLUMN reminder_every INTEGER;                -- µs between reminders
+ALTER TABLE documents ADD COLUMN reminder_max INTEGER NOT NULL DEFAULT 0 CHECK (reminder_max >= 0);
+ALTER TABLE recipients ADD COLUMN reminders_sent INTEGER NOT NULL DEFAULT 0 CHECK (reminders_sent >= 0);
