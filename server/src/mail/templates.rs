@@ -543,11 +543,6 @@ mod tests {
                 recipient_name: name.to_owned(),
                 ..request(title)
             }),
-            signing_reminder(
-                SigningRequest { sender_name: name.to_owned(), recipient_name: name.to_owned(), ..request(title) },
-                2,
-                "2027-01-04",
-            ),
             otp_code(OtpCode {
                 recipient_name: name.to_owned(),
                 recipient_email: "zoe@example.com".to_owned(),
@@ -580,6 +575,11 @@ mod tests {
                 checkpoint: "sign.example.com/log\n4\nAAAA\n\n— sign.example.com/log abc\n".to_owned(),
                 attachments: Vec::new(),
             }),
+            signing_reminder(
+                SigningRequest { sender_name: name.to_owned(), recipient_name: name.to_owned(), ..request(title) },
+                2,
+                "2027-01-04",
+            ),
         ]
     }
 
@@ -700,6 +700,20 @@ mod tests {
         assert!(!mail.html.split("</div>").next().unwrap_or_default().contains("123"));
         assert_eq!(group_code("12345678"), "1234 5678");
         assert_eq!(group_code("ABC-12"), "ABC-12");
+    }
+
+    #[test]
+    fn a_reminder_says_the_old_link_died_and_keeps_the_sender_reachable() {
+        let mail = signing_reminder(request("Lease"), 2, "2027-01-04");
+        assert_eq!(mail.template, "signing_reminder");
+        assert_eq!(mail.subject, "Reminder: Grace Hopper is waiting for your signature on “Lease”");
+        assert_eq!(mail.reply_to, Some(("Grace Hopper".to_owned(), "grace@example.com".to_owned())));
+        for part in [&mail.text, &mail.html] {
+            assert!(part.contains("2027-01-04"), "when it was sent");
+            assert!(part.contains("no longer works"), "the old link died");
+            assert!(part.contains("Reminder 2"));
+            assert!(part.contains("https://sign.example.com/s/abc123"));
+        }
     }
 
     #[test]
