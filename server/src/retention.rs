@@ -116,30 +116,9 @@ impl Retention {
                 }
             }
         }
-        if let Some(cutoff) = self.policy.cutoff(Rule::UnsentDrafts, now) {
-            for (id, status, created_at) in drafts_due(&self.pool, cutoff, None, i64::MAX).await? {
-                if retention::draft_purgeable(status, Timestamp::from_micros(created_at), held.contains(&id), cutoff) {
-                    counts.add(Rule::UnsentDrafts, 1);
-                } else if held.contains(&id) {
-                    counts.held += 1;
-                }
-            }
-        }
-        if let Some(cutoff) = self.policy.cutoff(Rule::DocumentFiles, now) {
-            let mut after: Option<String> = None;
-            loop {
-                let page = finished_due(&self.pool, cutoff, after.as_deref(), i64::from(self.batch)).await?;
-                let Some((last, _, _)) = page.last() else { break };
-                after = Some(last.clone());
-                for (id, status, finished_at) in page {
-                    let is_held = held.contains(&id);
-                    let at = Some(Timestamp::from_micros(finished_at));
-                    if retention::files_purgeable(status, at, false, is_held, cutoff) {
-                        counts.add(Rule::DocumentFiles, 1);
-                    } else if is_held {
-                        counts.held += 1;
-                    }
-                }
+        for rule in [Rule::UnsentDrafts, Rule::DocumentFiles] {
+            if let Some(cutoff) = self.policy.cutoff(rule, now) {
+                self.purge_documents(rule, cutoff, &held, &mut counts, false).await?;
             }
         }
         if let Some(cutoff) = self.policy.cutoff(Rule::WebhookMessages, now) {
@@ -221,48 +200,11 @@ impl Retention {
                 }
             }
         }
-        if let Some(cutoff) = self.policy.cutoff(Rule::UnsentDrafts, now) {
-            let policy = self.policy.reference(Rule::UnsentDrafts);
-            let mut after: Option<String> = None;
-            loop {
-                let page = drafts_due(&self.pool, cutoff, after.as_deref(), batch).await?;
-                let Some((last, _, _)) = page.last() else { break };
-                after = Some(last.clone());
-                for (id, status, created_at) in page {
-                    let is_held = held.contains(&id);
-                    if !retention::draft_purgeable(status, Timestamp::from_micros(created_at), is_held, cutoff) {
-                        counts.held += u64::from(is_held);
-                        continue;
-                    }
-                    match self.documents.purge_draft(&id, policy.clone()).await? {
-                        Purged::Done(n) => counts.add(Rule::UnsentDrafts, n),
-                        Purged::Held => counts.held += 1,
-                        Purged::Nothing => {}
-                    }
-                }
-            }
-        }
-        if let Some(cutoff) = self.policy.cutoff(Rule::DocumentFiles, now) {
-            // One document per transaction: its rows, its event; the objects after the commit.
-            let policy = self.policy.reference(Rule::DocumentFiles);
-            let mut after: Option<String> = None;
-            loop {
-                let page = finished_due(&self.pool, cutoff, after.as_deref(), batch).await?;
-                let Some((last, _, _)) = page.last() else { break };
-                after = Some(last.clone());
-                for (id, status, finished_at) in page {
-                    let is_held = held.contains(&id);
-                    let at = Some(Timestamp::from_micros(finished_at));
-                    if !retention::files_purgeable(status, at, false, is_held, cutoff) {
-                        counts.held += u64::from(is_held);
-                        continue;
-                    }
-                    match self.documents.purge_files(&id, policy.clone()).await? {
-                        Purged::Done(n) => counts.add(Rule::DocumentFiles, n),
-                        Purged::Held => counts.held += 1,
-                        Purged::Nothing => {}
-                    }
-                }
+        // Drafts nobody sent, and finished documents' files: one document per transaction, its
+        // rows and its event; the stored objects after the commit.
+        for rule in [Rule::UnsentDrafts, Rule::DocumentFiles] {
+            if let Some(cutoff) = self.policy.cutoff(rule, now) {
+                self.purge_documents(rule, cutoff, &held, counts, true).await?;
             }
         }
         if let Some(cutoff) = self.policy.cutoff(Rule::WebhookMessages, now) {
@@ -288,6 +230,56 @@ impl Retention {
             )
             .await?;
             counts.add(Rule::Idempotency, n);
+        }
+        Ok(())
+    }
+
+    /// Goes through the documents `rule` (unsent drafts, or finished documents' files) may
+    /// purge, a page at a time: counts each one the core says may go, and when `purge`, purges
+    /// it (its own transaction and event; the transaction re-checks the hold).
+    async fn purge_documents(
+        &self,
+        rule: Rule,
+        cutoff: Timestamp,
+        held: &HashSet<String>,
+        counts: &mut Counts,
+        purge: bool,
+    ) -> anyhow::Result<()> {
+        let policy = self.policy.reference(rule);
+        let batch = i64::from(self.batch);
+        let mut after: Option<String> = None;
+        loop {
+            let page = match rule {
+                Rule::UnsentDrafts => drafts_due(&self.pool, cutoff, after.as_deref(), batch).await?,
+                _ => finished_due(&self.pool, cutoff, after.as_deref(), batch).await?,
+            };
+            let Some((last, _, _)) = page.last() else { break };
+            after = Some(last.clone());
+            for (id, status, at) in page {
+                let is_held = held.contains(&id);
+                let at = Timestamp::from_micros(at);
+                let purgeable = match rule {
+                    Rule::UnsentDrafts => retention::draft_purgeable(status, at, is_held, cutoff),
+                    _ => retention::files_purgeable(status, Some(at), false, is_held, cutoff),
+                };
+                if !purgeable {
+                    counts.held += u64::from(is_held);
+                    continue;
+                }
+                if !purge {
+                    counts.add(rule, 1);
+                    continue;
+                }
+                let purged = match rule {
+                    Rule::UnsentDrafts => self.documents.purge_draft(&id, policy.clone()).await?,
+                    _ => self.documents.purge_files(&id, policy.clone()).await?,
+                };
+                match purged {
+                    Purged::Done(n) => counts.add(rule, n),
+                    Purged::Held => counts.held += 1,
+                    Purged::Nothing => {}
+                }
+            }
         }
         Ok(())
     }
@@ -418,11 +410,16 @@ async fn drafts_due(
     .bind(limit)
     .fetch_all(pool)
     .await?;
+    with_statuses(rows)
+}
+
+/// Candidate rows (id, status as stored, a time) with their status read.
+fn with_statuses(rows: Vec<(String, String, i64)>) -> anyhow::Result<Vec<(String, DocumentStatus, i64)>> {
     rows.into_iter()
-        .map(|(id, status, created)| {
+        .map(|(id, status, at)| {
             let status =
                 DocumentStatus::parse(&status).ok_or_else(|| anyhow::anyhow!("document {id}: status {status}"))?;
-            Ok((id, status, created))
+            Ok((id, status, at))
         })
         .collect()
 }
@@ -444,13 +441,7 @@ async fn finished_due(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
-        .map(|(id, status, finished)| {
-            let status =
-                DocumentStatus::parse(&status).ok_or_else(|| anyhow::anyhow!("document {id}: status {status}"))?;
-            Ok((id, status, finished))
-        })
-        .collect()
+    with_statuses(rows)
 }
 
 /// Runs `sql` (`$1` the cutoff, `$2` the batch) until it deletes less than a batch.

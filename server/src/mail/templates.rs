@@ -103,13 +103,7 @@ pub fn signing_request(r: SigningRequest) -> Mail {
         Q(&title),
         T("."),
     ]);
-    if let Some(message) = r.message.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
-        doc.quote(&format!("Message from {sender}:"), message);
-    }
-    doc.button("Review and sign", &r.link);
-    if r.otp_required {
-        doc.para(&[T("When you open the link, we will email you a one-time code to confirm it is you.")]);
-    }
+    message_and_link(&mut doc, &r, &sender);
     doc.note(&[
         B("This link is personal."),
         T(" Anyone who has it can sign in your name, so do not forward this email. \
@@ -129,6 +123,18 @@ pub fn signing_request(r: SigningRequest) -> Mail {
     )
 }
 
+/// The sender's note, the link's button and what opening it will ask: the same in a request
+/// and in its reminders.
+fn message_and_link(doc: &mut Doc, r: &SigningRequest, sender: &str) {
+    if let Some(message) = r.message.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        doc.quote(&format!("Message from {sender}:"), message);
+    }
+    doc.button("Review and sign", &r.link);
+    if r.otp_required {
+        doc.para(&[T("When you open the link, we will email you a one-time code to confirm it is you.")]);
+    }
+}
+
 /// A reminder to a recipient who has not acted yet: the same request with a fresh link (the one
 /// in earlier mails stops working, which the mail says, so nobody wonders why an old link fails).
 pub fn signing_reminder(r: SigningRequest, number: u32, sent_on: &str) -> Mail {
@@ -145,13 +151,7 @@ pub fn signing_reminder(r: SigningRequest, number: u32, sent_on: &str) -> Mail {
         Q(&title),
         T(&format!(" to review and sign on {sent_on}, and it is still waiting for you.")),
     ]);
-    if let Some(message) = r.message.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
-        doc.quote(&format!("Message from {sender}:"), message);
-    }
-    doc.button("Review and sign", &r.link);
-    if r.otp_required {
-        doc.para(&[T("When you open the link, we will email you a one-time code to confirm it is you.")]);
-    }
+    message_and_link(&mut doc, &r, &sender);
     doc.note(&[
         B("Use this link from now on."),
         T(" The link in earlier emails about this document no longer works. This one is personal: \
