@@ -56,10 +56,13 @@ pub enum JobKind {
     /// Send the reminders due on a document (`crate::ceremony::Ceremony::reminders_due`), each
     /// with a fresh link. Subject: the document.
     Remind,
+    /// Record the documents out for signature that stalled past a threshold
+    /// (`crate::ceremony::Ceremony::stall_due`), once per threshold (recurring, hourly).
+    StallSweep,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 16] = [
+    pub const ALL: [JobKind; 17] = [
         JobKind::CeremonyAdvance,
         JobKind::DocumentComplete,
         JobKind::DocumentExpire,
@@ -76,6 +79,7 @@ impl JobKind {
         JobKind::RiskSweep,
         JobKind::RiskResolve,
         JobKind::Remind,
+        JobKind::StallSweep,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,6 +100,7 @@ impl JobKind {
             JobKind::RiskSweep => "risk.sweep",
             JobKind::RiskResolve => "risk.resolve",
             JobKind::Remind => "ceremony.remind",
+            JobKind::StallSweep => "documents.stall_sweep",
         }
     }
 

@@ -141,6 +141,9 @@ pub struct JobsConfig {
     /// Scanning documents in progress that the current clause engine has not read yet (so a new
     /// engine version re-scans them), and resolving the flags of finished documents.
     pub risk_sweep: String,
+    /// Recording documents that stalled (`signing.stalled_after_days`): hourly by default, so
+    /// a threshold is noticed within the hour it passes.
+    pub stall_sweep: String,
 }
 
 impl Default for JobsConfig {
@@ -164,6 +167,7 @@ impl Default for JobsConfig {
             retention: "0 2 * * *".to_owned(),
             time_zone: "UTC".to_owned(),
             risk_sweep: "0 * * * *".to_owned(),
+            stall_sweep: "30 * * * *".to_owned(),
         }
     }
 }
@@ -188,6 +192,7 @@ impl JobsConfig {
             ("jobs.self_verify", JobKind::SelfVerify, &self.self_verify),
             ("jobs.retention", JobKind::Retention, &self.retention),
             ("jobs.risk_sweep", JobKind::RiskSweep, &self.risk_sweep),
+            ("jobs.stall_sweep", JobKind::StallSweep, &self.stall_sweep),
         ] {
             match Schedule::parse_in(pattern, zone) {
                 Ok(schedule) => out.push(crate::jobs::Recurring { kind, schedule }),
@@ -410,6 +415,11 @@ pub struct SigningConfig {
     /// At most this many per recipient; 0 sends none. Read when a document is sent: changing it
     /// never changes documents already out.
     pub reminders: u32,
+    /// After how many days without progress (the sending, or a recipient's latest view, consent
+    /// or signature) a document out for signature is recorded as stalled (`document.stalled`,
+    /// a mail to the sender, the webhook, "Needs attention"), once per threshold. Ascending;
+    /// empty: never.
+    pub stalled_after_days: Vec<u32>,
     /// Requests per minute one client address may make to the signers' public pages and
     /// endpoints (`/sign/…`, `/api/sign/…`); more get 429 with Retry-After.
     pub public_requests_per_minute: u32,
@@ -433,6 +443,7 @@ impl Default for SigningConfig {
             remind_after: Duration::from_secs(3 * 24 * 3600),
             remind_every: Duration::from_secs(7 * 24 * 3600),
             reminders: 3,
+            stalled_after_days: vec![3, 7],
             public_requests_per_minute: 120,
             public_burst: 60,
         }
@@ -442,6 +453,11 @@ impl Default for SigningConfig {
 impl SigningConfig {
     pub fn expire_after(&self) -> Option<Duration> {
         (!self.expire_after.is_zero()).then_some(self.expire_after)
+    }
+
+    /// The stall thresholds, ascending.
+    pub fn stall_after(&self) -> Vec<Duration> {
+        self.stalled_after_days.iter().map(|d| Duration::from_secs(u64::from(*d) * 24 * 3600)).collect()
     }
 
     /// The reminder policy documents are sent with.
@@ -849,6 +865,12 @@ impl Config {
         }
         if self.retention.batch == 0 {
             errors.push("retention.batch: expected a whole number of at least 1".to_owned());
+        }
+        let days = &self.signing.stalled_after_days;
+        if days.contains(&0) || days.windows(2).any(|w| w[0] >= w[1]) {
+            errors.push(
+                "signing.stalled_after_days: expected whole days of at least 1, ascending, such as [3, 7]".to_owned(),
+            );
         }
         if let Err(why) = self.signing.reminder_policy().check() {
             errors.push(format!("signing.remind_after, signing.remind_every, signing.reminders: {why}"));

@@ -362,6 +362,7 @@ pub async fn open_documents(
         sealer,
         expire_after: config.signing.expire_after(),
         reminders: config.signing.reminder_policy(),
+        stall_after: config.signing.stall_after(),
         jobs_wake,
     })
 }

@@ -21,6 +21,7 @@ pub enum CeremonyEvent {
     Declined(Declined),
     Voided(Voided),
     Expired(Expired),
+    Stalled(Stalled),
     Completed(Completed),
 }
 
@@ -39,6 +40,7 @@ impl CeremonyEvent {
             Self::Declined(_) => EventType::RecipientDeclined,
             Self::Voided(_) => EventType::DocumentVoided,
             Self::Expired(_) => EventType::DocumentExpired,
+            Self::Stalled(_) => EventType::DocumentStalled,
             Self::Completed(_) => EventType::DocumentCompleted,
         }
     }
@@ -57,6 +59,7 @@ impl CeremonyEvent {
             Self::Declined(d) => serde_json::to_value(d),
             Self::Voided(d) => serde_json::to_value(d),
             Self::Expired(d) => serde_json::to_value(d),
+            Self::Stalled(d) => serde_json::to_value(d),
             Self::Completed(d) => serde_json::to_value(d),
         };
         // Plain structs of strings, integers and booleans always serialise.
@@ -74,7 +77,7 @@ impl CeremonyEvent {
             Self::OtpFailed(d) => Some(&d.recipient),
             Self::Signed(d) => Some(&d.recipient),
             Self::Declined(d) => Some(&d.recipient),
-            Self::DocumentSent(_) | Self::Voided(_) | Self::Expired(_) | Self::Completed(_) => None,
+            Self::DocumentSent(_) | Self::Voided(_) | Self::Expired(_) | Self::Stalled(_) | Self::Completed(_) => None,
         }
     }
 }
@@ -261,4 +264,15 @@ pub struct Reminded {
     pub position: u32,
     pub number: u32,
     pub of: u32,
+}
+
+/// `document.stalled`: nothing moved on the document for `days` days (since `since`, UTC µs:
+/// its sending or the latest view, consent or signature), and `waiting_for` (recipient ids, in
+/// order) had still to act. Once per threshold of the instance's `signing.stalled_after_days`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stalled {
+    pub days: u32,
+    pub since: i64,
+    pub waiting_for: Vec<String>,
 }

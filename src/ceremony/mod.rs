@@ -118,6 +118,10 @@ pub struct Ceremony {
     pub expires_at: Option<Timestamp>,
     /// When recipients who have not acted are reminded.
     pub reminders: ReminderPolicy,
+    /// The latest progress: the sending, or a recipient's latest view, consent or signature.
+    pub progressed_at: Option<Timestamp>,
+    /// How many stall thresholds were recorded (`document.stalled`), each once.
+    pub stalls: u32,
 }
 
 /// Something that may change the ceremony, by whoever the use case has already identified
@@ -155,6 +159,9 @@ pub enum Command {
     /// A reminder with a fresh link goes to a recipient who has not acted, as the document's
     /// reminder policy has it due.
     Remind { recipient: usize, link: Sha256 },
+    /// Nothing moved for `after` (the `threshold`-th of the instance's thresholds, from 0):
+    /// the sender is told, once per threshold.
+    Stall { threshold: u32, after: Duration },
     /// The deadline passed.
     Expire,
     /// Everyone who must act did: the signed file is recorded.
@@ -202,6 +209,8 @@ pub enum Refusal {
     PastDeadline,
     #[error("no reminder is due for this person now")]
     NoReminderDue,
+    #[error("the document has not stalled that long, or this was recorded")]
+    NoStallDue,
     #[error("{0}")]
     Reminders(&'static str),
 }
@@ -241,6 +250,8 @@ pub enum FollowUp {
     /// Email this recipient the reminder with the link the transition just issued (as for
     /// [`FollowUp::MailLink`], whoever issued it does this at once).
     MailReminder { recipient: usize },
+    /// Tell the owner the document stalled for this many days.
+    NotifyOwnerStalled { days: u32 },
 }
 
 impl Ceremony {
@@ -252,7 +263,21 @@ impl Ceremony {
             participants: Vec::new(),
             expires_at: None,
             reminders: ReminderPolicy::OFF,
+            progressed_at: None,
+            stalls: 0,
         }
+    }
+
+    /// Which stall threshold of `thresholds` (ascending) is due at `now`, if one is: the next
+    /// not yet recorded, once that long passed since the latest progress.
+    pub fn stall_due(&self, thresholds: &[Duration], now: Timestamp) -> Option<(u32, Duration)> {
+        if !self.in_flight() {
+            return None;
+        }
+        let index = usize::try_from(self.stalls).ok()?;
+        let after = *thresholds.get(index)?;
+        let since = self.progressed_at?;
+        (since.saturating_add(after) <= now).then_some((self.stalls, after))
     }
 
     /// When recipient `index` is to be reminded next, if ever: they must act, have a live link
@@ -360,6 +385,7 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
             next.order = order;
             next.expires_at = expires_at;
             next.reminders = reminders;
+            next.progressed_at = Some(now);
             next.participants = participants
                 .into_iter()
                 .map(|p| Participant {
@@ -419,6 +445,7 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
             if q.status == RecipientStatus::Sent {
                 q.status = RecipientStatus::Viewed;
             }
+            next.progressed_at = Some(now);
             CeremonyEvent::Viewed(details::RecipientRef { recipient: p.id.clone() })
         }
         Command::Consent { recipient, link, details } => {
@@ -427,6 +454,7 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
                 return Err(Refusal::AlreadyRecorded);
             }
             next.participants[recipient].consented = true;
+            next.progressed_at = Some(now);
             CeremonyEvent::Consented(details::Consented { recipient: p.id.clone(), ..details })
         }
         Command::CodeSent { recipient, link } => {
@@ -457,6 +485,7 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
             let q = &mut next.participants[recipient];
             q.status = RecipientStatus::Signed;
             q.viewed = true;
+            next.progressed_at = Some(now);
             if next.everyone_acted() {
                 follow_ups.push(FollowUp::Complete);
             } else {
@@ -501,6 +530,31 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
                 position: position(recipient),
                 number,
                 of: ceremony.reminders.max,
+            })
+        }
+        Command::Stall { threshold, after } => {
+            in_flight(ceremony)?;
+            if threshold != ceremony.stalls {
+                return Err(Refusal::NoStallDue);
+            }
+            let since = ceremony.progressed_at.ok_or(Refusal::NoStallDue)?;
+            if since.saturating_add(after) > now {
+                return Err(Refusal::NoStallDue);
+            }
+            next.stalls += 1;
+            let days = u32::try_from(after.as_secs() / (24 * 3600)).unwrap_or(u32::MAX);
+            follow_ups.push(FollowUp::NotifyOwnerStalled { days });
+            CeremonyEvent::Stalled(details::Stalled {
+                days,
+                since: since.as_micros(),
+                waiting_for: ceremony
+                    .participants
+                    .iter()
+                    .filter(|p| {
+                        p.role.must_act() && !matches!(p.status, RecipientStatus::Signed | RecipientStatus::Declined)
+                    })
+                    .map(|p| p.id.clone())
+                    .collect(),
             })
         }
         Command::Void { reason } => {

@@ -338,6 +338,35 @@ fn reminders_follow_the_policy_from_each_link_and_stop_at_the_maximum() {
 }
 
 #[test]
+fn a_stall_is_recorded_once_per_threshold_counted_from_the_latest_progress() {
+    let thresholds = [DAY * 3, DAY * 7];
+    let c = decide(&Ceremony::draft(), send(2, SigningOrder::Parallel, false, None), T0).expect("sent").next;
+    let c = decide(&c, Command::IssueLink { recipient: 0, link: sha(10), by_sender: false }, T0).expect("link").next;
+    let c = decide(&c, Command::IssueLink { recipient: 1, link: sha(11), by_sender: false }, T0).expect("link").next;
+    assert_eq!(c.stall_due(&thresholds, days(2)), None);
+    assert_eq!(c.stall_due(&thresholds, days(3)), Some((0, DAY * 3)));
+    let stall = |threshold, after| Command::Stall { threshold, after };
+    assert_eq!(decide(&c, stall(0, DAY * 3), days(2)).expect_err("early"), Refusal::NoStallDue);
+    let t = decide(&c, stall(0, DAY * 3), days(3)).expect("stalled");
+    assert_eq!(t.follow_ups, vec![FollowUp::NotifyOwnerStalled { days: 3 }]);
+    assert_eq!(
+        t.event.details(),
+        serde_json::json!({ "days": 3, "since": T0.as_micros(), "waiting_for": ["r1", "r2"] }),
+        "EVIDENCE.md's form"
+    );
+    let c = t.next;
+    assert_eq!(decide(&c, stall(0, DAY * 3), days(4)).expect_err("once"), Refusal::NoStallDue);
+    // Bob looks at it on day 5: the seven days count from then.
+    let c = decide(&c, Command::View { recipient: 0, link: sha(10) }, days(5)).expect("viewed").next;
+    assert_eq!(c.stall_due(&thresholds, days(11)), None);
+    assert_eq!(c.stall_due(&thresholds, days(12)), Some((1, DAY * 7)));
+    let c = decide(&c, stall(1, DAY * 7), days(12)).expect("stalled again").next;
+    assert_eq!(c.stall_due(&thresholds, days(400)), None, "every threshold recorded");
+    let c = decide(&c, Command::Void { reason: "x".into() }, days(13)).expect("void").next;
+    assert_eq!(decide(&c, stall(2, DAY), days(40)).expect_err("over"), Refusal::NotInFlight(DocumentStatus::Voided));
+}
+
+#[test]
 fn no_reminder_when_off_finished_or_at_the_deadline() {
     let off = decide(&Ceremony::draft(), send(1, SigningOrder::Parallel, false, None), T0).expect("sent").next;
     let off =
@@ -386,6 +415,7 @@ enum Step {
     Complete,
     Wait { seconds: u32 },
     Remind { who: usize },
+    Stall { threshold: u32 },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -406,6 +436,7 @@ fn step() -> impl Strategy<Value = Step> {
         Just(Step::Complete),
         (1u32..5_000).prop_map(|seconds| Step::Wait { seconds }),
         who.clone().prop_map(|who| Step::Remind { who }),
+        (0u32..3).prop_map(|threshold| Step::Stall { threshold }),
     ]
 }
 
@@ -455,6 +486,9 @@ fn command(c: &Ceremony, s: &Step, fresh: &mut u64, now: Timestamp) -> Option<Co
         Step::Expire => Command::Expire,
         Step::Complete => Command::Complete { details: completed_details() },
         Step::Remind { who } => Command::Remind { recipient: who, link: sha(*fresh) },
+        Step::Stall { threshold } => {
+            Command::Stall { threshold, after: std::time::Duration::from_secs(u64::from(threshold + 1) * 1200) }
+        }
         Step::Wait { .. } => return None,
     })
 }
@@ -540,6 +574,7 @@ proptest! {
                         Command::Expire => EventType::DocumentExpired,
                         Command::Complete { .. } => EventType::DocumentCompleted,
                         Command::Remind { .. } => EventType::RecipientReminded,
+                        Command::Stall { .. } => EventType::DocumentStalled,
                     };
                     prop_assert_eq!(t.event.event_type(), expected);
                     let named = match &cmd {

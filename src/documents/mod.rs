@@ -379,6 +379,9 @@ pub struct ListQuery {
     /// Words that must all appear in the title (case-insensitive).
     pub search: Option<String>,
     pub status: Option<DocumentStatus>,
+    /// Only documents out for signature that stalled (`document.stalled`): the sender's "Needs
+    /// attention" list (`status=attention` in a query string).
+    pub attention: bool,
     pub sort: Sort,
     /// 1-based.
     pub page: u32,
@@ -387,11 +390,23 @@ pub struct ListQuery {
 
 impl Default for ListQuery {
     fn default() -> Self {
-        Self { search: None, status: None, sort: Sort::default(), page: 1, per_page: 25 }
+        Self { search: None, status: None, attention: false, sort: Sort::default(), page: 1, per_page: 25 }
     }
 }
 
+/// The `status` value of the "Needs attention" list.
+pub const ATTENTION: &str = "attention";
+
 impl ListQuery {
+    /// The `status` parameter this query was made from (empty: any).
+    pub fn status_param(&self) -> &'static str {
+        match self.status {
+            Some(s) => s.as_str(),
+            None if self.attention => ATTENTION,
+            None => "",
+        }
+    }
+
     /// Builds a query from loose text values, ignoring what cannot be understood.
     pub fn from_params(
         search: Option<&str>,
@@ -408,6 +423,7 @@ impl ListQuery {
         Self {
             search,
             status: status.and_then(DocumentStatus::parse),
+            attention: status == Some(ATTENTION),
             sort: sort.and_then(Sort::parse).unwrap_or_default(),
             page: page.and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
             per_page: per_page

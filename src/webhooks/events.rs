@@ -24,6 +24,9 @@ pub enum WebhookEventType {
     DocumentSealed,
     DocumentExpired,
     DocumentVoided,
+    /// Nothing moved on a document for one of the instance's stall thresholds (3 and 7 days by
+    /// default): a CRM can mark the deal at risk, a task tool pick it up.
+    DocumentStalled,
     /// A high or critical clause flagged by the risk scan (`risk.flagged` events of lower
     /// severity are not announced).
     RiskFlagged,
@@ -36,7 +39,7 @@ pub enum WebhookEventType {
 
 impl WebhookEventType {
     /// Every type an endpoint can choose, in the order the settings page lists them.
-    pub const SUBSCRIBABLE: [WebhookEventType; 10] = [
+    pub const SUBSCRIBABLE: [WebhookEventType; 11] = [
         Self::DocumentSent,
         Self::RecipientViewed,
         Self::RecipientSigned,
@@ -45,6 +48,7 @@ impl WebhookEventType {
         Self::DocumentSealed,
         Self::DocumentExpired,
         Self::DocumentVoided,
+        Self::DocumentStalled,
         Self::RiskFlagged,
         Self::SelfVerificationFailed,
     ];
@@ -59,6 +63,7 @@ impl WebhookEventType {
             Self::DocumentSealed => "document.sealed",
             Self::DocumentExpired => "document.expired",
             Self::DocumentVoided => "document.voided",
+            Self::DocumentStalled => "document.stalled",
             Self::RiskFlagged => "risk.flagged",
             Self::SelfVerificationFailed => "instance.self_verification_failed",
             Self::WebhookTest => "webhook.test",
@@ -167,6 +172,15 @@ struct EventData<'a> {
     /// For `risk.flagged`: the flag as its event recorded it.
     #[serde(skip_serializing_if = "Option::is_none")]
     flag: Option<FlagData<'a>>,
+    /// For `document.stalled`: how long nothing moved, and who has still to act.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stalled: Option<StalledData<'a>>,
+}
+
+#[derive(Serialize)]
+struct StalledData<'a> {
+    days: u64,
+    waiting_for: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -213,6 +227,21 @@ impl Payload {
             }
             _ => None,
         };
+        let stalled = match t {
+            WebhookEventType::DocumentStalled => {
+                let details = record.details().as_map();
+                Some(StalledData {
+                    days: details.get("days").and_then(serde_json::Value::as_u64)?,
+                    waiting_for: details
+                        .get("waiting_for")
+                        .and_then(|v| v.as_array())?
+                        .iter()
+                        .filter_map(|v| v.as_str())
+                        .collect(),
+                })
+            }
+            _ => None,
+        };
         let recipient_id = match record.actor().kind {
             ActorKind::Recipient => record.details().as_map().get("recipient").and_then(|v| v.as_str()),
             _ => None,
@@ -227,6 +256,7 @@ impl Payload {
             file: FileData { sha256: *record.file_sha256() },
             document,
             flag,
+            stalled,
         };
         Some(Self {
             event_type: t.as_str().to_owned(),
@@ -355,11 +385,17 @@ mod tests {
                 WebhookEventType::RiskFlagged => {
                     json!({"flag": "rf1", "category": "Uncapped Liability", "severity": "high", "clause_sha256": "ab"})
                 }
+                WebhookEventType::DocumentStalled => json!({"days": 3, "since": 5, "waiting_for": ["r2"]}),
                 _ => json!({}),
             };
             let r = record(t.as_str(), ActorKind::System, details);
             let p = Payload::for_event(&r, 1, &Sha256::from_bytes([9; 32]), &hashes()).expect("announced");
             assert_eq!(p.event_type, t.as_str());
+            if t == WebhookEventType::DocumentStalled {
+                assert_eq!(p.data["stalled"], json!({ "days": 3, "waiting_for": ["r2"] }));
+            } else {
+                assert!(p.data.get("stalled").is_none());
+            }
             assert_eq!(p.data["recipient_id"], serde_json::Value::Null, "no recipient when the system acts");
         }
         for t in

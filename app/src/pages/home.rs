@@ -76,7 +76,7 @@ fn Listing(page: DocumentPage) -> impl IntoView {
 #[component]
 fn Filters(query: ListQuery) -> impl IntoView {
     let search = query.search.clone().unwrap_or_default();
-    let status = query.status.map(|s| s.as_str()).unwrap_or("");
+    let status = query.status_param();
     let sort = query.sort;
     view! {
         <Form method="GET" action="/" attr:class="filters" attr:role="search" attr:aria-label="Filter documents">
@@ -100,6 +100,9 @@ fn Filters(query: ListQuery) -> impl IntoView {
                             }
                         })
                         .collect_view()}
+                    <option value=attesta_core::documents::ATTENTION selected=query.attention>
+                        "Needs attention"
+                    </option>
                 </select>
             </div>
             <div class="filters__field">
@@ -153,13 +156,14 @@ fn Pagination(query: ListQuery, page_count: u32) -> impl IntoView {
     if page_count <= 1 {
         return ().into_any();
     }
+    let status = query.status_param();
     let link = move |page: u32| {
         let mut params = Vec::new();
         if let Some(s) = &query.search {
             params.push(format!("q={}", format::percent_encode(s)));
         }
-        if let Some(s) = query.status {
-            params.push(format!("status={}", s.as_str()));
+        if !status.is_empty() {
+            params.push(format!("status={status}"));
         }
         if query.sort != Sort::default() {
             params.push(format!("sort={}", query.sort.as_str()));

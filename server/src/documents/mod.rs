@@ -77,6 +77,8 @@ struct Inner {
     expire_after: Option<std::time::Duration>,
     /// The reminder policy documents are sent with.
     reminders: attesta_core::ceremony::ReminderPolicy,
+    /// After how long without progress a document is recorded as stalled, ascending.
+    stall_after: Vec<std::time::Duration>,
     /// Room to check uploads (see `ingest::CHECK_BUDGET`).
     checks: Arc<tokio::sync::Semaphore>,
     /// Wakes this process's job loop after a change enqueued follow-up work.
@@ -112,6 +114,7 @@ pub struct DocumentsSetup {
     /// How long a sent document waits for its signers before it expires; `None`: never.
     pub expire_after: Option<std::time::Duration>,
     pub reminders: attesta_core::ceremony::ReminderPolicy,
+    pub stall_after: Vec<std::time::Duration>,
     /// Notified after a change enqueued a job (the job loop waits on it).
     pub jobs_wake: Arc<tokio::sync::Notify>,
 }
@@ -138,6 +141,7 @@ impl Documents {
                 sealer: setup.sealer,
                 expire_after: setup.expire_after,
                 reminders: setup.reminders,
+                stall_after: setup.stall_after,
                 checks: Arc::new(tokio::sync::Semaphore::new(ingest::CHECK_BUDGET as usize)),
                 jobs_wake: setup.jobs_wake,
             }),
@@ -584,6 +588,7 @@ pub fn event_label(event_type: &str) -> String {
         "retention.personal_data_purged" => "Personal data purged (retention policy)".to_owned(),
         "retention.document_files_purged" => "Files deleted (retention policy)".to_owned(),
         "recipient.reminded" => "Reminder sent".to_owned(),
+        "document.stalled" => "Stalled: no progress".to_owned(),
         other => {
             let words = other.replace(['.', '_'], " ");
             let mut chars = words.chars();

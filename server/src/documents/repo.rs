@@ -270,6 +270,11 @@ fn filters(q: &mut Sql<'_>, scope: &Scope, query: &ListQuery) {
     if let Scope::OwnedBy(owner) = scope {
         q.push(" AND d.owner_id = ").push_bind(*owner);
     }
+    if query.attention {
+        // Stalled and still out: the core recorded `document.stalled` (`stalls`), and nothing
+        // has ended it since.
+        q.push(" AND d.stalls > 0 AND d.status = ").push_bind(DocumentStatus::Sent.as_str());
+    }
     match query.status {
         Some(status) => {
             q.push(" AND d.status = ").push_bind(status.as_str());

@@ -42,6 +42,13 @@ impl Handler for Services {
             },
             JobKind::MailNotice => self.documents.send_notice(&job.subject, &job.payload).await,
             JobKind::Remind => self.documents.send_reminders(&job.subject).await.map_err(JobFailure::from),
+            JobKind::StallSweep => {
+                let n = self.documents.stall_sweep().await.map_err(JobFailure::from)?;
+                if n > 0 {
+                    tracing::info!(recorded = n, "stalled documents");
+                }
+                Ok(())
+            }
             JobKind::Checkpoint => {
                 let c = self.evidence.checkpoint(self.clock.now().as_micros()).await?;
                 tracing::debug!(tree_size = c.tree_size, "checkpoint");

@@ -31,6 +31,19 @@ pub struct SigningRequest {
     pub otp_required: bool,
 }
 
+/// To the sender: a document out for signature has not moved for some days.
+#[derive(Debug, Clone)]
+pub struct StalledNotice {
+    pub sender_name: String,
+    pub sender_email: String,
+    pub document_title: String,
+    pub days: u32,
+    /// "Name <email>" of each recipient still to act, in order.
+    pub waiting_for: Vec<String>,
+    /// The document's page in the app.
+    pub link: String,
+}
+
 /// A one-time code that proves the recipient reads this mailbox.
 #[derive(Debug, Clone)]
 pub struct OtpCode {
@@ -170,6 +183,27 @@ pub fn signing_reminder(r: SigningRequest, number: u32, sent_on: &str) -> Mail {
         subject,
         Some((one_line(&r.sender_name), r.sender_email.trim().to_owned())),
     )
+}
+
+pub fn stalled_notice(n: StalledNotice) -> Mail {
+    let title = one_line(&n.document_title);
+    let days = if n.days == 1 { "a day".to_owned() } else { format!("{} days", n.days) };
+    let subject = format!("No progress on “{}” for {days}", shorten(&title, SUBJECT_TITLE_CHARS));
+    let mut doc = Doc::new(&format!("Nothing has moved on “{title}” for {days}."));
+    doc.greeting(&n.sender_name);
+    doc.para(&[
+        Q(&title),
+        T(&format!(" has been waiting for {days} without anyone opening, agreeing to or signing it.")),
+    ]);
+    if !n.waiting_for.is_empty() {
+        doc.para(&[T(&format!("Still to act: {}.", n.waiting_for.join(", ")))]);
+    }
+    doc.para(&[T(
+        "A call or a message from you often helps; you can also send someone a new link from the document's page.",
+    )]);
+    doc.button("Open the document", &n.link);
+    doc.footer("Sent by Attesta because a document you sent for signature stalled. It is also on your \"Needs attention\" list.");
+    doc.into_mail("stalled_notice", &n.sender_name, &n.sender_email, subject, None)
 }
 
 /// The code is kept out of the subject on purpose. Subjects are shown where the message is not
@@ -580,6 +614,14 @@ mod tests {
                 2,
                 "2027-01-04",
             ),
+            stalled_notice(StalledNotice {
+                sender_name: name.to_owned(),
+                sender_email: "grace@example.com".to_owned(),
+                document_title: title.to_owned(),
+                days: 3,
+                waiting_for: vec![format!("{name} <zoe@example.com>")],
+                link: "https://sign.example.com/documents/1".to_owned(),
+            }),
         ]
     }
 

@@ -345,6 +345,46 @@ impl Documents {
         Ok(())
     }
 
+    /// Records every document out for signature that stalled past one of the instance's
+    /// thresholds (`document.stalled`, by the system; the sender is mailed by a job committed
+    /// with it), each threshold once. Returns how many were recorded.
+    pub async fn stall_sweep(&self) -> Result<u64, SigningError> {
+        let thresholds = &self.inner.stall_after;
+        if thresholds.is_empty() {
+            return Ok(0);
+        }
+        // Candidates only: whether one stalled is the core's to say.
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM documents WHERE status = $1 ORDER BY id")
+            .bind(DocumentStatus::Sent.as_str())
+            .fetch_all(&self.inner.pool)
+            .await?;
+        let mut recorded = 0;
+        for id in ids {
+            // A document stalled past two thresholds (the sweep was off) records both, in order.
+            for _ in 0..thresholds.len() {
+                let Some(loaded) = transition::load(&self.inner.pool, &id).await? else { break };
+                let Some((threshold, after)) = loaded.ceremony.stall_due(thresholds, self.inner.clock.now()) else {
+                    break;
+                };
+                let document = super::repo::find(&self.inner.pool, &id).await?.ok_or(DocumentError::NotFound)?;
+                let recorded_by = Recorded {
+                    actor: Actor::system(),
+                    personal: PersonalData::none(),
+                    client: None,
+                    file: document.sha256,
+                };
+                match self.apply(&id, &recorded_by, |_| Ok((Command::Stall { threshold, after }, Extra::Nothing))).await
+                {
+                    Ok(_) => recorded += 1,
+                    // Another instance recorded it, or the document moved meanwhile.
+                    Err(SigningError::Refused(_)) => break,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(recorded)
+    }
+
     async fn new_link(&self, id: &str, index: usize, why: LinkFor<'_>) -> Result<(), SigningError> {
         let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
         let recipients = repo::recipients(&self.inner.pool, id).await?;
@@ -968,6 +1008,24 @@ impl Documents {
                     .await
                     .map_err(|e| JobFailure::Retry(e.to_string()))
             }
+            Notice::Stalled { days } => {
+                let (sender_name, _) = self.owner_contact(&document).await?;
+                // Who the document waits for now (it may have moved since the job was queued).
+                let waiting: Vec<String> = recipients
+                    .iter()
+                    .filter(|r| !matches!(r.status, RecipientStatus::Signed | RecipientStatus::Declined))
+                    .map(|r| format!("{} <{}>", r.name, r.email))
+                    .collect();
+                let mail = templates::stalled_notice(templates::StalledNotice {
+                    sender_name,
+                    sender_email: self.owner_contact(&document).await?.1,
+                    document_title: document.title.clone(),
+                    days,
+                    waiting_for: waiting,
+                    link: format!("{}/documents/{}", self.inner.public_origin, document.id),
+                });
+                self.deliver_to_sender(&document, mail, "stalled_notice").await
+            }
             Notice::Expired { recipient } => {
                 let r = find(&recipient)?;
                 let (sender_name, _) = self.owner_contact(&document).await?;
@@ -1230,6 +1288,8 @@ pub enum Notice {
     Voided { recipient: String },
     /// To `recipient`, who had a link: the deadline passed before everyone signed.
     Expired { recipient: String },
+    /// To the sender: nothing moved for `days` days.
+    Stalled { days: u32 },
 }
 
 /// The durable jobs that carry out a transition's follow-ups (`attesta_core::ceremony::FollowUp`).
@@ -1247,6 +1307,7 @@ fn jobs_for(id: &str, t: &Transition, now: Timestamp) -> Result<Vec<NewJob>, Sig
             FollowUp::NotifyOwnerDeclined { recipient } => Notice::Declined { recipient: who(*recipient) },
             FollowUp::NotifyVoided { recipient } => Notice::Voided { recipient: who(*recipient) },
             FollowUp::NotifyExpired { recipient } => Notice::Expired { recipient: who(*recipient) },
+            FollowUp::NotifyOwnerStalled { days } => Notice::Stalled { days: *days },
             FollowUp::ExpireAt(at) => {
                 jobs.push(NewJob::about(JobKind::DocumentExpire, id, *at));
                 continue;

@@ -74,7 +74,7 @@ pub enum WriteError {
 pub async fn load(pool: &AnyPool, id: &str) -> Result<Option<Loaded>, sqlx::Error> {
     let Some(row) = sqlx::query(
         "SELECT status, signing_order, expires_at, ceremony_version, reminder_first_after, reminder_every, \
-         reminder_max FROM documents WHERE id = $1",
+         reminder_max, sent_at, stalls FROM documents WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -95,6 +95,8 @@ pub async fn load(pool: &AnyPool, id: &str) -> Result<Option<Loaded>, sqlx::Erro
         every: micros(row.try_get(5)?),
         max: u32::try_from(row.try_get::<i64, _>(6)?).map_err(|_| corrupt("reminders"))?,
     };
+    let sent_at: Option<i64> = row.try_get(7)?;
+    let stalls = u32::try_from(row.try_get::<i64, _>(8)?).map_err(|_| corrupt("stalls"))?;
     let recipients = repo::recipients(pool, id).await?;
     let participants = recipients
         .iter()
@@ -112,8 +114,23 @@ pub async fn load(pool: &AnyPool, id: &str) -> Result<Option<Loaded>, sqlx::Erro
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let ceremony =
-        Ceremony { status, order, participants, expires_at: expires_at.map(Timestamp::from_micros), reminders };
+    // Progress: the sending, or a recipient's latest view, consent or signature.
+    let progressed_at = recipients
+        .iter()
+        .flat_map(|r| [r.viewed_at, r.consented_at, r.signed_at])
+        .chain([sent_at])
+        .flatten()
+        .max()
+        .map(Timestamp::from_micros);
+    let ceremony = Ceremony {
+        status,
+        order,
+        participants,
+        expires_at: expires_at.map(Timestamp::from_micros),
+        reminders,
+        progressed_at,
+        stalls,
+    };
     Ok(Some(Loaded { ceremony, version, recipients }))
 }
 
@@ -141,6 +158,13 @@ pub async fn write(
         .await?;
     if moved.rows_affected() != 1 {
         return Err(WriteError::Moved);
+    }
+    if next.stalls != before.stalls {
+        sqlx::query("UPDATE documents SET stalls = $1 WHERE id = $2")
+            .bind(i64::from(next.stalls))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
     }
     if next.status != before.status {
         let finished = next.is_finished().then_some(now);

@@ -1,7 +1,9 @@
-//! Reminders (issue 17): a recipient whose turn it is and who has not acted is reminded on the
-//! document's schedule, each time with a fresh link (the old one stops working), at most as
-//! many times as the document was sent with, and never once it is finished. Time moves by the
-//! clock port; nothing sleeps.
+//! Follow-ups of a document out for signature (issue 17). Reminders: a recipient whose turn it
+//! is and who has not acted is reminded on the document's schedule, each time with a fresh link
+//! (the old one stops working), at most as many times as the document was sent with, and never
+//! once it is finished. Stalls: a document without progress past a threshold is recorded once
+//! per threshold, its sender mailed and their webhook called, and it is on "Needs attention".
+//! Time moves by the clock port; nothing sleeps.
 
 use crate::helpers::{Options, spawn_app_with};
 use crate::signing::{Ceremony, Signer, mail_dir};
@@ -141,4 +143,94 @@ async fn a_reminder_is_sent_once_though_two_runs_race_and_none_after_a_void_or_w
     off.app.run_due_jobs().await;
     assert!(off.app.records_of(&off.id, "recipient.reminded").await.is_empty());
     assert_eq!(reminders_to(&off, "bob@example.com"), 0);
+}
+
+#[tokio::test]
+async fn a_stalled_document_is_recorded_once_per_threshold_mailed_announced_and_listed() {
+    let clock = Arc::new(attesta_server::clock::MovableClock::default());
+    let mut options = Options::configured(|c| {
+        crate::webhooks::allow_private(c);
+        c.jobs.worker = false;
+        c.signing.reminders = 0; // only the stalls here
+        c.signing.stalled_after_days = vec![3, 7];
+        c.signing.expire_after = 60 * DAY;
+    });
+    options.clock = Some(clock.clone());
+    let app = spawn_app_with(options).await;
+    app.set_up_owner().await;
+    let receiver = crate::webhooks::Receiver::start().await;
+    crate::webhooks::add_endpoint(&app, &receiver.url, &["document.stalled"]).await;
+    let bytes = crate::helpers::pdf(2, "Agreement");
+    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let id = app.upload_ok("agreement.pdf", bytes).await;
+    let c = Ceremony { app, id, sha256 };
+    c.send("parallel", &[("Bob", "bob@example.com", false), ("Carol", "carol@example.com", false)], vec![]).await;
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").await.expect("bob's link"));
+    let stalls = || async { c.app.records_of(&c.id, "document.stalled").await };
+
+    // Not before three days.
+    clock.advance(2 * DAY);
+    c.app.run_due_jobs().await;
+    assert!(stalls().await.is_empty());
+    clock.advance(DAY + HOUR);
+    c.app.run_due_jobs().await;
+    let recorded = stalls().await;
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0]["details"]["days"], 3);
+    assert_eq!(recorded[0]["details"]["waiting_for"], json!(["r1", "r2"]));
+    assert_eq!(recorded[0]["actor"]["id"], "system:attesta");
+    // The sender is mailed and their webhook called.
+    let notice = crate::signing::mails(&c.app).into_iter().find(|m| m.body.contains("has been waiting for 3 days"));
+    let notice = notice.expect("the sender's mail");
+    assert!(notice.to.contains(crate::helpers::OWNER_EMAIL), "{}", notice.to);
+    assert!(notice.body.contains("Bob <bob@example.com>"), "who has still to act");
+    // (Its delivery carries the moved clock's time, which a receiver rightly refuses as too
+    // old or new, so the message is read where the dispatcher put it.)
+    let payload = stalled_message(&c).await;
+    assert_eq!(payload["data"]["stalled"], json!({ "days": 3, "waiting_for": ["r1", "r2"] }));
+    assert_eq!(payload["data"]["document_id"], json!(c.id));
+    // On the sender's "Needs attention" list, and on no other filter of in-progress work.
+    c.app.log_in(crate::helpers::OWNER_EMAIL, crate::helpers::OWNER_PASSWORD).await;
+    let page = c.app.get("/?status=attention").await.text().await.expect("page");
+    assert!(page.contains(&format!("/documents/{}", c.id)), "listed under Needs attention");
+    assert!(page.contains("Needs attention"), "the filter is offered");
+
+    // Once per threshold: the next runs add nothing. Bob opens it on day 4: the seven days
+    // count from then.
+    clock.advance(HOUR);
+    c.app.run_due_jobs().await;
+    assert_eq!(stalls().await.len(), 1);
+    bob.open().await;
+    clock.advance(6 * DAY);
+    c.app.run_due_jobs().await;
+    assert_eq!(stalls().await.len(), 1, "six days after Bob's view");
+    clock.advance(DAY + HOUR);
+    c.app.run_due_jobs().await;
+    let recorded = stalls().await;
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded[1]["details"]["days"], 7);
+    // Every threshold recorded: nothing more, however long.
+    clock.advance(20 * DAY);
+    c.app.run_due_jobs().await;
+    assert_eq!(stalls().await.len(), 2);
+    let verify = crate::helpers::attesta().envs(c.app.cli_env()).args(["log", "verify"]).output().expect("runs");
+    assert_eq!(verify.status.code(), Some(0), "{}", String::from_utf8_lossy(&verify.stdout));
+}
+
+/// The payload of the webhook message made for the document's first `document.stalled`, once
+/// the dispatcher (which runs on its own) made it.
+async fn stalled_message(c: &Ceremony) -> serde_json::Value {
+    for _ in 0..600 {
+        let payload: Option<String> = sqlx::query_scalar(
+            "SELECT payload FROM webhook_messages WHERE event_type = 'document.stalled' ORDER BY log_index LIMIT 1",
+        )
+        .fetch_optional(&c.app.pool)
+        .await
+        .expect("messages");
+        if let Some(payload) = payload {
+            return serde_json::from_str(&payload).expect("json");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no document.stalled webhook message was made");
 }
