@@ -74,6 +74,24 @@ impl WebhookEventType {
         Self::SUBSCRIBABLE.into_iter().chain([Self::WebhookTest]).find(|t| t.as_str() == text)
     }
 
+    /// In words, for the settings page.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::DocumentSent => "Document sent",
+            Self::RecipientViewed => "Recipient viewed",
+            Self::RecipientSigned => "Recipient signed",
+            Self::RecipientDeclined => "Recipient declined",
+            Self::DocumentCompleted => "Document completed",
+            Self::DocumentSealed => "Document sealed",
+            Self::DocumentExpired => "Document expired",
+            Self::DocumentVoided => "Document voided",
+            Self::DocumentStalled => "Document stalled (no progress for days)",
+            Self::RiskFlagged => "High or critical clause flagged",
+            Self::SelfVerificationFailed => "Self-verification failed (owners and admins)",
+            Self::WebhookTest => "Test event",
+        }
+    }
+
     /// The webhook type an audit event is announced as; `None` for events no one subscribes to
     /// (uploads, downloads, consents, codes, ...).
     pub fn from_audit(t: &EventType) -> Option<Self> {

@@ -44,19 +44,11 @@ pub struct MessageDto {
     pub attempt_log: Vec<AttemptDto>,
 }
 
-/// The event types an endpoint may choose, as (name, words).
-pub const EVENT_TYPES: [(&str, &str); 10] = [
-    ("document.sent", "Document sent"),
-    ("recipient.viewed", "Recipient viewed"),
-    ("recipient.signed", "Recipient signed"),
-    ("recipient.declined", "Recipient declined"),
-    ("document.completed", "Document completed"),
-    ("document.sealed", "Document sealed"),
-    ("document.expired", "Document expired"),
-    ("document.voided", "Document voided"),
-    ("risk.flagged", "High or critical clause flagged"),
-    ("instance.self_verification_failed", "Self-verification failed (owners and admins)"),
-];
+/// The event types an endpoint may choose, as (name, words): the core's list, so a new type
+/// is offered as soon as it is announced.
+pub fn event_types() -> impl Iterator<Item = (&'static str, &'static str)> {
+    attesta_core::webhooks::events::WebhookEventType::SUBSCRIBABLE.into_iter().map(|t| (t.as_str(), t.label()))
+}
 
 #[cfg(feature = "ssr")]
 async fn with_user<T>(

@@ -3,8 +3,8 @@
 //! 24 hours), enable or disable, delete, send a test event, and read the delivery log.
 
 use crate::api::webhooks::{
-    CreateWebhook, DeleteWebhook, EVENT_TYPES, EndpointDto, MessageDto, RotateWebhookSecret, SendTestWebhook,
-    SetWebhookEnabled, WebhookLog, WebhookSecret, list_webhooks,
+    CreateWebhook, DeleteWebhook, EndpointDto, MessageDto, RotateWebhookSecret, SendTestWebhook, SetWebhookEnabled,
+    WebhookLog, WebhookSecret, list_webhooks,
 };
 use crate::components::layout::{Loading, RequireUser};
 use crate::format;
@@ -135,8 +135,7 @@ fn AddEndpoint(create: ServerAction<CreateWebhook>) -> impl IntoView {
                     />
                     "All events, including types added later"
                 </label>
-                {EVENT_TYPES
-                    .into_iter()
+                {crate::api::webhooks::event_types()
                     .map(|(name, words)| {
                         view! {
                             <label class="checkbox">
