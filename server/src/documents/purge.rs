@@ -143,7 +143,7 @@ impl Documents {
         let image_count = u64::try_from(images.len()).unwrap_or(u64::MAX);
         keys.extend(images);
         // The event names the document's current file, as every event after the seal does.
-        let current = state.sealed_sha256.or(state.signed_sha256).unwrap_or(document.sha256);
+        let current = state.current_file(document.sha256);
         let details = serde_json::to_value(DocumentFilesPurged { policy, files, images: image_count })?;
         let event = self.event_by(EventType::RetentionDocumentFilesPurged, Actor::system(), current, None, details)?;
         let doc_id = document.id.clone();

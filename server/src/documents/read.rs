@@ -101,7 +101,7 @@ impl Documents {
         details: serde_json::Value,
         meta: &RequestMeta,
     ) -> Result<(), DocumentError> {
-        let current = state.sealed_sha256.or(state.signed_sha256).unwrap_or(document.sha256);
+        let current = state.current_file(document.sha256);
         let event =
             self.new_event(event_type, viewer, meta, current, None, details).map_err(DocumentError::Internal)?;
         let append = crate::evidence::Append::event(

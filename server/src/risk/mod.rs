@@ -468,7 +468,7 @@ impl Risk {
     /// names the current file, as `document.viewed` does.
     async fn current_sha256(&self, document: &StoredDocument) -> Result<Sha256, RiskError> {
         let state = self.inner.documents.completion(&document.id).await?;
-        Ok(state.sealed_sha256.or(state.signed_sha256).unwrap_or(document.sha256))
+        Ok(state.current_file(document.sha256))
     }
 
     fn event(

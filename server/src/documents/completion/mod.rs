@@ -51,6 +51,14 @@ pub struct CompletionState {
     pub error: Option<String>,
 }
 
+impl CompletionState {
+    /// The document's current file, which events after the upload name: the sealed PDF once
+    /// sealed, else the signed document once completed, else `original`.
+    pub fn current_file(&self, original: Sha256) -> Sha256 {
+        self.sealed_sha256.or(self.signed_sha256).unwrap_or(original)
+    }
+}
+
 fn internal(e: impl std::fmt::Display) -> SigningError {
     SigningError::Document(DocumentError::Internal(anyhow::anyhow!("{e}")))
 }

@@ -1009,7 +1009,7 @@ impl Documents {
                     .map_err(|e| JobFailure::Retry(e.to_string()))
             }
             Notice::Stalled { days } => {
-                let (sender_name, _) = self.owner_contact(&document).await?;
+                let (sender_name, sender_email) = self.owner_contact(&document).await?;
                 // Who the document waits for now (it may have moved since the job was queued).
                 let waiting: Vec<String> = recipients
                     .iter()
@@ -1018,7 +1018,7 @@ impl Documents {
                     .collect();
                 let mail = templates::stalled_notice(templates::StalledNotice {
                     sender_name,
-                    sender_email: self.owner_contact(&document).await?.1,
+                    sender_email,
                     document_title: document.title.clone(),
                     days,
                     waiting_for: waiting,
