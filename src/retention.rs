@@ -191,12 +191,14 @@ pub struct HoldReason(String);
 
 impl HoldReason {
     pub fn parse(input: &str) -> Result<Self, HoldError> {
+        // The limit counts what was sent, as the API's schema does, so a reason padded with
+        // spaces is refused rather than silently shortened past the documented maximum.
+        if input.chars().count() > MAX_REASON_CHARS {
+            return Err(HoldError::Reason("the reason is longer than 500 characters"));
+        }
         let reason = input.trim();
         if reason.chars().count() < 3 {
             return Err(HoldError::Reason("give a reason (at least 3 characters), such as the matter or case number"));
-        }
-        if reason.chars().count() > MAX_REASON_CHARS {
-            return Err(HoldError::Reason("the reason is longer than 500 characters"));
         }
         if reason.chars().any(|c| c.is_control() && c != '\n') {
             return Err(HoldError::Reason("the reason holds control characters"));
@@ -351,6 +353,8 @@ mod tests {
         assert!(matches!(place_hold(false, " a "), Err(HoldError::Reason(_))));
         assert!(matches!(place_hold(false, &"x".repeat(501)), Err(HoldError::Reason(_))));
         assert!(place_hold(false, &"é".repeat(500)).is_ok());
+        // Padding counts: the API documents 500 characters as sent, not as trimmed.
+        assert!(matches!(place_hold(false, &format!("\u{a0}{}", "x".repeat(500))), Err(HoldError::Reason(_))));
         assert!(matches!(place_hold(false, "case\u{7}1"), Err(HoldError::Reason(_))));
         assert_eq!(release_hold(false, "settled"), Err(HoldError::NotHeld));
         assert!(release_hold(true, "settled on 2027-01-04").is_ok());

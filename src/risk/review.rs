@@ -124,12 +124,13 @@ pub fn review(
         }
         ReviewAction::Acknowledge => Ok((FlagStatus::Acknowledged, ReviewAction::Acknowledge)),
         ReviewAction::Dismiss { reason } => {
+            // Counted before trimming, as a schema's maxLength counts what was sent.
+            if reason.chars().count() > MAX_REASON_CHARS {
+                return Err(ReviewError::ReasonTooLong);
+            }
             let reason = reason.trim();
             if reason.is_empty() {
                 return Err(ReviewError::ReasonRequired);
-            }
-            if reason.chars().count() > MAX_REASON_CHARS {
-                return Err(ReviewError::ReasonTooLong);
             }
             Ok((FlagStatus::Dismissed, ReviewAction::Dismiss { reason: reason.to_owned() }))
         }

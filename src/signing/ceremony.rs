@@ -213,12 +213,13 @@ pub fn check_submission(
 
 /// Cleans a free-text reason (decline, void): trimmed, control characters removed, limited.
 pub fn clean_reason(input: &str) -> Result<String, &'static str> {
+    // Counted before cleaning, as a schema's maxLength counts what was sent.
+    if input.chars().count() > MAX_REASON_CHARS {
+        return Err("the reason is longer than 1000 characters");
+    }
     let text: String = input.trim().chars().filter(|c| !c.is_control() || *c == '\n').collect();
     if text.trim().is_empty() {
         return Err("please give a reason");
-    }
-    if text.chars().count() > MAX_REASON_CHARS {
-        return Err("the reason is longer than 1000 characters");
     }
     Ok(text)
 }
@@ -334,6 +335,7 @@ mod tests {
         assert_eq!(clean_reason("  wrong amount\u{7} "), Ok("wrong amount".to_owned()));
         assert!(clean_reason("   ").is_err());
         assert!(clean_reason(&"x".repeat(1001)).is_err());
+        assert!(clean_reason(&format!(" {}", "x".repeat(1000))).is_err(), "padding counts, as the schema counts it");
     }
 
     fn status() -> impl Strategy<Value = RecipientStatus> {
