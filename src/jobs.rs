@@ -59,10 +59,14 @@ pub enum JobKind {
     /// Record the documents out for signature that stalled past a threshold
     /// (`crate::ceremony::Ceremony::stall_due`), once per threshold (recurring, hourly).
     StallSweep,
+    /// Send a draft whose scheduled time came (`crate::ceremony::Command::Schedule`); a
+    /// cancelled or moved schedule leaves it nothing to do. Subject: the document; due at the
+    /// scheduled time.
+    ScheduledSend,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 17] = [
+    pub const ALL: [JobKind; 18] = [
         JobKind::CeremonyAdvance,
         JobKind::DocumentComplete,
         JobKind::DocumentExpire,
@@ -80,6 +84,7 @@ impl JobKind {
         JobKind::RiskResolve,
         JobKind::Remind,
         JobKind::StallSweep,
+        JobKind::ScheduledSend,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -101,6 +106,7 @@ impl JobKind {
             JobKind::RiskResolve => "risk.resolve",
             JobKind::Remind => "ceremony.remind",
             JobKind::StallSweep => "documents.stall_sweep",
+            JobKind::ScheduledSend => "document.send_scheduled",
         }
     }
 

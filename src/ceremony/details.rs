@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq)]
 pub enum CeremonyEvent {
     DocumentSent(DocumentSent),
+    Scheduled(Scheduled),
+    ScheduleCancelled(ScheduleCancelled),
     LinkIssued(LinkIssued),
     Reminded(Reminded),
     Viewed(RecipientRef),
@@ -29,6 +31,8 @@ impl CeremonyEvent {
     pub fn event_type(&self) -> EventType {
         match self {
             Self::DocumentSent(_) => EventType::DocumentSent,
+            Self::Scheduled(_) => EventType::DocumentScheduled,
+            Self::ScheduleCancelled(_) => EventType::DocumentScheduleCancelled,
             Self::LinkIssued(_) => EventType::RecipientLinkIssued,
             Self::Reminded(_) => EventType::RecipientReminded,
             Self::Viewed(_) => EventType::RecipientViewed,
@@ -49,6 +53,8 @@ impl CeremonyEvent {
     pub fn details(&self) -> serde_json::Value {
         let value = match self {
             Self::DocumentSent(d) => serde_json::to_value(d),
+            Self::Scheduled(d) => serde_json::to_value(d),
+            Self::ScheduleCancelled(d) => serde_json::to_value(d),
             Self::LinkIssued(d) => serde_json::to_value(d),
             Self::Reminded(d) => serde_json::to_value(d),
             Self::Viewed(d) => serde_json::to_value(d),
@@ -77,7 +83,13 @@ impl CeremonyEvent {
             Self::OtpFailed(d) => Some(&d.recipient),
             Self::Signed(d) => Some(&d.recipient),
             Self::Declined(d) => Some(&d.recipient),
-            Self::DocumentSent(_) | Self::Voided(_) | Self::Expired(_) | Self::Stalled(_) | Self::Completed(_) => None,
+            Self::DocumentSent(_)
+            | Self::Scheduled(_)
+            | Self::ScheduleCancelled(_)
+            | Self::Voided(_)
+            | Self::Expired(_)
+            | Self::Stalled(_)
+            | Self::Completed(_) => None,
         }
     }
 }
@@ -96,6 +108,28 @@ pub struct DocumentSent {
     /// The deadline (UTC µs); absent when the document never expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+}
+
+/// `document.scheduled`: the draft, as its layout hash names it, is to be sent at `send_at`
+/// (UTC µs), a time the sender picked on the clock of `time_zone` (an IANA name). `replaces` is
+/// the time of the schedule this one moves, or null. From this event until the send or a
+/// `document.schedule_cancelled`, the draft cannot change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scheduled {
+    pub send_at: i64,
+    pub time_zone: String,
+    pub layout_sha256: Sha256,
+    pub recipients: usize,
+    pub fields: usize,
+    pub replaces: Option<i64>,
+}
+
+/// `document.schedule_cancelled`: the send scheduled for `send_at` (UTC µs) will not happen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleCancelled {
+    pub send_at: i64,
 }
 
 /// `recipient.link_issued`: a signing link now works for this recipient (and any older one of

@@ -11,6 +11,7 @@
 //! follow which is decided here and nowhere else.
 
 pub mod details;
+pub mod schedule;
 #[cfg(test)]
 mod tests;
 
@@ -122,6 +123,9 @@ pub struct Ceremony {
     pub progressed_at: Option<Timestamp>,
     /// How many stall thresholds were recorded (`document.stalled`), each once.
     pub stalls: u32,
+    /// When a draft is scheduled to be sent (`document.scheduled`); `None` when it is not. A
+    /// scheduled draft is locked: what goes out at that time is what the sender scheduled.
+    pub scheduled_at: Option<Timestamp>,
 }
 
 /// Something that may change the ceremony, by whoever the use case has already identified
@@ -129,14 +133,20 @@ pub struct Ceremony {
 /// commands, which name the link they came with; the system for the rest).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// The owner sends the draft.
+    /// The draft goes out: sent by its owner now (`scheduled_for` `None`, which also replaces
+    /// any schedule), or by the schedule that fell due (`scheduled_for` the time it named).
     Send {
         participants: Vec<NewParticipant>,
         order: SigningOrder,
         expires_at: Option<Timestamp>,
         reminders: ReminderPolicy,
         details: details::DocumentSent,
+        scheduled_for: Option<Timestamp>,
     },
+    /// The owner schedules the draft to be sent at `details.send_at` (or moves the schedule).
+    Schedule { details: details::Scheduled },
+    /// The owner cancels the schedule: the draft can be edited again.
+    CancelSchedule,
     /// A link is issued to a recipient: the first one when their turn comes (`by_sender`
     /// false), or a replacement the sender asked for (`by_sender` true).
     IssueLink { recipient: usize, link: Sha256, by_sender: bool },
@@ -213,6 +223,17 @@ pub enum Refusal {
     NoStallDue,
     #[error("{0}")]
     Reminders(&'static str),
+    #[error("pick a time in the future to schedule the send")]
+    ScheduleInThePast,
+    #[error("a send can be scheduled at most a year ahead")]
+    ScheduleTooFar,
+    /// The schedule was cancelled or moved (the job that fired was for another time), or the
+    /// draft was never scheduled.
+    #[error("this document is not scheduled to be sent then")]
+    NotScheduled,
+    /// A scheduled draft is locked until its schedule is cancelled.
+    #[error("this document is scheduled to be sent; cancel the schedule to change it")]
+    Scheduled,
 }
 
 /// What a command does when it applies.
@@ -252,6 +273,8 @@ pub enum FollowUp {
     MailReminder { recipient: usize },
     /// Tell the owner the document stalled for this many days.
     NotifyOwnerStalled { days: u32 },
+    /// Run the scheduled [`Command::Send`] at this time.
+    SendAt(Timestamp),
 }
 
 impl Ceremony {
@@ -265,7 +288,20 @@ impl Ceremony {
             reminders: ReminderPolicy::OFF,
             progressed_at: None,
             stalls: 0,
+            scheduled_at: None,
         }
+    }
+
+    /// Whether the sender may still change the draft (its fields, recipients and order): a
+    /// draft not scheduled to be sent.
+    pub fn editable(&self) -> Result<(), Refusal> {
+        if self.status != DocumentStatus::Draft {
+            return Err(Refusal::NotADraft);
+        }
+        if self.scheduled_at.is_some() {
+            return Err(Refusal::Scheduled);
+        }
+        Ok(())
     }
 
     /// Which stall threshold of `thresholds` (ascending) is due at `now`, if one is: the next
@@ -365,9 +401,16 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
     let mut next = ceremony.clone();
     let mut follow_ups = Vec::new();
     let event = match command {
-        Command::Send { participants, order, expires_at, reminders, details } => {
+        Command::Send { participants, order, expires_at, reminders, details, scheduled_for } => {
             if ceremony.status != DocumentStatus::Draft {
                 return Err(Refusal::NotADraft);
+            }
+            // The schedule's own send happens once, at the time still scheduled: a cancelled or
+            // moved schedule leaves its job nothing to do.
+            if let Some(at) = scheduled_for
+                && (ceremony.scheduled_at != Some(at) || at > now)
+            {
+                return Err(Refusal::NotScheduled);
             }
             reminders.check().map_err(Refusal::Reminders)?;
             if !participants.iter().any(|p| p.role.must_act()) {
@@ -386,6 +429,7 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
             next.expires_at = expires_at;
             next.reminders = reminders;
             next.progressed_at = Some(now);
+            next.scheduled_at = None;
             next.participants = participants
                 .into_iter()
                 .map(|p| Participant {
@@ -403,6 +447,32 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
             follow_ups.extend(next.due_for_link().into_iter().map(|recipient| FollowUp::IssueLink { recipient }));
             follow_ups.extend(expires_at.map(FollowUp::ExpireAt));
             CeremonyEvent::DocumentSent(details)
+        }
+        Command::Schedule { details } => {
+            if ceremony.status != DocumentStatus::Draft {
+                return Err(Refusal::NotADraft);
+            }
+            let at = Timestamp::from_micros(details.send_at);
+            if at <= now {
+                return Err(Refusal::ScheduleInThePast);
+            }
+            if at > now.saturating_add(schedule::MAX_AHEAD) {
+                return Err(Refusal::ScheduleTooFar);
+            }
+            next.scheduled_at = Some(at);
+            follow_ups.push(FollowUp::SendAt(at));
+            CeremonyEvent::Scheduled(details::Scheduled {
+                replaces: ceremony.scheduled_at.map(Timestamp::as_micros),
+                ..details
+            })
+        }
+        Command::CancelSchedule => {
+            if ceremony.status != DocumentStatus::Draft {
+                return Err(Refusal::NotADraft);
+            }
+            let at = ceremony.scheduled_at.ok_or(Refusal::NotScheduled)?;
+            next.scheduled_at = None;
+            CeremonyEvent::ScheduleCancelled(details::ScheduleCancelled { send_at: at.as_micros() })
         }
         Command::IssueLink { recipient, link, by_sender } => {
             in_flight(ceremony)?;

@@ -41,7 +41,67 @@ fn send_reminding(
         expires_at,
         reminders,
         details: sent_details(n),
+        scheduled_for: None,
     }
+}
+
+fn schedule_at(at: Timestamp) -> Command {
+    Command::Schedule {
+        details: Scheduled {
+            send_at: at.as_micros(),
+            time_zone: "Europe/Paris".into(),
+            layout_sha256: sha(0),
+            recipients: 1,
+            fields: 1,
+            replaces: None,
+        },
+    }
+}
+
+/// The send the schedule for `at` makes.
+fn scheduled_send(n: usize, at: Timestamp) -> Command {
+    match send(n, SigningOrder::Parallel, false, None) {
+        Command::Send { participants, order, expires_at, reminders, details, .. } => {
+            Command::Send { participants, order, expires_at, reminders, details, scheduled_for: Some(at) }
+        }
+        _ => unreachable!("send builds a send"),
+    }
+}
+
+#[test]
+fn a_scheduled_draft_is_locked_and_sent_once_at_the_time_still_scheduled() {
+    let draft = Ceremony::draft();
+    assert_eq!(draft.editable(), Ok(()));
+    // Not in the past, not more than a year ahead.
+    assert_eq!(decide(&draft, schedule_at(T0), T0).map(|_| ()), Err(Refusal::ScheduleInThePast));
+    assert_eq!(decide(&draft, schedule_at(days(367)), T0).map(|_| ()), Err(Refusal::ScheduleTooFar));
+    let t = decide(&draft, schedule_at(days(2)), T0).expect("scheduled");
+    assert_eq!(t.follow_ups, vec![FollowUp::SendAt(days(2))]);
+    assert_eq!(t.event.event_type(), EventType::DocumentScheduled);
+    assert_eq!(t.event.details()["replaces"], serde_json::Value::Null);
+    let c = t.next;
+    assert_eq!(c.editable(), Err(Refusal::Scheduled));
+    // Moved to day 3: the event names the time it replaces, and day 2's job finds nothing to do.
+    let t = decide(&c, schedule_at(days(3)), T0).expect("moved");
+    assert_eq!(t.event.details()["replaces"], serde_json::json!(days(2).as_micros()));
+    let c = t.next;
+    assert_eq!(decide(&c, scheduled_send(1, days(2)), days(2)).map(|_| ()), Err(Refusal::NotScheduled));
+    // Not before its time, even if the job ran early.
+    assert_eq!(decide(&c, scheduled_send(1, days(3)), days(2)).map(|_| ()), Err(Refusal::NotScheduled));
+    let sent = decide(&c, scheduled_send(1, days(3)), days(3)).expect("sent by the schedule").next;
+    assert_eq!((sent.status, sent.scheduled_at), (DocumentStatus::Sent, None));
+    // Once: a second job for the same time finds a sent document.
+    assert_eq!(decide(&sent, scheduled_send(1, days(3)), days(3)).map(|_| ()), Err(Refusal::NotADraft));
+    // Cancelled: unlocked, and the job for that time does nothing.
+    let t = decide(&c, Command::CancelSchedule, T0).expect("cancelled");
+    assert_eq!(t.event.details(), serde_json::json!({ "send_at": days(3).as_micros() }));
+    assert_eq!(t.next.editable(), Ok(()));
+    assert_eq!(decide(&t.next, scheduled_send(1, days(3)), days(3)).map(|_| ()), Err(Refusal::NotScheduled));
+    assert_eq!(decide(&t.next, Command::CancelSchedule, T0).map(|_| ()), Err(Refusal::NotScheduled));
+    // The sender may still send at once: that ends the schedule.
+    let now = decide(&c, send(1, SigningOrder::Parallel, false, None), T0).expect("sent now").next;
+    assert_eq!((now.status, now.scheduled_at), (DocumentStatus::Sent, None));
+    assert_eq!(decide(&now, Command::CancelSchedule, T0).map(|_| ()), Err(Refusal::NotADraft));
 }
 
 const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
@@ -416,6 +476,9 @@ enum Step {
     Wait { seconds: u32 },
     Remind { who: usize },
     Stall { threshold: u32 },
+    Schedule { seconds: u32 },
+    CancelSchedule,
+    SendScheduled { n: usize },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -437,6 +500,9 @@ fn step() -> impl Strategy<Value = Step> {
         (1u32..5_000).prop_map(|seconds| Step::Wait { seconds }),
         who.clone().prop_map(|who| Step::Remind { who }),
         (0u32..3).prop_map(|threshold| Step::Stall { threshold }),
+        (1u32..10_000).prop_map(|seconds| Step::Schedule { seconds }),
+        Just(Step::CancelSchedule),
+        (0usize..5).prop_map(|n| Step::SendScheduled { n }),
     ]
 }
 
@@ -489,6 +555,10 @@ fn command(c: &Ceremony, s: &Step, fresh: &mut u64, now: Timestamp) -> Option<Co
         Step::Stall { threshold } => {
             Command::Stall { threshold, after: std::time::Duration::from_secs(u64::from(threshold + 1) * 1200) }
         }
+        Step::Schedule { seconds } => schedule_at(later(seconds)),
+        Step::CancelSchedule => Command::CancelSchedule,
+        // The job for the time now scheduled (or for a time never scheduled).
+        Step::SendScheduled { n } => scheduled_send(n, c.scheduled_at.unwrap_or(now)),
         Step::Wait { .. } => return None,
     })
 }
@@ -508,6 +578,9 @@ fn check_invariants(c: &Ceremony) -> Result<(), String> {
         DocumentStatus::Completed if !c.everyone_acted() => return Err("completed without every signature".into()),
         DocumentStatus::Deleted => return Err("deleted is not a ceremony state".into()),
         _ => {}
+    }
+    if c.scheduled_at.is_some() && c.status != DocumentStatus::Draft {
+        return Err(format!("{:?} and still scheduled", c.status));
     }
     for p in &c.participants {
         if (p.status == R::Waiting) != p.link.is_none() {
@@ -575,7 +648,13 @@ proptest! {
                         Command::Complete { .. } => EventType::DocumentCompleted,
                         Command::Remind { .. } => EventType::RecipientReminded,
                         Command::Stall { .. } => EventType::DocumentStalled,
+                        Command::Schedule { .. } => EventType::DocumentScheduled,
+                        Command::CancelSchedule => EventType::DocumentScheduleCancelled,
                     };
+                    // A scheduled send happens only at or after the time still scheduled.
+                    if let Command::Send { scheduled_for: Some(at), .. } = &cmd {
+                        prop_assert!(c.scheduled_at == Some(*at) && *at <= now);
+                    }
                     prop_assert_eq!(t.event.event_type(), expected);
                     let named = match &cmd {
                         Command::IssueLink { recipient, .. } | Command::View { recipient, .. } | Command::Consent { recipient, .. }

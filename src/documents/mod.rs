@@ -379,9 +379,9 @@ pub struct ListQuery {
     /// Words that must all appear in the title (case-insensitive).
     pub search: Option<String>,
     pub status: Option<DocumentStatus>,
-    /// Only documents out for signature that stalled (`document.stalled`): the sender's "Needs
-    /// attention" list (`status=attention` in a query string).
-    pub attention: bool,
+    /// One of the sender's work lists instead of a status (`status=attention` and so on in a
+    /// query string).
+    pub worklist: Option<Worklist>,
     pub sort: Sort,
     /// 1-based.
     pub page: u32,
@@ -390,20 +390,55 @@ pub struct ListQuery {
 
 impl Default for ListQuery {
     fn default() -> Self {
-        Self { search: None, status: None, attention: false, sort: Sort::default(), page: 1, per_page: 25 }
+        Self { search: None, status: None, worklist: None, sort: Sort::default(), page: 1, per_page: 25 }
     }
 }
 
-/// The `status` value of the "Needs attention" list.
-pub const ATTENTION: &str = "attention";
+/// A list of documents that ask something of the sender, beside the lists by status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Worklist {
+    /// Out for signature and stalled (`document.stalled`), nothing having ended it since.
+    Attention,
+    /// Drafts scheduled to be sent (`document.scheduled`), soonest first.
+    Scheduled,
+    /// Out for signature with a deadline within [`EXPIRING_SOON`], soonest first.
+    ExpiringSoon,
+}
+
+/// How close a deadline puts a document on the "Expiring soon" list.
+pub const EXPIRING_SOON: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+impl Worklist {
+    pub const ALL: [Worklist; 3] = [Worklist::Attention, Worklist::Scheduled, Worklist::ExpiringSoon];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Worklist::Attention => "attention",
+            Worklist::Scheduled => "scheduled",
+            Worklist::ExpiringSoon => "expiring_soon",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|w| w.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Worklist::Attention => "Needs attention",
+            Worklist::Scheduled => "Scheduled",
+            Worklist::ExpiringSoon => "Expiring soon",
+        }
+    }
+}
 
 impl ListQuery {
     /// The `status` parameter this query was made from (empty: any).
     pub fn status_param(&self) -> &'static str {
         match self.status {
             Some(s) => s.as_str(),
-            None if self.attention => ATTENTION,
-            None => "",
+            None => self.worklist.map_or("", Worklist::as_str),
         }
     }
 
@@ -423,7 +458,7 @@ impl ListQuery {
         Self {
             search,
             status: status.and_then(DocumentStatus::parse),
-            attention: status == Some(ATTENTION),
+            worklist: status.and_then(Worklist::parse),
             sort: sort.and_then(Sort::parse).unwrap_or_default(),
             page: page.and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1),
             per_page: per_page

@@ -198,6 +198,7 @@ named_enum!(
         DocumentUploaded => "document.uploaded",
         DocumentSent => "document.sent",
         DocumentScheduled => "document.scheduled",
+        DocumentScheduleCancelled => "document.schedule_cancelled",
         RecipientEmailSent => "recipient.email_sent",
         RecipientLinkIssued => "recipient.link_issued",
         RecipientReminded => "recipient.reminded",

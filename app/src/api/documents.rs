@@ -20,6 +20,10 @@ pub struct DocumentRow {
     /// UTC microseconds.
     pub created_at: i64,
     pub owner_name: String,
+    /// A scheduled draft: when it goes, in its sender's terms.
+    pub scheduled_label: Option<String>,
+    /// Out for signature: the deadline, UTC µs.
+    pub expires_at: Option<i64>,
 }
 
 /// One page of a filtered, sorted list.

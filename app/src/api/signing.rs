@@ -24,6 +24,23 @@ pub struct DraftView {
     /// The sender's own name and email (to add themselves as a signer in one click).
     pub me_name: String,
     pub me_email: String,
+    /// When the draft is scheduled to be sent: it is locked until then.
+    pub scheduled: Option<ScheduledSend>,
+}
+
+/// A draft's scheduled send, as its sender reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledSend {
+    /// UTC µs.
+    pub send_at: i64,
+    /// The IANA zone the sender picked the time in.
+    pub time_zone: String,
+    /// "Mon 7 Dec 2026, 09:00 (Europe/Paris)".
+    pub label: String,
+    /// `YYYY-MM-DDTHH:MM` in that zone, for a `datetime-local` input.
+    pub local: String,
+    /// The draft revision it was scheduled at ("Send now" names it).
+    pub revision: i64,
 }
 
 /// One recipient as the sender follows them.
@@ -62,6 +79,8 @@ pub struct SigningStatus {
     pub void_reason: Option<String>,
     pub can_void: bool,
     pub can_prepare: bool,
+    /// When the draft is scheduled to be sent.
+    pub scheduled: Option<ScheduledSend>,
 }
 
 /// Location the signer's browser reported, with their permission.
@@ -148,6 +167,40 @@ pub async fn send_document(id: String, revision: i64) -> Result<(), AppError> {
             let ctx = context()?;
             let user = session::require_user(&ctx).await?;
             ctx.signing.send(&user, &id, revision, request_meta().await).await
+        }
+        .await,
+    )
+}
+
+/// Schedules the draft at `revision` to be sent at `local` (`YYYY-MM-DDTHH:MM`) on the clock of
+/// `time_zone` (the browser's IANA zone), or moves its schedule there.
+#[server(prefix = "/api", endpoint = "draft/schedule", input = leptos::server_fn::codec::Json)]
+pub async fn schedule_send(
+    id: String,
+    revision: i64,
+    local: String,
+    time_zone: String,
+) -> Result<ScheduledSend, AppError> {
+    use crate::ssr::{context, request_meta, respond, session};
+    respond(
+        async {
+            let ctx = context()?;
+            let user = session::require_user(&ctx).await?;
+            ctx.signing.schedule(&user, &id, revision, &local, &time_zone, request_meta().await).await
+        }
+        .await,
+    )
+}
+
+/// Cancels the draft's scheduled send; it can be edited again.
+#[server(prefix = "/api", endpoint = "draft/unschedule", input = leptos::server_fn::codec::Json)]
+pub async fn cancel_schedule(id: String) -> Result<(), AppError> {
+    use crate::ssr::{context, request_meta, respond, session};
+    respond(
+        async {
+            let ctx = context()?;
+            let user = session::require_user(&ctx).await?;
+            ctx.signing.cancel_schedule(&user, &id, request_meta().await).await
         }
         .await,
     )

@@ -753,6 +753,8 @@ mod tests {
                 size: 1,
                 created_at: 0,
                 owner_name: "Ada".to_owned(),
+                scheduled_label: None,
+                expires_at: None,
             },
             sha256: String::new(),
             source: "pdf".to_owned(),

@@ -100,9 +100,16 @@ fn Filters(query: ListQuery) -> impl IntoView {
                             }
                         })
                         .collect_view()}
-                    <option value=attesta_core::documents::ATTENTION selected=query.attention>
-                        "Needs attention"
-                    </option>
+                    {attesta_core::documents::Worklist::ALL
+                        .into_iter()
+                        .map(|w| {
+                            view! {
+                                <option value=w.as_str() selected=query.worklist == Some(w)>
+                                    {w.label()}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
                 </select>
             </div>
             <div class="filters__field">
@@ -142,6 +149,8 @@ fn DocumentTable(rows: Vec<DocumentRow>) -> impl IntoView {
                                 <span>{format::size(row.size)}</span>
                                 <span>"Uploaded " <format::Time micros=row.created_at date_only=true /></span>
                                 <span>{format!("by {}", row.owner_name)}</span>
+                                {row.scheduled_label.clone().map(|l| view! { <span class="doc-list__when" data-testid="row-scheduled">{format!("Sends {l}")}</span> })}
+                                {row.expires_at.map(|at| view! { <span class="doc-list__when">"Expires " <format::Time micros=at /></span> })}
                             </div>
                         </li>
                     }

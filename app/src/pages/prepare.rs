@@ -6,9 +6,10 @@
 //! ([`PdfRect`]); the screen works in fractions of the page as displayed ([`ViewRect`]), and
 //! [`PageGeometry`] converts between the two, whatever the zoom, rotation or crop box.
 
-use crate::api::signing::{DraftView, get_draft, save_draft, send_document};
+use crate::api::signing::{DraftView, get_draft, save_draft, schedule_send, send_document};
 use crate::components::layout::{Loading, RequireUser};
 use crate::components::pdf_pages::{PdfPages, percent_box, recipient_class};
+use crate::components::schedule::{ScheduleForm, ScheduledNotice};
 use crate::error::AppError;
 use attesta_core::signing::geometry::{PageGeometry, PdfRect, ViewRect, free_spot};
 use attesta_core::signing::{Draft, DraftField, DraftProblem, DraftRecipient, FieldKind, LocalId, SigningOrder};
@@ -34,6 +35,9 @@ pub fn PreparePage() -> impl IntoView {
             <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
                     match view_data.await {
+                        Ok(v) if v.status == "draft" && v.scheduled.is_some() => {
+                            view! { <ScheduledDraft data=v /> }.into_any()
+                        }
                         Ok(v) if v.status == "draft" => view! { <Editor data=v /> }.into_any(),
                         Ok(v) => {
                             view! {
@@ -59,6 +63,27 @@ pub fn PreparePage() -> impl IntoView {
                 })}
             </Suspense>
         </RequireUser>
+    }
+}
+
+/// A draft scheduled to be sent is locked: what it is, when it goes, and the ways out.
+#[component]
+fn ScheduledDraft(data: DraftView) -> impl IntoView {
+    let id = data.id.clone();
+    let scheduled = data.scheduled.clone().unwrap_or_else(|| unreachable!("only scheduled drafts come here"));
+    let back = format!("/documents/{}", data.id);
+    // Cancelled, the editor opens afresh; sent, this page says so and links to the document.
+    let changed = Callback::new(move |()| {
+        #[cfg(feature = "hydrate")]
+        let _ = window().location().reload();
+    });
+    view! {
+        <Title text=format!("Prepare: {}", data.title) />
+        <section class="page" data-testid="prepare-scheduled">
+            <h1>{data.title.clone()}</h1>
+            <ScheduledNotice id=id scheduled=scheduled changed=changed />
+            <A href=back>"Back to the document"</A>
+        </section>
     }
 }
 
@@ -91,6 +116,10 @@ struct Ed {
     overlaps: Memo<Vec<DraftProblem>>,
     /// Send was pressed while fields overlap: the sender is asked to confirm.
     confirming: RwSignal<bool>,
+    /// The schedule form is open.
+    scheduling: RwSignal<bool>,
+    /// Why the last schedule was refused.
+    schedule_error: RwSignal<Option<String>>,
 }
 
 impl Ed {
@@ -318,9 +347,12 @@ fn Editor(data: DraftView) -> impl IntoView {
         sending: RwSignal::new(false),
         overlaps: Memo::new(move |_| draft.with(Draft::overlap_warnings)),
         confirming: RwSignal::new(false),
+        scheduling: RwSignal::new(false),
+        schedule_error: RwSignal::new(None),
     };
     autosave(ed);
     let send = sender(ed);
+    let schedule = scheduler(ed);
     #[cfg(feature = "hydrate")]
     client::undo_shortcut(ed);
 
@@ -363,9 +395,26 @@ fn Editor(data: DraftView) -> impl IntoView {
                     >
                         "+"
                     </button>
+                    <button
+                        type="button"
+                        class="button button--quiet"
+                        data-testid="schedule"
+                        aria-expanded=move || ed.scheduling.get().to_string()
+                        on:click=move |_| ed.scheduling.update(|open| *open = !*open)
+                    >
+                        "Schedule…"
+                    </button>
                     <SendButton ed=ed send=send />
                 </div>
             </header>
+            <Show when=move || ed.scheduling.get()>
+                <ScheduleForm
+                    schedule=schedule
+                    close=Callback::new(move |()| ed.scheduling.set(false))
+                    busy=Signal::derive(move || ed.sending.get())
+                    error=Signal::derive(move || ed.schedule_error.get())
+                />
+            </Show>
             <Problems ed=ed />
             <OverlapWarning ed=ed send=send />
             <div class="prepare__body">
@@ -539,6 +588,61 @@ fn SendButton(ed: Ed, send: Callback<()>) -> impl IntoView {
     }
 }
 
+/// Saves what is on screen, so that what is sent (or scheduled) is what the sender sees; `false`
+/// when the save was refused (the reason is on screen).
+async fn save_before_sending(ed: Ed) -> bool {
+    // Let an autosave in flight land first: it moves the revision the send must name.
+    while matches!(ed.save.get_untracked(), SaveState::Saving) {
+        sleep_ms(50).await;
+    }
+    if ed.version.get_untracked() == ed.saved_version.get_untracked() {
+        return true;
+    }
+    let version = ed.version.get_untracked();
+    match save_draft(ed.id.get_value(), ed.revision.get_untracked(), ed.draft.get_untracked()).await {
+        Ok(r) => {
+            ed.revision.set(r);
+            ed.saved_version.set(version);
+            ed.save.set(SaveState::Saved);
+            true
+        }
+        Err(AppError::Problems(p)) => {
+            ed.problems.set(p);
+            false
+        }
+        Err(e) => {
+            ed.save.set(SaveState::Failed(e.to_string()));
+            false
+        }
+    }
+}
+
+/// Saves what is on screen, then schedules it (`(local time, time zone)`).
+fn scheduler(ed: Ed) -> Callback<(String, String)> {
+    let navigate = leptos_router::hooks::use_navigate();
+    Callback::new(move |(local, zone): (String, String)| {
+        if ed.sending.get_untracked() {
+            return;
+        }
+        ed.sending.set(true);
+        ed.schedule_error.set(None);
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            if !save_before_sending(ed).await {
+                ed.sending.set(false);
+                return;
+            }
+            let id = ed.id.get_value();
+            match schedule_send(id.clone(), ed.revision.get_untracked(), local, zone).await {
+                Ok(_) => navigate(&format!("/documents/{id}"), Default::default()),
+                Err(AppError::Problems(p)) => ed.problems.set(p),
+                Err(e) => ed.schedule_error.set(Some(e.to_string())),
+            }
+            ed.sending.set(false);
+        });
+    })
+}
+
 /// Saves what is on screen, then sends it.
 fn sender(ed: Ed) -> Callback<()> {
     let navigate = leptos_router::hooks::use_navigate();
@@ -550,30 +654,9 @@ fn sender(ed: Ed) -> Callback<()> {
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             let id = ed.id.get_value();
-            // Let an autosave in flight land first: it moves the revision this send must name.
-            while matches!(ed.save.get_untracked(), SaveState::Saving) {
-                sleep_ms(50).await;
-            }
-            // Save what is on screen first, so what is sent is what the sender sees.
-            if ed.version.get_untracked() != ed.saved_version.get_untracked() {
-                let version = ed.version.get_untracked();
-                match save_draft(id.clone(), ed.revision.get_untracked(), ed.draft.get_untracked()).await {
-                    Ok(r) => {
-                        ed.revision.set(r);
-                        ed.saved_version.set(version);
-                        ed.save.set(SaveState::Saved);
-                    }
-                    Err(AppError::Problems(p)) => {
-                        ed.problems.set(p);
-                        ed.sending.set(false);
-                        return;
-                    }
-                    Err(e) => {
-                        ed.save.set(SaveState::Failed(e.to_string()));
-                        ed.sending.set(false);
-                        return;
-                    }
-                }
+            if !save_before_sending(ed).await {
+                ed.sending.set(false);
+                return;
             }
             match send_document(id.clone(), ed.revision.get_untracked()).await {
                 Ok(()) => navigate(&format!("/documents/{id}"), Default::default()),
@@ -1195,6 +1278,7 @@ mod tests {
                 pages: vec![letter(); 2],
                 me_name: "Ada Lovelace".to_owned(),
                 me_email: "ada@example.com".to_owned(),
+                scheduled: None,
             };
             view! {
                 <Router>

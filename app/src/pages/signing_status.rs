@@ -5,6 +5,7 @@
 //! the completion panel); an action here asks the page to fetch it again.
 
 use crate::api::signing::{RecipientState, SigningStatus, resend_link, void_document};
+use crate::components::schedule::ScheduledNotice;
 use crate::format;
 use leptos::prelude::*;
 
@@ -41,17 +42,19 @@ fn Panel(id: String, status: SigningStatus, changed: Callback<()>) -> impl IntoV
         return view! {
             <section class="panel" aria-labelledby="signing-heading" data-testid="signing-panel" data-status=status.status.clone()>
                 <h2 id="signing-heading">"Signing"</h2>
-                {if status.can_prepare {
-                    view! {
+                {match (status.can_prepare, status.scheduled.clone()) {
+                    (true, Some(scheduled)) => {
+                        view! { <ScheduledNotice id=id.get_value() scheduled=scheduled changed=changed /> }.into_any()
+                    }
+                    (true, None) => view! {
                         <p>"Add recipients and place fields, then send it for signature."</p>
                         // A full page load: the editor is its own app screen.
                         <a href=format!("/documents/{}/prepare", id.get_value()) rel="external" class="button button--primary" data-testid="prepare">
                             "Prepare for signing"
                         </a>
                     }
-                        .into_any()
-                } else {
-                    view! { <p class="muted">"Not sent for signature."</p> }.into_any()
+                        .into_any(),
+                    (false, _) => view! { <p class="muted">"Not sent for signature."</p> }.into_any(),
                 }}
             </section>
         }

@@ -1,7 +1,7 @@
 //! The signing port: what the preparing and signing server functions need from the server.
 
 use super::documents::RequestMeta;
-use crate::api::signing::{BrowserGeo, DraftView, SignerView, SigningStatus, Submission};
+use crate::api::signing::{BrowserGeo, DraftView, ScheduledSend, SignerView, SigningStatus, Submission};
 use crate::error::AppError;
 use attesta_core::User;
 use attesta_core::signing::Draft;
@@ -17,6 +17,16 @@ pub trait SigningPort: Send + Sync {
     async fn draft(&self, viewer: &User, id: &str) -> Result<DraftView, AppError>;
     async fn save_draft(&self, viewer: &User, id: &str, revision: i64, draft: Draft) -> Result<i64, AppError>;
     async fn send(&self, viewer: &User, id: &str, revision: i64, meta: RequestMeta) -> Result<(), AppError>;
+    async fn schedule(
+        &self,
+        viewer: &User,
+        id: &str,
+        revision: i64,
+        local: &str,
+        time_zone: &str,
+        meta: RequestMeta,
+    ) -> Result<ScheduledSend, AppError>;
+    async fn cancel_schedule(&self, viewer: &User, id: &str, meta: RequestMeta) -> Result<(), AppError>;
     async fn status(&self, viewer: &User, id: &str) -> Result<SigningStatus, AppError>;
     async fn void(&self, viewer: &User, id: &str, reason: &str, meta: RequestMeta) -> Result<(), AppError>;
     async fn resend(&self, viewer: &User, id: &str, recipient: &str, meta: RequestMeta) -> Result<(), AppError>;

@@ -114,6 +114,33 @@ pub struct NewDocument {
     /// Send it for signature now; otherwise it stays a draft to finish in the app.
     #[serde(default)]
     pub send: bool,
+    /// Schedule the send for this moment instead (RFC 3339 with an offset, in the future and
+    /// at most a year ahead); not with `send`. The draft is locked until then.
+    pub send_at: Option<String>,
+    /// The IANA time zone the sender reads `send_at` in (default `UTC`): the app shows the
+    /// schedule in it, and the evidence records it.
+    #[schema(max_length = 64)]
+    pub time_zone: Option<String>,
+}
+
+/// `POST /api/v1/documents/{id}/schedule`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleRequest {
+    /// When to send (RFC 3339 with an offset), in the future and at most a year ahead.
+    pub send_at: String,
+    /// The IANA time zone the sender reads it in (default `UTC`).
+    #[schema(max_length = 64)]
+    pub time_zone: Option<String>,
+}
+
+/// A draft's scheduled send.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduledSendResource {
+    /// RFC 3339, UTC.
+    pub send_at: String,
+    /// The IANA time zone the sender picked it in.
+    pub time_zone: String,
 }
 
 /// The multipart form of `POST /api/v1/documents` (for the OpenAPI document).
@@ -173,6 +200,8 @@ pub struct DocumentResource {
     pub files_purged_at: Option<String>,
     pub signing_order: Option<Order>,
     pub void_reason: Option<String>,
+    /// When a draft is scheduled to be sent (it is locked until then); null otherwise.
+    pub scheduled_send: Option<ScheduledSendResource>,
     pub recipients: Vec<RecipientResource>,
 }
 
@@ -196,7 +225,9 @@ pub struct DocumentList {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Only documents with this status.
+    /// Only documents with this status, or on one of the sender's work lists: `attention`
+    /// (out for signature and stalled), `scheduled` (drafts scheduled to be sent, soonest
+    /// first), `expiring_soon` (out for signature, deadline within 7 days, soonest first).
     pub status: Option<StatusFilter>,
     /// 1-based.
     #[param(minimum = 1, maximum = 1000000)]
@@ -218,6 +249,9 @@ pub enum StatusFilter {
     Voided,
     Expired,
     Deleted,
+    Attention,
+    Scheduled,
+    ExpiringSoon,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -253,15 +287,20 @@ pub async fn list(
 ) -> Result<Json<DocumentList>, ApiError> {
     caller.require(Scope::Read)?;
     let Query(params) = params.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let status = params.status.map(|s| match s {
-        StatusFilter::Draft => DocumentStatus::Draft,
-        StatusFilter::Sent => DocumentStatus::Sent,
-        StatusFilter::Completed => DocumentStatus::Completed,
-        StatusFilter::Declined => DocumentStatus::Declined,
-        StatusFilter::Voided => DocumentStatus::Voided,
-        StatusFilter::Expired => DocumentStatus::Expired,
-        StatusFilter::Deleted => DocumentStatus::Deleted,
-    });
+    use attesta_core::documents::Worklist;
+    let (status, worklist) = match params.status {
+        None => (None, None),
+        Some(StatusFilter::Draft) => (Some(DocumentStatus::Draft), None),
+        Some(StatusFilter::Sent) => (Some(DocumentStatus::Sent), None),
+        Some(StatusFilter::Completed) => (Some(DocumentStatus::Completed), None),
+        Some(StatusFilter::Declined) => (Some(DocumentStatus::Declined), None),
+        Some(StatusFilter::Voided) => (Some(DocumentStatus::Voided), None),
+        Some(StatusFilter::Expired) => (Some(DocumentStatus::Expired), None),
+        Some(StatusFilter::Deleted) => (Some(DocumentStatus::Deleted), None),
+        Some(StatusFilter::Attention) => (None, Some(Worklist::Attention)),
+        Some(StatusFilter::Scheduled) => (None, Some(Worklist::Scheduled)),
+        Some(StatusFilter::ExpiringSoon) => (None, Some(Worklist::ExpiringSoon)),
+    };
     let page = params.page.unwrap_or(1);
     if !(1..=MAX_PAGE).contains(&page) {
         return Err(ApiError::validation("page", "pages count from 1 to 1000000"));
@@ -270,7 +309,7 @@ pub async fn list(
     if !(1..=attesta_core::documents::MAX_PER_PAGE).contains(&per_page) {
         return Err(ApiError::validation("per_page", "1 to 100 documents a page"));
     }
-    let query = ListQuery { status, page, per_page, ..ListQuery::default() };
+    let query = ListQuery { status, worklist, page, per_page, ..ListQuery::default() };
     let (rows, total) = state.documents.list_for(caller.owner_filter(), &query).await?;
     Ok(Json(DocumentList {
         data: rows
@@ -334,6 +373,11 @@ async fn resource(state: &ApiState, caller: &Caller, document: StoredDocument) -
             SigningOrder::Parallel => Order::Parallel,
         }),
         void_reason,
+        scheduled_send: state
+            .documents
+            .scheduled_send(&document.id)
+            .await?
+            .map(|s| ScheduledSendResource { send_at: time(s.send_at), time_zone: s.time_zone }),
         recipients: recipients
             .into_iter()
             .map(|r| RecipientResource {
@@ -508,6 +552,7 @@ async fn create_document(
                 ApiError::validation("markdown", "a JSON body needs `markdown`; send a PDF as multipart/form-data")
             })?;
             let draft = draft_of(&request)?;
+            let then = Then::of(&request)?;
             let info = UploadInfo {
                 title: request.title.clone(),
                 file_name: None,
@@ -516,13 +561,14 @@ async fn create_document(
             };
             let source = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(markdown))]);
             let document = state.documents.upload(&caller.user, info, source, &caller.meta).await?;
-            (document, draft, request.send)
+            (document, draft, then)
         }
         "multipart/form-data" => {
             let boundary = multer::parse_boundary(content_type).map_err(|e| ApiError::bad_request(e.to_string()))?;
             // First pass: the `document` part, and which part holds the file.
             let (request, source) = read_form(state, body, &boundary).await?;
             let draft = draft_of(&request)?;
+            let then = Then::of(&request)?;
             // Second pass: that part streams into the upload.
             let mut form = form(state, body, &boundary)?;
             let mut index = 0usize;
@@ -541,7 +587,7 @@ async fn create_document(
                 drop(field);
                 index += 1;
             };
-            (document, draft, request.send)
+            (document, draft, then)
         }
         _ => {
             return Err(ApiError::new(
@@ -551,8 +597,8 @@ async fn create_document(
             ));
         }
     };
-    let (document, draft, send) = document;
-    if let Err(e) = prepare(state, caller, &document.id, draft, send).await {
+    let (document, draft, then) = document;
+    if let Err(e) = prepare(state, caller, &document.id, draft, then).await {
         // One call, one outcome: a document that cannot be prepared as asked is not left behind
         // as a draft (its upload and deletion stay in the evidence).
         if let Err(cleanup) = state.documents.delete(&caller.user, &document.id, &caller.meta).await {
@@ -563,14 +609,38 @@ async fn create_document(
     resource(state, caller, document).await
 }
 
-async fn prepare(state: &ApiState, caller: &Caller, id: &str, draft: Draft, send: bool) -> Result<(), ApiError> {
-    if draft.recipients.is_empty() && draft.fields.is_empty() && !send {
+/// How a new document leaves the create call: a draft, sent, or scheduled.
+enum Then {
+    Draft,
+    Send,
+    Schedule { send_at: String, time_zone: Option<String> },
+}
+
+impl Then {
+    fn of(request: &NewDocument) -> Result<Self, ApiError> {
+        match (&request.send_at, request.send) {
+            (Some(_), true) => {
+                Err(ApiError::validation("send_at", "either send now (`send`) or schedule (`send_at`), not both"))
+            }
+            (Some(at), false) => Ok(Self::Schedule { send_at: at.clone(), time_zone: request.time_zone.clone() }),
+            (None, true) => Ok(Self::Send),
+            (None, false) => Ok(Self::Draft),
+        }
+    }
+}
+
+async fn prepare(state: &ApiState, caller: &Caller, id: &str, draft: Draft, then: Then) -> Result<(), ApiError> {
+    if draft.recipients.is_empty() && draft.fields.is_empty() && matches!(then, Then::Draft) {
         return Ok(());
     }
     let (_, _, revision, _) = state.documents.draft(&caller.user, id).await?;
     let revision = state.documents.save_draft(&caller.user, id, revision, draft).await?;
-    if send {
-        state.documents.send(&caller.user, id, revision, &caller.meta).await?;
+    match then {
+        Then::Draft => {}
+        Then::Send => state.documents.send(&caller.user, id, revision, &caller.meta).await?,
+        Then::Schedule { send_at, time_zone } => {
+            schedule_draft(state, caller, id, revision, &send_at, time_zone.as_deref()).await?;
+        }
     }
     Ok(())
 }
@@ -738,6 +808,78 @@ pub async fn void(
     let Json(body) = body.map_err(json_rejection)?;
     state.documents.void(&caller.user, &document.id, &body.reason, &caller.meta).await?;
     Ok(Json(resource(&state, &caller, document).await?))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/documents/{id}/schedule", tag = "documents",
+    params(("id" = String, Path, description = "The document's id")),
+    request_body(content = ScheduleRequest, content_type = "application/json"),
+    responses(
+        (status = 200, body = DocumentResource, description = "Scheduled (or moved): `scheduled_send` says when"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Not a draft, or changed meanwhile"),
+        (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "Not ready to send, a time in the past or over a year ahead, or an unknown time zone"),
+        (status = 429, body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn schedule(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Result<Json<ScheduleRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<DocumentResource>, ApiError> {
+    caller.require(Scope::Send)?;
+    let document = caller.document(&state, &id).await?;
+    let Json(body) = body.map_err(json_rejection)?;
+    let (_, _, revision, _) = state.documents.draft(&caller.user, &document.id).await?;
+    schedule_draft(&state, &caller, &document.id, revision, &body.send_at, body.time_zone.as_deref()).await?;
+    Ok(Json(resource(&state, &caller, document).await?))
+}
+
+#[utoipa::path(
+    delete, path = "/api/v1/documents/{id}/schedule", tag = "documents",
+    params(("id" = String, Path, description = "The document's id")),
+    responses(
+        (status = 200, body = DocumentResource, description = "The schedule is cancelled: the draft can be edited again"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Not scheduled"), (status = 429, body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn unschedule(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<DocumentResource>, ApiError> {
+    caller.require(Scope::Send)?;
+    let document = caller.document(&state, &id).await?;
+    state.documents.cancel_schedule(&caller.user, &document.id, &caller.meta).await?;
+    Ok(Json(resource(&state, &caller, document).await?))
+}
+
+/// Schedules draft `id` at `revision` for `send_at` (RFC 3339), read in `time_zone`.
+async fn schedule_draft(
+    state: &ApiState,
+    caller: &Caller,
+    id: &str,
+    revision: i64,
+    send_at: &str,
+    time_zone: Option<&str>,
+) -> Result<(), ApiError> {
+    let at =
+        time::OffsetDateTime::parse(send_at.trim(), &time::format_description::well_known::Rfc3339).map_err(|_| {
+            ApiError::validation("send_at", "give a date and time in RFC 3339 form, such as 2027-01-04T09:00:00+01:00")
+        })?;
+    let micros = i64::try_from(at.unix_timestamp_nanos() / 1000)
+        .map_err(|_| ApiError::validation("send_at", "that time is out of range"))?;
+    let zone = time_zone.unwrap_or("UTC");
+    state
+        .documents
+        .schedule_at(&caller.user, id, revision, attesta_core::Timestamp::from_micros(micros), zone, &caller.meta)
+        .await?;
+    Ok(())
 }
 
 pub(super) fn json_rejection(e: axum::extract::rejection::JsonRejection) -> ApiError {

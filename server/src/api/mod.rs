@@ -56,6 +56,8 @@ pub struct ApiState {
         documents::create,
         documents::get,
         documents::void,
+        documents::schedule,
+        documents::unschedule,
         documents::original,
         documents::sealed,
         documents::evidence,
@@ -116,6 +118,7 @@ pub fn router(
         .route("/documents", get(documents::list).post(documents::create))
         .route("/documents/{id}", get(documents::get))
         .route("/documents/{id}/void", post(documents::void))
+        .route("/documents/{id}/schedule", post(documents::schedule).delete(documents::unschedule))
         .route("/documents/{id}/original.pdf", get(documents::original))
         .route("/documents/{id}/sealed.pdf", get(documents::sealed))
         .route("/documents/{id}/evidence.json", get(documents::evidence))

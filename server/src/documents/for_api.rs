@@ -23,7 +23,7 @@ impl Documents {
             Some(id) => repo::Scope::OwnedBy(id),
             None => repo::Scope::All,
         };
-        Ok(repo::list(&self.inner.pool, &scope, query).await?)
+        Ok(repo::list(&self.inner.pool, &scope, query, self.inner.clock.now()).await?)
     }
 
     /// The address each recipient signed or declined from, by recipient id (their last answer).

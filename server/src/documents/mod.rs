@@ -294,6 +294,8 @@ impl Documents {
             created_at: now.as_micros(),
             updated_at: now.as_micros(),
             files_purged_at: None,
+            scheduled: None,
+            expires_at: None,
         };
         let mut details = json!({
             "title": document.title,

@@ -21,11 +21,16 @@ impl From<DocumentError> for AppError {
 }
 
 pub fn row(d: &StoredDocument) -> DocumentRow {
+    let scheduled = d.scheduled.as_ref().filter(|_| d.status == attesta_core::documents::DocumentStatus::Draft);
     DocumentRow {
         id: d.id.clone(),
         title: d.title.clone(),
         status: d.status.as_str().to_owned(),
-        status_label: d.status.label().to_owned(),
+        status_label: if scheduled.is_some() { "Scheduled".to_owned() } else { d.status.label().to_owned() },
+        scheduled_label: scheduled.map(|(at, zone)| {
+            attesta_core::ceremony::schedule::describe(attesta_core::Timestamp::from_micros(*at), zone)
+        }),
+        expires_at: d.expires_at.filter(|_| d.status == attesta_core::documents::DocumentStatus::Sent),
         pages: d.page_count,
         size: d.size,
         created_at: d.created_at,
@@ -40,7 +45,8 @@ impl DocumentsPort for Documents {
             None => repo::Scope::All,
             Some(owner) => repo::Scope::OwnedBy(owner.0),
         };
-        let (rows, total) = repo::list(&self.inner.pool, &scope, query).await.map_err(internal)?;
+        let (rows, total) =
+            repo::list(&self.inner.pool, &scope, query, self.inner.clock.now()).await.map_err(internal)?;
         let any_documents = total > 0 || repo::any(&self.inner.pool, &scope).await.map_err(internal)?;
         Ok(DocumentPage {
             rows: rows.iter().map(row).collect(),

@@ -1,8 +1,9 @@
 //! The documents and blobs tables.
 
 use crate::store::db::Sql;
-use attesta_core::documents::{DocumentSource, DocumentStatus, ListQuery, Sort};
+use attesta_core::documents::{DocumentSource, DocumentStatus, EXPIRING_SOON, ListQuery, Sort, Worklist};
 use attesta_core::evidence::Sha256;
+use attesta_core::time::Timestamp;
 use sqlx::AnyConnection;
 use sqlx::AnyPool;
 
@@ -24,6 +25,10 @@ pub struct StoredDocument {
     pub updated_at: i64,
     /// When the retention policy deleted its files (`document_files`), UTC µs; the hashes stay.
     pub files_purged_at: Option<i64>,
+    /// When a draft is scheduled to be sent (UTC µs) and the time zone it was picked in.
+    pub scheduled: Option<(i64, String)>,
+    /// The deadline of a document out for signature, UTC µs.
+    pub expires_at: Option<i64>,
 }
 
 /// An encrypted file's row: where it is and the wrapped key that opens it.
@@ -55,6 +60,9 @@ struct DocumentRecord {
     created_at: i64,
     updated_at: i64,
     files_purged_at: Option<i64>,
+    scheduled_at: Option<i64>,
+    scheduled_zone: Option<String>,
+    expires_at: Option<i64>,
 }
 
 impl DocumentRecord {
@@ -75,13 +83,15 @@ impl DocumentRecord {
             created_at: self.created_at,
             updated_at: self.updated_at,
             files_purged_at: self.files_purged_at,
+            scheduled: self.scheduled_at.map(|at| (at, self.scheduled_zone.unwrap_or_else(|| "UTC".to_owned()))),
+            expires_at: self.expires_at,
         })
     }
 }
 
 const SELECT: &str = "SELECT d.id, d.owner_id, u.name AS owner_name, d.title, d.status, d.source, d.original_name, \
      d.page_count, d.size, d.sha256, d.blob_key, d.created_at, d.updated_at, \
-     d.files_purged_at FROM documents d JOIN users u ON u.id = d.owner_id";
+     d.files_purged_at, d.scheduled_at, d.scheduled_zone, d.expires_at FROM documents d JOIN users u ON u.id = d.owner_id";
 
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -233,20 +243,31 @@ pub enum Scope {
     OwnedBy(i64),
 }
 
-/// One page of documents matching `query`, and how many match in all.
-pub async fn list(pool: &AnyPool, scope: &Scope, query: &ListQuery) -> Result<(Vec<StoredDocument>, u64), sqlx::Error> {
+/// One page of documents matching `query` at `now` (the "expiring soon" list counts from it),
+/// and how many match in all.
+pub async fn list(
+    pool: &AnyPool,
+    scope: &Scope,
+    query: &ListQuery,
+    now: Timestamp,
+) -> Result<(Vec<StoredDocument>, u64), sqlx::Error> {
     let mut count = Sql::new("SELECT COUNT(*) FROM documents d WHERE 1 = 1");
-    filters(&mut count, scope, query);
+    filters(&mut count, scope, query, now);
     let total: i64 = count.query_scalar().fetch_one(pool).await?;
 
     let mut select = Sql::new(SELECT);
     select.push(" WHERE 1 = 1");
-    filters(&mut select, scope, query);
-    select.push(match query.sort {
-        Sort::NewestFirst => " ORDER BY d.created_at DESC, d.id DESC",
-        Sort::OldestFirst => " ORDER BY d.created_at ASC, d.id ASC",
-        Sort::TitleAz => " ORDER BY d.title_folded ASC, d.id ASC",
-        Sort::TitleZa => " ORDER BY d.title_folded DESC, d.id DESC",
+    filters(&mut select, scope, query, now);
+    // A time-ordered work list reads soonest first; the other lists as the sender sorts them.
+    select.push(match (query.worklist, query.sort) {
+        (Some(Worklist::Scheduled), _) => " ORDER BY d.scheduled_at ASC, d.id ASC",
+        (Some(Worklist::ExpiringSoon), _) => " ORDER BY d.expires_at ASC, d.id ASC",
+        (_, sort) => match sort {
+            Sort::NewestFirst => " ORDER BY d.created_at DESC, d.id DESC",
+            Sort::OldestFirst => " ORDER BY d.created_at ASC, d.id ASC",
+            Sort::TitleAz => " ORDER BY d.title_folded ASC, d.id ASC",
+            Sort::TitleZa => " ORDER BY d.title_folded DESC, d.id DESC",
+        },
     });
     select.push(" LIMIT ").push_bind(i64::from(query.per_page));
     select.push(" OFFSET ").push_bind(to_i64(query.offset()));
@@ -266,14 +287,27 @@ pub async fn any(pool: &AnyPool, scope: &Scope) -> Result<bool, sqlx::Error> {
     Ok(any)
 }
 
-fn filters(q: &mut Sql<'_>, scope: &Scope, query: &ListQuery) {
+fn filters(q: &mut Sql<'_>, scope: &Scope, query: &ListQuery, now: Timestamp) {
     if let Scope::OwnedBy(owner) = scope {
         q.push(" AND d.owner_id = ").push_bind(*owner);
     }
-    if query.attention {
+    match query.worklist {
         // Stalled and still out: the core recorded `document.stalled` (`stalls`), and nothing
         // has ended it since.
-        q.push(" AND d.stalls > 0 AND d.status = ").push_bind(DocumentStatus::Sent.as_str());
+        Some(Worklist::Attention) => {
+            q.push(" AND d.stalls > 0 AND d.status = ").push_bind(DocumentStatus::Sent.as_str());
+        }
+        // A schedule is cleared by the send; a deleted draft keeps its last one.
+        Some(Worklist::Scheduled) => {
+            q.push(" AND d.scheduled_at IS NOT NULL AND d.status = ").push_bind(DocumentStatus::Draft.as_str());
+        }
+        // Still out, its deadline not yet passed (the expiry job may lag it) but near.
+        Some(Worklist::ExpiringSoon) => {
+            q.push(" AND d.status = ").push_bind(DocumentStatus::Sent.as_str());
+            q.push(" AND d.expires_at > ").push_bind(now.as_micros());
+            q.push(" AND d.expires_at <= ").push_bind(now.saturating_add(EXPIRING_SOON).as_micros());
+        }
+        None => {}
     }
     match query.status {
         Some(status) => {

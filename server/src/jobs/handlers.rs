@@ -42,6 +42,7 @@ impl Handler for Services {
             },
             JobKind::MailNotice => self.documents.send_notice(&job.subject, &job.payload).await,
             JobKind::Remind => self.documents.send_reminders(&job.subject).await.map_err(JobFailure::from),
+            JobKind::ScheduledSend => self.documents.send_scheduled(&job.subject).await.map_err(JobFailure::from),
             JobKind::StallSweep => {
                 let n = self.documents.stall_sweep().await.map_err(JobFailure::from)?;
                 if n > 0 {

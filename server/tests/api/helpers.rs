@@ -367,6 +367,17 @@ impl TestApp {
 }
 
 /// The `attesta` binary with no ATTESTA variables from the developer's shell and no config file.
+/// Runs the CLI, built by `build` from [`attesta`], off the test's runtime thread. The app under
+/// test runs on that thread: a command waiting for a database lock the app holds (mid-commit)
+/// would otherwise wait out its busy timeout and fail, the app unable to move meanwhile.
+pub async fn run_attesta(
+    build: impl FnOnce(&mut std::process::Command) -> &mut std::process::Command,
+) -> std::process::Output {
+    let mut cmd = attesta();
+    build(&mut cmd);
+    tokio::task::spawn_blocking(move || cmd.output()).await.expect("the command's thread").expect("attesta runs")
+}
+
 pub fn attesta() -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_attesta"));
     for (k, _) in std::env::vars() {

@@ -25,6 +25,7 @@ mod rest;
 mod retention;
 mod risk;
 mod s3_store;
+mod scheduling;
 mod sessions;
 mod signing;
 mod sso;

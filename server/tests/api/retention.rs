@@ -90,7 +90,7 @@ async fn the_daily_run_purges_old_personal_data_and_drafts_but_nothing_held_and_
     assert!(personal_before > 5);
 
     // Nothing is due yet: the plan says so, and a run purges nothing.
-    let plan = attesta().envs(app.cli_env()).args(["retention", "plan"]).output().expect("runs");
+    let plan = crate::helpers::run_attesta(|c| c.envs(app.cli_env()).args(["retention", "plan"])).await;
     assert!(plan.status.success(), "{}", text(&plan));
     assert!(text(&plan).contains("Personal data in audit events"), "{}", text(&plan));
     app.run_due_jobs().await; // today's run (the period has begun)
@@ -136,13 +136,13 @@ async fn the_daily_run_purges_old_personal_data_and_drafts_but_nothing_held_and_
     assert!(!String::from_utf8_lossy(&package_after).contains("bob@example.com"), "the data is gone from new exports");
     let report = verify(app, exports.path(), "after.json", &package_after, "", &key);
     assert!(report.contains("personal_data"), "{report}");
-    let log = attesta().envs(app.cli_env()).args(["log", "verify"]).output().expect("runs");
+    let log = crate::helpers::run_attesta(|c| c.envs(app.cli_env()).args(["log", "verify"])).await;
     assert_eq!(log.status.code(), Some(0), "{}", text(&log));
 
     // The same day's run again purges nothing more (once per day), and a second run finds nothing due.
     let events: i64 = app.count("audit_events").await;
     app.run_due_jobs().await;
-    let again = attesta().envs(app.cli_env()).args(["retention", "run"]).output().expect("runs");
+    let again = crate::helpers::run_attesta(|c| c.envs(app.cli_env()).args(["retention", "run"])).await;
     assert!(again.status.success(), "{}", text(&again));
     assert_eq!(app.count("audit_events").await, events, "nothing left to purge, nothing recorded");
 }
@@ -176,7 +176,7 @@ async fn finished_documents_lose_their_files_after_the_window_unless_held_and_ev
     let r = get(format!("/api/v1/documents/{}/sealed.pdf", c.id)).await.expect("request");
     assert_eq!(r.status(), 200, "a held document keeps its files");
     assert!(app.records_of(&c.id, "retention.document_files_purged").await.is_empty());
-    let plan = attesta().envs(app.cli_env()).args(["retention", "plan"]).output().expect("runs");
+    let plan = crate::helpers::run_attesta(|c| c.envs(app.cli_env()).args(["retention", "plan"])).await;
     assert!(text(&plan).contains("Files of finished documents"), "{}", text(&plan));
 
     // Released, the next day's run deletes them, with one event.
@@ -245,7 +245,7 @@ async fn finished_documents_lose_their_files_after_the_window_unless_held_and_ev
     let package_after =
         get(format!("/api/v1/documents/{}/evidence.json", c.id)).await.expect("request").bytes().await.expect("body");
     verify(app, exports.path(), "after.json", &package_after, "", &key);
-    let log = attesta().envs(app.cli_env()).args(["log", "verify"]).output().expect("runs");
+    let log = crate::helpers::run_attesta(|c| c.envs(app.cli_env()).args(["log", "verify"])).await;
     assert_eq!(log.status.code(), Some(0), "every captured change has its event: {}", text(&log));
     // The self-verification does not take deleted files for missing ones.
     crate::integrity::self_verify(app).await;
@@ -322,7 +322,7 @@ async fn holds_are_placed_and_released_by_owners_and_admins_with_a_reason_each_a
         .execute(&app.pool)
         .await
         .expect("row changed");
-    let log = attesta().envs(app.cli_env()).args(["log", "verify"]).output().expect("runs");
+    let log = crate::helpers::run_attesta(|c| c.envs(app.cli_env()).args(["log", "verify"])).await;
     assert_eq!(log.status.code(), Some(1), "{}", text(&log));
     assert!(text(&log).contains("update of legal_holds"), "{}", text(&log));
 }

@@ -462,15 +462,20 @@ async fn webhook_secrets_survive_a_master_key_rotation() {
     app.set_up_owner().await;
     let receiver = Receiver::start().await;
     let (id, secret) = add_endpoint(&app, &receiver.url, &["*"]).await;
-    let output = crate::helpers::attesta()
-        .args(["storage", "rotate-key"])
-        .envs(app.cli_env())
-        .env("ATTESTA__STORAGE__MASTER_KEY", &key_b)
-        .env("ATTESTA__STORAGE__PREVIOUS_MASTER_KEYS", format!("[\"{key_a}\"]"))
-        .output()
-        .expect("attesta runs");
+    let output = crate::helpers::run_attesta(|c| {
+        c.args(["storage", "rotate-key"])
+            .envs(app.cli_env())
+            .env("ATTESTA__STORAGE__MASTER_KEY", &key_b)
+            .env("ATTESTA__STORAGE__PREVIOUS_MASTER_KEYS", format!("[\"{key_a}\"]"))
+    })
+    .await;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success() && stdout.contains("1 re-wrapped"), "{stdout}");
+    assert!(
+        output.status.success() && stdout.contains("1 re-wrapped"),
+        "{}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     // The new master key alone opens the secret, which did not change.
     let again = start(Some(app.stop().await), key_b, vec![]).await;

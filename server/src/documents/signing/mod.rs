@@ -214,8 +214,11 @@ impl Documents {
     /// Saves the sender's work; refuses a save based on an older revision than the stored one.
     pub async fn save_draft(&self, viewer: &User, id: &str, revision: i64, draft: Draft) -> Result<i64, SigningError> {
         let document = self.owned(viewer, id).await?;
-        if document.status != DocumentStatus::Draft {
-            return Err(conflict("this document was sent and can no longer change"));
+        let loaded = transition::load(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        match loaded.ceremony.editable() {
+            Ok(()) => {}
+            Err(Refusal::NotADraft) => return Err(conflict("this document was sent and can no longer change")),
+            Err(other) => return Err(SigningError::Refused(other)),
         }
         let pages = self.pages(&document).await?;
         draft.check_for_save(&pages).map_err(SigningError::Problems)?;
@@ -227,24 +230,52 @@ impl Documents {
     }
 
     /// Sends the draft at `revision`: freezes file and layout and records `document.sent`; the
-    /// first links go out after the answer.
+    /// first links go out after the answer. A scheduled draft goes at once (its schedule ends).
     pub async fn send(&self, viewer: &User, id: &str, revision: i64, meta: &RequestMeta) -> Result<(), SigningError> {
         let document = self.owned(viewer, id).await?;
+        let recorded = self.as_user(viewer, meta, document.sha256)?;
+        self.send_as(&document, Some(revision), &recorded, None).await
+    }
+
+    /// The `document.send_scheduled` job: sends the draft if its schedule is due (as the system,
+    /// on behalf of the `document.scheduled` before it). A schedule moved later asks for a job at
+    /// its new time (the job queue keeps the earlier of two due times); a cancelled one, or a
+    /// document sent meanwhile, leaves nothing to do.
+    pub async fn send_scheduled(&self, id: &str) -> Result<(), SigningError> {
+        let Some(loaded) = transition::load(&self.inner.pool, id).await? else { return Ok(()) };
+        let Some(at) = loaded.ceremony.scheduled_at else { return Ok(()) };
+        let now = self.inner.clock.now();
+        if at > now {
+            crate::jobs::store::enqueue_now(&self.inner.pool, &NewJob::about(JobKind::ScheduledSend, id, at), now)
+                .await?;
+            return Ok(());
+        }
+        let document = super::repo::find(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        let recorded =
+            Recorded { actor: Actor::system(), personal: PersonalData::none(), client: None, file: document.sha256 };
+        match self.send_as(&document, None, &recorded, Some(at)).await {
+            // Cancelled, moved or sent between the load and the decision.
+            Err(SigningError::Refused(Refusal::NotScheduled | Refusal::NotADraft)) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Sends `document`'s draft (at `revision`, or the stored one), recorded as `recorded`; by
+    /// the schedule for `scheduled_for` when given.
+    async fn send_as(
+        &self,
+        document: &StoredDocument,
+        revision: Option<i64>,
+        recorded: &Recorded,
+        scheduled_for: Option<Timestamp>,
+    ) -> Result<(), SigningError> {
+        let id = document.id.as_str();
         let row = repo::draft(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        let revision = revision.unwrap_or(row.revision);
         if document.status == DocumentStatus::Draft && row.revision != revision {
             return Err(conflict("this draft was changed elsewhere since you opened it: reload before sending"));
         }
-        let draft: Draft = match &row.draft_json {
-            Some(json) => serde_json::from_str(json).map_err(internal)?,
-            None => Draft::default(),
-        };
-        let pages = self.pages(&document).await?;
-        let sendable = match draft.check_for_send(&pages) {
-            Ok(sendable) => sendable.into_draft(),
-            // A sent document's draft is not what matters: the core says why it cannot go again.
-            Err(_) if document.status != DocumentStatus::Draft => Draft::default(),
-            Err(problems) => return Err(SigningError::Problems(problems)),
-        };
+        let sendable = self.sendable(document, &row).await?;
         let layout_sha256 = sendable.layout_sha256();
         let layout_json = serde_json::to_string(&sendable).map_err(internal)?;
         let expires_at = self.inner.expire_after.map(|after| self.inner.clock.now().saturating_add(after));
@@ -270,10 +301,9 @@ impl Documents {
             fields: sendable.fields.len(),
             expires_at: expires_at.map(Timestamp::as_micros),
         };
-        let recorded = self.as_user(viewer, meta, document.sha256)?;
         let extra = Extra::Sent { revision, layout_json, layout_sha256, recipients };
         let order = sendable.order;
-        self.apply(id, &recorded, |_| {
+        self.apply(id, recorded, |_| {
             Ok((
                 Command::Send {
                     participants: participants.clone(),
@@ -281,12 +311,120 @@ impl Documents {
                     expires_at,
                     reminders: self.inner.reminders,
                     details: details.clone(),
+                    scheduled_for,
                 },
                 extra.clone(),
             ))
         })
         .await?;
-        tracing::info!(document_id = %document.id, recipients = sendable.recipients.len(), "document sent");
+        tracing::info!(document_id = %document.id, recipients = sendable.recipients.len(), scheduled = scheduled_for.is_some(), "document sent");
+        Ok(())
+    }
+
+    /// The draft as it would go out, checked for sending (a sent document's draft does not
+    /// matter: the core says why it cannot go again).
+    async fn sendable(&self, document: &StoredDocument, row: &repo::DraftRow) -> Result<Draft, SigningError> {
+        let draft: Draft = match &row.draft_json {
+            Some(json) => serde_json::from_str(json).map_err(internal)?,
+            None => Draft::default(),
+        };
+        let pages = self.pages(document).await?;
+        let sendable = match draft.check_for_send(&pages) {
+            Ok(sendable) => sendable.into_draft(),
+            Err(_) if document.status != DocumentStatus::Draft => Draft::default(),
+            Err(problems) => return Err(SigningError::Problems(problems)),
+        };
+        Ok(sendable)
+    }
+
+    /// Schedules the draft at `revision` to be sent at `local` (`YYYY-MM-DDTHH:MM`) on the clock
+    /// of `time_zone` (`document.scheduled`), or moves its schedule there. The draft must be
+    /// ready to send now, so that the schedule cannot fail later for a reason the sender could
+    /// have fixed; until the send or a cancellation, it cannot change.
+    pub async fn schedule(
+        &self,
+        viewer: &User,
+        id: &str,
+        revision: i64,
+        local: &str,
+        time_zone: &str,
+        meta: &RequestMeta,
+    ) -> Result<Timestamp, SigningError> {
+        use attesta_core::ceremony::schedule;
+        let at = schedule::instant_in(local, time_zone).map_err(|e| invalid("send_at", e.to_string()))?;
+        let zone = schedule::zone(time_zone).map_err(|e| invalid("time_zone", e.to_string()))?;
+        self.schedule_at(viewer, id, revision, at, zone.name(), meta).await?;
+        Ok(at)
+    }
+
+    /// [`Self::schedule`] for an instant already known (the API's RFC 3339 time), told back in
+    /// `time_zone`.
+    pub async fn schedule_at(
+        &self,
+        viewer: &User,
+        id: &str,
+        revision: i64,
+        at: Timestamp,
+        time_zone: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), SigningError> {
+        let document = self.owned(viewer, id).await?;
+        let zone = attesta_core::ceremony::schedule::zone(time_zone)
+            .map_err(|e| invalid("time_zone", e.to_string()))?
+            .name()
+            .to_owned();
+        let row = repo::draft(&self.inner.pool, id).await?.ok_or(DocumentError::NotFound)?;
+        if document.status == DocumentStatus::Draft && row.revision != revision {
+            return Err(conflict("this draft was changed elsewhere since you opened it: reload before scheduling"));
+        }
+        let sendable = self.sendable(&document, &row).await?;
+        let details = details::Scheduled {
+            send_at: at.as_micros(),
+            time_zone: zone.clone(),
+            layout_sha256: sendable.layout_sha256(),
+            recipients: sendable.recipients.len(),
+            fields: sendable.fields.len(),
+            replaces: None,
+        };
+        let recorded = self.as_user(viewer, meta, document.sha256)?;
+        let extra = Extra::Scheduled { revision, time_zone: zone };
+        match self.apply(id, &recorded, |_| Ok((Command::Schedule { details: details.clone() }, extra.clone()))).await {
+            Ok(_) => {}
+            // The sender's input, not the document's state: a validation error on the time.
+            Err(SigningError::Refused(r @ (Refusal::ScheduleInThePast | Refusal::ScheduleTooFar))) => {
+                return Err(invalid("send_at", r.to_string()));
+            }
+            Err(e) => return Err(e),
+        }
+        tracing::info!(document_id = %id, send_at = at.as_micros(), "send scheduled");
+        Ok(())
+    }
+
+    /// The draft's scheduled send, if it has one, in the terms its sender picked it in.
+    pub async fn scheduled_send(
+        &self,
+        id: &str,
+    ) -> Result<Option<attesta_app::api::signing::ScheduledSend>, SigningError> {
+        use attesta_core::ceremony::schedule;
+        let Some(row) = repo::draft(&self.inner.pool, id).await? else { return Ok(None) };
+        Ok(row.scheduled.map(|(at, zone)| {
+            let at = Timestamp::from_micros(at);
+            attesta_app::api::signing::ScheduledSend {
+                send_at: at.as_micros(),
+                label: schedule::describe(at, &zone),
+                local: schedule::local_input(at, &zone),
+                time_zone: zone,
+                revision: row.revision,
+            }
+        }))
+    }
+
+    /// Cancels the draft's schedule (`document.schedule_cancelled`): it can be edited again.
+    pub async fn cancel_schedule(&self, viewer: &User, id: &str, meta: &RequestMeta) -> Result<(), SigningError> {
+        let document = self.owned(viewer, id).await?;
+        let recorded = self.as_user(viewer, meta, document.sha256)?;
+        self.apply(id, &recorded, |_| Ok((Command::CancelSchedule, Extra::Nothing))).await?;
+        tracing::info!(document_id = %id, "schedule cancelled");
         Ok(())
     }
 
@@ -1314,6 +1452,10 @@ fn jobs_for(id: &str, t: &Transition, now: Timestamp) -> Result<Vec<NewJob>, Sig
             }
             FollowUp::RemindAt(at) => {
                 jobs.push(NewJob::about(JobKind::Remind, id, *at));
+                continue;
+            }
+            FollowUp::SendAt(at) => {
+                jobs.push(NewJob::about(JobKind::ScheduledSend, id, *at));
                 continue;
             }
             // The issuer mails the link it holds (`issue_link`); the job that completes a document

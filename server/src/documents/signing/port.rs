@@ -1,7 +1,9 @@
 //! The signing port the server functions call.
 
 use super::{Documents, LinkProblem, SigningError};
-use attesta_app::api::signing::{BrowserGeo, DraftView, RecipientState, SignerView, SigningStatus, Submission};
+use attesta_app::api::signing::{
+    BrowserGeo, DraftView, RecipientState, ScheduledSend, SignerView, SigningStatus, Submission,
+};
 use attesta_app::error::AppError;
 use attesta_app::ssr::documents::RequestMeta;
 use attesta_app::ssr::signing::{OpenedLink, SigningPort};
@@ -46,7 +48,9 @@ fn mask_email(email: &str) -> String {
 impl SigningPort for Documents {
     async fn draft(&self, viewer: &User, id: &str) -> Result<DraftView, AppError> {
         let (document, draft, revision, pages) = Documents::draft(self, viewer, id).await?;
+        let scheduled = self.scheduled_send(id).await?;
         Ok(DraftView {
+            scheduled,
             id: document.id,
             title: document.title,
             status: document.status.as_str().to_owned(),
@@ -72,6 +76,23 @@ impl SigningPort for Documents {
         Ok(Documents::send(self, viewer, id, revision, &meta).await?)
     }
 
+    async fn schedule(
+        &self,
+        viewer: &User,
+        id: &str,
+        revision: i64,
+        local: &str,
+        time_zone: &str,
+        meta: RequestMeta,
+    ) -> Result<ScheduledSend, AppError> {
+        Documents::schedule(self, viewer, id, revision, local, time_zone, &meta).await?;
+        self.scheduled_send(id).await?.ok_or_else(|| AppError::Conflict("the schedule was cancelled meanwhile".into()))
+    }
+
+    async fn cancel_schedule(&self, viewer: &User, id: &str, meta: RequestMeta) -> Result<(), AppError> {
+        Ok(Documents::cancel_schedule(self, viewer, id, &meta).await?)
+    }
+
     async fn status(&self, viewer: &User, id: &str) -> Result<SigningStatus, AppError> {
         let (document, order, recipients, void_reason) = Documents::status(self, viewer, id).await?;
         let total = u32::try_from(recipients.len()).unwrap_or(u32::MAX);
@@ -84,7 +105,12 @@ impl SigningPort for Documents {
             other => other.label().to_owned(),
         };
         let live = document.status == DocumentStatus::Sent;
+        let scheduled = if document.status == DocumentStatus::Draft { self.scheduled_send(id).await? } else { None };
+        let status_label = if scheduled.is_some() { "Scheduled".to_owned() } else { status_label };
+        // Only the owner is shown when and offered the ways out; others see a scheduled draft.
+        let scheduled = scheduled.filter(|_| owner);
         Ok(SigningStatus {
+            scheduled,
             status: document.status.as_str().to_owned(),
             status_label,
             order: (!recipients.is_empty()).then_some(order),

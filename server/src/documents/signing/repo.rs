@@ -17,11 +17,14 @@ pub struct DraftRow {
     pub void_reason: Option<String>,
     /// When it was sent (UTC µs), once sent.
     pub sent_at: Option<i64>,
+    /// When it is scheduled to be sent (UTC µs) and the zone the sender picked it in.
+    pub scheduled: Option<(i64, String)>,
 }
 
 pub async fn draft(pool: &AnyPool, id: &str) -> Result<Option<DraftRow>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT draft_json, draft_revision, pages_json, layout_json, signing_order, void_reason, sent_at FROM documents \
+        "SELECT draft_json, draft_revision, pages_json, layout_json, signing_order, void_reason, sent_at, scheduled_at, \
+         scheduled_zone FROM documents \
          WHERE id = $1",
     )
     .bind(id)
@@ -36,6 +39,11 @@ pub async fn draft(pool: &AnyPool, id: &str) -> Result<Option<DraftRow>, sqlx::E
             signing_order: r.try_get(4)?,
             void_reason: r.try_get(5)?,
             sent_at: r.try_get(6)?,
+            scheduled: match (r.try_get::<Option<i64>, _>(7)?, r.try_get::<Option<String>, _>(8)?) {
+                (Some(at), Some(zone)) => Some((at, zone)),
+                (Some(at), None) => Some((at, "UTC".to_owned())),
+                _ => None,
+            },
         })
     })
     .transpose()
@@ -61,7 +69,7 @@ pub async fn save_draft(
 ) -> Result<Option<i64>, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE documents SET draft_json = $1, draft_revision = draft_revision + 1, updated_at = $2 \
-         WHERE id = $3 AND draft_revision = $4 AND status = 'draft'",
+         WHERE id = $3 AND draft_revision = $4 AND status = 'draft' AND scheduled_at IS NULL",
     )
     .bind(json)
     .bind(now)

@@ -32,6 +32,9 @@ pub struct Loaded {
 pub enum Extra {
     #[default]
     Nothing,
+    /// The draft revision a schedule was made on (the draft must still be at it) and the time
+    /// zone the sender picked the time in.
+    Scheduled { revision: i64, time_zone: String },
     /// The frozen layout and the recipients of a document being sent.
     Sent { revision: i64, layout_json: String, layout_sha256: Sha256, recipients: Vec<NewRecipient> },
     /// The stored images and entered values of a signature.
@@ -74,7 +77,7 @@ pub enum WriteError {
 pub async fn load(pool: &AnyPool, id: &str) -> Result<Option<Loaded>, sqlx::Error> {
     let Some(row) = sqlx::query(
         "SELECT status, signing_order, expires_at, ceremony_version, reminder_first_after, reminder_every, \
-         reminder_max, sent_at, stalls FROM documents WHERE id = $1",
+         reminder_max, sent_at, stalls, scheduled_at FROM documents WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -97,6 +100,7 @@ pub async fn load(pool: &AnyPool, id: &str) -> Result<Option<Loaded>, sqlx::Erro
     };
     let sent_at: Option<i64> = row.try_get(7)?;
     let stalls = u32::try_from(row.try_get::<i64, _>(8)?).map_err(|_| corrupt("stalls"))?;
+    let scheduled_at: Option<i64> = row.try_get(9)?;
     let recipients = repo::recipients(pool, id).await?;
     let participants = recipients
         .iter()
@@ -130,6 +134,7 @@ pub async fn load(pool: &AnyPool, id: &str) -> Result<Option<Loaded>, sqlx::Erro
         reminders,
         progressed_at,
         stalls,
+        scheduled_at: scheduled_at.map(Timestamp::from_micros),
     };
     Ok(Some(Loaded { ceremony, version, recipients }))
 }
@@ -165,6 +170,26 @@ pub async fn write(
             .bind(id)
             .execute(&mut *conn)
             .await?;
+    }
+    if next.scheduled_at != before.scheduled_at {
+        let (revision, zone) = match extra {
+            Extra::Scheduled { revision, time_zone } => (Some(*revision), Some(time_zone.as_str())),
+            _ => (None, None),
+        };
+        // A schedule is made on the draft the sender saw: one saved since is a race lost.
+        let done = sqlx::query(
+            "UPDATE documents SET scheduled_at = $1, scheduled_zone = $2 \
+             WHERE id = $3 AND draft_revision = COALESCE($4, draft_revision)",
+        )
+        .bind(next.scheduled_at.map(Timestamp::as_micros))
+        .bind(zone)
+        .bind(id)
+        .bind(revision)
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(WriteError::Moved);
+        }
     }
     if next.status != before.status {
         let finished = next.is_finished().then_some(now);
@@ -237,7 +262,7 @@ pub async fn write(
                 .execute(&mut *conn)
                 .await?;
         }
-        Extra::Nothing | Extra::Declined { .. } | Extra::Voided { .. } => {}
+        Extra::Nothing | Extra::Declined { .. } | Extra::Voided { .. } | Extra::Scheduled { .. } => {}
     }
     // Recipients of a document being sent were inserted above, as they are.
     if !matches!(extra, Extra::Sent { .. }) {
