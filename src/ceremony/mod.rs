@@ -23,26 +23,50 @@ use crate::time::Timestamp;
 use details::CeremonyEvent;
 use std::time::Duration;
 
-/// What a participant is asked to do. Only signers exist today; approvers, acknowledgers, people
-/// in copy and form submitters arrive with the workflows issue: each is a variant here and a
-/// line in [`ParticipantRole::must_act`], not a new code path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+/// What a participant is asked to do: sign, or nothing but receive the completed document and
+/// its evidence (in copy). Approvers, acknowledgers and form submitters arrive next: each is a
+/// variant here and a line in [`ParticipantRole::must_act`], not a new code path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ParticipantRole {
+    #[default]
     Signer,
+    /// Receives the sealed document and its evidence once complete; no link, no action.
+    Cc,
 }
 
 impl ParticipantRole {
+    pub const ALL: [ParticipantRole; 2] = [ParticipantRole::Signer, ParticipantRole::Cc];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Signer => "signer",
+            Self::Cc => "cc",
         }
     }
 
-    /// Whether the document waits for this participant before it can complete.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// What the sender's editor calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Signer => "Signs",
+            Self::Cc => "Gets a copy (CC)",
+        }
+    }
+
+    pub fn is_signer(&self) -> bool {
+        *self == Self::Signer
+    }
+
+    /// Whether the document waits for this participant before it can complete (and so whether
+    /// they get a link and fields).
     pub fn must_act(self) -> bool {
         match self {
             Self::Signer => true,
+            Self::Cc => false,
         }
     }
 }
@@ -209,6 +233,9 @@ pub enum Refusal {
     CodeRequired,
     #[error("this signing request does not use one-time codes")]
     NoCodes,
+    /// Someone in copy: nothing is asked of them.
+    #[error("this recipient receives a copy and has nothing to sign")]
+    NothingToDo,
     #[error("the deadline has not passed yet")]
     NotExpiredYet,
     #[error("not everyone has signed yet")]
@@ -363,20 +390,34 @@ impl Ceremony {
             && self.participants.iter().filter(|p| p.role.must_act()).all(|p| p.status == RecipientStatus::Signed)
     }
 
-    /// Who should hold a first link now and has none: on sending, everyone (parallel) or the
-    /// first (sequential); after a signature, the next one in a sequential order.
+    /// The indices of the participants who must act, in order, and their states: the turn
+    /// rules apply to them alone (someone in copy is never anyone's turn, nor in anyone's way).
+    fn actors(&self) -> (Vec<usize>, Vec<RecipientStatus>) {
+        self.participants.iter().enumerate().filter(|(_, p)| p.role.must_act()).map(|(i, p)| (i, p.status)).unzip()
+    }
+
+    /// Who should hold a first link now and has none: on sending, everyone who must act
+    /// (parallel) or the first (sequential); after a signature, the next one in a sequential
+    /// order.
     pub fn due_for_link(&self) -> Vec<usize> {
         if !self.in_flight() {
             return Vec::new();
         }
-        crate::signing::ceremony::due_for_link(self.order, &self.statuses())
+        let (indices, statuses) = self.actors();
+        crate::signing::ceremony::due_for_link(self.order, &statuses).into_iter().map(|k| indices[k]).collect()
     }
 
-    /// Whether recipient `index` may sign or decline now (their turn, not finished).
+    /// Whether recipient `index` may sign or decline now (one who must act, their turn, not
+    /// finished).
     pub fn may_act(&self, index: usize) -> Result<(), Refusal> {
         use crate::signing::ceremony::TurnRefusal;
-        crate::signing::ceremony::may_act(self.order, &self.statuses(), index).map_err(|e| match e {
-            TurnRefusal::NotYourTurn { waiting_for } => Refusal::NotYourTurn { waiting_for },
+        let (indices, statuses) = self.actors();
+        let k = indices.iter().position(|&i| i == index).ok_or(Refusal::NothingToDo)?;
+        crate::signing::ceremony::may_act(self.order, &statuses, k).map_err(|e| match e {
+            // The position as the evidence and the sender count it, among all recipients.
+            TurnRefusal::NotYourTurn { waiting_for } => Refusal::NotYourTurn {
+                waiting_for: indices.get(waiting_for.saturating_sub(1)).map_or(waiting_for, |i| i + 1),
+            },
             TurnRefusal::AlreadySigned => Refusal::AlreadySigned,
             TurnRefusal::AlreadyDeclined => Refusal::AlreadyDeclined,
             TurnRefusal::EndedByDecline => Refusal::NotInFlight(DocumentStatus::Declined),
@@ -480,6 +521,9 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
                 return Err(Refusal::PastDeadline);
             }
             let p = participant(ceremony, recipient)?;
+            if !p.role.must_act() {
+                return Err(Refusal::NothingToDo);
+            }
             match p.status {
                 RecipientStatus::Signed => return Err(Refusal::AlreadySigned),
                 RecipientStatus::Declined => return Err(Refusal::AlreadyDeclined),

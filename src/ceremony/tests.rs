@@ -69,6 +69,43 @@ fn scheduled_send(n: usize, at: Timestamp) -> Command {
 }
 
 #[test]
+fn people_in_copy_get_no_link_are_in_nobodys_way_and_completion_waits_only_for_signers() {
+    let mut send = send(3, SigningOrder::Sequential, false, None);
+    if let Command::Send { participants, .. } = &mut send {
+        participants[0].role = ParticipantRole::Cc;
+    }
+    // r1 in copy, then r2 and r3 sign in order: r2's link goes first.
+    let (c, t) = apply(&Ceremony::draft(), send);
+    assert_eq!(t.follow_ups, vec![FollowUp::IssueLink { recipient: 1 }]);
+    assert_eq!(
+        decide(&c, Command::IssueLink { recipient: 0, link: sha(9), by_sender: true }, T0).map(|_| ()),
+        Err(Refusal::NothingToDo)
+    );
+    let (c, _) = apply(&c, Command::IssueLink { recipient: 1, link: sha(10), by_sender: false });
+    let link = sha(10);
+    let (c, _) = apply(&c, Command::View { recipient: 1, link });
+    let consent = Consented { recipient: String::new(), disclosure_sha256: sha(3), location_shared: false };
+    let (c, _) = apply(&c, Command::Consent { recipient: 1, link, details: consent.clone() });
+    // r3 may not sign before r2: the refusal names r2's position among all recipients.
+    assert_eq!(c.may_act(2), Err(Refusal::NotYourTurn { waiting_for: 2 }));
+    assert_eq!(c.may_act(0), Err(Refusal::NothingToDo));
+    let (c, t) = apply(&c, Command::Sign { recipient: 1, link, code_verified: false, details: signed_details() });
+    assert_eq!(t.follow_ups, vec![FollowUp::IssueLink { recipient: 2 }]);
+    let (c, _) = apply(&c, Command::IssueLink { recipient: 2, link: sha(11), by_sender: false });
+    let link = sha(11);
+    let (c, _) = apply(&c, Command::Consent { recipient: 2, link, details: consent });
+    let (c, t) = apply(&c, Command::Sign { recipient: 2, link, code_verified: false, details: signed_details() });
+    assert_eq!(t.follow_ups, vec![FollowUp::Complete], "the copy does not hold completion up");
+    assert!(c.everyone_acted());
+    // Nobody but people in copy: nothing to send.
+    let mut only_cc = super::tests::send(1, SigningOrder::Parallel, false, None);
+    if let Command::Send { participants, .. } = &mut only_cc {
+        participants[0].role = ParticipantRole::Cc;
+    }
+    assert_eq!(decide(&Ceremony::draft(), only_cc, T0).map(|_| ()), Err(Refusal::NoRecipients));
+}
+
+#[test]
 fn a_scheduled_draft_is_locked_and_sent_once_at_the_time_still_scheduled() {
     let draft = Ceremony::draft();
     assert_eq!(draft.editable(), Ok(()));
@@ -461,7 +498,7 @@ fn no_reminder_when_off_finished_or_at_the_deadline() {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Send { n: usize, parallel: bool, otp: bool, deadline: Option<u32> },
+    Send { n: usize, parallel: bool, otp: bool, deadline: Option<u32>, cc: u8 },
     IssueLink { who: usize, by_sender: bool },
     View { who: usize, stale: bool },
     Consent { who: usize, stale: bool },
@@ -484,8 +521,8 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     let who = 0usize..5;
     prop_oneof![
-        (0usize..5, any::<bool>(), any::<bool>(), proptest::option::of(1u32..10_000))
-            .prop_map(|(n, parallel, otp, deadline)| Step::Send { n, parallel, otp, deadline }),
+        (0usize..5, any::<bool>(), any::<bool>(), proptest::option::of(1u32..10_000), any::<u8>())
+            .prop_map(|(n, parallel, otp, deadline, cc)| Step::Send { n, parallel, otp, deadline, cc }),
         (who.clone(), any::<bool>()).prop_map(|(who, by_sender)| Step::IssueLink { who, by_sender }),
         (who.clone(), any::<bool>()).prop_map(|(who, stale)| Step::View { who, stale }),
         (who.clone(), any::<bool>()).prop_map(|(who, stale)| Step::Consent { who, stale }),
@@ -517,18 +554,29 @@ fn command(c: &Ceremony, s: &Step, fresh: &mut u64, now: Timestamp) -> Option<Co
     *fresh += 1;
     let later = |seconds: u32| now.saturating_add(std::time::Duration::from_secs(u64::from(seconds)));
     Some(match *s {
-        Step::Send { n, parallel, otp, deadline } => send_reminding(
-            n,
-            if parallel { SigningOrder::Parallel } else { SigningOrder::Sequential },
-            otp,
-            deadline.map(later),
-            // Short enough that random waits reach them.
-            ReminderPolicy {
-                first_after: std::time::Duration::from_secs(600),
-                every: std::time::Duration::from_secs(900),
-                max: 2,
-            },
-        ),
+        Step::Send { n, parallel, otp, deadline, cc } => {
+            let mut command = send_reminding(
+                n,
+                if parallel { SigningOrder::Parallel } else { SigningOrder::Sequential },
+                otp,
+                deadline.map(later),
+                // Short enough that random waits reach them.
+                ReminderPolicy {
+                    first_after: std::time::Duration::from_secs(600),
+                    every: std::time::Duration::from_secs(900),
+                    max: 2,
+                },
+            );
+            // Some in copy (bit i of `cc`: recipient i), anywhere in the order.
+            if let Command::Send { participants, .. } = &mut command {
+                for (i, p) in participants.iter_mut().enumerate() {
+                    if cc & (1 << i) != 0 {
+                        p.role = ParticipantRole::Cc;
+                    }
+                }
+            }
+            command
+        }
         Step::IssueLink { who, by_sender } => Command::IssueLink { recipient: who, link: sha(*fresh), by_sender },
         Step::View { who, stale } => Command::View { recipient: who, link: link_of(c, who, stale) },
         Step::Consent { who, stale } => Command::Consent {
@@ -583,6 +631,10 @@ fn check_invariants(c: &Ceremony) -> Result<(), String> {
         return Err(format!("{:?} and still scheduled", c.status));
     }
     for p in &c.participants {
+        // Someone in copy is never sent a link and never acts.
+        if !p.role.must_act() && (p.status != R::Waiting || p.link.is_some() || p.viewed || p.reminders_sent > 0) {
+            return Err(format!("{}: in copy, yet {:?} with link {:?}", p.id, p.status, p.link));
+        }
         if (p.status == R::Waiting) != p.link.is_none() {
             return Err(format!("{}: {:?} with link {:?}", p.id, p.status, p.link));
         }
@@ -600,12 +652,14 @@ fn check_invariants(c: &Ceremony) -> Result<(), String> {
         }
     }
     if c.order == SigningOrder::Sequential {
-        // Signatures are a prefix, and only the first one after them can hold a link.
-        let signed = c.participants.iter().take_while(|p| p.status == R::Signed).count();
-        if c.participants[signed..].iter().any(|p| p.status == R::Signed) {
+        // Among those who act, signatures are a prefix, and only the first one after them can
+        // hold a link.
+        let actors: Vec<_> = c.participants.iter().filter(|p| p.role.must_act()).collect();
+        let signed = actors.iter().take_while(|p| p.status == R::Signed).count();
+        if actors[signed..].iter().any(|p| p.status == R::Signed) {
             return Err("a sequential signature out of order".into());
         }
-        if c.participants.iter().skip(signed + 1).any(|p| p.status != R::Waiting) {
+        if actors.iter().skip(signed + 1).any(|p| p.status != R::Waiting) {
             return Err("a sequential link issued out of turn".into());
         }
     }

@@ -71,6 +71,25 @@ pub fn shown_status(document: DocumentStatus, recipient: RecipientStatus) -> (&'
     }
 }
 
+/// How the sender's page shows a recipient with `role`: someone in copy has no signing state,
+/// only whether the copy went (or will, or will not).
+pub fn shown_status_of(
+    role: crate::ceremony::ParticipantRole,
+    document: DocumentStatus,
+    recipient: RecipientStatus,
+) -> (&'static str, &'static str) {
+    if role.must_act() {
+        return shown_status(document, recipient);
+    }
+    match document {
+        DocumentStatus::Completed => ("cc", "Sent a copy"),
+        DocumentStatus::Voided | DocumentStatus::Expired | DocumentStatus::Declined => {
+            ("ended", "No copy: it did not complete")
+        }
+        _ => ("cc", "Gets a copy when complete"),
+    }
+}
+
 /// Why a recipient may not act now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TurnRefusal {

@@ -169,6 +169,10 @@ pub struct DraftRecipient {
     /// Ask for a one-time code sent by email before this person may sign.
     #[serde(default)]
     pub otp: bool,
+    /// What they are asked to do. Absent in the JSON for a signer, so that the layouts (and
+    /// their hashes) of documents from before roles are unchanged.
+    #[serde(default, skip_serializing_if = "crate::ceremony::ParticipantRole::is_signer")]
+    pub role: crate::ceremony::ParticipantRole,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -273,8 +277,13 @@ impl Draft {
             if !field_ids.insert(&f.id) {
                 problems.push(DraftProblem::field(&f.id, "this field appears twice"));
             }
-            if !recipient_ids.contains(&f.recipient) {
-                problems.push(DraftProblem::field(&f.id, "this field belongs to nobody: choose a recipient"));
+            match self.recipients.iter().find(|r| r.id == f.recipient) {
+                None => problems.push(DraftProblem::field(&f.id, "this field belongs to nobody: choose a recipient")),
+                Some(r) if !r.role.must_act() => problems.push(DraftProblem::field(
+                    &f.id,
+                    "someone in copy fills nothing: give this field to a signer, or make them a signer",
+                )),
+                Some(_) => {}
             }
             if f.label.chars().count() > MAX_LABEL_CHARS || f.label.chars().any(char::is_control) {
                 problems
@@ -312,6 +321,8 @@ impl Draft {
         };
         if self.recipients.is_empty() {
             problems.push(DraftProblem::document("add at least one recipient"));
+        } else if !self.recipients.iter().any(|r| r.role.must_act()) {
+            problems.push(DraftProblem::document("add at least one signer: people in copy only receive the result"));
         }
         let mut draft = self.clone();
         let mut seen: HashMap<String, &LocalId> = HashMap::new();
@@ -343,7 +354,7 @@ impl Draft {
                 )),
             }
             let has_field = self.fields.iter().any(|f| f.recipient == r.id && f.kind.filled_by_signer());
-            if !has_field {
+            if r.role.must_act() && !has_field {
                 problems.push(DraftProblem::recipient(
                     &r.id,
                     format!(
@@ -405,9 +416,17 @@ impl Draft {
     pub fn layout_sha256(&self) -> Sha256 {
         let layout = serde_json::json!({
             "order": self.order.as_str(),
-            "recipients": self.recipients.iter().map(|r| serde_json::json!({
-                "id": r.id.as_str(), "name": r.name, "email": r.email, "otp": r.otp,
-            })).collect::<Vec<_>>(),
+            // A role other than signer is named; a signer's is not, so that the layouts of
+            // documents from before roles keep their hashes.
+            "recipients": self.recipients.iter().map(|r| {
+                let mut recipient = serde_json::json!({
+                    "id": r.id.as_str(), "name": r.name, "email": r.email, "otp": r.otp,
+                });
+                if !r.role.is_signer() {
+                    recipient["role"] = serde_json::json!(r.role.as_str());
+                }
+                recipient
+            }).collect::<Vec<_>>(),
             "fields": self.fields.iter().map(|f| serde_json::json!({
                 "id": f.id.as_str(), "recipient": f.recipient.as_str(), "kind": f.kind.as_str(),
                 "page": f.page, "x": f.rect.x, "y": f.rect.y, "width": f.rect.width, "height": f.rect.height,

@@ -10,7 +10,7 @@ fn pages() -> Vec<PageGeometry> {
 }
 
 fn recipient(rid: &str, name: &str, email: &str) -> DraftRecipient {
-    DraftRecipient { id: id(rid), name: name.to_owned(), email: email.to_owned(), otp: false }
+    DraftRecipient { id: id(rid), name: name.to_owned(), email: email.to_owned(), otp: false, role: Default::default() }
 }
 
 fn field(fid: &str, rid: &str, kind: FieldKind, page: u32) -> DraftField {
@@ -114,9 +114,34 @@ fn the_layout_hash_covers_positions_order_and_people() {
     renamed.recipients[0].name = "Ada L.".to_owned();
     let mut optional = two_signers();
     optional.fields[1].required = false;
-    for other in [moved, parallel, swapped, renamed, optional] {
+    let mut copied = two_signers();
+    copied.recipients[1].role = crate::ceremony::ParticipantRole::Cc;
+    for other in [moved, parallel, swapped, renamed, optional, copied] {
         assert_ne!(other.layout_sha256(), h);
     }
+}
+
+#[test]
+fn the_layout_hash_is_the_spec_s_bytes_with_a_role_only_for_a_copy() {
+    use sha2::Digest as _;
+    let draft = Draft {
+        order: SigningOrder::Parallel,
+        recipients: vec![
+            recipient("a", "Ada", "ada@example.com"),
+            DraftRecipient { role: crate::ceremony::ParticipantRole::Cc, ..recipient("c", "Cy", "cy@example.com") },
+        ],
+        fields: vec![field("f1", "a", FieldKind::Checkbox, 1)],
+        message: "not hashed".to_owned(),
+    };
+    // EVIDENCE.md §4: SHA-256("attesta/v1/layout" || 0x00 || JCS(layout)), members sorted.
+    let (w, h) = FieldKind::Checkbox.default_size();
+    let jcs = format!(
+        r#"{{"fields":[{{"height":{h},"id":"f1","kind":"checkbox","label":"","page":1,"recipient":"a","required":true,"width":{w},"x":72,"y":72}}],"order":"parallel","recipients":[{{"email":"ada@example.com","id":"a","name":"Ada","otp":false}},{{"email":"cy@example.com","id":"c","name":"Cy","otp":false,"role":"cc"}}]}}"#
+    );
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(b"attesta/v1/layout\0");
+    hasher.update(jcs.as_bytes());
+    assert_eq!(draft.layout_sha256().to_hex(), hex::encode(hasher.finalize()), "{jcs}");
 }
 
 #[test]
@@ -160,4 +185,33 @@ fn fields_side_by_side_or_touching_do_not_overlap() {
     sliver.rect.x = 72.0 + 180.0 - 0.04;
     draft.fields.push(sliver);
     assert!(draft.overlapping_fields().is_empty(), "{:?}", draft.overlap_warnings());
+}
+
+#[test]
+fn people_in_copy_fill_nothing_need_no_field_and_are_not_enough_alone() {
+    use crate::ceremony::ParticipantRole;
+    let mut draft = two_signers();
+    draft.recipients.push(DraftRecipient { role: ParticipantRole::Cc, ..recipient("c", "Cy", "cy@example.com") });
+    draft.check_for_send(&pages()).expect("a copy needs no field");
+    // A field given to someone in copy is refused on saving, on that field.
+    draft.fields.push(field("f3", "c", FieldKind::Text, 1));
+    let problems = draft.check_for_save(&pages()).expect_err("a copy fills nothing");
+    assert_eq!(targets(&problems), vec!["field:f3"]);
+    // Only people in copy: nobody to send to.
+    let only = Draft {
+        recipients: vec![DraftRecipient { role: ParticipantRole::Cc, ..recipient("c", "Cy", "cy@example.com") }],
+        fields: Vec::new(),
+        ..two_signers()
+    };
+    let problems = only.check_for_send(&pages()).expect_err("nobody signs");
+    assert!(problems.iter().any(|p| p.message.contains("at least one signer")), "{problems:?}");
+}
+
+#[test]
+fn a_signers_role_is_not_written_so_older_layouts_keep_their_hash() {
+    let json = serde_json::to_string(&two_signers()).expect("json");
+    assert!(!json.contains("role"), "{json}");
+    let mut draft = two_signers();
+    draft.recipients[1].role = crate::ceremony::ParticipantRole::Cc;
+    assert!(serde_json::to_string(&draft).expect("json").contains(r#""role":"cc""#));
 }

@@ -47,6 +47,8 @@ pub struct ScheduledSend {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecipientState {
     pub id: String,
+    /// `signer` or `cc`.
+    pub role: String,
     pub position: u32,
     pub name: String,
     pub email: String,

@@ -11,6 +11,7 @@ use crate::components::layout::{Loading, RequireUser};
 use crate::components::pdf_pages::{PdfPages, percent_box, recipient_class};
 use crate::components::schedule::{ScheduleForm, ScheduledNotice};
 use crate::error::AppError;
+use attesta_core::ceremony::ParticipantRole;
 use attesta_core::signing::geometry::{PageGeometry, PdfRect, ViewRect, free_spot};
 use attesta_core::signing::{Draft, DraftField, DraftProblem, DraftRecipient, FieldKind, LocalId, SigningOrder};
 use leptos::prelude::*;
@@ -674,7 +675,9 @@ fn Recipients(ed: Ed, me: (String, String)) -> impl IntoView {
     let me = StoredValue::new(me);
     let add = move |name: String, email: String| {
         let id = ed.next_id('r');
-        ed.change(|d| d.recipients.push(DraftRecipient { id: id.clone(), name, email, otp: false }));
+        ed.change(|d| {
+            d.recipients.push(DraftRecipient { id: id.clone(), name, email, otp: false, role: Default::default() })
+        });
         ed.active.set(Some(id));
     };
     let move_recipient = move |from: usize, to: usize| {
@@ -733,6 +736,9 @@ fn Recipients(ed: Ed, me: (String, String)) -> impl IntoView {
                             });
                         };
                         let problem = move || ed.problem_for(format!("recipient:{}", rid.get_value()));
+                        let is_cc = move || {
+                            ed.draft.with(|d| d.recipients.iter().any(|r| r.id == rid.get_value() && !r.role.must_act()))
+                        };
                         view! {
                             <li
                                 // One class string: the colour is a class (the CSP allows no
@@ -844,7 +850,23 @@ fn Recipients(ed: Ed, me: (String, String)) -> impl IntoView {
                                         on:change=move |ev| { let v = event_target_value(&ev); set(Box::new(move |r| r.email = v)) }
                                     />
                                 </label>
-                                <label class="checkbox">
+                                <label class="field-label">
+                                    "Role"
+                                    <select
+                                        data-testid="recipient-role"
+                                        prop:value=move || ed.draft.with(|d| d.recipients.iter().find(|r| r.id == rid.get_value()).map(|r| r.role.as_str()).unwrap_or("signer"))
+                                        on:change=move |ev| {
+                                            let role = ParticipantRole::parse(&event_target_value(&ev)).unwrap_or_default();
+                                            set(Box::new(move |r| r.role = role))
+                                        }
+                                    >
+                                        {ParticipantRole::ALL
+                                            .into_iter()
+                                            .map(|role| view! { <option value=role.as_str()>{role.label()}</option> })
+                                            .collect_view()}
+                                    </select>
+                                </label>
+                                <label class="checkbox" hidden=move || is_cc()>
                                     <input
                                         type="checkbox"
                                         data-testid="recipient-otp"
@@ -886,6 +908,10 @@ fn Recipients(ed: Ed, me: (String, String)) -> impl IntoView {
 
 #[component]
 fn Palette(ed: Ed) -> impl IntoView {
+    // Fields go to a signer: with someone in copy chosen (or nobody), the palette waits.
+    let active_signs = move || {
+        ed.draft.with(|d| d.recipients.iter().any(|r| Some(&r.id) == ed.active.get().as_ref() && r.role.must_act()))
+    };
     view! {
         <section class="panel" aria-labelledby="fields-heading">
             <h2 id="fields-heading">"Fields"</h2>
@@ -894,14 +920,23 @@ fn Palette(ed: Ed) -> impl IntoView {
                 <select
                     data-testid="active-recipient"
                     on:change=move |ev| ed.active.set(LocalId::parse(&event_target_value(&ev)))
-                    prop:value=move || ed.active.get().map(|a| a.to_string()).unwrap_or_default()
+                    prop:value=move || {
+                        if active_signs() { ed.active.get().map(|a| a.to_string()).unwrap_or_default() } else { String::new() }
+                    }
                 >
+                    // Someone in copy (or nobody) chosen: the list says so rather than showing a
+                    // signer the palette would not add to.
+                    <Show when=move || !active_signs()>
+                        <option value="" disabled=true>"Choose a signer"</option>
+                    </Show>
                     {move || {
                         ed.draft
                             .get()
                             .recipients
                             .into_iter()
                             .enumerate()
+                            // People in copy fill nothing.
+                            .filter(|(_, r)| r.role.must_act())
                             .map(|(i, r)| {
                                 let label = if r.name.trim().is_empty() { format!("Recipient {}", i + 1) } else { r.name.clone() };
                                 view! { <option value=r.id.to_string()>{label}</option> }
@@ -910,7 +945,15 @@ fn Palette(ed: Ed) -> impl IntoView {
                     }}
                 </select>
             </label>
-            <p class="muted small">"Drag onto a page, or press to add to the page in view."</p>
+            <p class="muted small">
+                {move || {
+                    if active_signs() {
+                        "Drag onto a page, or press to add to the page in view."
+                    } else {
+                        "Choose a signer above: people in copy fill nothing."
+                    }
+                }}
+            </p>
             <div class="palette">
                 {FieldKind::ALL
                     .into_iter()
@@ -919,6 +962,7 @@ fn Palette(ed: Ed) -> impl IntoView {
                             <button
                                 type="button"
                                 class="palette__item"
+                                disabled=move || !active_signs()
                                 draggable="true"
                                 data-kind=kind.as_str()
                                 data-testid=format!("palette-{}", kind.as_str())
@@ -1296,6 +1340,7 @@ mod tests {
             name: name.to_owned(),
             email: format!("{}@example.com", name.to_lowercase()),
             otp: false,
+            role: Default::default(),
         };
         Draft {
             recipients: vec![recipient("r1", "Bob"), recipient("r2", "Carol"), recipient("r3", "Dan")],

@@ -10,6 +10,7 @@ use super::idempotency::{self, Claim};
 use crate::documents::ingest::{self, IngestError, Spooled};
 use crate::documents::{FileKind, StoredDocument, UploadInfo};
 use attesta_core::api_keys::Scope;
+use attesta_core::ceremony::ParticipantRole;
 use attesta_core::documents::Refusal;
 use attesta_core::documents::{DocumentStatus, ListQuery};
 use attesta_core::signing::geometry::PdfRect;
@@ -30,6 +31,8 @@ use utoipa::{IntoParams, ToSchema};
 pub enum RecipientRole {
     #[default]
     Signer,
+    /// Receives the sealed document and its evidence once complete; no fields, no link.
+    Cc,
 }
 
 /// One after another in `order`, or everyone at once.
@@ -385,7 +388,10 @@ async fn resource(state: &ApiState, caller: &Caller, document: StoredDocument) -
                 id: r.id,
                 name: r.name,
                 email: r.email,
-                role: RecipientRole::Signer,
+                role: match ParticipantRole::parse(&r.role) {
+                    Some(ParticipantRole::Cc) => RecipientRole::Cc,
+                    _ => RecipientRole::Signer,
+                },
                 order: r.position,
                 status: r.status.as_str().to_owned(),
                 emailed_at: r.emailed_at.map(time),
@@ -743,6 +749,10 @@ fn draft_of(request: &NewDocument) -> Result<Draft, ApiError> {
             name: r.name.trim().to_owned(),
             email: r.email.trim().to_owned(),
             otp: r.otp,
+            role: match r.role {
+                RecipientRole::Signer => ParticipantRole::Signer,
+                RecipientRole::Cc => ParticipantRole::Cc,
+            },
         });
     }
     let mut fields = Vec::with_capacity(request.fields.len());

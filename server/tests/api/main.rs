@@ -24,6 +24,7 @@ mod resealed;
 mod rest;
 mod retention;
 mod risk;
+mod roles;
 mod s3_store;
 mod scheduling;
 mod sessions;

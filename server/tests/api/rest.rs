@@ -13,7 +13,7 @@ const GRACE: &str = "grace@example.com";
 const ALAN: &str = "alan@example.com";
 
 /// An app with its owner (Ada) set up, mail to the outbox, and a plain client without cookies.
-async fn app_with(configure: impl FnOnce(&mut attesta_server::config::Config) + Send + 'static) -> TestApp {
+pub(crate) async fn app_with(configure: impl FnOnce(&mut attesta_server::config::Config) + Send + 'static) -> TestApp {
     let app = spawn_app_with(Options::configured(move |c| {
         mail_dir(c);
         configure(c);

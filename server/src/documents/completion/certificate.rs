@@ -25,6 +25,8 @@ pub struct RecipientLine {
     pub signed_at: Option<i64>,
     /// The signature they adopted (a PNG), shown beside their row.
     pub signature_png: Option<Vec<u8>>,
+    /// In copy: they receive the result and were asked for nothing.
+    pub in_copy: bool,
 }
 
 /// Everything the certificate shows.
@@ -130,8 +132,12 @@ pub fn text(c: &Certificate<'_>) -> String {
             r.position,
             cell(&r.name),
             cell(&r.email),
-            identified_by(p, &r.id),
-            r.signed_at.map(attesta_app::format::time).unwrap_or_else(|| "not signed".to_owned()),
+            if r.in_copy { "In copy (no action asked)" } else { identified_by(p, &r.id) },
+            match (r.signed_at, r.in_copy) {
+                (Some(at), _) => attesta_app::format::time(at),
+                (None, true) => "receives a copy".to_owned(),
+                (None, false) => "not signed".to_owned(),
+            },
             signature
         );
     }
@@ -455,6 +461,7 @@ mod tests {
             email: "bob@example.com".into(),
             signed_at: Some(1_795_329_600_000_000),
             signature_png: signature,
+            in_copy: false,
         }]
     }
 

@@ -224,6 +224,7 @@ impl Documents {
                 name: r.name,
                 email: r.email,
                 signed_at: r.signed_at,
+                in_copy: attesta_core::ceremony::ParticipantRole::parse(&r.role).is_some_and(|role| !role.must_act()),
             })
             .collect::<Vec<_>>();
         let pages = self.pages(document).await?;

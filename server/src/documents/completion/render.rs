@@ -165,6 +165,7 @@ pub fn rehearse(original: &[u8], pages: &[PageGeometry]) -> Result<Vec<u8>, Stri
             name: "Rehearsal".to_owned(),
             email: "rehearsal@example.invalid".to_owned(),
             otp: false,
+            role: Default::default(),
         }],
         fields,
         message: String::new(),

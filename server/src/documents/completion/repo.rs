@@ -41,15 +41,20 @@ pub async fn state(pool: &AnyPool, id: &str) -> Result<CompletionState, sqlx::Er
     })
 }
 
-/// Documents with completion work left: every signer signed but not completed, completed but
-/// not sealed, or sealed but the parties not mailed.
+/// Documents that may have completion work left: every signer signed but not completed,
+/// completed but not sealed, or sealed but the parties not mailed. Candidates only (people in
+/// copy never sign, so only signers count here): the core decides whether a document completes.
 pub async fn pending(pool: &AnyPool) -> Result<Vec<String>, sqlx::Error> {
+    use attesta_core::ceremony::ParticipantRole;
     sqlx::query_scalar(
         "SELECT id FROM documents WHERE (status = 'completed' AND completion_mailed_at IS NULL) \
          OR (status = 'sent' AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.document_id = documents.id \
-             AND r.status <> 'signed') AND EXISTS (SELECT 1 FROM recipients r WHERE r.document_id = documents.id)) \
+             AND r.role = $1 AND r.status <> 'signed') \
+             AND EXISTS (SELECT 1 FROM recipients r WHERE r.document_id = documents.id AND r.role = $2)) \
          ORDER BY updated_at",
     )
+    .bind(ParticipantRole::Signer.as_str())
+    .bind(ParticipantRole::Signer.as_str())
     .fetch_all(pool)
     .await
 }

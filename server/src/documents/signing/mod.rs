@@ -16,7 +16,7 @@ use crate::mail::{Mail, templates};
 use attesta_app::ssr::documents::RequestMeta;
 use attesta_core::User;
 use attesta_core::ceremony::details;
-use attesta_core::ceremony::{Command, FollowUp, NewParticipant, ParticipantRole, Refusal, Transition};
+use attesta_core::ceremony::{Command, FollowUp, NewParticipant, Refusal, Transition};
 use attesta_core::documents::DocumentStatus;
 use attesta_core::entropy::EntropyExt as _;
 use attesta_core::evidence::{
@@ -282,7 +282,7 @@ impl Documents {
         let participants: Vec<_> = sendable
             .recipients
             .iter()
-            .map(|r| NewParticipant { id: r.id.to_string(), role: ParticipantRole::Signer, otp_required: r.otp })
+            .map(|r| NewParticipant { id: r.id.to_string(), role: r.role, otp_required: r.otp && r.role.must_act() })
             .collect();
         let recipients: Vec<_> = sendable
             .recipients
@@ -291,7 +291,7 @@ impl Documents {
                 id: r.id.to_string(),
                 name: r.name.clone(),
                 email: r.email.clone(),
-                otp_required: r.otp,
+                otp_required: r.otp && r.role.must_act(),
             })
             .collect();
         let details = details::DocumentSent {
@@ -1037,9 +1037,7 @@ impl Documents {
             // Voided, declined or expired meanwhile: nothing is due.
             _ => return Ok(()),
         }
-        let (recipients, _) = self.ceremony_state(id).await?;
-        let statuses: Vec<_> = recipients.iter().map(|r| r.status).collect();
-        if ceremony::is_complete(&statuses) { self.complete_now(id).await } else { self.issue_due_links(id).await }
+        if loaded.ceremony.everyone_acted() { self.complete_now(id).await } else { self.issue_due_links(id).await }
     }
 
     /// The signer declines: the document ends, and the sender is told after the answer.

@@ -95,7 +95,11 @@ impl SigningPort for Documents {
 
     async fn status(&self, viewer: &User, id: &str) -> Result<SigningStatus, AppError> {
         let (document, order, recipients, void_reason) = Documents::status(self, viewer, id).await?;
-        let total = u32::try_from(recipients.len()).unwrap_or(u32::MAX);
+        // People in copy sign nothing: "1 of 2 signed" counts those who sign.
+        let signs = |r: &&super::repo::RecipientRow| {
+            attesta_core::ceremony::ParticipantRole::parse(&r.role).unwrap_or_default().must_act()
+        };
+        let total = u32::try_from(recipients.iter().filter(signs).count()).unwrap_or(u32::MAX);
         let signed =
             u32::try_from(recipients.iter().filter(|r| r.status == RecipientStatus::Signed).count()).unwrap_or(0);
         let owner =
@@ -117,12 +121,14 @@ impl SigningPort for Documents {
             recipients: recipients
                 .into_iter()
                 .map(|r| {
-                    let (shown, shown_label) = ceremony::shown_status(document.status, r.status);
+                    let role = attesta_core::ceremony::ParticipantRole::parse(&r.role).unwrap_or_default();
+                    let (shown, shown_label) = ceremony::shown_status_of(role, document.status, r.status);
                     RecipientState {
                         can_resend: owner
                             && live
                             && matches!(r.status, RecipientStatus::Sent | RecipientStatus::Viewed),
                         id: r.id,
+                        role: role.as_str().to_owned(),
                         position: r.position,
                         name: r.name,
                         email: r.email,

@@ -140,7 +140,7 @@ pub async fn load(pool: &AnyPool, id: &str) -> Result<Option<Loaded>, sqlx::Erro
 }
 
 fn parse_role(text: &str) -> Option<ParticipantRole> {
-    [ParticipantRole::Signer].into_iter().find(|r| r.as_str() == text)
+    ParticipantRole::parse(text)
 }
 
 /// Writes `next` over `before` (read at `version`) with `extra`, or [`WriteError::Moved`] when

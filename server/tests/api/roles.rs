@@ -1,0 +1,106 @@
+//! Roles beside the signer (issue 17). Someone in copy (CC) is named on the document, gets no
+//! link and is asked for nothing, is in nobody's way in a sequential order, and receives the
+//! sealed document and its evidence when everyone who signs has signed.
+
+use crate::signing::{Ceremony, Signer, mail_dir, mails, owner_with_document};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A sequential draft: Carol in copy first, then Bob, who signs.
+async fn with_a_copy(c: &Ceremony, carol_field: bool) -> reqwest::Response {
+    let mut fields = vec![json!({ "id": "s2", "recipient": "r2", "kind": "signature", "page": 1,
+        "rect": { "x": 72.0, "y": 100.0, "width": 180.0, "height": 48.0 }, "required": true, "label": "" })];
+    if carol_field {
+        fields.push(json!({ "id": "t1", "recipient": "r1", "kind": "text", "page": 1,
+            "rect": { "x": 72.0, "y": 300.0, "width": 180.0, "height": 24.0 }, "required": true, "label": "" }));
+    }
+    let draft = json!({
+        "order": "sequential",
+        "recipients": [
+            { "id": "r1", "name": "Carol", "email": "carol@example.com", "otp": false, "role": "cc" },
+            { "id": "r2", "name": "Bob", "email": "bob@example.com", "otp": false },
+        ],
+        "fields": fields,
+        "message": "",
+    });
+    let revision = c.revision().await;
+    c.call("/api/draft/save", json!({ "id": c.id, "revision": revision, "draft": draft })).await
+}
+
+#[tokio::test]
+async fn someone_in_copy_gets_no_link_is_in_nobodys_way_and_receives_the_sealed_result() {
+    let c = owner_with_document(mail_dir).await;
+    // A field for someone in copy is refused, on that field.
+    let refused = with_a_copy(&c, true).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.expect("body").contains("in copy"));
+    assert_eq!(with_a_copy(&c, false).await.status(), StatusCode::OK);
+    let revision = c.revision().await;
+    c.ok("/api/draft/send", json!({ "id": c.id, "revision": revision })).await;
+
+    // Bob, second in order, is first to get a link: the copy is in nobody's way.
+    let link = c.link_for("bob@example.com").await.expect("Bob's link");
+    assert!(c.mails_to("carol@example.com").is_empty(), "nothing for the copy yet");
+    let status = c.status().await;
+    assert_eq!(status["recipients"][0]["role"], "cc");
+    assert_eq!(status["recipients"][0]["status_label"], "Gets a copy when complete");
+    assert_eq!(status["recipients"][0]["can_resend"], false);
+    let issued = c.app.records_of(&c.id, "recipient.link_issued").await;
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0]["details"]["recipient"], "r2");
+
+    let bob = Signer::new(&c.app, link);
+    bob.open().await;
+    bob.consent().await;
+    bob.sign(&c.sha256, "s2").await;
+    let done = c.status_becomes("completed").await;
+    assert_eq!(done["recipients"][0]["status_label"], "Sent a copy");
+    c.app.run_due_jobs().await;
+    let carol: Vec<_> = mails(&c.app).into_iter().filter(|m| m.to.contains("carol@example.com")).collect();
+    assert_eq!(carol.len(), 1, "one mail for the copy: the result");
+    assert!(carol[0].body.contains("(signed).pdf\""), "the sealed PDF is attached: {}", carol[0].body);
+    assert!(carol[0].body.contains(&format!("attesta-evidence-{}.json\"", c.id)), "and the evidence");
+    let completed = c.app.records_of(&c.id, "document.completed").await;
+    assert_eq!(completed[0]["details"]["signers"], 1, "only Bob signs");
+
+    // The REST API names the role.
+    let key = crate::rest::key(&c.app, "robot", "read").await;
+    let resource: Value = reqwest::Client::new()
+        .get(c.app.url(&format!("/api/v1/documents/{}", c.id)))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(resource["recipients"][0]["role"], "cc", "{resource}");
+    assert_eq!(resource["recipients"][1]["role"], "signer", "{resource}");
+}
+
+#[tokio::test]
+async fn the_rest_api_sends_with_a_copy_in_one_call() {
+    let app = crate::rest::app_with(|_| {}).await;
+    let key = crate::rest::key(&app, "crm", "read,send").await;
+    let document = json!({
+        "title": "Offer letter", "markdown": "# Offer\n\nWelcome aboard.", "send": true,
+        "signing_order": "sequential",
+        "recipients": [
+            { "name": "HR", "email": "hr@example.com", "role": "cc" },
+            { "name": "Dana", "email": "dana@example.com" },
+        ],
+        "fields": [{ "recipient": "dana@example.com", "kind": "signature", "page": 1, "x": 72.0, "y": 600.0, "width": 180.0, "height": 48.0 }],
+    });
+    let r = reqwest::Client::new().post(app.url("/api/v1/documents")).bearer_auth(&key).json(&document).send().await;
+    let r = r.expect("create");
+    let status = r.status();
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["status"], "sent");
+    assert_eq!(body["recipients"][0]["role"], "cc");
+    // A field for the copy is refused and leaves nothing behind.
+    let mut bad = document.clone();
+    bad["fields"][0]["recipient"] = json!("hr@example.com");
+    let r = reqwest::Client::new().post(app.url("/api/v1/documents")).bearer_auth(&key).json(&bad).send().await;
+    assert_eq!(r.expect("create").status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
