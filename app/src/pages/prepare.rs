@@ -866,7 +866,7 @@ fn Recipients(ed: Ed, me: (String, String)) -> impl IntoView {
                                             .collect_view()}
                                     </select>
                                 </label>
-                                <label class="checkbox" hidden=move || is_cc()>
+                                <label class="checkbox" hidden=is_cc>
                                     <input
                                         type="checkbox"
                                         data-testid="recipient-otp"
