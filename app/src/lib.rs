@@ -81,6 +81,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/documents/:id/prepare") view=PreparePage ssr=SsrMode::Async />
                     // No account: the link is the credential.
                     <Route path=path!("/sign/:token") view=SignPage ssr=SsrMode::Async />
+                    // An approver's link: the same page, asking for an approval.
+                    <Route path=path!("/approvals/:token") view=SignPage ssr=SsrMode::Async />
                     <Route path=path!("/verify") view=pages::verify::VerifyPage ssr=SsrMode::Async />
                     <Route path=path!("/risk") view=pages::risk::RiskPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async />

@@ -12,14 +12,14 @@ export async function maildev(path, init) {
   return r.status === 200 ? r.json() : null;
 }
 
-/** Waits for a signing request mailed to `email` and returns its link. */
+/** Waits for a signing (or approval) request mailed to `email` and returns its link. */
 export async function linkFor(email, { after = 0, timeout = 20_000 } = {}) {
   const deadline = Date.now() + timeout;
   for (;;) {
     const mails = await maildev('/email');
     const found = mails
-      .filter((m) => m.to.some((t) => t.address === email) && /sign/i.test(m.subject))
-      .map((m) => (m.text || '').match(/https?:\/\/[^\s]+\/sign\/[A-Za-z0-9_-]{43}/))
+      .filter((m) => m.to.some((t) => t.address === email) && /sign|approv/i.test(m.subject))
+      .map((m) => (m.text || '').match(/https?:\/\/[^\s]+\/(?:sign|approvals)\/[A-Za-z0-9_-]{43}/))
       .filter(Boolean);
     if (found.length > after) return found[found.length - 1][0];
     if (Date.now() > deadline) throw new Error(`no signing link mailed to ${email}`);

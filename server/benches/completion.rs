@@ -190,7 +190,7 @@ fn main() {
             email: "bob@example.com".into(),
             signed_at: Some(1),
             signature_png: Some(png.clone()),
-            in_copy: false,
+            role: attesta_core::ceremony::ParticipantRole::Signer,
         },
         RecipientLine {
             id: "r2".into(),
@@ -199,7 +199,7 @@ fn main() {
             email: "carol@example.com".into(),
             signed_at: Some(2),
             signature_png: Some(png.clone()),
-            in_copy: false,
+            role: attesta_core::ceremony::ParticipantRole::Signer,
         },
     ];
     let now = Timestamp::from_micros(1_795_329_000_000_000);

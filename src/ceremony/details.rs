@@ -20,6 +20,7 @@ pub enum CeremonyEvent {
     OtpFailed(OtpFailed),
     OtpVerified(Otp),
     Signed(Signed),
+    Approved(Approved),
     Declined(Declined),
     Voided(Voided),
     Expired(Expired),
@@ -41,6 +42,7 @@ impl CeremonyEvent {
             Self::OtpFailed(_) => EventType::RecipientOtpFailed,
             Self::OtpVerified(_) => EventType::RecipientOtpVerified,
             Self::Signed(_) => EventType::RecipientSigned,
+            Self::Approved(_) => EventType::RecipientApproved,
             Self::Declined(_) => EventType::RecipientDeclined,
             Self::Voided(_) => EventType::DocumentVoided,
             Self::Expired(_) => EventType::DocumentExpired,
@@ -62,6 +64,7 @@ impl CeremonyEvent {
             Self::OtpSent(d) | Self::OtpVerified(d) => serde_json::to_value(d),
             Self::OtpFailed(d) => serde_json::to_value(d),
             Self::Signed(d) => serde_json::to_value(d),
+            Self::Approved(d) => serde_json::to_value(d),
             Self::Declined(d) => serde_json::to_value(d),
             Self::Voided(d) => serde_json::to_value(d),
             Self::Expired(d) => serde_json::to_value(d),
@@ -82,6 +85,7 @@ impl CeremonyEvent {
             Self::OtpSent(d) | Self::OtpVerified(d) => Some(&d.recipient),
             Self::OtpFailed(d) => Some(&d.recipient),
             Self::Signed(d) => Some(&d.recipient),
+            Self::Approved(d) => Some(&d.recipient),
             Self::Declined(d) => Some(&d.recipient),
             Self::DocumentSent(_)
             | Self::Scheduled(_)
@@ -249,6 +253,15 @@ pub struct SignedImage {
 pub enum InkMethod {
     Drawn,
     Typed,
+}
+
+/// `recipient.approved`: an approver approved the document their link showed (its event's
+/// `client_file_sha256` is the file their browser displayed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approved {
+    pub recipient: String,
+    pub position: u32,
 }
 
 /// `recipient.declined`.

@@ -23,24 +23,28 @@ use crate::time::Timestamp;
 use details::CeremonyEvent;
 use std::time::Duration;
 
-/// What a participant is asked to do: sign, or nothing but receive the completed document and
-/// its evidence (in copy). Approvers, acknowledgers and form submitters arrive next: each is a
-/// variant here and a line in [`ParticipantRole::must_act`], not a new code path.
+/// What a participant is asked to do: sign, approve (read and approve or decline, with no fields
+/// and no signature), or nothing but receive the completed document and its evidence (in copy).
+/// Acknowledgers and form submitters arrive next: each is a variant here and a line in
+/// [`ParticipantRole::must_act`], not a new code path.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ParticipantRole {
     #[default]
     Signer,
+    /// Approves the document (or declines it) at their turn; fills nothing.
+    Approver,
     /// Receives the sealed document and its evidence once complete; no link, no action.
     Cc,
 }
 
 impl ParticipantRole {
-    pub const ALL: [ParticipantRole; 2] = [ParticipantRole::Signer, ParticipantRole::Cc];
+    pub const ALL: [ParticipantRole; 3] = [ParticipantRole::Signer, ParticipantRole::Approver, ParticipantRole::Cc];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Signer => "signer",
+            Self::Approver => "approver",
             Self::Cc => "cc",
         }
     }
@@ -53,6 +57,7 @@ impl ParticipantRole {
     pub fn label(self) -> &'static str {
         match self {
             Self::Signer => "Signs",
+            Self::Approver => "Approves",
             Self::Cc => "Gets a copy (CC)",
         }
     }
@@ -62,12 +67,17 @@ impl ParticipantRole {
     }
 
     /// Whether the document waits for this participant before it can complete (and so whether
-    /// they get a link and fields).
+    /// they get a link).
     pub fn must_act(self) -> bool {
         match self {
-            Self::Signer => true,
+            Self::Signer | Self::Approver => true,
             Self::Cc => false,
         }
+    }
+
+    /// Whether they are given fields to fill (and sign).
+    pub fn fills_fields(self) -> bool {
+        self == Self::Signer
     }
 }
 
@@ -186,6 +196,8 @@ pub enum Command {
     CodeVerified { recipient: usize, link: Sha256 },
     /// The recipient signs; `code_verified` says whether this browser session verified a code.
     Sign { recipient: usize, link: Sha256, code_verified: bool, details: details::Signed },
+    /// The approver approves, having seen the document.
+    Approve { recipient: usize, link: Sha256, code_verified: bool },
     /// The recipient declines, which ends the ceremony for everyone.
     Decline { recipient: usize, link: Sha256, code_verified: bool, reason: String },
     /// The owner withdraws the document.
@@ -236,6 +248,9 @@ pub enum Refusal {
     /// Someone in copy: nothing is asked of them.
     #[error("this recipient receives a copy and has nothing to sign")]
     NothingToDo,
+    /// Signing asked of an approver, or approving of a signer.
+    #[error("this recipient is asked to {0}, not that")]
+    WrongAction(&'static str),
     #[error("the deadline has not passed yet")]
     NotExpiredYet,
     #[error("not everyone has signed yet")]
@@ -589,6 +604,9 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
         }
         Command::Sign { recipient, link, code_verified, details } => {
             let p = acting(ceremony, recipient, &link, now)?;
+            if !p.role.fills_fields() {
+                return Err(Refusal::WrongAction("approve"));
+            }
             ceremony.may_act(recipient)?;
             if !p.consented {
                 return Err(Refusal::ConsentFirst);
@@ -606,6 +624,30 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
                 follow_ups.extend(next.due_for_link().into_iter().map(|recipient| FollowUp::IssueLink { recipient }));
             }
             CeremonyEvent::Signed(details::Signed { recipient: p.id.clone(), position: position(recipient), ..details })
+        }
+        Command::Approve { recipient, link, code_verified } => {
+            let p = acting(ceremony, recipient, &link, now)?;
+            if p.role != ParticipantRole::Approver {
+                return Err(Refusal::WrongAction("sign"));
+            }
+            ceremony.may_act(recipient)?;
+            if !p.consented {
+                return Err(Refusal::ConsentFirst);
+            }
+            if p.otp_required && !code_verified {
+                return Err(Refusal::CodeRequired);
+            }
+            // Done with their part: the state every finished participant shares.
+            let q = &mut next.participants[recipient];
+            q.status = RecipientStatus::Signed;
+            q.viewed = true;
+            next.progressed_at = Some(now);
+            if next.everyone_acted() {
+                follow_ups.push(FollowUp::Complete);
+            } else {
+                follow_ups.extend(next.due_for_link().into_iter().map(|recipient| FollowUp::IssueLink { recipient }));
+            }
+            CeremonyEvent::Approved(details::Approved { recipient: p.id.clone(), position: position(recipient) })
         }
         Command::Decline { recipient, link, code_verified, reason } => {
             let p = acting(ceremony, recipient, &link, now)?;

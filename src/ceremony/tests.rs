@@ -106,6 +106,42 @@ fn people_in_copy_get_no_link_are_in_nobodys_way_and_completion_waits_only_for_s
 }
 
 #[test]
+fn an_approver_approves_in_turn_and_never_signs_and_a_signer_never_approves() {
+    let mut send = send(2, SigningOrder::Sequential, false, None);
+    if let Command::Send { participants, .. } = &mut send {
+        participants[0].role = ParticipantRole::Approver;
+    }
+    let (c, t) = apply(&Ceremony::draft(), send);
+    assert_eq!(t.follow_ups, vec![FollowUp::IssueLink { recipient: 0 }], "the approver goes first");
+    let (c, _) = apply(&c, Command::IssueLink { recipient: 0, link: sha(10), by_sender: false });
+    let link = sha(10);
+    let consent = Consented { recipient: String::new(), disclosure_sha256: sha(3), location_shared: false };
+    assert_eq!(
+        decide(&c, Command::Approve { recipient: 0, link, code_verified: false }, T0).map(|_| ()),
+        Err(Refusal::ConsentFirst)
+    );
+    let (c, _) = apply(&c, Command::Consent { recipient: 0, link, details: consent.clone() });
+    assert_eq!(
+        decide(&c, Command::Sign { recipient: 0, link, code_verified: false, details: signed_details() }, T0)
+            .map(|_| ()),
+        Err(Refusal::WrongAction("approve"))
+    );
+    let (c, t) = apply(&c, Command::Approve { recipient: 0, link, code_verified: false });
+    assert_eq!(t.event.event_type(), EventType::RecipientApproved);
+    assert_eq!(t.event.details(), serde_json::json!({ "recipient": "r1", "position": 1 }));
+    assert_eq!(t.follow_ups, vec![FollowUp::IssueLink { recipient: 1 }], "then the signer's turn");
+    let (c, _) = apply(&c, Command::IssueLink { recipient: 1, link: sha(11), by_sender: false });
+    let link = sha(11);
+    let (c, _) = apply(&c, Command::Consent { recipient: 1, link, details: consent });
+    assert_eq!(
+        decide(&c, Command::Approve { recipient: 1, link, code_verified: false }, T0).map(|_| ()),
+        Err(Refusal::WrongAction("sign"))
+    );
+    let (_, t) = apply(&c, Command::Sign { recipient: 1, link, code_verified: false, details: signed_details() });
+    assert_eq!(t.follow_ups, vec![FollowUp::Complete]);
+}
+
+#[test]
 fn a_scheduled_draft_is_locked_and_sent_once_at_the_time_still_scheduled() {
     let draft = Ceremony::draft();
     assert_eq!(draft.editable(), Ok(()));
@@ -498,7 +534,8 @@ fn no_reminder_when_off_finished_or_at_the_deadline() {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Send { n: usize, parallel: bool, otp: bool, deadline: Option<u32>, cc: u8 },
+    Send { n: usize, parallel: bool, otp: bool, deadline: Option<u32>, cc: u8, approvers: u8 },
+    Approve { who: usize, code: bool },
     IssueLink { who: usize, by_sender: bool },
     View { who: usize, stale: bool },
     Consent { who: usize, stale: bool },
@@ -521,8 +558,16 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     let who = 0usize..5;
     prop_oneof![
-        (0usize..5, any::<bool>(), any::<bool>(), proptest::option::of(1u32..10_000), any::<u8>())
-            .prop_map(|(n, parallel, otp, deadline, cc)| Step::Send { n, parallel, otp, deadline, cc }),
+        (0usize..5, any::<bool>(), any::<bool>(), proptest::option::of(1u32..10_000), any::<u8>(), any::<u8>())
+            .prop_map(|(n, parallel, otp, deadline, cc, approvers)| Step::Send {
+                n,
+                parallel,
+                otp,
+                deadline,
+                cc,
+                approvers
+            }),
+        (who.clone(), any::<bool>()).prop_map(|(who, code)| Step::Approve { who, code }),
         (who.clone(), any::<bool>()).prop_map(|(who, by_sender)| Step::IssueLink { who, by_sender }),
         (who.clone(), any::<bool>()).prop_map(|(who, stale)| Step::View { who, stale }),
         (who.clone(), any::<bool>()).prop_map(|(who, stale)| Step::Consent { who, stale }),
@@ -554,7 +599,10 @@ fn command(c: &Ceremony, s: &Step, fresh: &mut u64, now: Timestamp) -> Option<Co
     *fresh += 1;
     let later = |seconds: u32| now.saturating_add(std::time::Duration::from_secs(u64::from(seconds)));
     Some(match *s {
-        Step::Send { n, parallel, otp, deadline, cc } => {
+        Step::Approve { who, code } => {
+            Command::Approve { recipient: who, link: link_of(c, who, false), code_verified: code }
+        }
+        Step::Send { n, parallel, otp, deadline, cc, approvers } => {
             let mut command = send_reminding(
                 n,
                 if parallel { SigningOrder::Parallel } else { SigningOrder::Sequential },
@@ -572,6 +620,8 @@ fn command(c: &Ceremony, s: &Step, fresh: &mut u64, now: Timestamp) -> Option<Co
                 for (i, p) in participants.iter_mut().enumerate() {
                     if cc & (1 << i) != 0 {
                         p.role = ParticipantRole::Cc;
+                    } else if approvers & (1 << i) != 0 {
+                        p.role = ParticipantRole::Approver;
                     }
                 }
             }
@@ -641,6 +691,7 @@ fn check_invariants(c: &Ceremony) -> Result<(), String> {
         if p.status == R::Viewed && !p.viewed {
             return Err(format!("{}: viewed status without a view", p.id));
         }
+        // Each acts as their role asks: an approver never signs, a signer never approves.
         if p.status == R::Signed && !p.consented {
             return Err(format!("{}: signed without consent", p.id));
         }
@@ -696,6 +747,7 @@ proptest! {
                         Command::CodeWrong { .. } => EventType::RecipientOtpFailed,
                         Command::CodeVerified { .. } => EventType::RecipientOtpVerified,
                         Command::Sign { .. } => EventType::RecipientSigned,
+                        Command::Approve { .. } => EventType::RecipientApproved,
                         Command::Decline { .. } => EventType::RecipientDeclined,
                         Command::Void { .. } => EventType::DocumentVoided,
                         Command::Expire => EventType::DocumentExpired,
@@ -713,7 +765,7 @@ proptest! {
                     let named = match &cmd {
                         Command::IssueLink { recipient, .. } | Command::View { recipient, .. } | Command::Consent { recipient, .. }
                         | Command::CodeSent { recipient, .. } | Command::CodeWrong { recipient, .. } | Command::CodeVerified { recipient, .. }
-                        | Command::Sign { recipient, .. } | Command::Decline { recipient, .. }
+                        | Command::Sign { recipient, .. } | Command::Decline { recipient, .. } | Command::Approve { recipient, .. }
                         | Command::Remind { recipient, .. } => Some(c.participants[*recipient].id.as_str()),
                         _ => None,
                     };

@@ -78,6 +78,9 @@ pub fn shown_status_of(
     document: DocumentStatus,
     recipient: RecipientStatus,
 ) -> (&'static str, &'static str) {
+    if role == crate::ceremony::ParticipantRole::Approver && recipient == RecipientStatus::Signed {
+        return ("approved", "Approved");
+    }
     if role.must_act() {
         return shown_status(document, recipient);
     }

@@ -279,9 +279,13 @@ impl Draft {
             }
             match self.recipients.iter().find(|r| r.id == f.recipient) {
                 None => problems.push(DraftProblem::field(&f.id, "this field belongs to nobody: choose a recipient")),
-                Some(r) if !r.role.must_act() => problems.push(DraftProblem::field(
+                Some(r) if !r.role.fills_fields() => problems.push(DraftProblem::field(
                     &f.id,
-                    "someone in copy fills nothing: give this field to a signer, or make them a signer",
+                    if r.role.must_act() {
+                        "an approver fills nothing: give this field to a signer, or make them a signer"
+                    } else {
+                        "someone in copy fills nothing: give this field to a signer, or make them a signer"
+                    },
                 )),
                 Some(_) => {}
             }
@@ -322,7 +326,9 @@ impl Draft {
         if self.recipients.is_empty() {
             problems.push(DraftProblem::document("add at least one recipient"));
         } else if !self.recipients.iter().any(|r| r.role.must_act()) {
-            problems.push(DraftProblem::document("add at least one signer: people in copy only receive the result"));
+            problems.push(DraftProblem::document(
+                "add at least one signer or approver: people in copy only receive the result",
+            ));
         }
         let mut draft = self.clone();
         let mut seen: HashMap<String, &LocalId> = HashMap::new();
@@ -354,7 +360,7 @@ impl Draft {
                 )),
             }
             let has_field = self.fields.iter().any(|f| f.recipient == r.id && f.kind.filled_by_signer());
-            if r.role.must_act() && !has_field {
+            if r.role.fills_fields() && !has_field {
                 problems.push(DraftProblem::recipient(
                     &r.id,
                     format!(

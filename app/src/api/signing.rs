@@ -97,6 +97,8 @@ pub struct BrowserGeo {
 /// What the signer's page needs. Nothing here is about other recipients beyond a count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SignerView {
+    /// `signer` or `approver`: what the page asks of them.
+    pub role: String,
     pub title: String,
     pub sender: String,
     pub recipient_name: String,

@@ -910,7 +910,7 @@ fn Recipients(ed: Ed, me: (String, String)) -> impl IntoView {
 fn Palette(ed: Ed) -> impl IntoView {
     // Fields go to a signer: with someone in copy chosen (or nobody), the palette waits.
     let active_signs = move || {
-        ed.draft.with(|d| d.recipients.iter().any(|r| Some(&r.id) == ed.active.get().as_ref() && r.role.must_act()))
+        ed.draft.with(|d| d.recipients.iter().any(|r| Some(&r.id) == ed.active.get().as_ref() && r.role.fills_fields()))
     };
     view! {
         <section class="panel" aria-labelledby="fields-heading">
@@ -935,8 +935,8 @@ fn Palette(ed: Ed) -> impl IntoView {
                             .recipients
                             .into_iter()
                             .enumerate()
-                            // People in copy fill nothing.
-                            .filter(|(_, r)| r.role.must_act())
+                            // Approvers and people in copy fill nothing.
+                            .filter(|(_, r)| r.role.fills_fields())
                             .map(|(i, r)| {
                                 let label = if r.name.trim().is_empty() { format!("Recipient {}", i + 1) } else { r.name.clone() };
                                 view! { <option value=r.id.to_string()>{label}</option> }
@@ -950,7 +950,7 @@ fn Palette(ed: Ed) -> impl IntoView {
                     if active_signs() {
                         "Drag onto a page, or press to add to the page in view."
                     } else {
-                        "Choose a signer above: people in copy fill nothing."
+                        "Choose a signer above: approvers and people in copy fill nothing."
                     }
                 }}
             </p>

@@ -82,6 +82,8 @@ struct St {
     current: RwSignal<Option<LocalId>>,
     /// The decline dialog is open.
     declining: RwSignal<bool>,
+    /// Asked to approve (no fields, no signature) rather than sign.
+    approver: bool,
 }
 
 impl St {
@@ -185,6 +187,7 @@ fn Signer(data: SignerView, token: String) -> impl IntoView {
         share_location: RwSignal::new(false),
         current: RwSignal::new(None),
         declining: RwSignal::new(false),
+        approver: data.role == "approver",
     };
     // Someone coming back after consenting starts at the first field (without moving the focus:
     // nothing was pressed).
@@ -211,8 +214,9 @@ fn Signer(data: SignerView, token: String) -> impl IntoView {
     let pages = data.pages.clone();
     let today = StoredValue::new(data.today.clone());
     let name = StoredValue::new(data.recipient_name.clone());
+    let role = if st.approver { "approver" } else { "signer" };
     let sequence =
-        if data.total > 1 { Some(format!("You are signer {} of {}", data.position, data.total)) } else { None };
+        if data.total > 1 { Some(format!("You are {role} {} of {}", data.position, data.total)) } else { None };
     let data = StoredValue::new(data);
     // Keyboard and screen-reader users land in the pad when it opens.
     Effect::new(move |_| {
@@ -744,7 +748,7 @@ fn GuideBar(st: St) -> impl IntoView {
             #[cfg(not(feature = "hydrate"))]
             let _ = share;
             match submit_signing(token, submission).await {
-                Ok(()) => st.finished.set(Some("signed")),
+                Ok(()) => st.finished.set(Some(if st.approver { "approved" } else { "signed" })),
                 Err(e) => st.error.set(Some(e.to_string())),
             }
             st.busy.set(false);
@@ -762,23 +766,32 @@ fn GuideBar(st: St) -> impl IntoView {
             st.busy.set(false);
         });
     };
+    // An approver has no fields to walk through: one line says what Approve does.
+    let approver = st.approver;
     view! {
-        <div class="guide" role="region" aria-label="Fields to fill">
-            <FieldPanel st=st />
+        <div class="guide" role="region" aria-label=if approver { "Approval" } else { "Fields to fill" }>
+            <Show when=move || !approver fallback=|| view! {
+                <p class="guide__approve muted" data-testid="approve-hint">
+                    "Read the document, then approve it, or decline with a reason. You fill nothing and adopt no signature; your approval is recorded with the document."
+                </p>
+            }>
+                <FieldPanel st=st />
+            </Show>
             <div class="guide__actions">
-            <span class="guide__count" data-testid="progress" aria-live="polite">
+            <span class="guide__count" data-testid="progress" aria-live="polite" hidden=approver>
                 {move || format!("{} of {total}", filled())}
             </span>
             <button
                 type="button"
                 class="button button--quiet"
+                hidden=approver
                 data-testid="field-back"
                 disabled=move || !st.may_fill() || st.current.with(|c| c.as_ref() == st.fillable().first().map(|f| &f.id))
                 on:click=back
             >
                 "Back"
             </button>
-            <button type="button" class="button button--quiet" data-testid="next-field" disabled=move || !st.may_fill() on:click=next>
+            <button type="button" class="button button--quiet" data-testid="next-field" hidden=approver disabled=move || !st.may_fill() on:click=next>
                 {move || if st.missing_required() > 0 { "Next required" } else { "Next" }}
             </button>
             <button
@@ -789,7 +802,12 @@ fn GuideBar(st: St) -> impl IntoView {
                 disabled=move || { !st.may_fill() || st.missing_required() != 0 || st.busy.get() || st.pdf_sha256.get().is_none() }
                 on:click=finish
             >
-                {move || if st.busy.get() { "Signing…" } else { "Finish" }}
+                {move || match (st.busy.get(), approver) {
+                    (true, true) => "Approving…",
+                    (true, false) => "Signing…",
+                    (false, true) => "Approve",
+                    (false, false) => "Finish",
+                }}
             </button>
             <Show when=move || st.signature.with(Option::is_some) || st.initials.with(Option::is_some)>
                 <button
@@ -811,7 +829,7 @@ fn GuideBar(st: St) -> impl IntoView {
         <Show when=move || declining.get()>
             <div class="sheet" role="dialog" aria-modal="true" aria-labelledby="decline-heading">
                 <div class="sheet__panel">
-                    <h2 id="decline-heading">"Decline to sign"</h2>
+                    <h2 id="decline-heading">{if approver { "Decline to approve" } else { "Decline to sign" }}</h2>
                     <p>"The sender is told, with your reason, and the document will not be signed by anyone."</p>
                     <label class="field-label">
                         "Reason"
@@ -848,6 +866,18 @@ fn Finished(what: &'static str, email: String) -> impl IntoView {
                 view! {
                     <h1 id=FINISHED_ID tabindex="-1">"You declined"</h1>
                     <p>"The sender has been told. You can close this page."</p>
+                }
+                    .into_any()
+            } else if what == "approved" {
+                view! {
+                    <h1 id=FINISHED_ID tabindex="-1">"Thank you, you have approved"</h1>
+                    <p data-testid="copy-note">
+                        {format!(
+                            "Your approval is recorded. The completed document, sealed, and its evidence come by \
+                             email to {email} once everyone has signed."
+                        )}
+                    </p>
+                    <p class="muted">"There is nothing more to do. You can close this page."</p>
                 }
                     .into_any()
             } else {

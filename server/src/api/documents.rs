@@ -31,6 +31,8 @@ use utoipa::{IntoParams, ToSchema};
 pub enum RecipientRole {
     #[default]
     Signer,
+    /// Approves (or declines) at their turn, through a link to `/approvals/…`; no fields.
+    Approver,
     /// Receives the sealed document and its evidence once complete; no fields, no link.
     Cc,
 }
@@ -166,7 +168,8 @@ pub struct RecipientResource {
     pub email: String,
     pub role: RecipientRole,
     pub order: u32,
-    /// waiting, sent, viewed, signed or declined.
+    /// waiting, sent, viewed, signed or declined; `approved` for an approver who approved (a person
+    /// in copy stays `waiting`: nothing is asked of them).
     pub status: String,
     pub emailed_at: Option<String>,
     pub viewed_at: Option<String>,
@@ -390,10 +393,17 @@ async fn resource(state: &ApiState, caller: &Caller, document: StoredDocument) -
                 email: r.email,
                 role: match ParticipantRole::parse(&r.role) {
                     Some(ParticipantRole::Cc) => RecipientRole::Cc,
+                    Some(ParticipantRole::Approver) => RecipientRole::Approver,
                     _ => RecipientRole::Signer,
                 },
                 order: r.position,
-                status: r.status.as_str().to_owned(),
+                // An approver's finished part is an approval.
+                status: match (ParticipantRole::parse(&r.role), r.status) {
+                    (Some(ParticipantRole::Approver), attesta_core::signing::ceremony::RecipientStatus::Signed) => {
+                        "approved".to_owned()
+                    }
+                    (_, status) => status.as_str().to_owned(),
+                },
                 emailed_at: r.emailed_at.map(time),
                 viewed_at: r.viewed_at.map(time),
                 signed_at: r.signed_at.map(time),
@@ -751,6 +761,7 @@ fn draft_of(request: &NewDocument) -> Result<Draft, ApiError> {
             otp: r.otp,
             role: match r.role {
                 RecipientRole::Signer => ParticipantRole::Signer,
+                RecipientRole::Approver => ParticipantRole::Approver,
                 RecipientRole::Cc => ParticipantRole::Cc,
             },
         });

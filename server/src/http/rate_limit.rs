@@ -13,7 +13,7 @@ use http::{HeaderValue, StatusCode, header};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// The paths the limit applies to.
-const PUBLIC_PREFIXES: [&str; 2] = ["/sign/", "/api/sign/"];
+const PUBLIC_PREFIXES: [&str; 3] = ["/sign/", "/approvals/", "/api/sign/"];
 
 #[derive(Clone)]
 pub struct PublicLimit(super::limiter::Limiter);

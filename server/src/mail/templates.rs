@@ -29,6 +29,15 @@ pub struct SigningRequest {
     pub message: Option<String>,
     /// Whether a one-time code will be mailed when the link is opened.
     pub otp_required: bool,
+    /// Asked to approve rather than sign (`approval_request`; the link leads to `/approvals/…`).
+    pub approve: bool,
+}
+
+impl SigningRequest {
+    /// "sign" or "approve": what the recipient is asked to do.
+    fn verb(&self) -> &'static str {
+        if self.approve { "approve" } else { "sign" }
+    }
 }
 
 /// To the sender: a document out for signature has not moved for some days.
@@ -106,29 +115,33 @@ const SUBJECT_TITLE_CHARS: usize = 80;
 pub fn signing_request(r: SigningRequest) -> Mail {
     let sender = display_name(&r.sender_name, &r.sender_email);
     let title = one_line(&r.document_title);
-    let subject = format!("{sender} asks you to sign “{}”", shorten(&title, SUBJECT_TITLE_CHARS));
+    let verb = r.verb();
+    let subject = format!("{sender} asks you to {verb} “{}”", shorten(&title, SUBJECT_TITLE_CHARS));
 
-    let mut doc = Doc::new(&format!("{sender} sent you “{title}” to sign."));
+    let mut doc = Doc::new(&format!("{sender} sent you “{title}” to {verb}."));
     doc.greeting(&r.recipient_name);
     doc.para(&[
         B(&sender),
-        T(&format!(" ({}) asks you to review and sign ", r.sender_email.trim())),
+        T(&format!(" ({}) asks you to review and {verb} ", r.sender_email.trim())),
         Q(&title),
         T("."),
     ]);
     message_and_link(&mut doc, &r, &sender);
     doc.note(&[
         B("This link is personal."),
-        T(" Anyone who has it can sign in your name, so do not forward this email. \
-           If someone else should sign, ask the sender to change the recipient."),
+        T(&format!(
+            " Anyone who has it can {verb} in your name, so do not forward this email. \
+             If someone else should {verb}, ask the sender to change the recipient."
+        )),
     ]);
     doc.para(&[T(&format!("Questions about the document? Reply to this email to reach {sender}."))]);
     doc.footer(&format!(
-        "Sent by Attesta on behalf of {sender} ({}). You received it because you were named as a signer.",
-        r.sender_email.trim()
+        "Sent by Attesta on behalf of {sender} ({}). You received it because you were named as {}.",
+        r.sender_email.trim(),
+        if r.approve { "an approver" } else { "a signer" }
     ));
     doc.into_mail(
-        "signing_request",
+        if r.approve { "approval_request" } else { "signing_request" },
         &r.recipient_name,
         &r.recipient_email,
         subject,
@@ -142,7 +155,7 @@ fn message_and_link(doc: &mut Doc, r: &SigningRequest, sender: &str) {
     if let Some(message) = r.message.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
         doc.quote(&format!("Message from {sender}:"), message);
     }
-    doc.button("Review and sign", &r.link);
+    doc.button(if r.approve { "Review and approve" } else { "Review and sign" }, &r.link);
     if r.otp_required {
         doc.para(&[T("When you open the link, we will email you a one-time code to confirm it is you.")]);
     }
@@ -153,16 +166,17 @@ fn message_and_link(doc: &mut Doc, r: &SigningRequest, sender: &str) {
 pub fn signing_reminder(r: SigningRequest, number: u32, sent_on: &str) -> Mail {
     let sender = display_name(&r.sender_name, &r.sender_email);
     let title = one_line(&r.document_title);
+    let (awaited, verb) = if r.approve { ("approval", "approve") } else { ("signature", "sign") };
     let subject =
-        format!("Reminder: {sender} is waiting for your signature on “{}”", shorten(&title, SUBJECT_TITLE_CHARS));
+        format!("Reminder: {sender} is waiting for your {awaited} on “{}”", shorten(&title, SUBJECT_TITLE_CHARS));
 
-    let mut doc = Doc::new(&format!("“{title}” is still waiting for your signature."));
+    let mut doc = Doc::new(&format!("“{title}” is still waiting for your {awaited}."));
     doc.greeting(&r.recipient_name);
     doc.para(&[
         B(&sender),
         T(&format!(" ({}) sent you ", r.sender_email.trim())),
         Q(&title),
-        T(&format!(" to review and sign on {sent_on}, and it is still waiting for you.")),
+        T(&format!(" to review and {verb} on {sent_on}, and it is still waiting for you.")),
     ]);
     message_and_link(&mut doc, &r, &sender);
     doc.note(&[
@@ -172,9 +186,11 @@ pub fn signing_reminder(r: SigningRequest, number: u32, sent_on: &str) -> Mail {
     ]);
     doc.para(&[T(&format!("Questions about the document? Reply to this email to reach {sender}."))]);
     doc.footer(&format!(
-        "Reminder {number}, sent by Attesta on behalf of {sender} ({}). You received it because you were named as a \
-         signer and have not signed or declined yet.",
-        r.sender_email.trim()
+        "Reminder {number}, sent by Attesta on behalf of {sender} ({}). You received it because you were named as {} \
+         and have not {} or declined yet.",
+        r.sender_email.trim(),
+        if r.approve { "an approver" } else { "a signer" },
+        if r.approve { "approved" } else { "signed" }
     ));
     doc.into_mail(
         "signing_reminder",
@@ -566,6 +582,7 @@ mod tests {
             link: "https://sign.example.com/s/abc123?t=x&u=y".to_owned(),
             message: Some("Please sign by Friday.\nThanks <b>!</b>".to_owned()),
             otp_required: true,
+            approve: false,
         }
     }
 

@@ -104,3 +104,97 @@ async fn the_rest_api_sends_with_a_copy_in_one_call() {
     let r = reqwest::Client::new().post(app.url("/api/v1/documents")).bearer_auth(&key).json(&bad).send().await;
     assert_eq!(r.expect("create").status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// A sequential draft: Ann approves, then Bob signs, with Carol in copy.
+async fn approval_chain(c: &Ceremony) {
+    let draft = json!({
+        "order": "sequential",
+        "recipients": [
+            { "id": "r1", "name": "Ann", "email": "ann@example.com", "otp": false, "role": "approver" },
+            { "id": "r2", "name": "Bob", "email": "bob@example.com", "otp": false },
+            { "id": "r3", "name": "Carol", "email": "carol@example.com", "otp": false, "role": "cc" },
+        ],
+        "fields": [{ "id": "s2", "recipient": "r2", "kind": "signature", "page": 1,
+            "rect": { "x": 72.0, "y": 100.0, "width": 180.0, "height": 48.0 }, "required": true, "label": "" }],
+        "message": "",
+    });
+    let revision = c.revision().await;
+    c.ok("/api/draft/save", json!({ "id": c.id, "revision": revision, "draft": draft })).await;
+    let revision = c.revision().await;
+    c.ok("/api/draft/send", json!({ "id": c.id, "revision": revision })).await;
+}
+
+#[tokio::test]
+async fn an_approver_approves_first_then_the_signer_signs_and_the_chain_says_so() {
+    let c = owner_with_document(mail_dir).await;
+    approval_chain(&c).await;
+    let ann_link = c.link_for("ann@example.com").await.expect("Ann's link");
+    let mail = c.mails_to("ann@example.com").into_iter().last().expect("the request");
+    assert!(mail.body.contains("/approvals/"), "an approver's link leads to the approval page");
+    assert!(mail.body.contains("asks you to review and approve"), "{}", mail.body);
+    assert!(c.mails_to("bob@example.com").is_empty(), "Bob waits for the approval");
+    let sent = c.app.records_of(&c.id, "recipient.email_sent").await;
+    assert_eq!(sent[0]["details"]["template"], "approval_request");
+
+    let ann = Signer::new(&c.app, ann_link);
+    let view = ann.open().await;
+    assert_eq!(view["role"], "approver");
+    assert_eq!((view["position"].clone(), view["total"].clone()), (json!(1), json!(2)), "the copy is nobody's turn");
+    ann.consent().await;
+    // An approver adopts no signature and fills nothing.
+    let signing = ann.submission(&c.sha256, json!({ "s2": { "type": "applied" } }));
+    ann.expect("submit", signing, StatusCode::UNPROCESSABLE_ENTITY).await;
+    // Approving names the file the browser showed: another file is refused.
+    let wrong = ann.submission(&"0".repeat(64), json!({}));
+    let mut wrong = wrong;
+    wrong["submission"]["signature_png"] = Value::Null;
+    ann.expect("submit", wrong, StatusCode::CONFLICT).await;
+    let mut approval = ann.submission(&c.sha256, json!({}));
+    approval["submission"]["signature_png"] = Value::Null;
+    approval["submission"]["signature_method"] = Value::Null;
+    ann.expect("submit", approval, StatusCode::OK).await;
+    let approved = c.app.records_of(&c.id, "recipient.approved").await;
+    assert_eq!(approved.len(), 1);
+    assert_eq!(approved[0]["details"], json!({ "recipient": "r1", "position": 1 }));
+    assert_eq!(approved[0]["client_file_sha256"], c.sha256.as_str());
+    assert_eq!(approved[0]["actor"]["id"], "recipient:r1");
+
+    // Then Bob's turn.
+    let bob = Signer::new(&c.app, c.link_for("bob@example.com").await.expect("Bob's link after the approval"));
+    bob.open().await;
+    bob.consent().await;
+    bob.sign(&c.sha256, "s2").await;
+    let done = c.status_becomes("completed").await;
+    assert_eq!(done["recipients"][0]["status_label"], "Approved");
+    assert_eq!(done["signed"], 2, "{done}");
+    let completed = c.app.records_of(&c.id, "document.completed").await;
+    assert_eq!(completed[0]["details"]["signers"], 1, "only Bob signed");
+    let key = crate::rest::key(&c.app, "robot", "read").await;
+    let resource: Value = reqwest::Client::new()
+        .get(c.app.url(&format!("/api/v1/documents/{}", c.id)))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(resource["recipients"][0]["role"], "approver");
+    assert_eq!(resource["recipients"][0]["status"], "approved");
+    // The approval page itself loads directly.
+    let page = c.app.get(&format!("/approvals/{}", "x".repeat(43))).await;
+    assert!(page.status().is_success() || page.status() == StatusCode::GONE, "{}", page.status());
+}
+
+#[tokio::test]
+async fn an_approvers_decline_ends_the_document_for_everyone() {
+    let c = owner_with_document(mail_dir).await;
+    approval_chain(&c).await;
+    let ann = Signer::new(&c.app, c.link_for("ann@example.com").await.expect("Ann's link"));
+    ann.open().await;
+    ann.expect("decline", json!({ "reason": "Budget not approved" }), StatusCode::OK).await;
+    c.status_becomes("declined").await;
+    let declined = c.app.records_of(&c.id, "recipient.declined").await;
+    assert_eq!(declined[0]["details"]["reason"], "Budget not approved");
+    assert!(c.mails_to("bob@example.com").is_empty(), "Bob was never asked");
+}

@@ -25,8 +25,8 @@ pub struct RecipientLine {
     pub signed_at: Option<i64>,
     /// The signature they adopted (a PNG), shown beside their row.
     pub signature_png: Option<Vec<u8>>,
-    /// In copy: they receive the result and were asked for nothing.
-    pub in_copy: bool,
+    /// What they were asked to do (an approver's `signed_at` is when they approved).
+    pub role: attesta_core::ceremony::ParticipantRole,
 }
 
 /// Everything the certificate shows.
@@ -132,11 +132,15 @@ pub fn text(c: &Certificate<'_>) -> String {
             r.position,
             cell(&r.name),
             cell(&r.email),
-            if r.in_copy { "In copy (no action asked)" } else { identified_by(p, &r.id) },
-            match (r.signed_at, r.in_copy) {
+            if r.role.must_act() { identified_by(p, &r.id) } else { "In copy (no action asked)" },
+            match (r.signed_at, r.role) {
+                (Some(at), attesta_core::ceremony::ParticipantRole::Approver) => {
+                    format!("approved {}", attesta_app::format::time(at))
+                }
                 (Some(at), _) => attesta_app::format::time(at),
-                (None, true) => "receives a copy".to_owned(),
-                (None, false) => "not signed".to_owned(),
+                (None, attesta_core::ceremony::ParticipantRole::Cc) => "receives a copy".to_owned(),
+                (None, attesta_core::ceremony::ParticipantRole::Approver) => "not approved".to_owned(),
+                (None, attesta_core::ceremony::ParticipantRole::Signer) => "not signed".to_owned(),
             },
             signature
         );
@@ -461,7 +465,7 @@ mod tests {
             email: "bob@example.com".into(),
             signed_at: Some(1_795_329_600_000_000),
             signature_png: signature,
-            in_copy: false,
+            role: attesta_core::ceremony::ParticipantRole::Signer,
         }]
     }
 

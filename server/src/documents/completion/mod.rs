@@ -147,7 +147,7 @@ impl Documents {
         let signed = self.flatten(document, original).await?;
         let (blob, sha) = self.store_bytes(&signed, "application/pdf").await.map_err(internal)?;
         let details = attesta_core::ceremony::details::Completed {
-            signers: loaded.ceremony.participants.iter().filter(|p| p.role.must_act()).count(),
+            signers: loaded.ceremony.participants.iter().filter(|p| p.role.fills_fields()).count(),
             original_sha256: document.sha256,
             original_size: document.size,
             signed_size: signed.len() as u64,
@@ -224,7 +224,7 @@ impl Documents {
                 name: r.name,
                 email: r.email,
                 signed_at: r.signed_at,
-                in_copy: attesta_core::ceremony::ParticipantRole::parse(&r.role).is_some_and(|role| !role.must_act()),
+                role: attesta_core::ceremony::ParticipantRole::parse(&r.role).unwrap_or_default(),
             })
             .collect::<Vec<_>>();
         let pages = self.pages(document).await?;

@@ -568,8 +568,12 @@ impl Documents {
             .and_then(|j| serde_json::from_str::<Draft>(j).ok())
             .map(|d| d.message)
             .filter(|m| !m.trim().is_empty());
-        let link = format!("{}/sign/{}", self.inner.public_origin, token.as_str());
+        let approve = attesta_core::ceremony::ParticipantRole::parse(&recipient.role)
+            == Some(attesta_core::ceremony::ParticipantRole::Approver);
+        let page = if approve { "approvals" } else { "sign" };
+        let link = format!("{}/{page}/{}", self.inner.public_origin, token.as_str());
         let request = templates::SigningRequest {
+            approve,
             recipient_name: recipient.name.clone(),
             recipient_email: recipient.email.clone(),
             sender_name,
@@ -909,6 +913,11 @@ impl Documents {
         let link = self.link(token).await?;
         let r = &link.recipient;
         let (index, hash) = link.acting()?;
+        if attesta_core::ceremony::ParticipantRole::parse(&r.role)
+            == Some(attesta_core::ceremony::ParticipantRole::Approver)
+        {
+            return self.approve(&link, index, hash, &submission, code_verified_here, meta).await;
+        }
         // Ask the core before storing anything; it is asked again when the signature is written.
         let sign = |details: details::Signed| Command::Sign {
             recipient: index,
@@ -1023,6 +1032,37 @@ impl Documents {
             return Err(e);
         }
         tracing::info!(document_id = %link.document.id, recipient = %r.id, "recipient signed");
+        Ok(())
+    }
+
+    /// An approver's approval of the document their browser showed (`recipient.approved`, with
+    /// the browser's file hash); no field, no image. Then the next link, or completion.
+    async fn approve(
+        &self,
+        link: &Link,
+        index: usize,
+        hash: Sha256,
+        submission: &attesta_app::api::signing::Submission,
+        code_verified_here: bool,
+        meta: &RequestMeta,
+    ) -> Result<(), SigningError> {
+        if !submission.values.is_empty() || submission.signature_png.is_some() || submission.initials_png.is_some() {
+            return Err(invalid("fields", "an approver fills nothing and adopts no signature"));
+        }
+        let client = Sha256::parse_hex(submission.client_sha256.trim())
+            .map_err(|_| invalid("client_sha256", "the browser's file hash is missing or malformed"))?;
+        if client != link.document.sha256 {
+            return Err(conflict(format!(
+                "the document your browser shows (SHA-256 {}) is not the document to approve (SHA-256 {}): reload the page",
+                client.to_hex(),
+                link.document.sha256.to_hex()
+            )));
+        }
+        let geo = submission.geo.map(|g| browser_geolocation(g.latitude, g.longitude)).transpose()?;
+        let recorded = self.as_recipient(link, meta, geo, Some(client))?;
+        let approve = Command::Approve { recipient: index, link: hash, code_verified: code_verified_here };
+        self.apply(&link.document.id, &recorded, |_| Ok((approve.clone(), Extra::Nothing))).await?;
+        tracing::info!(document_id = %link.document.id, recipient = %link.recipient.id, "recipient approved");
         Ok(())
     }
 

@@ -172,13 +172,22 @@ impl SigningPort for Documents {
                 .await
                 .map_err(SigningError::from)?
                 .is_some_and(|s| s.verified_at.is_some());
+        // "You are signer 2 of 3" counts those who act (people in copy are nobody's turn).
+        let role_of =
+            |r: &super::repo::RecipientRow| attesta_core::ceremony::ParticipantRole::parse(&r.role).unwrap_or_default();
+        let actors: Vec<_> = link.recipients.iter().filter(|r| role_of(r).must_act()).collect();
         let view = SignerView {
+            role: role_of(&link.recipient).as_str().to_owned(),
             title: link.document.title.clone(),
             disclosure: self.disclosure_text(&sender),
             sender,
             recipient_name: link.recipient.name.clone(),
-            position: link.recipient.position,
-            total: u32::try_from(link.recipients.len()).unwrap_or(u32::MAX),
+            position: actors
+                .iter()
+                .position(|r| r.id == link.recipient.id)
+                .and_then(|i| u32::try_from(i + 1).ok())
+                .unwrap_or(link.recipient.position),
+            total: u32::try_from(actors.len()).unwrap_or(u32::MAX),
             order: link.order,
             fields,
             pages,
