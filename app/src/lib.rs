@@ -83,6 +83,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign/:token") view=SignPage ssr=SsrMode::Async />
                     // An approver's link: the same page, asking for an approval.
                     <Route path=path!("/approvals/:token") view=SignPage ssr=SsrMode::Async />
+                    // An acknowledger's: the same page, asking them to confirm they read it.
+                    <Route path=path!("/documents/acknowledge/:token") view=SignPage ssr=SsrMode::Async />
                     <Route path=path!("/verify") view=pages::verify::VerifyPage ssr=SsrMode::Async />
                     <Route path=path!("/risk") view=pages::risk::RiskPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=pages::settings::SettingsPage ssr=SsrMode::Async />

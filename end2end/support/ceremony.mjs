@@ -18,8 +18,8 @@ export async function linkFor(email, { after = 0, timeout = 20_000 } = {}) {
   for (;;) {
     const mails = await maildev('/email');
     const found = mails
-      .filter((m) => m.to.some((t) => t.address === email) && /sign|approv/i.test(m.subject))
-      .map((m) => (m.text || '').match(/https?:\/\/[^\s]+\/(?:sign|approvals)\/[A-Za-z0-9_-]{43}/))
+      .filter((m) => m.to.some((t) => t.address === email) && /sign|approv|acknowledge/i.test(m.subject))
+      .map((m) => (m.text || '').match(/https?:\/\/[^\s]+\/(?:sign|approvals|documents\/acknowledge)\/[A-Za-z0-9_-]{43}/))
       .filter(Boolean);
     if (found.length > after) return found[found.length - 1][0];
     if (Date.now() > deadline) throw new Error(`no signing link mailed to ${email}`);

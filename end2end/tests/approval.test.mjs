@@ -82,3 +82,50 @@ test('an approver approves on a phone before the signer is asked', { skip }, asy
     await server.stop();
   }
 });
+
+test('a policy acknowledged on a phone: no field, no decline, the sender sees who has', { skip }, async () => {
+  const server = await startServer();
+  const sender = await openPage(browser, DESKTOP);
+  const phone = await openPage(browser, PHONE);
+  try {
+    const people = ['ivy', 'jon', 'kim'].map((p) => ({ name: p, email: `${p}.ack.${run}@example.com` }));
+    const { id } = await ownerWithDocument(server, sender.context, 'Travel policy', 2);
+    const { revision } = await call(sender.context.request, server, '/api/draft', { id });
+    const recipients = people.map((p, i) => ({ id: `r${i + 1}`, name: p.name, email: p.email, otp: false, role: 'acknowledger' }));
+    const saved = await call(sender.context.request, server, '/api/draft/save', {
+      id,
+      revision,
+      draft: { order: 'parallel', recipients, fields: [], message: 'Please read the new travel policy.' },
+    });
+    await call(sender.context.request, server, '/api/draft/send', { id, revision: saved });
+
+    const link = await linkFor(people[0].email);
+    assert.match(link, /\/documents\/acknowledge\//);
+    const page = phone.page;
+    await page.goto(link.replace(/^https?:\/\/[^/]+/, server.url));
+    await hydrated(page);
+    await press(page.getByTestId('consent-agree'), PHONE);
+    await press(page.getByTestId('consent-continue'), PHONE);
+    await page.getByTestId('approve-hint').waitFor();
+    assert.equal(await page.getByTestId('decline').isVisible(), false, 'an acknowledgement cannot be declined');
+    await page.waitForFunction(() => !document.querySelector('[data-testid="finish"]')?.disabled, null, { timeout: 30_000 });
+    assert.equal((await page.getByTestId('finish').textContent()).trim(), 'I have read and acknowledge');
+    await screenshot(page, 'acknowledge-ready-phone');
+    await press(page.getByTestId('finish'), PHONE);
+    await page.locator('[data-testid="sign-finished"][data-outcome="acknowledged"]').waitFor();
+    await screenshot(page, 'acknowledge-done-phone');
+
+    await sender.page.goto(`${server.url}/documents/${id}`);
+    await hydrated(sender.page);
+    const rows = sender.page.getByTestId('signing-recipient');
+    await rows.first().waitFor();
+    assert.match(await rows.nth(0).textContent(), /Acknowledged/);
+    assert.match(await rows.nth(1).textContent(), /Sent/);
+    await screenshot(sender.page, 'acknowledge-document-desktop');
+    assert.deepEqual(sender.problems, []);
+  } finally {
+    await sender.context.close();
+    await phone.context.close();
+    await server.stop();
+  }
+});

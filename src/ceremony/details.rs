@@ -21,6 +21,7 @@ pub enum CeremonyEvent {
     OtpVerified(Otp),
     Signed(Signed),
     Approved(Approved),
+    Acknowledged(Approved),
     Declined(Declined),
     Voided(Voided),
     Expired(Expired),
@@ -43,6 +44,7 @@ impl CeremonyEvent {
             Self::OtpVerified(_) => EventType::RecipientOtpVerified,
             Self::Signed(_) => EventType::RecipientSigned,
             Self::Approved(_) => EventType::RecipientApproved,
+            Self::Acknowledged(_) => EventType::RecipientAcknowledged,
             Self::Declined(_) => EventType::RecipientDeclined,
             Self::Voided(_) => EventType::DocumentVoided,
             Self::Expired(_) => EventType::DocumentExpired,
@@ -64,7 +66,7 @@ impl CeremonyEvent {
             Self::OtpSent(d) | Self::OtpVerified(d) => serde_json::to_value(d),
             Self::OtpFailed(d) => serde_json::to_value(d),
             Self::Signed(d) => serde_json::to_value(d),
-            Self::Approved(d) => serde_json::to_value(d),
+            Self::Approved(d) | Self::Acknowledged(d) => serde_json::to_value(d),
             Self::Declined(d) => serde_json::to_value(d),
             Self::Voided(d) => serde_json::to_value(d),
             Self::Expired(d) => serde_json::to_value(d),
@@ -85,7 +87,7 @@ impl CeremonyEvent {
             Self::OtpSent(d) | Self::OtpVerified(d) => Some(&d.recipient),
             Self::OtpFailed(d) => Some(&d.recipient),
             Self::Signed(d) => Some(&d.recipient),
-            Self::Approved(d) => Some(&d.recipient),
+            Self::Approved(d) | Self::Acknowledged(d) => Some(&d.recipient),
             Self::Declined(d) => Some(&d.recipient),
             Self::DocumentSent(_)
             | Self::Scheduled(_)
@@ -255,7 +257,8 @@ pub enum InkMethod {
     Typed,
 }
 
-/// `recipient.approved`: an approver approved the document their link showed (its event's
+/// `recipient.approved` (an approver approved) and `recipient.acknowledged` (an acknowledger
+/// confirmed having read it): the document their link showed (the event's
 /// `client_file_sha256` is the file their browser displayed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

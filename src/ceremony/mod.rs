@@ -25,7 +25,8 @@ use std::time::Duration;
 
 /// What a participant is asked to do: sign, approve (read and approve or decline, with no fields
 /// and no signature), or nothing but receive the completed document and its evidence (in copy).
-/// Acknowledgers and form submitters arrive next: each is a variant here and a line in
+/// An acknowledger confirms they have read it (policy distribution: often hundreds on one
+/// document, in parallel). Form submitters arrive next: each is a variant here and a line in
 /// [`ParticipantRole::must_act`], not a new code path.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -34,17 +35,21 @@ pub enum ParticipantRole {
     Signer,
     /// Approves the document (or declines it) at their turn; fills nothing.
     Approver,
+    /// Confirms "I have read and acknowledge" the document shown; fills nothing, cannot decline.
+    Acknowledger,
     /// Receives the sealed document and its evidence once complete; no link, no action.
     Cc,
 }
 
 impl ParticipantRole {
-    pub const ALL: [ParticipantRole; 3] = [ParticipantRole::Signer, ParticipantRole::Approver, ParticipantRole::Cc];
+    pub const ALL: [ParticipantRole; 4] =
+        [ParticipantRole::Signer, ParticipantRole::Approver, ParticipantRole::Acknowledger, ParticipantRole::Cc];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Signer => "signer",
             Self::Approver => "approver",
+            Self::Acknowledger => "acknowledger",
             Self::Cc => "cc",
         }
     }
@@ -58,6 +63,7 @@ impl ParticipantRole {
         match self {
             Self::Signer => "Signs",
             Self::Approver => "Approves",
+            Self::Acknowledger => "Acknowledges reading",
             Self::Cc => "Gets a copy (CC)",
         }
     }
@@ -70,7 +76,7 @@ impl ParticipantRole {
     /// they get a link).
     pub fn must_act(self) -> bool {
         match self {
-            Self::Signer | Self::Approver => true,
+            Self::Signer | Self::Approver | Self::Acknowledger => true,
             Self::Cc => false,
         }
     }
@@ -78,6 +84,12 @@ impl ParticipantRole {
     /// Whether they are given fields to fill (and sign).
     pub fn fills_fields(self) -> bool {
         self == Self::Signer
+    }
+
+    /// Whether they may decline (which ends the document for everyone): not an acknowledger,
+    /// whose reading is attested, not agreed to.
+    pub fn may_decline(self) -> bool {
+        matches!(self, Self::Signer | Self::Approver)
     }
 }
 
@@ -198,6 +210,8 @@ pub enum Command {
     Sign { recipient: usize, link: Sha256, code_verified: bool, details: details::Signed },
     /// The approver approves, having seen the document.
     Approve { recipient: usize, link: Sha256, code_verified: bool },
+    /// The acknowledger confirms they have read the document shown.
+    Acknowledge { recipient: usize, link: Sha256, code_verified: bool },
     /// The recipient declines, which ends the ceremony for everyone.
     Decline { recipient: usize, link: Sha256, code_verified: bool, reason: String },
     /// The owner withdraws the document.
@@ -625,10 +639,18 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
             }
             CeremonyEvent::Signed(details::Signed { recipient: p.id.clone(), position: position(recipient), ..details })
         }
-        Command::Approve { recipient, link, code_verified } => {
+        Command::Approve { recipient, link, code_verified }
+        | Command::Acknowledge { recipient, link, code_verified } => {
             let p = acting(ceremony, recipient, &link, now)?;
-            if p.role != ParticipantRole::Approver {
-                return Err(Refusal::WrongAction("sign"));
+            let acknowledging = matches!(command, Command::Acknowledge { .. });
+            let asked = if acknowledging { ParticipantRole::Acknowledger } else { ParticipantRole::Approver };
+            if p.role != asked {
+                return Err(Refusal::WrongAction(match p.role {
+                    ParticipantRole::Signer => "sign",
+                    ParticipantRole::Approver => "approve",
+                    ParticipantRole::Acknowledger => "acknowledge",
+                    ParticipantRole::Cc => "receive a copy",
+                }));
             }
             ceremony.may_act(recipient)?;
             if !p.consented {
@@ -647,10 +669,14 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
             } else {
                 follow_ups.extend(next.due_for_link().into_iter().map(|recipient| FollowUp::IssueLink { recipient }));
             }
-            CeremonyEvent::Approved(details::Approved { recipient: p.id.clone(), position: position(recipient) })
+            let done = details::Approved { recipient: p.id.clone(), position: position(recipient) };
+            if acknowledging { CeremonyEvent::Acknowledged(done) } else { CeremonyEvent::Approved(done) }
         }
         Command::Decline { recipient, link, code_verified, reason } => {
             let p = acting(ceremony, recipient, &link, now)?;
+            if !p.role.may_decline() {
+                return Err(Refusal::WrongAction("acknowledge"));
+            }
             ceremony.may_act(recipient)?;
             if p.otp_required && !code_verified {
                 return Err(Refusal::CodeRequired);

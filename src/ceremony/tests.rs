@@ -142,6 +142,43 @@ fn an_approver_approves_in_turn_and_never_signs_and_a_signer_never_approves() {
 }
 
 #[test]
+fn acknowledgers_confirm_in_parallel_cannot_decline_and_complete_the_document() {
+    let mut send = send(3, SigningOrder::Parallel, false, None);
+    if let Command::Send { participants, .. } = &mut send {
+        for p in participants.iter_mut() {
+            p.role = ParticipantRole::Acknowledger;
+        }
+    }
+    let (mut c, t) = apply(&Ceremony::draft(), send);
+    assert_eq!(t.follow_ups.len(), 3, "everyone at once");
+    let consent = Consented { recipient: String::new(), disclosure_sha256: sha(3), location_shared: false };
+    for i in 0..3u64 {
+        let link = sha(20 + i);
+        let index = usize::try_from(i).expect("small");
+        c = apply(&c, Command::IssueLink { recipient: index, link, by_sender: false }).0;
+        c = apply(&c, Command::Consent { recipient: index, link, details: consent.clone() }).0;
+    }
+    let link = sha(20);
+    assert_eq!(
+        decide(&c, Command::Decline { recipient: 0, link, code_verified: false, reason: "no".into() }, T0).map(|_| ()),
+        Err(Refusal::WrongAction("acknowledge"))
+    );
+    assert_eq!(
+        decide(&c, Command::Approve { recipient: 0, link, code_verified: false }, T0).map(|_| ()),
+        Err(Refusal::WrongAction("acknowledge"))
+    );
+    let mut last = None;
+    for i in 0..3u64 {
+        let index = usize::try_from(i).expect("small");
+        let (next, t) = apply(&c, Command::Acknowledge { recipient: index, link: sha(20 + i), code_verified: false });
+        assert_eq!(t.event.event_type(), EventType::RecipientAcknowledged);
+        c = next;
+        last = Some(t);
+    }
+    assert_eq!(last.expect("three").follow_ups, vec![FollowUp::Complete]);
+}
+
+#[test]
 fn a_scheduled_draft_is_locked_and_sent_once_at_the_time_still_scheduled() {
     let draft = Ceremony::draft();
     assert_eq!(draft.editable(), Ok(()));
@@ -534,8 +571,9 @@ fn no_reminder_when_off_finished_or_at_the_deadline() {
 
 #[derive(Debug, Clone)]
 enum Step {
-    Send { n: usize, parallel: bool, otp: bool, deadline: Option<u32>, cc: u8, approvers: u8 },
+    Send { n: usize, parallel: bool, otp: bool, deadline: Option<u32>, cc: u8, approvers: u8, acks: u8 },
     Approve { who: usize, code: bool },
+    Acknowledge { who: usize, code: bool },
     IssueLink { who: usize, by_sender: bool },
     View { who: usize, stale: bool },
     Consent { who: usize, stale: bool },
@@ -558,16 +596,21 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     let who = 0usize..5;
     prop_oneof![
-        (0usize..5, any::<bool>(), any::<bool>(), proptest::option::of(1u32..10_000), any::<u8>(), any::<u8>())
-            .prop_map(|(n, parallel, otp, deadline, cc, approvers)| Step::Send {
+        (
+            (0usize..5, any::<bool>(), any::<bool>(), proptest::option::of(1u32..10_000)),
+            (any::<u8>(), any::<u8>(), any::<u8>())
+        )
+            .prop_map(|((n, parallel, otp, deadline), (cc, approvers, acks))| Step::Send {
                 n,
                 parallel,
                 otp,
                 deadline,
                 cc,
-                approvers
+                approvers,
+                acks
             }),
         (who.clone(), any::<bool>()).prop_map(|(who, code)| Step::Approve { who, code }),
+        (who.clone(), any::<bool>()).prop_map(|(who, code)| Step::Acknowledge { who, code }),
         (who.clone(), any::<bool>()).prop_map(|(who, by_sender)| Step::IssueLink { who, by_sender }),
         (who.clone(), any::<bool>()).prop_map(|(who, stale)| Step::View { who, stale }),
         (who.clone(), any::<bool>()).prop_map(|(who, stale)| Step::Consent { who, stale }),
@@ -602,7 +645,10 @@ fn command(c: &Ceremony, s: &Step, fresh: &mut u64, now: Timestamp) -> Option<Co
         Step::Approve { who, code } => {
             Command::Approve { recipient: who, link: link_of(c, who, false), code_verified: code }
         }
-        Step::Send { n, parallel, otp, deadline, cc, approvers } => {
+        Step::Acknowledge { who, code } => {
+            Command::Acknowledge { recipient: who, link: link_of(c, who, false), code_verified: code }
+        }
+        Step::Send { n, parallel, otp, deadline, cc, approvers, acks } => {
             let mut command = send_reminding(
                 n,
                 if parallel { SigningOrder::Parallel } else { SigningOrder::Sequential },
@@ -622,6 +668,8 @@ fn command(c: &Ceremony, s: &Step, fresh: &mut u64, now: Timestamp) -> Option<Co
                         p.role = ParticipantRole::Cc;
                     } else if approvers & (1 << i) != 0 {
                         p.role = ParticipantRole::Approver;
+                    } else if acks & (1 << i) != 0 {
+                        p.role = ParticipantRole::Acknowledger;
                     }
                 }
             }
@@ -748,6 +796,7 @@ proptest! {
                         Command::CodeVerified { .. } => EventType::RecipientOtpVerified,
                         Command::Sign { .. } => EventType::RecipientSigned,
                         Command::Approve { .. } => EventType::RecipientApproved,
+                        Command::Acknowledge { .. } => EventType::RecipientAcknowledged,
                         Command::Decline { .. } => EventType::RecipientDeclined,
                         Command::Void { .. } => EventType::DocumentVoided,
                         Command::Expire => EventType::DocumentExpired,
@@ -766,6 +815,7 @@ proptest! {
                         Command::IssueLink { recipient, .. } | Command::View { recipient, .. } | Command::Consent { recipient, .. }
                         | Command::CodeSent { recipient, .. } | Command::CodeWrong { recipient, .. } | Command::CodeVerified { recipient, .. }
                         | Command::Sign { recipient, .. } | Command::Decline { recipient, .. } | Command::Approve { recipient, .. }
+                        | Command::Acknowledge { recipient, .. }
                         | Command::Remind { recipient, .. } => Some(c.participants[*recipient].id.as_str()),
                         _ => None,
                     };

@@ -78,8 +78,12 @@ pub fn shown_status_of(
     document: DocumentStatus,
     recipient: RecipientStatus,
 ) -> (&'static str, &'static str) {
-    if role == crate::ceremony::ParticipantRole::Approver && recipient == RecipientStatus::Signed {
-        return ("approved", "Approved");
+    match (role, recipient) {
+        (crate::ceremony::ParticipantRole::Approver, RecipientStatus::Signed) => return ("approved", "Approved"),
+        (crate::ceremony::ParticipantRole::Acknowledger, RecipientStatus::Signed) => {
+            return ("acknowledged", "Acknowledged");
+        }
+        _ => {}
     }
     if role.must_act() {
         return shown_status(document, recipient);

@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// Most recipients on one document.
-pub const MAX_RECIPIENTS: usize = 50;
+pub const MAX_RECIPIENTS: usize = 500;
 /// Most fields on one document.
 pub const MAX_FIELDS: usize = 1000;
 /// Longest field label, in characters.

@@ -82,8 +82,10 @@ struct St {
     current: RwSignal<Option<LocalId>>,
     /// The decline dialog is open.
     declining: RwSignal<bool>,
-    /// Asked to approve (no fields, no signature) rather than sign.
+    /// Asked to approve or acknowledge (no fields, no signature) rather than sign.
     approver: bool,
+    /// Asked to acknowledge having read it: no decline either.
+    acknowledger: bool,
 }
 
 impl St {
@@ -187,7 +189,8 @@ fn Signer(data: SignerView, token: String) -> impl IntoView {
         share_location: RwSignal::new(false),
         current: RwSignal::new(None),
         declining: RwSignal::new(false),
-        approver: data.role == "approver",
+        approver: data.role == "approver" || data.role == "acknowledger",
+        acknowledger: data.role == "acknowledger",
     };
     // Someone coming back after consenting starts at the first field (without moving the focus:
     // nothing was pressed).
@@ -215,8 +218,12 @@ fn Signer(data: SignerView, token: String) -> impl IntoView {
     let today = StoredValue::new(data.today.clone());
     let name = StoredValue::new(data.recipient_name.clone());
     let role = if st.approver { "approver" } else { "signer" };
-    let sequence =
-        if data.total > 1 { Some(format!("You are {role} {} of {}", data.position, data.total)) } else { None };
+    // An acknowledgement goes to many at once: a place in a queue says nothing there.
+    let sequence = if data.total > 1 && !st.acknowledger {
+        Some(format!("You are {role} {} of {}", data.position, data.total))
+    } else {
+        None
+    };
     let data = StoredValue::new(data);
     // Keyboard and screen-reader users land in the pad when it opens.
     Effect::new(move |_| {
@@ -248,7 +255,7 @@ fn Signer(data: SignerView, token: String) -> impl IntoView {
                             {sequence.clone().map(|s| format!(" · {s}"))}
                         </p>
                     </div>
-                    <button type="button" class="button button--quiet button--small" data-testid="decline" on:click=move |_| st.declining.set(true)>
+                    <button type="button" class="button button--quiet button--small" data-testid="decline" hidden=st.acknowledger on:click=move |_| st.declining.set(true)>
                         "Decline"
                     </button>
                 </header>
@@ -748,7 +755,11 @@ fn GuideBar(st: St) -> impl IntoView {
             #[cfg(not(feature = "hydrate"))]
             let _ = share;
             match submit_signing(token, submission).await {
-                Ok(()) => st.finished.set(Some(if st.approver { "approved" } else { "signed" })),
+                Ok(()) => st.finished.set(Some(match (st.acknowledger, st.approver) {
+                    (true, _) => "acknowledged",
+                    (false, true) => "approved",
+                    (false, false) => "signed",
+                })),
                 Err(e) => st.error.set(Some(e.to_string())),
             }
             st.busy.set(false);
@@ -770,9 +781,13 @@ fn GuideBar(st: St) -> impl IntoView {
     let approver = st.approver;
     view! {
         <div class="guide" role="region" aria-label=if approver { "Approval" } else { "Fields to fill" }>
-            <Show when=move || !approver fallback=|| view! {
+            <Show when=move || !approver fallback=move || view! {
                 <p class="guide__approve muted" data-testid="approve-hint">
-                    "Read the document, then approve it, or decline with a reason. You fill nothing and adopt no signature; your approval is recorded with the document."
+                    {if st.acknowledger {
+                        "Read the document, then confirm you have read it. You fill nothing and sign nothing; your acknowledgement, with the exact file you were shown, is recorded with the document."
+                    } else {
+                        "Read the document, then approve it, or decline with a reason. You fill nothing and adopt no signature; your approval is recorded with the document."
+                    }}
                 </p>
             }>
                 <FieldPanel st=st />
@@ -802,11 +817,13 @@ fn GuideBar(st: St) -> impl IntoView {
                 disabled=move || { !st.may_fill() || st.missing_required() != 0 || st.busy.get() || st.pdf_sha256.get().is_none() }
                 on:click=finish
             >
-                {move || match (st.busy.get(), approver) {
-                    (true, true) => "Approving…",
-                    (true, false) => "Signing…",
-                    (false, true) => "Approve",
-                    (false, false) => "Finish",
+                {move || match (st.busy.get(), approver, st.acknowledger) {
+                    (true, _, true) => "Recording…",
+                    (false, _, true) => "I have read and acknowledge",
+                    (true, true, false) => "Approving…",
+                    (true, false, false) => "Signing…",
+                    (false, true, false) => "Approve",
+                    (false, false, false) => "Finish",
                 }}
             </button>
             <Show when=move || st.signature.with(Option::is_some) || st.initials.with(Option::is_some)>
@@ -866,6 +883,18 @@ fn Finished(what: &'static str, email: String) -> impl IntoView {
                 view! {
                     <h1 id=FINISHED_ID tabindex="-1">"You declined"</h1>
                     <p>"The sender has been told. You can close this page."</p>
+                }
+                    .into_any()
+            } else if what == "acknowledged" {
+                view! {
+                    <h1 id=FINISHED_ID tabindex="-1">"Thank you, your acknowledgement is recorded"</h1>
+                    <p data-testid="copy-note">
+                        {format!(
+                            "You confirmed you have read the document, as it was shown to you. The completed \
+                             record, sealed, and its evidence come by email to {email} once everyone has acknowledged."
+                        )}
+                    </p>
+                    <p class="muted">"There is nothing more to do. You can close this page."</p>
                 }
                     .into_any()
             } else if what == "approved" {

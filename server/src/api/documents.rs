@@ -33,6 +33,8 @@ pub enum RecipientRole {
     Signer,
     /// Approves (or declines) at their turn, through a link to `/approvals/…`; no fields.
     Approver,
+    /// Confirms having read it, through a link to `/documents/acknowledge/…`; no fields, no decline.
+    Acknowledger,
     /// Receives the sealed document and its evidence once complete; no fields, no link.
     Cc,
 }
@@ -168,7 +170,7 @@ pub struct RecipientResource {
     pub email: String,
     pub role: RecipientRole,
     pub order: u32,
-    /// waiting, sent, viewed, signed or declined; `approved` for an approver who approved (a person
+    /// waiting, sent, viewed, signed or declined; `approved` for an approver who approved, `acknowledged` for an acknowledger who did (a person
     /// in copy stays `waiting`: nothing is asked of them).
     pub status: String,
     pub emailed_at: Option<String>,
@@ -394,6 +396,7 @@ async fn resource(state: &ApiState, caller: &Caller, document: StoredDocument) -
                 role: match ParticipantRole::parse(&r.role) {
                     Some(ParticipantRole::Cc) => RecipientRole::Cc,
                     Some(ParticipantRole::Approver) => RecipientRole::Approver,
+                    Some(ParticipantRole::Acknowledger) => RecipientRole::Acknowledger,
                     _ => RecipientRole::Signer,
                 },
                 order: r.position,
@@ -401,6 +404,9 @@ async fn resource(state: &ApiState, caller: &Caller, document: StoredDocument) -
                 status: match (ParticipantRole::parse(&r.role), r.status) {
                     (Some(ParticipantRole::Approver), attesta_core::signing::ceremony::RecipientStatus::Signed) => {
                         "approved".to_owned()
+                    }
+                    (Some(ParticipantRole::Acknowledger), attesta_core::signing::ceremony::RecipientStatus::Signed) => {
+                        "acknowledged".to_owned()
                     }
                     (_, status) => status.as_str().to_owned(),
                 },
@@ -762,6 +768,7 @@ fn draft_of(request: &NewDocument) -> Result<Draft, ApiError> {
             role: match r.role {
                 RecipientRole::Signer => ParticipantRole::Signer,
                 RecipientRole::Approver => ParticipantRole::Approver,
+                RecipientRole::Acknowledger => ParticipantRole::Acknowledger,
                 RecipientRole::Cc => ParticipantRole::Cc,
             },
         });

@@ -13,7 +13,7 @@ use http::{HeaderValue, StatusCode, header};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// The paths the limit applies to.
-const PUBLIC_PREFIXES: [&str; 3] = ["/sign/", "/approvals/", "/api/sign/"];
+const PUBLIC_PREFIXES: [&str; 4] = ["/sign/", "/approvals/", "/documents/acknowledge/", "/api/sign/"];
 
 #[derive(Clone)]
 pub struct PublicLimit(super::limiter::Limiter);

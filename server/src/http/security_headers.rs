@@ -31,7 +31,8 @@ pub async fn apply(State(cfg): State<SecurityHeaders>, request: Request, next: N
     // A signing link is a secret in the path: never send it on as a Referer. What the signer's
     // pages and endpoints answer (names, titles) is for them only: never cached anywhere.
     let path = request.uri().path();
-    let secret_path = path.starts_with("/sign/") || path.starts_with("/approvals/");
+    let secret_path =
+        ["/sign/", "/approvals/", "/documents/acknowledge/"].iter().any(|prefix| path.starts_with(prefix));
     let signer_data = secret_path || path.starts_with("/api/sign/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();

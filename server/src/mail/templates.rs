@@ -29,14 +29,39 @@ pub struct SigningRequest {
     pub message: Option<String>,
     /// Whether a one-time code will be mailed when the link is opened.
     pub otp_required: bool,
-    /// Asked to approve rather than sign (`approval_request`; the link leads to `/approvals/…`).
-    pub approve: bool,
+    /// What they are asked to do: sign (`signing_request`), approve (`approval_request`, a link
+    /// to `/approvals/…`) or acknowledge (`acknowledgement_request`, `/documents/acknowledge/…`).
+    pub role: attesta_core::ceremony::ParticipantRole,
 }
 
 impl SigningRequest {
-    /// "sign" or "approve": what the recipient is asked to do.
+    /// What the recipient is asked to do, as a verb.
     fn verb(&self) -> &'static str {
-        if self.approve { "approve" } else { "sign" }
+        use attesta_core::ceremony::ParticipantRole as R;
+        match self.role {
+            R::Approver => "approve",
+            R::Acknowledger => "acknowledge",
+            R::Signer | R::Cc => "sign",
+        }
+    }
+
+    /// "a signer", "an approver", …: what the footer says they were named as.
+    fn named_as(&self) -> &'static str {
+        use attesta_core::ceremony::ParticipantRole as R;
+        match self.role {
+            R::Approver => "an approver",
+            R::Acknowledger => "someone asked to acknowledge reading it",
+            R::Signer | R::Cc => "a signer",
+        }
+    }
+
+    fn template(&self) -> &'static str {
+        use attesta_core::ceremony::ParticipantRole as R;
+        match self.role {
+            R::Approver => "approval_request",
+            R::Acknowledger => "acknowledgement_request",
+            R::Signer | R::Cc => "signing_request",
+        }
     }
 }
 
@@ -122,7 +147,11 @@ pub fn signing_request(r: SigningRequest) -> Mail {
     doc.greeting(&r.recipient_name);
     doc.para(&[
         B(&sender),
-        T(&format!(" ({}) asks you to review and {verb} ", r.sender_email.trim())),
+        T(&format!(
+            " ({}) asks you to {} ",
+            r.sender_email.trim(),
+            if verb == "acknowledge" { "read and acknowledge".to_owned() } else { format!("review and {verb}") }
+        )),
         Q(&title),
         T("."),
     ]);
@@ -138,10 +167,10 @@ pub fn signing_request(r: SigningRequest) -> Mail {
     doc.footer(&format!(
         "Sent by Attesta on behalf of {sender} ({}). You received it because you were named as {}.",
         r.sender_email.trim(),
-        if r.approve { "an approver" } else { "a signer" }
+        r.named_as()
     ));
     doc.into_mail(
-        if r.approve { "approval_request" } else { "signing_request" },
+        r.template(),
         &r.recipient_name,
         &r.recipient_email,
         subject,
@@ -155,7 +184,14 @@ fn message_and_link(doc: &mut Doc, r: &SigningRequest, sender: &str) {
     if let Some(message) = r.message.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
         doc.quote(&format!("Message from {sender}:"), message);
     }
-    doc.button(if r.approve { "Review and approve" } else { "Review and sign" }, &r.link);
+    doc.button(
+        match r.verb() {
+            "approve" => "Review and approve",
+            "acknowledge" => "Read and acknowledge",
+            _ => "Review and sign",
+        },
+        &r.link,
+    );
     if r.otp_required {
         doc.para(&[T("When you open the link, we will email you a one-time code to confirm it is you.")]);
     }
@@ -166,7 +202,12 @@ fn message_and_link(doc: &mut Doc, r: &SigningRequest, sender: &str) {
 pub fn signing_reminder(r: SigningRequest, number: u32, sent_on: &str) -> Mail {
     let sender = display_name(&r.sender_name, &r.sender_email);
     let title = one_line(&r.document_title);
-    let (awaited, verb) = if r.approve { ("approval", "approve") } else { ("signature", "sign") };
+    let verb = r.verb();
+    let awaited = match verb {
+        "approve" => "approval",
+        "acknowledge" => "acknowledgement",
+        _ => "signature",
+    };
     let subject =
         format!("Reminder: {sender} is waiting for your {awaited} on “{}”", shorten(&title, SUBJECT_TITLE_CHARS));
 
@@ -187,10 +228,9 @@ pub fn signing_reminder(r: SigningRequest, number: u32, sent_on: &str) -> Mail {
     doc.para(&[T(&format!("Questions about the document? Reply to this email to reach {sender}."))]);
     doc.footer(&format!(
         "Reminder {number}, sent by Attesta on behalf of {sender} ({}). You received it because you were named as {} \
-         and have not {} or declined yet.",
+         and have not done so yet.",
         r.sender_email.trim(),
-        if r.approve { "an approver" } else { "a signer" },
-        if r.approve { "approved" } else { "signed" }
+        r.named_as()
     ));
     doc.into_mail(
         "signing_reminder",
@@ -582,7 +622,7 @@ mod tests {
             link: "https://sign.example.com/s/abc123?t=x&u=y".to_owned(),
             message: Some("Please sign by Friday.\nThanks <b>!</b>".to_owned()),
             otp_required: true,
-            approve: false,
+            role: attesta_core::ceremony::ParticipantRole::Signer,
         }
     }
 

@@ -75,7 +75,7 @@ fn signing_request(to_email: &str) -> Mail {
         link: LINK.to_owned(),
         message: Some("Hi Zoë,\nplease sign before Friday.".to_owned()),
         otp_required: true,
-        approve: false,
+        role: attesta_core::ceremony::ParticipantRole::Signer,
     })
 }
 

@@ -198,3 +198,57 @@ async fn an_approvers_decline_ends_the_document_for_everyone() {
     assert_eq!(declined[0]["details"]["reason"], "Budget not approved");
     assert!(c.mails_to("bob@example.com").is_empty(), "Bob was never asked");
 }
+
+#[tokio::test]
+async fn a_policy_is_acknowledged_by_everyone_at_once_without_a_decline_and_then_completes() {
+    let c = owner_with_document(mail_dir).await;
+    let people = ["ivy", "jon", "kim"];
+    let recipients: Vec<Value> = people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| json!({ "id": format!("r{}", i + 1), "name": p, "email": format!("{p}@example.com"), "otp": false, "role": "acknowledger" }))
+        .collect();
+    let draft = json!({ "order": "parallel", "recipients": recipients, "fields": [], "message": "Please read the new policy." });
+    let revision = c.revision().await;
+    c.ok("/api/draft/save", json!({ "id": c.id, "revision": revision, "draft": draft })).await;
+    let revision = c.revision().await;
+    c.ok("/api/draft/send", json!({ "id": c.id, "revision": revision })).await;
+    let mut links = Vec::new();
+    for p in people {
+        let link = c.link_for(&format!("{p}@example.com")).await.expect("a link for everyone at once");
+        let mail = c.mails_to(&format!("{p}@example.com")).into_iter().last().expect("mail");
+        assert!(mail.body.contains("/documents/acknowledge/"), "{}", mail.body);
+        assert!(mail.body.contains("read and acknowledge"), "{}", mail.body);
+        links.push(link);
+    }
+    let sent = c.app.records_of(&c.id, "recipient.email_sent").await;
+    assert!(sent.iter().all(|e| e["details"]["template"] == "acknowledgement_request"));
+    let approval = |s: &Signer| {
+        let mut body = s.submission(&c.sha256, json!({}));
+        body["submission"]["signature_png"] = Value::Null;
+        body["submission"]["signature_method"] = Value::Null;
+        body
+    };
+    for (i, link) in links.into_iter().enumerate() {
+        let who = Signer::new(&c.app, link);
+        let view = who.open().await;
+        assert_eq!(view["role"], "acknowledger");
+        who.consent().await;
+        if i == 0 {
+            // Reading is attested, not agreed to: no decline.
+            who.expect("decline", json!({ "reason": "no" }), StatusCode::CONFLICT).await;
+        }
+        who.expect("submit", approval(&who), StatusCode::OK).await;
+        if i < 2 {
+            assert_eq!(c.status().await["status"], "sent", "waiting for the others");
+        }
+    }
+    let acknowledged = c.app.records_of(&c.id, "recipient.acknowledged").await;
+    assert_eq!(acknowledged.len(), 3);
+    assert_eq!(acknowledged[0]["details"], json!({ "recipient": "r1", "position": 1 }));
+    assert_eq!(acknowledged[0]["client_file_sha256"], c.sha256.as_str());
+    let done = c.status_becomes("completed").await;
+    assert_eq!(done["recipients"][2]["status_label"], "Acknowledged");
+    let completed = c.app.records_of(&c.id, "document.completed").await;
+    assert_eq!(completed[0]["details"]["signers"], 0, "nobody signed: everyone acknowledged");
+}

@@ -227,10 +227,10 @@ pub(crate) fn unquote(raw: &str) -> String {
 }
 
 pub(crate) fn token_in(text: &str) -> Option<String> {
-    let start = match text.find("/sign/") {
-        Some(at) => at + "/sign/".len(),
-        None => text.find("/approvals/")? + "/approvals/".len(),
-    };
+    // A signer's, an approver's or an acknowledger's link.
+    let start = ["/sign/", "/approvals/", "/documents/acknowledge/"]
+        .iter()
+        .find_map(|prefix| text.find(prefix).map(|at| at + prefix.len()))?;
     let token: String =
         text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
     (token.len() == 43).then_some(token)

@@ -137,9 +137,13 @@ pub fn text(c: &Certificate<'_>) -> String {
                 (Some(at), attesta_core::ceremony::ParticipantRole::Approver) => {
                     format!("approved {}", attesta_app::format::time(at))
                 }
+                (Some(at), attesta_core::ceremony::ParticipantRole::Acknowledger) => {
+                    format!("acknowledged reading {}", attesta_app::format::time(at))
+                }
                 (Some(at), _) => attesta_app::format::time(at),
                 (None, attesta_core::ceremony::ParticipantRole::Cc) => "receives a copy".to_owned(),
                 (None, attesta_core::ceremony::ParticipantRole::Approver) => "not approved".to_owned(),
+                (None, attesta_core::ceremony::ParticipantRole::Acknowledger) => "not acknowledged".to_owned(),
                 (None, attesta_core::ceremony::ParticipantRole::Signer) => "not signed".to_owned(),
             },
             signature

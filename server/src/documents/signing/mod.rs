@@ -568,12 +568,10 @@ impl Documents {
             .and_then(|j| serde_json::from_str::<Draft>(j).ok())
             .map(|d| d.message)
             .filter(|m| !m.trim().is_empty());
-        let approve = attesta_core::ceremony::ParticipantRole::parse(&recipient.role)
-            == Some(attesta_core::ceremony::ParticipantRole::Approver);
-        let page = if approve { "approvals" } else { "sign" };
-        let link = format!("{}/{page}/{}", self.inner.public_origin, token.as_str());
+        let role = attesta_core::ceremony::ParticipantRole::parse(&recipient.role).unwrap_or_default();
+        let link = format!("{}{}{}", self.inner.public_origin, link_path(role), token.as_str());
         let request = templates::SigningRequest {
-            approve,
+            role,
             recipient_name: recipient.name.clone(),
             recipient_email: recipient.email.clone(),
             sender_name,
@@ -913,10 +911,11 @@ impl Documents {
         let link = self.link(token).await?;
         let r = &link.recipient;
         let (index, hash) = link.acting()?;
-        if attesta_core::ceremony::ParticipantRole::parse(&r.role)
-            == Some(attesta_core::ceremony::ParticipantRole::Approver)
+        use attesta_core::ceremony::ParticipantRole;
+        if let Some(role @ (ParticipantRole::Approver | ParticipantRole::Acknowledger)) =
+            ParticipantRole::parse(&r.role)
         {
-            return self.approve(&link, index, hash, &submission, code_verified_here, meta).await;
+            return self.approve(&link, role, index, hash, &submission, code_verified_here, meta).await;
         }
         // Ask the core before storing anything; it is asked again when the signature is written.
         let sign = |details: details::Signed| Command::Sign {
@@ -1035,11 +1034,14 @@ impl Documents {
         Ok(())
     }
 
-    /// An approver's approval of the document their browser showed (`recipient.approved`, with
-    /// the browser's file hash); no field, no image. Then the next link, or completion.
+    /// An approver's approval (`recipient.approved`) or an acknowledger's acknowledgement
+    /// (`recipient.acknowledged`) of the document their browser showed, with its file hash; no
+    /// field, no image. Then the next link, or completion.
+    #[expect(clippy::too_many_arguments, reason = "the signature's inputs, passed through from `sign`")]
     async fn approve(
         &self,
         link: &Link,
+        role: attesta_core::ceremony::ParticipantRole,
         index: usize,
         hash: Sha256,
         submission: &attesta_app::api::signing::Submission,
@@ -1047,7 +1049,10 @@ impl Documents {
         meta: &RequestMeta,
     ) -> Result<(), SigningError> {
         if !submission.values.is_empty() || submission.signature_png.is_some() || submission.initials_png.is_some() {
-            return Err(invalid("fields", "an approver fills nothing and adopts no signature"));
+            return Err(invalid(
+                "fields",
+                "nothing is filled and no signature adopted here: only approved or acknowledged",
+            ));
         }
         let client = Sha256::parse_hex(submission.client_sha256.trim())
             .map_err(|_| invalid("client_sha256", "the browser's file hash is missing or malformed"))?;
@@ -1060,9 +1065,13 @@ impl Documents {
         }
         let geo = submission.geo.map(|g| browser_geolocation(g.latitude, g.longitude)).transpose()?;
         let recorded = self.as_recipient(link, meta, geo, Some(client))?;
-        let approve = Command::Approve { recipient: index, link: hash, code_verified: code_verified_here };
-        self.apply(&link.document.id, &recorded, |_| Ok((approve.clone(), Extra::Nothing))).await?;
-        tracing::info!(document_id = %link.document.id, recipient = %link.recipient.id, "recipient approved");
+        let command = if role == attesta_core::ceremony::ParticipantRole::Acknowledger {
+            Command::Acknowledge { recipient: index, link: hash, code_verified: code_verified_here }
+        } else {
+            Command::Approve { recipient: index, link: hash, code_verified: code_verified_here }
+        };
+        self.apply(&link.document.id, &recorded, |_| Ok((command.clone(), Extra::Nothing))).await?;
+        tracing::info!(document_id = %link.document.id, recipient = %link.recipient.id, role = role.as_str(), "recipient done");
         Ok(())
     }
 
@@ -1511,6 +1520,16 @@ fn jobs_for(id: &str, t: &Transition, now: Timestamp) -> Result<Vec<NewJob>, Sig
         jobs.push(NewJob::about(JobKind::RiskResolve, id, now));
     }
     Ok(jobs)
+}
+
+/// Where a recipient's link leads, by what they are asked to do (the token follows).
+pub fn link_path(role: attesta_core::ceremony::ParticipantRole) -> &'static str {
+    use attesta_core::ceremony::ParticipantRole as R;
+    match role {
+        R::Approver => "/approvals/",
+        R::Acknowledger => "/documents/acknowledge/",
+        R::Signer | R::Cc => "/sign/",
+    }
 }
 
 /// `document/recipient`: what a browser session remembers a verified code for.
