@@ -6,16 +6,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { startServer } from '../support/server.mjs';
-import { makePdf } from '../support/pdf.mjs';
+import { call, ownerWithDocument as signedInWithDocument, upload } from '../support/owner.mjs';
 import { DESKTOP, PHONE, launch, openPage, hydrated, screenshot } from '../support/browser.mjs';
 import { MAILDEV, linkFor } from '../support/ceremony.mjs';
 
-const OWNER = { name: 'Ada Lovelace', email: 'ada@example.com', password: 'correct horse battery staple' };
 const SMALL_PHONE = { ...PHONE, name: 'phone-360', viewport: { width: 360, height: 740 } };
 const PNG_1X1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
-const sha256 = (buffer) => createHash('sha256').update(buffer).digest('hex');
 const run = randomBytes(4).toString('hex');
 const email = (who) => `${who}.${run}@example.com`;
 
@@ -26,33 +24,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-async function call(request, server, path, body) {
-  const r = await request.post(server.url + path, { data: body, headers: { origin: server.url } });
-  const text = await r.text();
-  assert.ok(r.ok(), `${path}: ${r.status()} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-async function signedInWithDocument(server, context, title, pages) {
-  const setup = await context.request.post(`${server.url}/api/setup`, {
-    form: { name: OWNER.name, email: OWNER.email, password: OWNER.password, password_confirm: OWNER.password },
-    headers: { origin: server.url },
-    maxRedirects: 0,
-  });
-  assert.ok(setup.status() < 400, `setup: ${setup.status()}`);
-  return upload(server, context, title, pages);
-}
-
-async function upload(server, context, title, pages) {
-  const pdf = makePdf(title, pages);
-  const r = await context.request.post(`${server.url}/api/documents`, {
-    multipart: { sha256: sha256(pdf), file: { name: `${title}.pdf`, mimeType: 'application/pdf', buffer: pdf } },
-    headers: { origin: server.url },
-  });
-  assert.equal(r.status(), 201, await r.text());
-  return { id: (await r.json()).id, sha: sha256(pdf) };
-}
 
 async function saveRecipients(server, context, id, signers) {
   const { revision } = await call(context.request, server, '/api/draft', { id });

@@ -81,6 +81,16 @@ impl ParticipantRole {
         }
     }
 
+    /// What they are asked to do, as a verb ("sign", "approve", …).
+    pub fn verb(self) -> &'static str {
+        match self {
+            Self::Signer => "sign",
+            Self::Approver => "approve",
+            Self::Acknowledger => "acknowledge",
+            Self::Cc => "receive a copy",
+        }
+    }
+
     /// Whether they are given fields to fill (and sign).
     pub fn fills_fields(self) -> bool {
         self == Self::Signer
@@ -617,57 +627,19 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
             CeremonyEvent::OtpVerified(details::Otp { recipient: p.id.clone(), channel: details::OtpChannel::Email })
         }
         Command::Sign { recipient, link, code_verified, details } => {
-            let p = acting(ceremony, recipient, &link, now)?;
-            if !p.role.fills_fields() {
-                return Err(Refusal::WrongAction("approve"));
-            }
-            ceremony.may_act(recipient)?;
-            if !p.consented {
-                return Err(Refusal::ConsentFirst);
-            }
-            if p.otp_required && !code_verified {
-                return Err(Refusal::CodeRequired);
-            }
-            let q = &mut next.participants[recipient];
-            q.status = RecipientStatus::Signed;
-            q.viewed = true;
-            next.progressed_at = Some(now);
-            if next.everyone_acted() {
-                follow_ups.push(FollowUp::Complete);
-            } else {
-                follow_ups.extend(next.due_for_link().into_iter().map(|recipient| FollowUp::IssueLink { recipient }));
+            let p = part_done(ceremony, &mut next, &mut follow_ups, recipient, &link, code_verified, now)?;
+            if p.role != ParticipantRole::Signer {
+                return Err(Refusal::WrongAction(p.role.verb()));
             }
             CeremonyEvent::Signed(details::Signed { recipient: p.id.clone(), position: position(recipient), ..details })
         }
         Command::Approve { recipient, link, code_verified }
         | Command::Acknowledge { recipient, link, code_verified } => {
-            let p = acting(ceremony, recipient, &link, now)?;
             let acknowledging = matches!(command, Command::Acknowledge { .. });
+            let p = part_done(ceremony, &mut next, &mut follow_ups, recipient, &link, code_verified, now)?;
             let asked = if acknowledging { ParticipantRole::Acknowledger } else { ParticipantRole::Approver };
             if p.role != asked {
-                return Err(Refusal::WrongAction(match p.role {
-                    ParticipantRole::Signer => "sign",
-                    ParticipantRole::Approver => "approve",
-                    ParticipantRole::Acknowledger => "acknowledge",
-                    ParticipantRole::Cc => "receive a copy",
-                }));
-            }
-            ceremony.may_act(recipient)?;
-            if !p.consented {
-                return Err(Refusal::ConsentFirst);
-            }
-            if p.otp_required && !code_verified {
-                return Err(Refusal::CodeRequired);
-            }
-            // Done with their part: the state every finished participant shares.
-            let q = &mut next.participants[recipient];
-            q.status = RecipientStatus::Signed;
-            q.viewed = true;
-            next.progressed_at = Some(now);
-            if next.everyone_acted() {
-                follow_ups.push(FollowUp::Complete);
-            } else {
-                follow_ups.extend(next.due_for_link().into_iter().map(|recipient| FollowUp::IssueLink { recipient }));
+                return Err(Refusal::WrongAction(p.role.verb()));
             }
             let done = details::Approved { recipient: p.id.clone(), position: position(recipient) };
             if acknowledging { CeremonyEvent::Acknowledged(done) } else { CeremonyEvent::Approved(done) }
@@ -675,7 +647,7 @@ pub fn decide(ceremony: &Ceremony, command: Command, now: Timestamp) -> Result<T
         Command::Decline { recipient, link, code_verified, reason } => {
             let p = acting(ceremony, recipient, &link, now)?;
             if !p.role.may_decline() {
-                return Err(Refusal::WrongAction("acknowledge"));
+                return Err(Refusal::WrongAction(p.role.verb()));
             }
             ceremony.may_act(recipient)?;
             if p.otp_required && !code_verified {
@@ -798,6 +770,39 @@ fn acting<'a>(ceremony: &'a Ceremony, index: usize, link: &Sha256, now: Timestam
     // Until the expiry job runs, the deadline still holds: nobody acts after it.
     if ceremony.expires_at.is_some_and(|at| at <= now) {
         return Err(Refusal::PastDeadline);
+    }
+    Ok(p)
+}
+
+/// A participant's part ending well (signed, approved, acknowledged), whatever it was: their
+/// link, their turn, their consent and code; then the state every finished part shares, and the
+/// next links or completion. The caller checks the part was theirs to do (before anything is
+/// kept: a refusal drops `next`).
+fn part_done<'a>(
+    ceremony: &'a Ceremony,
+    next: &mut Ceremony,
+    follow_ups: &mut Vec<FollowUp>,
+    recipient: usize,
+    link: &Sha256,
+    code_verified: bool,
+    now: Timestamp,
+) -> Result<&'a Participant, Refusal> {
+    let p = acting(ceremony, recipient, link, now)?;
+    ceremony.may_act(recipient)?;
+    if !p.consented {
+        return Err(Refusal::ConsentFirst);
+    }
+    if p.otp_required && !code_verified {
+        return Err(Refusal::CodeRequired);
+    }
+    let q = &mut next.participants[recipient];
+    q.status = RecipientStatus::Signed;
+    q.viewed = true;
+    next.progressed_at = Some(now);
+    if next.everyone_acted() {
+        follow_ups.push(FollowUp::Complete);
+    } else {
+        follow_ups.extend(next.due_for_link().into_iter().map(|recipient| FollowUp::IssueLink { recipient }));
     }
     Ok(p)
 }

@@ -284,7 +284,11 @@ impl Jobs {
     /// is left. Returns what this call itself ran.
     pub async fn run_due_now(&self) -> Result<RunReport, sqlx::Error> {
         let mut total = RunReport::default();
-        loop {
+        // A test must fail, not hang, if work stays due that nothing here can finish (a job
+        // another process holds and never releases): after this many rounds (about two minutes
+        // of waiting) it says which jobs and returns.
+        const MAX_ROUNDS: u32 = 12_000;
+        for _ in 0..MAX_ROUNDS {
             self.schedule_recurring().await?;
             let r = self.run_due().await?;
             total.done += r.done;
@@ -296,6 +300,14 @@ impl Jobs {
             // The loop holds a job: give it the runtime until it records the outcome.
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        let (recent, _) = store::recent(&self.inner.pool, 20).await?;
+        let stuck: Vec<_> = recent
+            .iter()
+            .filter(|j| j.state == "running" || (j.state == "queued" && j.run_at <= self.inner.clock.now().as_micros()))
+            .map(|j| format!("{} {} {} (attempts {}, run_at {})", j.id, j.kind, j.state, j.attempts, j.run_at))
+            .collect();
+        tracing::error!(?stuck, "due work still outstanding after waiting about two minutes");
+        Ok(total)
     }
 }
 

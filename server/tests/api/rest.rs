@@ -70,6 +70,11 @@ async fn get(app: &TestApp, key: &str, path: &str) -> reqwest::Response {
     plain().get(app.url(path)).bearer_auth(key).send().await.expect("request")
 }
 
+/// The JSON `GET path` answers with `key` (any status: the caller looks).
+pub(crate) async fn get_json(app: &TestApp, key: &str, path: &str) -> Value {
+    get(app, key, path).await.json().await.expect("json")
+}
+
 async fn bytes(app: &TestApp, key: &str, path: &str) -> Vec<u8> {
     let r = get(app, key, path).await;
     assert_eq!(r.status(), StatusCode::OK, "{path}");

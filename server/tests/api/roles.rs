@@ -65,15 +65,7 @@ async fn someone_in_copy_gets_no_link_is_in_nobodys_way_and_receives_the_sealed_
 
     // The REST API names the role.
     let key = crate::rest::key(&c.app, "robot", "read").await;
-    let resource: Value = reqwest::Client::new()
-        .get(c.app.url(&format!("/api/v1/documents/{}", c.id)))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let resource: Value = crate::rest::get_json(&c.app, &key, &format!("/api/v1/documents/{}", c.id)).await;
     assert_eq!(resource["recipients"][0]["role"], "cc", "{resource}");
     assert_eq!(resource["recipients"][1]["role"], "signer", "{resource}");
 }
@@ -170,15 +162,7 @@ async fn an_approver_approves_first_then_the_signer_signs_and_the_chain_says_so(
     let completed = c.app.records_of(&c.id, "document.completed").await;
     assert_eq!(completed[0]["details"]["signers"], 1, "only Bob signed");
     let key = crate::rest::key(&c.app, "robot", "read").await;
-    let resource: Value = reqwest::Client::new()
-        .get(c.app.url(&format!("/api/v1/documents/{}", c.id)))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let resource: Value = crate::rest::get_json(&c.app, &key, &format!("/api/v1/documents/{}", c.id)).await;
     assert_eq!(resource["recipients"][0]["role"], "approver");
     assert_eq!(resource["recipients"][0]["status"], "approved");
     // The approval page itself loads directly.

@@ -108,25 +108,9 @@ async fn a_draft_scheduled_for_nine_on_its_senders_clock_is_locked_and_goes_out_
     let list = c.app.get("/?status=scheduled").await.text().await.expect("page");
     assert!(list.contains(&format!("/documents/{}", c.id)), "the Scheduled list shows it");
     let key = crate::rest::key(&c.app, "robot", "read").await;
-    let listed: Value = reqwest::Client::new()
-        .get(c.app.url("/api/v1/documents?status=scheduled"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
+    let listed: Value = crate::rest::get_json(&c.app, &key, "/api/v1/documents?status=scheduled").await;
     assert_eq!(listed["data"][0]["id"], c.id.as_str(), "{listed}");
-    let resource: Value = reqwest::Client::new()
-        .get(c.app.url(&format!("/api/v1/documents/{}", c.id)))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let resource: Value = crate::rest::get_json(&c.app, &key, &format!("/api/v1/documents/{}", c.id)).await;
     assert_eq!(resource["scheduled_send"]["time_zone"], "Europe/Paris", "{resource}");
 
     // A minute before, nothing; at 09:00 the draft goes out.
