@@ -194,6 +194,7 @@ test('every route hydrates when opened directly, on a desktop and a 360 px phone
       ['documents-attention', '/?status=attention', { ready: (p) => p.getByTestId('documents-count').waitFor() }],
       ['documents-scheduled', '/?status=scheduled', { ready: (p) => p.getByTestId('documents-count').waitFor() }],
       ['documents-expiring', '/?status=expiring_soon', { ready: (p) => p.getByTestId('documents-count').waitFor() }],
+      ['documents-waiting-for-me', '/?status=waiting_for_me', { ready: (p) => p.getByTestId('documents-count').waitFor() }],
       ['upload', '/documents/upload', { ready: (p) => p.locator('.dropzone__hint').getByText('Up to').waitFor() }],
       ['document-draft', `/documents/${draft.id}`, { ready: viewerReady }],
       ['document-sent', `/documents/${sent.id}`, { ready: viewerReady }],

@@ -404,19 +404,32 @@ pub enum Worklist {
     Scheduled,
     /// Out for signature with a deadline within [`EXPIRING_SOON`], soonest first.
     ExpiringSoon,
+    /// Out for signature, and the viewer is a recipient whose turn it is (a live link, not yet
+    /// done): what they should act on themselves.
+    WaitingForMe,
+    /// Out for signature, and not waiting for the viewer: the others have to act.
+    WaitingForOthers,
 }
 
 /// How close a deadline puts a document on the "Expiring soon" list.
 pub const EXPIRING_SOON: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 impl Worklist {
-    pub const ALL: [Worklist; 3] = [Worklist::Attention, Worklist::Scheduled, Worklist::ExpiringSoon];
+    pub const ALL: [Worklist; 5] = [
+        Worklist::WaitingForMe,
+        Worklist::WaitingForOthers,
+        Worklist::Attention,
+        Worklist::Scheduled,
+        Worklist::ExpiringSoon,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Worklist::Attention => "attention",
             Worklist::Scheduled => "scheduled",
             Worklist::ExpiringSoon => "expiring_soon",
+            Worklist::WaitingForMe => "waiting_for_me",
+            Worklist::WaitingForOthers => "waiting_for_others",
         }
     }
 
@@ -429,6 +442,8 @@ impl Worklist {
             Worklist::Attention => "Needs attention",
             Worklist::Scheduled => "Scheduled",
             Worklist::ExpiringSoon => "Expiring soon",
+            Worklist::WaitingForMe => "Waiting for me",
+            Worklist::WaitingForOthers => "Waiting for others",
         }
     }
 }

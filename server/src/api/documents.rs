@@ -235,7 +235,9 @@ pub struct DocumentList {
 pub struct ListParams {
     /// Only documents with this status, or on one of the sender's work lists: `attention`
     /// (out for signature and stalled), `scheduled` (drafts scheduled to be sent, soonest
-    /// first), `expiring_soon` (out for signature, deadline within 7 days, soonest first).
+    /// first), `expiring_soon` (out for signature, deadline within 7 days, soonest first),
+    /// `waiting_for_me` (out for signature with a live link for the key owner's own email),
+    /// `waiting_for_others` (out for signature, not waiting for them).
     pub status: Option<StatusFilter>,
     /// 1-based.
     #[param(minimum = 1, maximum = 1000000)]
@@ -260,6 +262,8 @@ pub enum StatusFilter {
     Attention,
     Scheduled,
     ExpiringSoon,
+    WaitingForMe,
+    WaitingForOthers,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -308,6 +312,8 @@ pub async fn list(
         Some(StatusFilter::Attention) => (None, Some(Worklist::Attention)),
         Some(StatusFilter::Scheduled) => (None, Some(Worklist::Scheduled)),
         Some(StatusFilter::ExpiringSoon) => (None, Some(Worklist::ExpiringSoon)),
+        Some(StatusFilter::WaitingForMe) => (None, Some(Worklist::WaitingForMe)),
+        Some(StatusFilter::WaitingForOthers) => (None, Some(Worklist::WaitingForOthers)),
     };
     let page = params.page.unwrap_or(1);
     if !(1..=MAX_PAGE).contains(&page) {
@@ -318,7 +324,7 @@ pub async fn list(
         return Err(ApiError::validation("per_page", "1 to 100 documents a page"));
     }
     let query = ListQuery { status, worklist, page, per_page, ..ListQuery::default() };
-    let (rows, total) = state.documents.list_for(caller.owner_filter(), &query).await?;
+    let (rows, total) = state.documents.list_for(caller.owner_filter(), caller.user.email.as_str(), &query).await?;
     Ok(Json(DocumentList {
         data: rows
             .into_iter()

@@ -17,13 +17,14 @@ impl Documents {
     pub async fn list_for(
         &self,
         owner: Option<i64>,
+        email: &str,
         query: &ListQuery,
     ) -> Result<(Vec<StoredDocument>, u64), DocumentError> {
         let scope = match owner {
             Some(id) => repo::Scope::OwnedBy(id),
             None => repo::Scope::All,
         };
-        Ok(repo::list(&self.inner.pool, &scope, query, self.inner.clock.now()).await?)
+        Ok(repo::list(&self.inner.pool, &scope, query, repo::ListView { now: self.inner.clock.now(), email }).await?)
     }
 
     /// The address each recipient signed or declined from, by recipient id (their last answer).

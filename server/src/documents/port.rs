@@ -45,8 +45,14 @@ impl DocumentsPort for Documents {
             None => repo::Scope::All,
             Some(owner) => repo::Scope::OwnedBy(owner.0),
         };
-        let (rows, total) =
-            repo::list(&self.inner.pool, &scope, query, self.inner.clock.now()).await.map_err(internal)?;
+        let (rows, total) = repo::list(
+            &self.inner.pool,
+            &scope,
+            query,
+            repo::ListView { now: self.inner.clock.now(), email: viewer.email.as_str() },
+        )
+        .await
+        .map_err(internal)?;
         let any_documents = total > 0 || repo::any(&self.inner.pool, &scope).await.map_err(internal)?;
         Ok(DocumentPage {
             rows: rows.iter().map(row).collect(),

@@ -249,15 +249,15 @@ pub async fn list(
     pool: &AnyPool,
     scope: &Scope,
     query: &ListQuery,
-    now: Timestamp,
+    view: ListView<'_>,
 ) -> Result<(Vec<StoredDocument>, u64), sqlx::Error> {
     let mut count = Sql::new("SELECT COUNT(*) FROM documents d WHERE 1 = 1");
-    filters(&mut count, scope, query, now);
+    filters(&mut count, scope, query, view);
     let total: i64 = count.query_scalar().fetch_one(pool).await?;
 
     let mut select = Sql::new(SELECT);
     select.push(" WHERE 1 = 1");
-    filters(&mut select, scope, query, now);
+    filters(&mut select, scope, query, view);
     // A time-ordered work list reads soonest first; the other lists as the sender sorts them.
     select.push(match (query.worklist, query.sort) {
         (Some(Worklist::Scheduled), _) => " ORDER BY d.scheduled_at ASC, d.id ASC",
@@ -287,7 +287,16 @@ pub async fn any(pool: &AnyPool, scope: &Scope) -> Result<bool, sqlx::Error> {
     Ok(any)
 }
 
-fn filters(q: &mut Sql<'_>, scope: &Scope, query: &ListQuery, now: Timestamp) {
+/// Who looks at a list, and when: "expiring soon" counts from `now`, "waiting for me" is about
+/// `email` (a recipient address, stored lowercased).
+#[derive(Clone, Copy)]
+pub struct ListView<'a> {
+    pub now: Timestamp,
+    pub email: &'a str,
+}
+
+fn filters(q: &mut Sql<'_>, scope: &Scope, query: &ListQuery, view: ListView<'_>) {
+    let now = view.now;
     if let Scope::OwnedBy(owner) = scope {
         q.push(" AND d.owner_id = ").push_bind(*owner);
     }
@@ -306,6 +315,17 @@ fn filters(q: &mut Sql<'_>, scope: &Scope, query: &ListQuery, now: Timestamp) {
             q.push(" AND d.status = ").push_bind(DocumentStatus::Sent.as_str());
             q.push(" AND d.expires_at > ").push_bind(now.as_micros());
             q.push(" AND d.expires_at <= ").push_bind(now.saturating_add(EXPIRING_SOON).as_micros());
+        }
+        // The viewer holds a live link (issued, not yet acted on) on a document still out.
+        Some(list @ (Worklist::WaitingForMe | Worklist::WaitingForOthers)) => {
+            use attesta_core::signing::ceremony::RecipientStatus;
+            q.push(" AND d.status = ").push_bind(DocumentStatus::Sent.as_str());
+            q.push(if list == Worklist::WaitingForMe { " AND EXISTS" } else { " AND NOT EXISTS" });
+            // Addresses compare without case, as mail servers treat them in practice.
+            q.push(" (SELECT 1 FROM recipients r WHERE r.document_id = d.id AND lower(r.email) = ")
+                .push_bind(view.email.to_lowercase());
+            q.push(" AND r.status IN (").push_bind(RecipientStatus::Sent.as_str());
+            q.push(", ").push_bind(RecipientStatus::Viewed.as_str()).push("))");
         }
         None => {}
     }

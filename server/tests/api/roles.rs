@@ -236,3 +236,39 @@ async fn a_policy_is_acknowledged_by_everyone_at_once_without_a_decline_and_then
     let completed = c.app.records_of(&c.id, "document.completed").await;
     assert_eq!(completed[0]["details"]["signers"], 0, "nobody signed: everyone acknowledged");
 }
+
+#[tokio::test]
+async fn waiting_for_me_lists_what_the_viewer_must_act_on_and_waiting_for_others_the_rest() {
+    let c = owner_with_document(mail_dir).await;
+    // The owner signs this one herself, beside Bob.
+    c.send("parallel", &[("Ada", "Ada@Example.com", false), ("Bob", "bob@example.com", false)], vec![]).await;
+    let bytes = crate::helpers::pdf(1, "Other");
+    let other = c.app.upload_ok("other.pdf", bytes).await;
+    let d = Ceremony { app: c.app, id: other, sha256: String::new() };
+    d.send("parallel", &[("Bob", "bob@example.com", false)], vec![]).await;
+    let c = Ceremony { app: d.app, id: c.id, sha256: c.sha256 };
+    let listed = |page: String, id: &str| page.contains(&format!("/documents/{id}"));
+    let mine = list_page(&c, "waiting_for_me").await;
+    assert!(listed(mine.clone(), &c.id) && !listed(mine, &d.id), "only the one she must sign");
+    let others = list_page(&c, "waiting_for_others").await;
+    assert!(listed(others.clone(), &d.id) && !listed(others, &c.id));
+    let key = crate::rest::key(&c.app, "robot", "read").await;
+    let api = crate::rest::get_json(&c.app, &key, "/api/v1/documents?status=waiting_for_me").await;
+    assert_eq!(api["total"], 1, "{api}");
+    assert_eq!(api["data"][0]["id"], c.id.as_str());
+
+    // Once she signed, it waits for Bob only.
+    let ada = Signer::new(&c.app, c.link_for("ada@example.com").await.expect("her own link"));
+    ada.open().await;
+    ada.consent().await;
+    ada.sign(&c.sha256, "s1").await;
+    let mine = list_page(&c, "waiting_for_me").await;
+    assert!(!listed(mine, &c.id));
+    let others = list_page(&c, "waiting_for_others").await;
+    assert!(listed(others.clone(), &c.id) && listed(others, &d.id));
+}
+
+/// The documents page filtered on a work list, as the owner sees it.
+async fn list_page(c: &Ceremony, list: &str) -> String {
+    c.app.get(&format!("/?status={list}")).await.text().await.expect("page")
+}
